@@ -1,0 +1,125 @@
+// One port, two protocols. The stock Kinesis SDK client speaks HTTP/2 with prior knowledge
+// (cleartext h2c) while most other clients speak HTTP/1.1, so a listener peeks at the first bytes
+// of each connection: the HTTP/2 preface goes to an http2 server, anything else to an http server.
+// Both share one request handler (fastify's), through the http2 compatibility API.
+import net from 'node:net'
+import http from 'node:http'
+import http2 from 'node:http2'
+import { Duplex } from 'node:stream'
+
+type Handler = (req: any, res: any) => void
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0')
+
+class ReplaySocket extends Duplex {
+  readonly socket: net.Socket
+  constructor(socket: net.Socket, head: Buffer) {
+    super()
+    this.socket = socket
+    this.push(head)
+    socket.on('data', (chunk) => {
+      if (!this.push(chunk)) socket.pause()
+    })
+    socket.on('end', () => this.push(null))
+    socket.on('close', () => this.destroy())
+    socket.on('error', (err) => this.destroy(err))
+  }
+  get remoteAddress() {
+    return this.socket.remoteAddress
+  }
+  get remotePort() {
+    return this.socket.remotePort
+  }
+  get remoteFamily() {
+    return this.socket.remoteFamily
+  }
+  get localAddress() {
+    return this.socket.localAddress
+  }
+  get localPort() {
+    return this.socket.localPort
+  }
+  setTimeout(ms: number, cb?: () => void) {
+    this.socket.setTimeout(ms, cb)
+    return this
+  }
+  setNoDelay(noDelay?: boolean) {
+    this.socket.setNoDelay(noDelay)
+    return this
+  }
+  setKeepAlive(enable?: boolean, delay?: number) {
+    this.socket.setKeepAlive(enable, delay)
+    return this
+  }
+  override _read() {
+    this.socket.resume()
+  }
+  override _write(chunk: Buffer, encoding: BufferEncoding, cb: (err?: Error | null) => void) {
+    this.socket.write(chunk, encoding, cb)
+  }
+  override _final(cb: (err?: Error | null) => void) {
+    this.socket.end(cb)
+  }
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void) {
+    this.socket.destroy(err ?? undefined)
+    cb(err)
+  }
+}
+
+export interface DualServer extends net.Server {
+  closeAllConnections(): void
+  closeIdleConnections(): void
+  h1: http.Server
+  h2: http2.Http2Server
+}
+
+export function createDualServer(handler: Handler, opts: { keepAliveTimeoutMs?: number } = {}): DualServer {
+  const h1 = http.createServer(handler)
+  h1.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 65_000
+  const h2 = http2.createServer({}, handler)
+  const sessions = new Set<http2.ServerHttp2Session>()
+  h2.on('session', (s) => {
+    sessions.add(s)
+    s.on('close', () => sessions.delete(s))
+  })
+
+  const server = net.createServer((socket) => {
+    socket.on('error', () => socket.destroy())
+    // Wait for enough bytes to tell the protocols apart; a client may send the preface in pieces.
+    let buffered = Buffer.alloc(0)
+    const onData = (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk])
+      const n = Math.min(buffered.length, PREFACE.length)
+      const isH2 = buffered.subarray(0, n).equals(PREFACE.subarray(0, n))
+      if (isH2 && buffered.length < PREFACE.length) return
+      socket.off('data', onData)
+      if (isH2) {
+        // http2 reads from the native handle, past anything unshifted into the JS stream, so
+        // it gets a duplex that replays the bytes already read and then relays the socket.
+        h2.emit('connection', new ReplaySocket(socket, buffered))
+      } else {
+        socket.pause()
+        socket.unshift(buffered)
+        h1.emit('connection', socket)
+        socket.resume()
+      }
+    }
+    socket.on('data', onData)
+  }) as DualServer
+
+  server.h1 = h1
+  server.h2 = h2
+  server.closeAllConnections = () => {
+    h1.closeAllConnections()
+    for (const s of sessions) s.destroy()
+  }
+  server.closeIdleConnections = () => {
+    h1.closeIdleConnections()
+    for (const s of sessions) s.close()
+  }
+  server.on('close', () => {
+    h1.close()
+    h2.close()
+  })
+  return server
+}

@@ -1,0 +1,131 @@
+// createService(): what every outage-lab service is made of. A fastify app with JSON logs, its
+// own Prometheus registry, GET /health and GET /metrics, token-protected /admin/* routes (the
+// chaos controls among them), and optionally HTTP/1.1 + cleartext HTTP/2 on one port.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { createRequire } from 'node:module'
+import { Registry, collectDefaultMetrics } from 'prom-client'
+import { timingSafeEqual } from 'node:crypto'
+import { createDualServer } from './dual-server.js'
+import { FaultSet } from './faults.js'
+import { inboundFaults } from './inbound-faults.js'
+import { toAwsError } from './aws-json.js'
+
+// fastify exports LogController from its CommonJS entry only.
+const { LogController } = createRequire(import.meta.url)('fastify') as { LogController: new (o: object) => any }
+
+export interface HealthReport {
+  /** 'ok' answers 200, anything else 503. */
+  status: 'ok' | 'degraded' | 'starting' | 'failing'
+  [field: string]: unknown
+}
+
+export interface ServiceOptions {
+  /** The service's name in logs, metrics and /health ("kinesis-frontend"). */
+  name: string
+  /** Instance id (a fleet member's id); defaults to the name. */
+  instance?: string
+  /** Bearer token for /admin/*. Without one, /admin/* answers 403 to everybody. */
+  adminToken?: string
+  /** Serve HTTP/1.1 and cleartext HTTP/2 on the same port. */
+  h2c?: boolean
+  /** Largest request body in bytes. */
+  bodyLimit?: number
+  logLevel?: string
+  /** false silences logs (tests). */
+  logger?: boolean
+}
+
+export interface Service {
+  app: FastifyInstance
+  metrics: Registry
+  /** Outbound fault rules; pass to createOutbound() so the admin API steers this service's clients. */
+  outboundFaults: FaultSet
+  /** Inbound fault rules, applied by a hook before any route. */
+  inboundFaults: FaultSet
+  /** Adds fields to /health; the last registered report decides the status. */
+  setHealth(report: () => HealthReport): void
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    service: { name: string; instance: string }
+  }
+}
+
+export function createService(opts: ServiceOptions): Service {
+  const instance = opts.instance ?? opts.name
+  const fastifyOpts: FastifyServerOptions & Record<string, unknown> = {
+    bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024,
+    logger: opts.logger === false ? false : { level: opts.logLevel ?? 'info', base: { service: opts.name, instance } },
+    // Chaos requires requests to finish on their own schedule; fastify's defaults would cut
+    // hung requests, which are exactly what some faults produce.
+    requestTimeout: 0,
+    forceCloseConnections: true,
+    // A request log line per call would dominate a data plane doing tens of thousands a second.
+    logController: new LogController({ disableRequestLogging: true }),
+  }
+  if (opts.h2c) fastifyOpts.serverFactory = ((handler: any) => createDualServer(handler)) as any
+  const app = Fastify(fastifyOpts) as unknown as FastifyInstance
+  app.decorate('service', { name: opts.name, instance })
+  // One place shapes errors for the internal (non-AWS) routes too: AWS-like JSON bodies.
+  app.setErrorHandler((err, req, reply) => {
+    const aws = toAwsError(err)
+    if (aws.statusCode >= 500) req.log.error({ err }, 'request failed')
+    reply.code(aws.statusCode).send(aws.toJSON())
+  })
+
+  const metrics = new Registry()
+  metrics.setDefaultLabels({ service: opts.name, instance })
+  collectDefaultMetrics({ register: metrics })
+
+  const outbound = new FaultSet()
+  const inbound = new FaultSet()
+  let health: () => HealthReport = () => ({ status: 'ok' })
+
+  app.get('/health', async (_req, reply) => {
+    const report = health()
+    reply.code(report.status === 'ok' ? 200 : 503)
+    return { service: opts.name, instance, pid: process.pid, uptimeMs: Math.round(process.uptime() * 1000), ...report }
+  })
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', metrics.contentType)
+    return metrics.metrics()
+  })
+
+  app.register(async (admin) => {
+    admin.addHook('onRequest', async (req, reply) => {
+      if (!opts.adminToken) return reply.code(403).send({ __type: 'AccessDeniedException', message: 'admin API disabled: no OUTAGE_LAB_ADMIN_TOKEN' })
+      const got = Buffer.from(String(req.headers.authorization ?? ''))
+      const want = Buffer.from(`Bearer ${opts.adminToken}`)
+      if (got.length !== want.length || !timingSafeEqual(got, want)) {
+        return reply.code(401).send({ __type: 'UnrecognizedClientException', message: 'missing or wrong admin bearer token' })
+      }
+    })
+    for (const [direction, set] of [['inbound', inbound], ['outbound', outbound]] as const) {
+      admin.get(`/faults/${direction}`, async () => ({ rules: set.list() }))
+      admin.post(`/faults/${direction}`, async (req, reply) => {
+        const rule = set.add(req.body)
+        reply.code(201)
+        return rule
+      })
+      admin.delete(`/faults/${direction}/:id`, async (req, reply) => {
+        const { id } = req.params as { id: string }
+        if (!set.remove(id)) return reply.code(404).send({ __type: 'ResourceNotFoundException', message: `no ${direction} fault ${id}` })
+        return { removed: id }
+      })
+      admin.delete(`/faults/${direction}`, async () => ({ removed: set.clear() }))
+    }
+  }, { prefix: '/admin' })
+
+  app.register(inboundFaults, { faults: inbound })
+
+  return {
+    app,
+    metrics,
+    outboundFaults: outbound,
+    inboundFaults: inbound,
+    setHealth(report) {
+      health = report
+    },
+  }
+}
