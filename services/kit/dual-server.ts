@@ -76,6 +76,9 @@ export interface DualServer extends net.Server {
 export function createDualServer(handler: Handler, opts: { keepAliveTimeoutMs?: number } = {}): DualServer {
   const h1 = http.createServer(handler)
   h1.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 65_000
+  // The inner server never listens itself; 'listening' is what turns on its connection tracking,
+  // which closeAllConnections() and closeIdleConnections() rely on.
+  h1.emit('listening')
   const h2 = http2.createServer({}, handler)
   const sessions = new Set<http2.ServerHttp2Session>()
   h2.on('session', (s) => {
