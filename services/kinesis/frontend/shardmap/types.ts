@@ -1,0 +1,57 @@
+// The contract between the front-end's data plane (app.ts, api/) and its shard-map.
+// The shard-map is the outage's root cause: the data plane only asks it two things, "may I
+// serve?" and "where does this record go?".
+
+export type ShardMapState = 'building' | 'ready' | 'broken'
+export type ThreadLimitEnforcement = 'cgroup' | 'docker' | 'process'
+
+export interface ShardInfo {
+  shardId: string
+  startingHashKey: string
+  endingHashKey: string
+  startingSequenceNumber: string
+  /** Back-end id that owns the shard. */
+  owner: string
+}
+
+export interface StreamInfo {
+  name: string
+  arn: string
+  status: 'CREATING' | 'ACTIVE' | 'DELETING'
+  createdAtMs: number
+  retentionHours: number
+  shards: ShardInfo[]
+}
+
+export interface ShardMapStats {
+  state: ShardMapState
+  version: number
+  /** Real OS threads of this process (/proc/self/task). */
+  threads: number
+  threadLimit: number
+  enforcement: ThreadLimitEnforcement
+  /** Other fleet members known from membership. */
+  peers: number
+  /** Live peer threads. */
+  peerThreads: number
+  /** Peers seen but still inside their learn delay. */
+  pendingPeers: number
+  /** Failed thread creations since start. */
+  threadCreateFailures: number
+  lastError?: string
+}
+
+export interface ShardMap {
+  readonly state: ShardMapState
+  /** Throws AwsErrors.InternalFailure while broken, AwsErrors.ServiceUnavailable while building. */
+  requireUsable(): void
+  /** A stream by name; on a miss, re-reads metadata once before answering undefined. */
+  stream(name: string): Promise<StreamInfo | undefined>
+  listStreams(): string[]
+  /** The back-end URL that owns a shard. */
+  backendUrl(owner: string): string
+  /** Re-read the authoritative store now (after CreateStream). */
+  refresh(): Promise<void>
+  stats(): ShardMapStats
+  close(): Promise<void>
+}
