@@ -39,6 +39,18 @@ export interface ShardMapStats {
   /** Failed thread creations since start. */
   threadCreateFailures: number
   lastError?: string
+  /** Other members in the latest membership read (peers may be more: a learned peer is kept until restart). */
+  members?: number
+  /** Learned peers no longer in membership: still needing a thread, the reason removals do not heal. */
+  stalePeers?: string[]
+  /** Peer threads whose bootstrap (bootstrap 'peers') is done or given up. */
+  bootstrappedPeers?: number
+  /** Peer threads currently connected to their peer. */
+  connectedPeers?: number
+  /** Threads of the process when the shard-map started, before any peer thread. */
+  baseThreads?: number
+  /** When the map entered its current state (epoch ms). */
+  stateSinceMs?: number
 }
 
 export interface ShardMap {
