@@ -1,0 +1,115 @@
+// A Kinesis front-end: the Kinesis JSON 1.1 API (h1 and h2c on one port) doing the fleet's three
+// jobs (FIDELITY.md): authenticate (SigV4, in the kit's protocol plugin), throttle per shard, and
+// route each record to the back-end owning its shard, as told by the shard-map.
+import type { FastifyInstance } from 'fastify'
+import type { Dispatcher } from 'undici'
+import { createService, createOutbound, awsJsonProtocol, type Service } from '../../kit/index.js'
+import type { ShardMap } from './shardmap/types.js'
+import { ShardThrottle, type Clock } from './throttle.js'
+import { createUpstream } from './upstream.js'
+import { createFrontendMetrics } from './metrics.js'
+import type { DataPlane } from './api/context.js'
+import { streamOperations } from './api/streams.js'
+import { writeOperations } from './api/writes.js'
+import { readOperations } from './api/reads.js'
+
+/** How long a back-end or metadata may take before the call fails with InternalFailure. */
+const UPSTREAM_TIMEOUT_MS = 10_000
+
+export interface FrontendDeps {
+  /** The shard-map, or a factory given the service (its metrics registry, logger, outbound faults). */
+  shardMap: ShardMap | ((service: Service) => ShardMap)
+  /** Accepted SigV4 credentials: access key id -> secret. */
+  keys: Map<string, string>
+  metadataUrl: string
+  /** THROTTLE=on|off, or a ready throttle (tests inject one with a fake clock). */
+  throttle?: boolean | ShardThrottle
+  /** Outbound HTTP to back-ends and metadata; default: the kit's Agent with this service's fault rules. */
+  outbound?: Dispatcher
+  /** FRONTEND_ID */
+  instance?: string
+  adminToken?: string
+  logLevel?: string
+  logger?: boolean
+  /** Wall clock (ms) for AT_TIMESTAMP checks and token expiry. */
+  now?: Clock
+  /** Registers more routes (the shard-map's peer routes) before the app is ready. */
+  register?: (app: FastifyInstance, service: Service, shardMap: ShardMap) => void
+}
+
+export interface FrontendParts {
+  service: Service
+  shardMap: ShardMap
+  throttle: ShardThrottle
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The front-end's parts, for main.ts and tests. */
+    frontend: FrontendParts
+  }
+}
+
+export function buildApp(deps: FrontendDeps): FastifyInstance {
+  const service = createService({
+    name: 'kinesis-frontend',
+    instance: deps.instance,
+    adminToken: deps.adminToken,
+    h2c: true,
+    logLevel: deps.logLevel,
+    logger: deps.logger,
+  })
+  const { app } = service
+  const shardMap = typeof deps.shardMap === 'function' ? deps.shardMap(service) : deps.shardMap
+  const throttle = deps.throttle instanceof ShardThrottle ? deps.throttle : new ShardThrottle({ enabled: deps.throttle ?? true })
+  const metrics = createFrontendMetrics(service.metrics)
+  const outbound = deps.outbound ?? createOutbound(service.outboundFaults, { timeoutMs: UPSTREAM_TIMEOUT_MS })
+  const call = createUpstream(outbound, (dependency, outcome) => metrics.upstream(dependency, outcome))
+
+  const dp: DataPlane = {
+    shardMap,
+    throttle,
+    call,
+    metadataUrl: deps.metadataUrl.replace(/\/+$/, ''),
+    metrics,
+    now: deps.now ?? Date.now,
+    logFailure: (detail, msg) => app.log.warn(detail, msg),
+  }
+
+  app.register(awsJsonProtocol, {
+    targetPrefix: 'Kinesis_20131202',
+    jsonVersion: '1.1',
+    signingName: 'kinesis',
+    keys: deps.keys,
+    operations: { ...streamOperations(dp), ...writeOperations(dp), ...readOperations(dp) },
+    onCall: metrics.call,
+  })
+
+  // The process answers as long as it serves; whether it serves *well* is for the endpoint's
+  // health checks (a slow answer counts as failed) and for the shard-map fields to tell.
+  service.setHealth(() => {
+    const s = shardMap.stats()
+    return {
+      status: 'ok',
+      threads: s.threads,
+      thread_limit: s.threadLimit,
+      thread_limit_enforcement: s.enforcement,
+      shard_map_state: s.state,
+      shard_map_version: s.version,
+      peers: s.peers,
+      peer_threads: s.peerThreads,
+      pending_peers: s.pendingPeers,
+      thread_create_failures: s.threadCreateFailures,
+      throttle: throttle.enabled ? 'on' : 'off',
+      ...(s.lastError ? { last_error: s.lastError } : {}),
+    }
+  })
+
+  app.decorate('frontend', { service, shardMap, throttle })
+  deps.register?.(app, service, shardMap)
+  app.addHook('onClose', async () => {
+    await shardMap.close()
+    if (!deps.outbound) await outbound.close()
+  })
+  return app
+}
