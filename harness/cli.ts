@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// outage-lab: the command line. Each command registers itself here; a command's action hands its
+// exit code (as a promise) to run(), so exit codes are decided in one place: 0 ok, 1 failed,
+// 2 bad input (naming the option or file), 130 interrupted.
+// validate, run, suite, compare and report slot in as further register*() calls.
+import { Command, CommanderError } from 'commander'
+import { registerUp, registerScale, registerRestart } from './control/commands.js'
+import { EXIT, UsageError } from './control/cli-support.js'
+
+const program = new Command('outage-lab')
+  .description('reproduce the AWS Kinesis outage of 2020-11-25 with real services on this machine')
+  .showHelpAfterError('(add --help for usage)')
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+
+let pending: Promise<number> | undefined
+const run = (code: Promise<number>) => {
+  pending = code
+}
+
+registerUp(program, run)
+registerScale(program, run)
+registerRestart(program, run)
+
+for (const cmd of program.commands) cmd.exitOverride()
+
+async function main(): Promise<number> {
+  try {
+    await program.parseAsync(process.argv)
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.badInput
+    }
+    throw err
+  }
+  return pending ? await pending : EXIT.ok
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`outage-lab: ${err.message}\n`)
+      process.exit(EXIT.badInput)
+    }
+    process.stderr.write(`outage-lab: ${err?.stack ?? err}\n`)
+    process.exit(EXIT.failed)
+  },
+)

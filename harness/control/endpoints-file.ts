@@ -1,0 +1,68 @@
+// The endpoints file `outage-lab up` writes when its topology is ready: what a user (or a script,
+// or `outage-lab scale`) needs to reach the run. It holds the run's admin token, so it is 0600.
+import fs from 'node:fs'
+import path from 'node:path'
+import type { Endpoints, ThreadLimitEnforcement } from '../topology/started.js'
+
+export const DEFAULT_ENDPOINTS_FILE = path.join('.outage-lab', 'endpoints.json')
+
+export interface EndpointsFile {
+  runId: string
+  /** The harness process running the topology. */
+  pid: number
+  runDir: string
+  region: string
+  credentials: { accessKeyId: string; secretAccessKey: string }
+  /** Give this to the AWS SDK's Kinesis client as `endpoint`. */
+  kinesisEndpoint: string | null
+  control: { url: string; token: string }
+  threadLimitEnforcement: ThreadLimitEnforcement
+  services: Record<string, string>
+  fleets: Endpoints['fleets']
+}
+
+export function endpointsFileContent(e: Endpoints, extra: { pid: number; runDir: string; control: { url: string; token: string }; threadLimitEnforcement: ThreadLimitEnforcement }): EndpointsFile {
+  return {
+    runId: e.runId,
+    pid: extra.pid,
+    runDir: extra.runDir,
+    region: e.region,
+    credentials: e.credentials,
+    kinesisEndpoint: e.kinesis ?? null,
+    control: extra.control,
+    threadLimitEnforcement: extra.threadLimitEnforcement,
+    services: e.services,
+    fleets: e.fleets,
+  }
+}
+
+export function writeEndpointsFile(file: string, content: EndpointsFile): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
+  const tmp = `${file}.${process.pid}.tmp`
+  fs.writeFileSync(tmp, JSON.stringify(content, null, 2) + '\n', { mode: 0o600 })
+  fs.renameSync(tmp, file)
+}
+
+export class EndpointsFileError extends Error {
+  readonly code = 'ENDPOINTS_FILE'
+}
+
+export function readEndpointsFile(file: string): EndpointsFile {
+  let text: string
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    throw new EndpointsFileError(e.code === 'ENOENT' ? `no endpoints file at ${file}: is \`outage-lab up\` running (with this --endpoints-file)?` : `cannot read ${file}: ${e.message}`)
+  }
+  let data: any
+  try {
+    data = JSON.parse(text)
+  } catch {
+    throw new EndpointsFileError(`${file} is not JSON`)
+  }
+  if (typeof data?.control?.url !== 'string' || typeof data?.control?.token !== 'string') {
+    throw new EndpointsFileError(`${file}: expected control.url and control.token (an endpoints file written by \`outage-lab up\`)`)
+  }
+  return data as EndpointsFile
+}

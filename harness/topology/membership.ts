@@ -1,0 +1,26 @@
+// Fleet membership in the metadata service, over HTTP like any other client (docs/internals.md):
+// the local backend registers members before they start and removes them before they stop.
+import { request } from 'undici'
+
+async function call(method: 'PUT' | 'DELETE', url: string, body?: unknown): Promise<void> {
+  const res = await request(url, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headersTimeout: 5_000,
+    bodyTimeout: 5_000,
+  })
+  const text = await res.body.text()
+  // A member already gone is what a DELETE wants.
+  if (res.statusCode >= 300 && !(method === 'DELETE' && res.statusCode === 404)) {
+    throw new Error(`${method} ${url} answered ${res.statusCode}: ${text.slice(0, 300)}`)
+  }
+}
+
+export function registerMember(metadataUrl: string, fleet: string, id: string, member: { url: string; cell?: string }): Promise<void> {
+  return call('PUT', `${metadataUrl}/fleets/${encodeURIComponent(fleet)}/members/${encodeURIComponent(id)}`, member)
+}
+
+export function deregisterMember(metadataUrl: string, fleet: string, id: string): Promise<void> {
+  return call('DELETE', `${metadataUrl}/fleets/${encodeURIComponent(fleet)}/members/${encodeURIComponent(id)}`)
+}

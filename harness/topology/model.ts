@@ -1,0 +1,263 @@
+// The topology as data: which services run, how many members each fleet has, their env and
+// dependencies, the thread limit and the remediation switches. Nothing here knows how a service
+// is started or where it listens: a backend (local processes, docker compose) turns this into
+// running services and resolves the references (`urlOf`, `secret`) to its own addresses.
+import { InvalidTopology } from './errors.js'
+
+/**
+ * An env value is a literal or a reference the backend resolves: the URL of another service as
+ * this backend exposes it, or a per-run secret shared by every service that names it.
+ */
+export type EnvValue = string | { urlOf: string } | { secret: string }
+export type EnvSpec = Record<string, EnvValue>
+
+export interface ReadinessSpec {
+  /** GET this path until it answers 200. */
+  path: string
+  timeoutMs: number
+}
+
+export interface ServiceSpec {
+  /** Unique in the topology; also the log file's and (local) the cgroup's name. */
+  name: string
+  /** What program this is ("kinesis-metadata"): a compose backend maps it to an image service. */
+  kind: string
+  /** Entry file under the build output (dist/), e.g. "services/kinesis/metadata/main.js". */
+  entry: string
+  env: EnvSpec
+  /** Names of services, or `fleet:<name>`, that must be ready before this one starts. */
+  dependsOn: string[]
+  readiness: ReadinessSpec
+}
+
+export interface FleetSpec {
+  /** "main"; later a partitioned fleet for CloudWatch, cells. */
+  name: string
+  cell?: string
+  kind: string
+  entry: string
+  count: number
+  /** The OS limit on threads of one member (pids.max, docker pids_limit, or an in-process cap). */
+  threadLimit: number
+  /** Env every member gets; FRONTEND_ID, FLEET, CELL and THREAD_LIMIT are added per member. */
+  env: EnvSpec
+  dependsOn: string[]
+  readiness: ReadinessSpec
+  /** The service that vends membership: members are registered there before they start. */
+  membership: string
+  /** Prefix of member names: `<prefix>-<n>`, n from 1. */
+  memberPrefix: string
+  /** The load balancer in front of this fleet, if any. */
+  endpoint?: string
+}
+
+export type Bootstrap = 'peers' | 'metadata'
+
+export interface Remediations {
+  /** Where a starting front-end gets its shard-map: from every peer (2020) or the store. */
+  bootstrap: Bootstrap
+  /** Upper bound of the seeded delay before a front-end gives a newly seen peer its thread. */
+  learnDelayMs: number
+}
+
+export interface Topology {
+  name: string
+  seed: number
+  region: string
+  credentials: { accessKeyId: string; secretAccessKey: string }
+  remediations: Remediations
+  services: ServiceSpec[]
+  fleets: FleetSpec[]
+  /** The service a customer's SDK talks to for Kinesis (the main fleet's endpoint). */
+  kinesisEndpoint?: string
+}
+
+export const REGION = 'us-east-1'
+export const CREDENTIALS = { accessKeyId: 'AKIDOUTAGELAB', secretAccessKey: 'outage-lab-secret' } as const
+/** A sanity bound on a fleet: each member is a Node process (~50 MB); a typo must not fork-bomb. */
+export const MAX_FLEET_SIZE = 256
+
+export function memberName(fleet: FleetSpec, n: number): string {
+  return `${fleet.memberPrefix}-${n}`
+}
+
+/** The n-th member of a fleet as an ordinary service (n from 1). */
+export function fleetMember(fleet: FleetSpec, n: number): ServiceSpec {
+  const name = memberName(fleet, n)
+  const env: EnvSpec = { ...fleet.env, FRONTEND_ID: name, FLEET: fleet.name, THREAD_LIMIT: String(fleet.threadLimit) }
+  if (fleet.cell !== undefined) env.CELL = fleet.cell
+  return { name, kind: fleet.kind, entry: fleet.entry, env, dependsOn: fleet.dependsOn, readiness: fleet.readiness }
+}
+
+export function fleetOf(topology: Topology, name: string): FleetSpec | undefined {
+  return topology.fleets.find((f) => f.name === name)
+}
+
+/** Member number of a service name in a fleet, or undefined. */
+export function memberNumber(fleet: FleetSpec, name: string): number | undefined {
+  const m = new RegExp(`^${fleet.memberPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`).exec(name)
+  return m ? Number(m[1]) : undefined
+}
+
+export type BootNode = { service: ServiceSpec } | { fleet: FleetSpec }
+
+/**
+ * Boot order as waves: every node of a wave depends only on nodes of earlier waves, so a wave
+ * starts in parallel. Throws InvalidTopology on unknown dependencies and cycles.
+ */
+export function bootWaves(topology: Topology): BootNode[][] {
+  validateTopology(topology)
+  const nodes = new Map<string, { node: BootNode; deps: string[] }>()
+  for (const s of topology.services) nodes.set(s.name, { node: { service: s }, deps: s.dependsOn })
+  for (const f of topology.fleets) nodes.set(`fleet:${f.name}`, { node: { fleet: f }, deps: f.dependsOn })
+  const done = new Set<string>()
+  const waves: BootNode[][] = []
+  while (done.size < nodes.size) {
+    const wave = [...nodes].filter(([key, n]) => !done.has(key) && n.deps.every((d) => done.has(d)))
+    if (wave.length === 0) {
+      const stuck = [...nodes.keys()].filter((k) => !done.has(k))
+      throw new InvalidTopology('dependsOn', 'no dependency cycle', `a cycle among ${stuck.join(', ')}`)
+    }
+    for (const [key] of wave) done.add(key)
+    waves.push(wave.map(([, n]) => n.node))
+  }
+  return waves
+}
+
+const NAME = /^[a-z][a-z0-9-]{0,62}$/
+
+/** Checks the whole topology before anything starts; errors name the path of what is wrong. */
+export function validateTopology(topology: Topology): void {
+  const names = new Set<string>()
+  const check = (ok: boolean, path: string, expected: string, got: unknown) => {
+    if (!ok) throw new InvalidTopology(path, expected, got)
+  }
+  const checkReadiness = (r: ReadinessSpec, path: string) => {
+    check(typeof r?.path === 'string' && r.path.startsWith('/'), `${path}.readiness.path`, 'a path starting with /', r?.path)
+    check(Number.isInteger(r?.timeoutMs) && r.timeoutMs > 0, `${path}.readiness.timeoutMs`, 'a positive integer', r?.timeoutMs)
+  }
+  topology.services.forEach((s, i) => {
+    const path = `services[${i}]`
+    check(NAME.test(s.name), `${path}.name`, 'lower-case letters, digits and dashes', s.name)
+    check(!names.has(s.name), `${path}.name`, 'a unique name', s.name)
+    names.add(s.name)
+    check(typeof s.entry === 'string' && s.entry.length > 0, `${path}.entry`, 'an entry file', s.entry)
+    checkReadiness(s.readiness, path)
+  })
+  topology.fleets.forEach((f, i) => {
+    const path = `fleets[${i}]`
+    check(NAME.test(f.name), `${path}.name`, 'lower-case letters, digits and dashes', f.name)
+    check(!names.has(`fleet:${f.name}`), `${path}.name`, 'a unique fleet name', f.name)
+    names.add(`fleet:${f.name}`)
+    check(Number.isInteger(f.count) && f.count >= 0 && f.count <= MAX_FLEET_SIZE, `${path}.count`, `an integer in [0, ${MAX_FLEET_SIZE}]`, f.count)
+    check(Number.isInteger(f.threadLimit) && f.threadLimit >= 1, `${path}.threadLimit`, 'a positive integer', f.threadLimit)
+    check(NAME.test(f.memberPrefix), `${path}.memberPrefix`, 'lower-case letters, digits and dashes', f.memberPrefix)
+    checkReadiness(f.readiness, path)
+  })
+  for (const f of topology.fleets) {
+    for (let n = 1; n <= Math.max(f.count, 1); n++) {
+      check(!names.has(memberName(f, n)), `fleets.${f.name}.memberPrefix`, 'member names that no service uses', memberName(f, n))
+    }
+  }
+  const refs = (env: EnvSpec, path: string) => {
+    for (const [k, v] of Object.entries(env)) {
+      if (typeof v === 'object' && 'urlOf' in v) check(names.has(v.urlOf), `${path}.env.${k}`, 'the URL of a service of this topology', v.urlOf)
+    }
+  }
+  topology.services.forEach((s, i) => {
+    refs(s.env, `services[${i}]`)
+    s.dependsOn.forEach((d, j) => check(names.has(d), `services[${i}].dependsOn[${j}]`, 'a service or fleet:<name> of this topology', d))
+  })
+  topology.fleets.forEach((f, i) => {
+    refs(f.env, `fleets[${i}]`)
+    check(names.has(f.membership), `fleets[${i}].membership`, 'a service of this topology', f.membership)
+    check(f.dependsOn.includes(f.membership), `fleets[${i}].dependsOn`, `to include its membership service ${f.membership}`, f.dependsOn)
+    f.dependsOn.forEach((d, j) => check(names.has(d), `fleets[${i}].dependsOn[${j}]`, 'a service or fleet:<name> of this topology', d))
+    if (f.endpoint !== undefined) check(names.has(f.endpoint), `fleets[${i}].endpoint`, 'a service of this topology', f.endpoint)
+  })
+  if (topology.kinesisEndpoint !== undefined) check(names.has(topology.kinesisEndpoint), 'kinesisEndpoint', 'a service of this topology', topology.kinesisEndpoint)
+}
+
+export interface KinesisTopologyOptions {
+  frontends: number
+  threadLimit: number
+  backends?: number
+  learnDelayMs?: number
+  bootstrap?: Bootstrap
+  seed?: number
+  /** Extra wait for a front-end's /health (its cold start competes for 2 cores with its peers). */
+  frontendReadinessTimeoutMs?: number
+}
+
+const ENTRY = {
+  metadata: 'services/kinesis/metadata/main.js',
+  backend: 'services/kinesis/backend/main.js',
+  frontend: 'services/kinesis/frontend/main.js',
+  endpoint: 'services/kinesis/endpoint/main.js',
+} as const
+
+/** The Kinesis part: metadata, the back-ends, the main fleet's front-ends, its endpoint. */
+export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
+  const { frontends, threadLimit, backends = 2, learnDelayMs = 0, bootstrap = 'peers', seed = 1 } = opts
+  const int = (v: unknown, path: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) throw new InvalidTopology(path, `an integer in [${min}, ${max}]`, v)
+  }
+  int(frontends, 'frontends', 1, MAX_FLEET_SIZE)
+  int(threadLimit, 'threadLimit', 1)
+  int(backends, 'backends', 1, 64)
+  int(learnDelayMs, 'learnDelayMs', 0)
+  int(seed, 'seed', 0)
+  if (bootstrap !== 'peers' && bootstrap !== 'metadata') throw new InvalidTopology('bootstrap', 'peers or metadata', bootstrap)
+
+  const common: EnvSpec = {
+    OUTAGE_LAB_SEED: String(seed),
+    OUTAGE_LAB_CREDENTIALS: `${CREDENTIALS.accessKeyId}:${CREDENTIALS.secretAccessKey}`,
+  }
+  const readiness = { path: '/health', timeoutMs: 15_000 }
+  const metadataUrl = { urlOf: 'kinesis-metadata' }
+  const backendNames = Array.from({ length: backends }, (_, i) => `kinesis-backend-${i + 1}`)
+  const services: ServiceSpec[] = [
+    { name: 'kinesis-metadata', kind: 'kinesis-metadata', entry: ENTRY.metadata, env: { ...common }, dependsOn: [], readiness },
+    ...backendNames.map((name, i) => ({
+      name,
+      kind: 'kinesis-backend',
+      entry: ENTRY.backend,
+      env: { ...common, BACKEND_ID: `backend-${i + 1}`, METADATA_URL: metadataUrl, ITERATOR_SECRET: { secret: 'iterator' } },
+      dependsOn: ['kinesis-metadata'],
+      readiness,
+    })),
+    {
+      name: 'kinesis-endpoint-main',
+      kind: 'kinesis-endpoint',
+      entry: ENTRY.endpoint,
+      env: { ...common, FLEET: 'main', METADATA_URL: metadataUrl },
+      dependsOn: ['kinesis-metadata', 'fleet:main'],
+      readiness,
+    },
+  ]
+  const main: FleetSpec = {
+    name: 'main',
+    kind: 'kinesis-frontend',
+    entry: ENTRY.frontend,
+    count: frontends,
+    threadLimit,
+    env: { ...common, METADATA_URL: metadataUrl, LEARN_DELAY_MS: String(learnDelayMs), BOOTSTRAP: bootstrap },
+    dependsOn: ['kinesis-metadata', ...backendNames],
+    readiness: { path: '/health', timeoutMs: opts.frontendReadinessTimeoutMs ?? 30_000 },
+    membership: 'kinesis-metadata',
+    memberPrefix: 'kinesis-frontend-main',
+    endpoint: 'kinesis-endpoint-main',
+  }
+  const topology: Topology = {
+    name: 'kinesis',
+    seed,
+    region: REGION,
+    credentials: { ...CREDENTIALS },
+    remediations: { bootstrap, learnDelayMs },
+    services,
+    fleets: [main],
+    kinesisEndpoint: 'kinesis-endpoint-main',
+  }
+  validateTopology(topology)
+  return topology
+}

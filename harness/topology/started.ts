@@ -1,0 +1,88 @@
+// What a backend returns once a topology runs. Local processes and docker compose sit behind this
+// one interface, so faults, workload and the CLI never know which backend they drive.
+
+export type ThreadLimitEnforcement = 'cgroup' | 'docker' | 'process'
+export type ServiceState = 'starting' | 'running' | 'paused' | 'stopping' | 'stopped' | 'exited'
+
+export interface ServiceStatus {
+  name: string
+  kind: string
+  fleet?: string
+  url: string
+  pid?: number
+  state: ServiceState
+  /** How the service's last process ended, when it did. */
+  exit?: { code: number | null; signal: string | null }
+  restarts: number
+}
+
+export interface HealthProbe {
+  name: string
+  /** HTTP status of GET /health; absent when the service did not answer. */
+  status?: number
+  body?: Record<string, unknown>
+  error?: string
+}
+
+export interface Endpoints {
+  runId: string
+  region: string
+  credentials: { accessKeyId: string; secretAccessKey: string }
+  /** The URL to give the AWS SDK's Kinesis client as `endpoint`. */
+  kinesis?: string
+  services: Record<string, string>
+  fleets: Record<string, { members: string[]; memberUrls: string[]; endpoint?: string }>
+}
+
+export interface ScaleResult {
+  fleet: string
+  from: number
+  to: number
+  added: string[]
+  removed: string[]
+  /** Members that were started but did not become ready (they are left running). */
+  notReady: { name: string; reason: string }[]
+}
+
+export interface RestartOptions {
+  /** Members restarted per second; a member's restart begins every 1000/ratePerSec ms. */
+  ratePerSec?: number
+  /** Restart every member at once. */
+  all?: boolean
+}
+
+export interface RestartResult {
+  fleet: string
+  restarted: string[]
+  notReady: { name: string; reason: string }[]
+  durationMs: number
+}
+
+export interface TopologyEvent {
+  atMs: number
+  kind: 'service-started' | 'service-ready' | 'service-exited' | 'service-stopped' | 'fleet-scaled' | 'fleet-restarted' | 'member-killed' | 'member-paused' | 'member-resumed' | 'cgroups'
+  detail: Record<string, unknown>
+}
+
+export interface StartedTopology extends AsyncDisposable {
+  readonly runId: string
+  /** Bearer token every service accepts on /admin/*. */
+  readonly adminToken: string
+  readonly threadLimitEnforcement: ThreadLimitEnforcement
+  /** Why enforcement is weaker than the OS gives, when it is. */
+  readonly enforcementNote?: string
+  endpoints(): Endpoints
+  services(): ServiceStatus[]
+  health(): Promise<HealthProbe[]>
+  fleetSize(fleet: string): number
+  scaleFleet(fleet: string, to: number): Promise<ScaleResult>
+  restartFleet(fleet: string, opts: RestartOptions): Promise<RestartResult>
+  /** SIGKILL one service; it stays down until restart(). */
+  kill(name: string): Promise<void>
+  /** SIGSTOP: the process keeps its sockets but answers nothing. */
+  pause(name: string): Promise<void>
+  resume(name: string): Promise<void>
+  /** Stop and start one service on the same address; resolves when it is ready again. */
+  restart(name: string): Promise<void>
+  stop(): Promise<void>
+}
