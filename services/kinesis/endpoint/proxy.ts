@@ -1,11 +1,12 @@
 // The data path: every request that is not the endpoint's own goes to the next healthy member,
-// round robin, over HTTP/1.1 keep-alive connections. The request body is buffered (Kinesis bodies
-// stay under ~7 MB, and a whole body lets nothing reach a member for a client that gave up
-// mid-upload); the response streams back. Failures answer in the AWS JSON shape so the stock SDK
-// parses them and applies its own retry policy: the endpoint retries only idempotent requests
-// whose connection was refused, never a POST, which may have reached a member.
-import type { FastifyInstance } from 'fastify'
+// round robin, over HTTP/1.1 keep-alive connections. Bodies stream both ways with backpressure
+// and no copy: the endpoint is one hop on a path meant to carry tens of thousands of records a
+// second on two shared cores. Failures before the member answered are shaped as AWS JSON errors so
+// the stock SDK parses them and applies its own retry policy; the endpoint itself retries only an
+// idempotent request whose connection was refused, never a POST, which may have reached a member.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
+import type { Readable } from 'node:stream'
 import { AwsError, AwsErrors, sendError, toAwsError } from '../../kit/index.js'
 import { requestHeaders, responseHeaders } from './headers.js'
 import type { Member, MemberTable } from './members.js'
@@ -26,61 +27,104 @@ export interface ProxyOptions {
 }
 
 export async function proxyRoutes(app: FastifyInstance, opts: ProxyOptions): Promise<void> {
-  const { table, dispatcher, metrics, timeoutMs } = opts
-  // Any content type, kept as bytes: the member parses it and SigV4 covers the exact bytes.
+  const { table, metrics } = opts
+  // Any content type, left unread: the request stream itself becomes the upstream body.
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+  app.addContentTypeParser('*', (_req, payload, done) => done(null, payload))
   app.setErrorHandler((err, _req, reply) => sendError(reply, JSON_11, toAwsError(err)))
 
-  app.all('/*', async (req, reply) => {
-    const started = performance.now()
-    let member = table.pick()
+  app.all('/*', (req, reply) => {
+    const member = table.pick()
     if (!member) {
       metrics.requests.inc({ member: 'none', status: '503' })
       return sendError(reply, JSON_11, AwsErrors.ServiceUnavailable(`No healthy member in ${opts.scope}`))
     }
-    const headers = requestHeaders(req.headers)
-    const body = (req.body as Buffer | undefined) ?? null
-    const method = req.method as Dispatcher.HttpMethod
-    // A client that goes away takes its upstream request with it.
-    const abort = new AbortController()
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) abort.abort()
-    })
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const res = await dispatcher.request({ origin: member.url, path: req.url, method, headers, body, signal: abort.signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
-        metrics.proxyDuration.observe({ member: member.id }, (performance.now() - started) / 1000)
-        metrics.requests.inc({ member: member.id, status: String(res.statusCode) })
-        reply.code(res.statusCode).headers(responseHeaders(res.headers))
-        return reply.send(res.body)
-      } catch (err) {
-        const code = (err as { code?: string }).code ?? ''
-        if (abort.signal.aborted) {
-          metrics.requests.inc({ member: member.id, status: '499' })
-          return reply.hijack()
-        }
-        if (attempt === 0 && CONNECT_FAILURES.has(code) && IDEMPOTENT.has(method)) {
-          const other = table.pick(member)
-          if (other) {
-            member = other
-            continue
-          }
-        }
-        const failure = proxyFailure(err, member, timeoutMs)
-        metrics.proxyDuration.observe({ member: member.id }, (performance.now() - started) / 1000)
-        metrics.requests.inc({ member: member.id, status: String(failure.statusCode) })
-        if (failure.statusCode !== 503) req.log.warn({ member: member.id, code, err: (err as Error).message }, 'member failed mid-request')
-        return sendError(reply, JSON_11, failure)
-      }
-    }
+    forward(req, reply, member, 0, opts)
+    return reply
   })
 }
 
-function proxyFailure(err: unknown, member: Member, timeoutMs: number): AwsError {
-  const e = err as { code?: string; message?: string }
-  const code = e.code ?? 'unknown'
+function forward(req: FastifyRequest, reply: FastifyReply, member: Member, attempt: number, opts: ProxyOptions): void {
+  const started = performance.now()
+  const res = reply.raw
+  const method = req.method as Dispatcher.HttpMethod
+  let controller: Dispatcher.DispatchController | undefined
+  let answered = false
+  const onClientGone = () => {
+    // A client that goes away takes its upstream request with it.
+    if (!res.writableFinished) controller?.abort(new Error('client closed the connection'))
+  }
+  res.once('close', onClientGone)
+
+  const handler: Dispatcher.DispatchHandler = {
+    onRequestStart(c) {
+      controller = c
+      if (res.destroyed) c.abort(new Error('client closed the connection'))
+    },
+    onResponseStart(c, statusCode, headers) {
+      answered = true
+      opts.metrics.proxyDuration.observe({ member: member.id }, (performance.now() - started) / 1000)
+      opts.metrics.requests.inc({ member: member.id, status: String(statusCode) })
+      reply.hijack()
+      res.writeHead(statusCode, responseHeaders(headers as Record<string, string | string[]>))
+      // Backpressure: a slow reader slows the member's socket, not the endpoint's memory.
+      res.on('drain', () => c.resume())
+    },
+    onResponseData(c, chunk) {
+      if (!res.write(chunk)) c.pause()
+    },
+    onResponseEnd() {
+      res.off('close', onClientGone)
+      res.end()
+    },
+    onResponseError(_c, err) {
+      res.off('close', onClientGone)
+      if (answered) {
+        // Headers went out already: all that is left is to cut the response short.
+        res.destroy(err)
+        return
+      }
+      const code = (err as { code?: string }).code ?? ''
+      if (res.destroyed) {
+        opts.metrics.requests.inc({ member: member.id, status: '499' })
+        reply.hijack()
+        return
+      }
+      if (attempt === 0 && CONNECT_FAILURES.has(code) && IDEMPOTENT.has(method)) {
+        const other = opts.table.pick(member)
+        if (other) return forward(req, reply, other, 1, opts)
+      }
+      const failure = proxyFailure(err, member, opts.timeoutMs)
+      opts.metrics.proxyDuration.observe({ member: member.id }, (performance.now() - started) / 1000)
+      opts.metrics.requests.inc({ member: member.id, status: String(failure.statusCode) })
+      if (failure.statusCode !== 503) req.log.warn({ member: member.id, code, err: err.message }, 'member failed mid-request')
+      sendError(reply, JSON_11, failure)
+    },
+  }
+  try {
+    opts.dispatcher.dispatch(
+      {
+        origin: member.url,
+        path: req.url,
+        method,
+        headers: requestHeaders(req.headers),
+        // The body stream when fastify saw one (content-length or chunked), none otherwise.
+        body: (req.body as Readable | undefined) ?? null,
+        headersTimeout: opts.timeoutMs,
+        bodyTimeout: opts.timeoutMs,
+      },
+      handler,
+    )
+  } catch (err) {
+    // Options undici refused (a header it cannot send): the client's fault.
+    res.off('close', onClientGone)
+    sendError(reply, JSON_11, AwsErrors.ValidationException(`Request cannot be forwarded: ${(err as Error).message}`))
+  }
+}
+
+function proxyFailure(err: Error, member: Member, timeoutMs: number): AwsError {
+  const code = (err as { code?: string }).code ?? 'unknown'
   if (CONNECT_FAILURES.has(code)) return AwsErrors.ServiceUnavailable(`Member ${member.id} could not be reached (${code})`)
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new AwsError('InternalFailure', 504, `Member ${member.id} did not answer within ${timeoutMs} ms`)
-  return new AwsError('InternalFailure', 502, `Member ${member.id} failed mid-request (${code}: ${e.message})`)
+  return new AwsError('InternalFailure', 502, `Member ${member.id} failed mid-request (${code}: ${err.message})`)
 }
