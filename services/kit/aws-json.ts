@@ -59,7 +59,8 @@ export async function awsJsonProtocol(app: FastifyInstance, opts: AwsJsonOptions
       if (typeof input !== 'object' || input === null || Array.isArray(input)) throw AwsErrors.SerializationException('Start of structure or map found where not expected.')
       const out = await handler(input, { req, reply, caller })
       reply.header('content-type', contentType)
-      return JSON.stringify(out ?? {})
+      // Bytes, not a string: fastify would append "; charset=utf-8" to a JSON content type, and AWS does not.
+      return Buffer.from(JSON.stringify(out ?? {}))
     } catch (err) {
       const aws = toAwsError(err)
       status = aws.statusCode
@@ -86,5 +87,5 @@ export function sendError(reply: FastifyReply, contentType: string, err: AwsErro
     .code(err.statusCode)
     .header('content-type', contentType)
     .header('x-amzn-errortype', err.type)
-    .send(JSON.stringify(err.toJSON()))
+    .send(Buffer.from(JSON.stringify(err.toJSON())))
 }

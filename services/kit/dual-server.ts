@@ -88,6 +88,9 @@ export function createDualServer(handler: Handler, opts: { keepAliveTimeoutMs?: 
 
   const server = net.createServer((socket) => {
     socket.on('error', () => socket.destroy())
+    // http.Server turns Nagle off for its sockets, http2 does not: with Nagle on, an h2 WINDOW_UPDATE
+    // waits for the peer's delayed ACK and any body over the 64 KB initial window costs ~40 ms.
+    socket.setNoDelay(true)
     // Wait for enough bytes to tell the protocols apart; a client may send the preface in pieces.
     let buffered = Buffer.alloc(0)
     const onData = (chunk: Buffer) => {

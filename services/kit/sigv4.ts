@@ -28,7 +28,7 @@ export interface Caller {
 }
 
 const ALGORITHM = 'AWS4-HMAC-SHA256'
-const AUTH = /^AWS4-HMAC-SHA256\s+Credential=([^/\s,]+)\/(\d{8})\/([^/\s,]+)\/([^/\s,]+)\/aws4_request,\s*SignedHeaders=([a-z0-9\-;.]+),\s*Signature=([0-9a-f]{64})$/
+const AUTH = /^AWS4-HMAC-SHA256\s+Credential=([^/\s,]+)\/(\d{8})\/([^/\s,]+)\/([^/\s,]+)\/aws4_request,\s*SignedHeaders=([a-z0-9\-;.:]+),\s*Signature=([0-9a-f]{64})$/
 
 const MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.'
@@ -75,8 +75,9 @@ function header(headers: SignedRequest['headers'], name: string): string | undef
 }
 
 function canonicalHeaderValue(headers: SignedRequest['headers'], name: string): string {
-  // Over HTTP/2 the host travels as the :authority pseudo-header.
-  let v = headers[name] ?? (name === 'host' ? headers[':authority'] : undefined)
+  // Over HTTP/2 the host travels as the :authority pseudo-header, and the SDK's HTTP/2 handler signs
+  // it under that name. A proxy that speaks HTTP/1.1 onwards (kinesis/endpoint) turns it into host.
+  let v = headers[name] ?? (name === 'host' ? headers[':authority'] : name === ':authority' ? headers.host : undefined)
   if (v === undefined) return ''
   const values = Array.isArray(v) ? v : [v]
   return values.map((s) => s.trim().replace(/\s+/g, ' ')).join(',')
