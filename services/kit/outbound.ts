@@ -6,21 +6,44 @@ import { operationOf, type FaultSet, type FaultRule } from './faults.js'
 export function faultInterceptor(faults: FaultSet): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
     if (faults.size === 0) return dispatch(opts, handler)
-    const headers = (opts.headers ?? {}) as Record<string, unknown>
     const rule = faults.pick({
       origin: typeof opts.origin === 'string' ? opts.origin.replace(/\/$/, '') : opts.origin?.origin,
       path: opts.path,
       method: opts.method,
-      operation: operationOf(headers['x-amz-target'] ?? headers['X-Amz-Target']),
+      operation: operationOf(headerValue(opts.headers, 'x-amz-target')),
     })
     if (!rule) return dispatch(opts, handler)
     if (rule.kind === 'latency') {
-      setTimeout(() => dispatch(opts, handler), rule.delayMs)
+      // The caller's AbortSignal (its timeout) still counts during the delay: on abort the request
+      // goes out at once and undici aborts it at connect with the caller's reason.
+      const signal = (opts as { signal?: AbortSignal }).signal
+      const go = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener?.('abort', go)
+        dispatch(opts, handler)
+      }
+      const timer = setTimeout(go, rule.delayMs)
+      signal?.addEventListener?.('abort', go, { once: true })
       return true
     }
     inject(rule, handler as Dispatcher.DispatchHandler)
     return true
   }
+}
+
+/** A header from any of the forms undici takes: an object, a flat [name, value, ...] array, or an iterable of pairs. */
+function headerValue(headers: unknown, name: string): string | undefined {
+  if (!headers || typeof headers !== 'object') return undefined
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) if (String(headers[i]).toLowerCase() === name) return String(headers[i + 1])
+    return undefined
+  }
+  if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const pair of headers as Iterable<[string, string]>) if (String(pair[0]).toLowerCase() === name) return String(pair[1])
+    return undefined
+  }
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return Array.isArray(value) ? String(value[0]) : String(value)
+  return undefined
 }
 
 /** Answers the request from the rule instead of the network (new-style undici handler API). */

@@ -50,8 +50,12 @@ export function verifySigV4(req: SignedRequest, opts: VerifyOptions): Caller {
   const signedAt = Date.UTC(+amzDate.slice(0, 4), +amzDate.slice(4, 6) - 1, +amzDate.slice(6, 8), +amzDate.slice(9, 11), +amzDate.slice(11, 13), +amzDate.slice(13, 15))
   const now = opts.nowMs ?? Date.now()
   const maxSkew = opts.maxSkewMs ?? 15 * 60_000
-  if (Math.abs(now - signedAt) > maxSkew) {
-    throw AwsErrors.InvalidSignatureException(`Signature expired: ${amzDate} is now earlier than ${isoBasic(now - maxSkew)} (${isoBasic(now)} - 15 min.)`)
+  const skewMin = Math.round(maxSkew / 60_000)
+  if (now - signedAt > maxSkew) {
+    throw AwsErrors.InvalidSignatureException(`Signature expired: ${amzDate} is now earlier than ${isoBasic(now - maxSkew)} (${isoBasic(now)} - ${skewMin} min.)`)
+  }
+  if (signedAt - now > maxSkew) {
+    throw AwsErrors.InvalidSignatureException(`Signature not yet current: ${amzDate} is still later than ${isoBasic(now + maxSkew)} (${isoBasic(now)} + ${skewMin} min.)`)
   }
 
   const names = signedHeaders.split(';')
@@ -59,7 +63,9 @@ export function verifySigV4(req: SignedRequest, opts: VerifyOptions): Caller {
   const qIndex = req.url.indexOf('?')
   const path = qIndex >= 0 ? req.url.slice(0, qIndex) : req.url
   const query = qIndex >= 0 ? req.url.slice(qIndex + 1) : ''
-  const payloadHash = header(req.headers, 'x-amz-content-sha256') ?? sha256Hex(req.body)
+  // The hash of the bytes received, never the one the client claims in x-amz-content-sha256: a body
+  // changed on the way must fail the signature even when that header was left as it was.
+  const payloadHash = header(req.headers, 'x-amz-content-sha256') === 'UNSIGNED-PAYLOAD' ? 'UNSIGNED-PAYLOAD' : sha256Hex(req.body)
   const canonicalRequest = [req.method.toUpperCase(), canonicalPath(path), canonicalQuery(query), canonicalHeaders, signedHeaders, payloadHash].join('\n')
   const scope = `${date}/${region}/${service}/aws4_request`
   const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`
@@ -83,10 +89,17 @@ function canonicalHeaderValue(headers: SignedRequest['headers'], name: string): 
   return values.map((s) => s.trim().replace(/\s+/g, ' ')).join(',')
 }
 
-// Non-S3 services escape each (already encoded) path segment once more, as the SDK's signer does.
+// Non-S3 services normalize the path (no empty, "." or ".." segments) and escape each (already
+// encoded) segment once more, as the SDK's signer does.
 function canonicalPath(path: string): string {
   if (!path || path === '/') return '/'
-  return path.split('/').map(awsEscape).join('/')
+  const segments: string[] = []
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue
+    if (segment === '..') segments.pop()
+    else segments.push(awsEscape(segment))
+  }
+  return `/${segments.join('/')}${segments.length > 0 && path.endsWith('/') ? '/' : ''}`
 }
 
 function canonicalQuery(query: string): string {

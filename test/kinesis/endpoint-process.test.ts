@@ -1,6 +1,6 @@
 // kinesis/endpoint as the harness runs it: the compiled process, configured by env, its members
 // vended by the real kinesis/metadata process. Run `npx tsc -p .` first.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import Fastify from 'fastify'
 import fs from 'node:fs/promises'
 import os from 'node:os'
@@ -32,7 +32,7 @@ async function json(url: string, init: Parameters<typeof request>[1] = {}): Prom
 }
 
 /** A member as the endpoint sees a front-end: /health plus a signed Kinesis JSON 1.1 API. */
-async function startSignedMember(t: Tap.Test, name: string) {
+async function startSignedMember(t: Test, name: string) {
   const svc = createService({ name, logger: false })
   let calls = 0
   svc.app.register(awsJsonProtocol, {

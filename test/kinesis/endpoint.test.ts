@@ -1,7 +1,7 @@
 // kinesis/endpoint in-process against real members on real ports: fastify servers in this test
 // (the endpoint is a generic load balancer) and, where the event loop of a member must really
 // block, a child process.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import http from 'node:http'
 import http2 from 'node:http2'
@@ -40,9 +40,9 @@ interface TestMember {
   hangsClosedByPeer: number
 }
 
-async function startMember(t: Tap.Test, name: string): Promise<TestMember> {
+async function startMember(t: Test, name: string): Promise<TestMember> {
   const app = Fastify()
-  const m = { name, app, hits: [] as Hit[], healthDelayMs: 0, healthStatus: 200, hangsClosedByPeer: 0 } as TestMember
+  const m = { name, app, hits: [] as Hit[], healthDelayMs: 0, healthStatus: 200, hangsClosedByPeer: 0 } as unknown as TestMember
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 64 * 1024 * 1024 }, (_req, body, done) => done(null, body))
   app.get('/health', async (_req, reply) => {
@@ -94,7 +94,7 @@ interface TestEndpoint {
   metrics(): Promise<string>
 }
 
-async function startEndpoint(t: Tap.Test, env: Record<string, string>, opts: { adminToken?: string | null } = {}): Promise<TestEndpoint> {
+async function startEndpoint(t: Test, env: Record<string, string>, opts: { adminToken?: string | null } = {}): Promise<TestEndpoint> {
   const config = loadConfig({ HEALTH_INTERVAL_MS: '50', HEALTH_TIMEOUT_MS: '150', UNHEALTHY_THRESHOLD: '3', HEALTHY_THRESHOLD: '2', ...env })
   const app = buildApp({ config, logger: false, adminToken: opts.adminToken === null ? undefined : (opts.adminToken ?? TOKEN) })
   await app.listen({ port: 0, host: '127.0.0.1' })
