@@ -1,9 +1,9 @@
 // Configuration from the environment (kit/config.ts): a bad value stops a service at start with an
 // error naming the variable and what was expected.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { envBool, envCredentials, envEnum, envInt, envString, InvalidConfig } from '../../services/kit/index.js'
 
-function refused(t: Tap, fn: () => unknown, variable: string, message: string): void {
+function refused(t: Test, fn: () => unknown, variable: string, message: string): void {
   try {
     fn()
     t.fail(`${variable}: accepted`)
@@ -13,7 +13,6 @@ function refused(t: Tap, fn: () => unknown, variable: string, message: string): 
     t.equal((err as Error).message, message)
   }
 }
-type Tap = typeof t
 
 t.test('strings: a required variable that is missing or empty names itself', async (t) => {
   t.equal(envString({ FLEET: 'main' }, 'FLEET'), 'main')
