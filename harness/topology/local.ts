@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bootWaves, fleetMember, memberNumber, validateTopology, MAX_FLEET_SIZE, type EnvSpec, type FleetSpec, type ServiceSpec, type Topology } from './model.js'
@@ -300,8 +301,11 @@ export class StartedLocalTopology implements StartedTopology {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       const handler = () => {
         void this.stop().finally(() => {
-          // Re-raise so the process ends as the signal meant, unless someone else handles it.
-          if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+          // Re-raise so the process ends as the signal meant (listeners like signal-exit's then
+          // see the signal alone and re-raise it themselves). If it stays ignored, exit with the
+          // shell's code for it. A caller with its own plans passes signals: false.
+          process.kill(process.pid, signal)
+          setTimeout(() => process.exit(128 + os.constants.signals[signal]), 100).unref()
         })
       }
       process.once(signal, handler)
@@ -414,10 +418,10 @@ export class StartedLocalTopology implements StartedTopology {
     return this.fleet(fleet).count
   }
 
-  scaleFleet(fleet: string, to: number): Promise<ScaleResult> {
+  async scaleFleet(fleet: string, to: number): Promise<ScaleResult> {
     const f = this.fleet(fleet)
     if (!Number.isInteger(to) || to < 0 || to > MAX_FLEET_SIZE) {
-      return Promise.reject(new InvalidOperation('INVALID_ARGUMENT', `fleet size: expected an integer in [0, ${MAX_FLEET_SIZE}], got ${JSON.stringify(to)}`))
+      throw new InvalidOperation('INVALID_ARGUMENT', `fleet size: expected an integer in [0, ${MAX_FLEET_SIZE}], got ${JSON.stringify(to)}`)
     }
     return this.serialize(fleet, async () => {
       this.assertRunning()
@@ -462,14 +466,14 @@ export class StartedLocalTopology implements StartedTopology {
     })
   }
 
-  restartFleet(fleet: string, opts: RestartOptions): Promise<RestartResult> {
+  async restartFleet(fleet: string, opts: RestartOptions): Promise<RestartResult> {
     this.fleet(fleet)
     const paced = opts.ratePerSec !== undefined
     if (paced === Boolean(opts.all)) {
-      return Promise.reject(new InvalidOperation('INVALID_ARGUMENT', 'restart: give either a rate (members per second) or all at once'))
+      throw new InvalidOperation('INVALID_ARGUMENT', 'restart: give either a rate (members per second) or all at once')
     }
     if (paced && !(typeof opts.ratePerSec === 'number' && Number.isFinite(opts.ratePerSec) && opts.ratePerSec > 0)) {
-      return Promise.reject(new InvalidOperation('INVALID_ARGUMENT', `restart rate: expected a positive number of members per second, got ${JSON.stringify(opts.ratePerSec)}`))
+      throw new InvalidOperation('INVALID_ARGUMENT', `restart rate: expected a positive number of members per second, got ${JSON.stringify(opts.ratePerSec)}`)
     }
     return this.serialize(fleet, async () => {
       this.assertRunning()
