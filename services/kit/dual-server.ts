@@ -57,6 +57,12 @@ class ReplaySocket extends Duplex {
   override _write(chunk: Buffer, encoding: BufferEncoding, cb: (err?: Error | null) => void) {
     this.socket.write(chunk, encoding, cb)
   }
+  // http2 writes a response as several frames at once; one writev instead of a syscall per frame.
+  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (err?: Error | null) => void) {
+    this.socket.cork()
+    for (let i = 0; i < chunks.length; i++) this.socket.write(chunks[i].chunk, chunks[i].encoding, i === chunks.length - 1 ? cb : undefined)
+    this.socket.uncork()
+  }
   override _final(cb: (err?: Error | null) => void) {
     this.socket.end(cb)
   }

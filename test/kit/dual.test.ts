@@ -22,3 +22,30 @@ t.test('one port answers HTTP/1.1 and cleartext HTTP/2', async (t) => {
   session.close()
   t.same(JSON.parse(body), { v: '2.0' })
 })
+
+t.test('large bodies cross the h2c side both ways intact (flow control, frames written together)', async (t) => {
+  const svc = createService({ name: 'probe', h2c: true, logger: false })
+  svc.app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: 32 * 1024 * 1024 }, (_req, body, done) => done(null, body))
+  // Echo the body reversed, so an answer that merely replays the bytes it was sent cannot pass.
+  svc.app.post('/echo', async (req, reply) => {
+    reply.header('content-type', 'application/octet-stream')
+    return Buffer.from(req.body as Buffer).reverse()
+  })
+  await svc.app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => svc.app.close())
+  const port = (svc.app.server.address() as any).port
+  const sent = Buffer.alloc(5 * 1024 * 1024)
+  for (let i = 0; i < sent.length; i++) sent[i] = (i * 7 + (i >> 10)) & 0xff
+  const session = http2.connect(`http://127.0.0.1:${port}`)
+  const got = await new Promise<Buffer>((resolve, reject) => {
+    const r = session.request({ ':method': 'POST', ':path': '/echo', 'content-type': 'application/octet-stream' })
+    const chunks: Buffer[] = []
+    r.on('data', (c) => chunks.push(c))
+    r.on('end', () => resolve(Buffer.concat(chunks)))
+    r.on('error', reject)
+    r.end(sent)
+  })
+  session.close()
+  t.equal(got.length, sent.length)
+  t.ok(got.equals(Buffer.from(sent).reverse()), 'every byte arrived, in order')
+})
