@@ -92,7 +92,7 @@ export function buildApp(deps: FrontendDeps): FastifyInstance {
     return {
       status: 'ok',
       threads: s.threads,
-      thread_limit: s.threadLimit,
+      thread_limit: Number.isFinite(s.threadLimit) ? s.threadLimit : null,
       thread_limit_enforcement: s.enforcement,
       shard_map_state: s.state,
       shard_map_version: s.version,
@@ -100,6 +100,10 @@ export function buildApp(deps: FrontendDeps): FastifyInstance {
       peer_threads: s.peerThreads,
       pending_peers: s.pendingPeers,
       thread_create_failures: s.threadCreateFailures,
+      ...(s.members !== undefined ? { members: s.members } : {}),
+      ...(s.stalePeers !== undefined ? { stale_peers: s.stalePeers } : {}),
+      ...(s.connectedPeers !== undefined ? { connected_peers: s.connectedPeers } : {}),
+      ...(s.baseThreads !== undefined ? { base_threads: s.baseThreads } : {}),
       throttle: throttle.enabled ? 'on' : 'off',
       ...(s.lastError ? { last_error: s.lastError } : {}),
     }

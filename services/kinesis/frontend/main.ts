@@ -33,8 +33,8 @@ const app = buildApp({
       metrics: service.metrics,
       dispatcher: createOutbound(service.outboundFaults),
     })),
-  register: (app) => {
-    app.register(peerRoutes, { shardMap })
+  register: (app, service) => {
+    app.register(peerRoutes, { shardMap, metrics: service.metrics })
   },
 })
 
