@@ -129,7 +129,10 @@ async function up(opts: UpOptions): Promise<number> {
   writeEndpointsFile(endpointsFile, content())
 
   const e = topo.endpoints()
-  const rel = (p: string) => path.relative(process.cwd(), p) || p
+  const rel = (p: string) => {
+    const r = path.relative(process.cwd(), p)
+    return r && !r.startsWith('..') ? r : p
+  }
   const lines = [
     '',
     `run ${topo.runId} is up; logs in ${rel(path.join(topo.runDir, 'logs'))}`,

@@ -253,7 +253,8 @@ export class StartedLocalTopology implements StartedTopology {
   }
 
   private async waitReady(m: Member, proc: ServiceProcess): Promise<WaitOutcome> {
-    const outcome = await waitForHealth({ url: m.url, path: m.spec.readiness.path, timeoutMs: m.spec.readiness.timeoutMs, exited: proc.exited })
+    const r = m.spec.readiness
+    const outcome = await waitForHealth({ url: m.url, path: r.path, timeoutMs: r.timeoutMs, atLeast: r.atLeast, exited: proc.exited })
     if (outcome.ready && m.proc === proc && m.state === 'starting') {
       m.state = 'running'
       this.emit('service-ready', { name: m.spec.name, pid: proc.pid })

@@ -15,6 +15,8 @@ export interface ReadinessSpec {
   /** GET this path until it answers 200. */
   path: string
   timeoutMs: number
+  /** And until these numeric fields of its JSON body reach at least these values. */
+  atLeast?: Record<string, number>
 }
 
 export interface ServiceSpec {
@@ -232,7 +234,8 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
       entry: ENTRY.endpoint,
       env: { ...common, FLEET: 'main', METADATA_URL: metadataUrl },
       dependsOn: ['kinesis-metadata', 'fleet:main'],
-      readiness,
+      // A load balancer is ready when it can route: its health checks passed on a member.
+      readiness: { ...readiness, atLeast: { healthyMembers: 1 } },
     },
   ]
   const main: FleetSpec = {

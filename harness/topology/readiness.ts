@@ -7,6 +7,8 @@ export interface HealthWait {
   path: string
   timeoutMs: number
   intervalMs?: number
+  /** Numeric fields of the JSON body that must reach at least these values. */
+  atLeast?: Record<string, number>
   /** Resolves when the process exits; the wait fails then. */
   exited?: Promise<unknown>
 }
@@ -20,13 +22,23 @@ export async function waitForHealth(w: HealthWait): Promise<WaitOutcome> {
   let last = 'no answer yet'
   while (Date.now() < deadline) {
     if (exited) return { ready: false, reason: 'the process exited before it was ready' }
-    const probe = await getHealth(`${w.url}${w.path}`, Math.min(1_000, Math.max(1, deadline - Date.now())))
-    if (probe.status === 200) return { ready: true, body: probe.body }
-    last = probe.status !== undefined ? `GET ${w.path} answered ${probe.status}` : `GET ${w.path}: ${probe.error}`
+    // A starting process competes for the CPU with its peers: give each probe time to answer.
+    const probe = await getHealth(`${w.url}${w.path}`, Math.min(5_000, Math.max(1, deadline - Date.now())))
+    const short = probe.status === 200 ? shortfall(probe.body, w.atLeast) : undefined
+    if (probe.status === 200 && !short) return { ready: true, body: probe.body }
+    last = short ? `GET ${w.path}: ${short}` : probe.status !== undefined ? `GET ${w.path} answered ${probe.status}` : `GET ${w.path}: ${probe.error}`
     await new Promise((r) => setTimeout(r, w.intervalMs ?? 100))
   }
   if (exited) return { ready: false, reason: 'the process exited before it was ready' }
   return { ready: false, reason: `no 200 from GET ${w.path} within ${w.timeoutMs} ms (last: ${last})` }
+}
+
+function shortfall(body: any, atLeast: Record<string, number> = {}): string | undefined {
+  for (const [field, min] of Object.entries(atLeast)) {
+    const v = body?.[field]
+    if (typeof v !== 'number' || v < min) return `${field} is ${JSON.stringify(v)}, waiting for at least ${min}`
+  }
+  return undefined
 }
 
 export async function getHealth(url: string, timeoutMs: number): Promise<{ status?: number; body?: any; error?: string }> {
@@ -41,7 +53,8 @@ export async function getHealth(url: string, timeoutMs: number): Promise<{ statu
     }
     return { status: res.statusCode, body }
   } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    return { error: e.code ?? e.name ?? e.message }
+    const e = err as { code?: unknown; name?: string; message: string }
+    // An AbortSignal timeout is a DOMException whose `code` is a legacy number: use its name.
+    return { error: typeof e.code === 'string' ? e.code : e.name === 'TimeoutError' ? 'timeout' : (e.name ?? e.message) }
   }
 }
