@@ -445,9 +445,11 @@ t.test('GET /admin/members needs the run token and lists every member state; unk
   t.type(list[0].lastCheckMs, 'number')
   t.type(list[0].lastCheckAtMs, 'number')
 
-  const unknown = await request(`${ep.url}/admin/faults-of-the-member`, { headers: ADMIN })
-  t.equal(unknown.statusCode, 404)
-  await unknown.body.dump()
+  for (const path of ['/admin/faults-of-the-member', '/admin', '/admin/']) {
+    const unknown = await request(`${ep.url}${path}`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: '{}' })
+    t.equal(unknown.statusCode, 404, `${path} is the endpoint's own`)
+    await unknown.body.dump()
+  }
   t.equal(a.hits.length, 0, 'nothing under /admin reached the member')
 
   const closed = await startEndpoint(t, { ENDPOINT_MEMBERS: a.url }, { adminToken: null })

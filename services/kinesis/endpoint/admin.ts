@@ -1,6 +1,6 @@
 // GET /admin/members: the endpoint's view of its fleet, for operators and the harness. Guarded by
 // the run's bearer token like every /admin/* route of the kit.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { timingSafeEqual } from 'node:crypto'
 import type { MemberTable } from './members.js'
 
@@ -28,5 +28,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { table: MemberTab
     })),
   )
   // Unknown admin paths stop here: they must not be proxied to a member's own admin API.
-  app.all('/*', async (req, reply) => reply.code(404).send({ __type: 'ResourceNotFoundException', message: `no admin route ${req.method} ${req.url}` }))
+  const notFound = async (req: FastifyRequest, reply: FastifyReply) => reply.code(404).send({ __type: 'ResourceNotFoundException', message: `no admin route ${req.method} ${req.url}` })
+  app.all('/', notFound)
+  app.all('/*', notFound)
 }
