@@ -1,0 +1,140 @@
+// `outage-lab up`: boot the Kinesis topology on the local backend, serve the control API, write
+// the endpoints file, and keep everything running until Ctrl-C (or SIGTERM), then tear down.
+import path from 'node:path'
+import fs from 'node:fs'
+import { kinesisTopology, type Bootstrap } from '../topology/model.js'
+import { LocalBackend, type StartedLocalTopology } from '../topology/local.js'
+import { BootAborted, MissingProgram, ServiceNotReady, InvalidTopology } from '../topology/errors.js'
+import type { TopologyEvent } from '../topology/started.js'
+import { startControlServer } from './server.js'
+import { endpointsFileContent, writeEndpointsFile } from './endpoints-file.js'
+import { EXIT, UsageError, say } from './cli-support.js'
+
+export interface UpOptions {
+  frontends: number
+  threadLimit: number
+  backends: number
+  learnDelay: number
+  bootstrap: Bootstrap
+  seed: number
+  endpointsFile: string
+  runDir?: string
+  controlPort: number
+  cgroups: boolean
+}
+
+function describeEvent(e: TopologyEvent): string | undefined {
+  const d = e.detail as any
+  switch (e.kind) {
+    case 'service-ready':
+      return `  ready     ${d.name} (pid ${d.pid})`
+    case 'service-exited':
+      return `  exited    ${d.name} (pid ${d.pid}, ${d.signal ?? `code ${d.code}`})`
+    case 'fleet-scaled':
+      return `  scaled    fleet ${d.fleet} ${d.from} -> ${d.to}${d.notReady.length ? `; not ready: ${d.notReady.map((n: any) => n.name).join(', ')}` : ''}`
+    case 'fleet-restarted':
+      return `  restarted fleet ${d.fleet}: ${d.restarted.length} members in ${d.durationMs} ms${d.notReady.length ? `; not ready: ${d.notReady.map((n: any) => n.name).join(', ')}` : ''}`
+    case 'member-killed':
+    case 'member-paused':
+    case 'member-resumed':
+      return `  ${e.kind.slice(7).padEnd(9)} ${d.name} (pid ${d.pid})`
+    case 'cgroups':
+      return d.removedStale ? `  removed stale cgroups: ${d.removedStale.join(', ')}` : undefined
+    default:
+      return undefined
+  }
+}
+
+export async function up(opts: UpOptions): Promise<number> {
+  let topology
+  try {
+    topology = kinesisTopology({ frontends: opts.frontends, threadLimit: opts.threadLimit, backends: opts.backends, learnDelayMs: opts.learnDelay, bootstrap: opts.bootstrap, seed: opts.seed })
+  } catch (err) {
+    if (err instanceof InvalidTopology) throw new UsageError(err.message)
+    throw err
+  }
+  const booting = new AbortController()
+  let started: StartedLocalTopology | undefined
+  let interrupted: NodeJS.Signals | undefined
+  let stopRequested: () => void = () => {}
+  const stopped = new Promise<void>((resolve) => (stopRequested = resolve))
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) {
+      // A second Ctrl-C: do not wait for graceful closes.
+      say('stopping now (SIGKILL)')
+      process.exit(EXIT.interrupted)
+    }
+    interrupted = signal
+    say(`\n${signal}: stopping the topology...`)
+    booting.abort()
+    stopRequested()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  const backend = new LocalBackend(topology, {
+    runDir: opts.runDir,
+    cgroups: opts.cgroups,
+    signals: false,
+    signal: booting.signal,
+    onEvent: (e) => {
+      const line = describeEvent(e)
+      if (line) say(line)
+    },
+  })
+  say(`outage-lab up: ${opts.frontends} front-ends, thread limit ${opts.threadLimit}, bootstrap from ${opts.bootstrap}, learn delay ${opts.learnDelay} ms`)
+  try {
+    started = await backend.start()
+  } catch (err) {
+    process.removeListener('SIGINT', onSignal)
+    process.removeListener('SIGTERM', onSignal)
+    if (err instanceof BootAborted) {
+      say('boot interrupted; everything that had started is stopped')
+      return interrupted === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted
+    }
+    if (err instanceof MissingProgram || err instanceof ServiceNotReady) {
+      say(`outage-lab up: ${err.message}`)
+      return EXIT.failed
+    }
+    throw err
+  }
+
+  const topo = started
+  const endpointsFile = path.resolve(opts.endpointsFile)
+  const control = await startControlServer({
+    port: opts.controlPort,
+    topology: topo,
+    token: topo.adminToken,
+    onChange: () => writeEndpointsFile(endpointsFile, content()),
+  })
+  const content = () => endpointsFileContent(topo.endpoints(), { pid: process.pid, runDir: topo.runDir, control: { url: control.url, token: topo.adminToken }, threadLimitEnforcement: topo.threadLimitEnforcement })
+  writeEndpointsFile(endpointsFile, content())
+
+  const e = topo.endpoints()
+  const rel = (p: string) => {
+    const r = path.relative(process.cwd(), p)
+    return r && !r.startsWith('..') ? r : p
+  }
+  const lines = [
+    '',
+    `run ${topo.runId} is up; logs in ${rel(path.join(topo.runDir, 'logs'))}`,
+    `  Kinesis endpoint (AWS SDK): ${e.kinesis}  region ${e.region}  credentials ${e.credentials.accessKeyId} / ${e.credentials.secretAccessKey}`,
+    `  thread limit ${opts.threadLimit} per front-end, enforced by ${topo.threadLimitEnforcement === 'cgroup' ? `cgroup pids.max (${topo.cgroupDir})` : topo.threadLimitEnforcement}`,
+    ...(topo.enforcementNote ? [`  note: ${topo.enforcementNote}`] : []),
+    `  control API: ${control.url} (token in ${rel(endpointsFile)})`,
+    `  endpoints file: ${rel(endpointsFile)}`,
+    `  try: outage-lab scale --fleet main --to ${opts.frontends + 1}    outage-lab restart --fleet main --rate 2`,
+    'Ctrl-C stops everything.',
+  ]
+  for (const line of lines) say(line)
+  if (interrupted) stopRequested()
+
+  await stopped
+  await control.app.close()
+  await topo.stop()
+  fs.rmSync(endpointsFile, { force: true })
+  say('stopped; nothing left running')
+  process.removeListener('SIGINT', onSignal)
+  process.removeListener('SIGTERM', onSignal)
+  return interrupted === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted
+}
