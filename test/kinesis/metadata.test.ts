@@ -122,6 +122,7 @@ t.test('bad stream input answers AWS-shaped errors', async (t) => {
     [{ name: 'ok', shardCount: 10_001 }, 400, 'InvalidArgumentException', "1 validation error detected: Value '10001' at 'shardCount' failed to satisfy constraint: Member must be an integer greater than or equal to 1 and less than or equal to 10000"],
     [{ name: 'ok', shardCount: 1.5 }, 400, 'InvalidArgumentException', "1 validation error detected: Value '1.5' at 'shardCount' failed to satisfy constraint: Member must be an integer greater than or equal to 1 and less than or equal to 10000"],
     [{ name: 'ok', shardCount: '2' }, 400, 'InvalidArgumentException', "1 validation error detected: Value '2' at 'shardCount' failed to satisfy constraint: Member must be an integer greater than or equal to 1 and less than or equal to 10000"],
+    [{ name: '..', shardCount: 1 }, 400, 'InvalidArgumentException', "Stream name '..' is not supported by outage-lab: URL paths cannot carry it."],
     [[1, 2], 400, 'SerializationException', 'Start of structure or map found where not expected.'],
   ]
   for (const [payload, status, type, message] of cases) {
