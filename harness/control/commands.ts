@@ -21,6 +21,7 @@ export function registerUp(program: Command, run: (code: Promise<number>) => voi
     .option('--endpoints-file <file>', 'where to write the service URLs, control API and credentials as JSON', DEFAULT_ENDPOINTS_FILE)
     .option('--run-dir <dir>', 'logs and data of the run (default .outage-lab/runs/<run id>)')
     .option('--control-port <port>', 'port of the control API on 127.0.0.1 (0: any free port)', integer(0, 65535), 0)
+    .option('--ready-timeout <ms>', 'how long a front-end may take to become healthy (default 30 s + 2 s per front-end)', integer(1_000, 3_600_000))
     .option('--no-cgroups', 'do not use pids cgroups (front-ends cap their own threads)')
     .action((opts: UpOptions) => run(import('./up.js').then((m) => m.up(opts))))
 }

@@ -21,6 +21,7 @@ export interface UpOptions {
   runDir?: string
   controlPort: number
   cgroups: boolean
+  readyTimeout?: number
 }
 
 function describeEvent(e: TopologyEvent): string | undefined {
@@ -48,7 +49,7 @@ function describeEvent(e: TopologyEvent): string | undefined {
 export async function up(opts: UpOptions): Promise<number> {
   let topology
   try {
-    topology = kinesisTopology({ frontends: opts.frontends, threadLimit: opts.threadLimit, backends: opts.backends, learnDelayMs: opts.learnDelay, bootstrap: opts.bootstrap, seed: opts.seed })
+    topology = kinesisTopology({ frontends: opts.frontends, threadLimit: opts.threadLimit, backends: opts.backends, learnDelayMs: opts.learnDelay, bootstrap: opts.bootstrap, seed: opts.seed, frontendReadinessTimeoutMs: opts.readyTimeout })
   } catch (err) {
     if (err instanceof InvalidTopology) throw new UsageError(err.message)
     throw err

@@ -187,7 +187,10 @@ export interface KinesisTopologyOptions {
   learnDelayMs?: number
   bootstrap?: Bootstrap
   seed?: number
-  /** Extra wait for a front-end's /health (its cold start competes for 2 cores with its peers). */
+  /**
+   * How long a front-end may take to answer /health. Members boot together and every cold start
+   * competes for the same cores, so the default grows with the fleet: 30 s + 2 s per member.
+   */
   frontendReadinessTimeoutMs?: number
 }
 
@@ -234,8 +237,9 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
       entry: ENTRY.endpoint,
       env: { ...common, FLEET: 'main', METADATA_URL: metadataUrl },
       dependsOn: ['kinesis-metadata', 'fleet:main'],
-      // A load balancer is ready when it can route: its health checks passed on a member.
-      readiness: { ...readiness, atLeast: { healthyMembers: 1 } },
+      // A load balancer is ready when it can route: its health checks passed on a member (which
+      // takes longer while a large fleet's cold start holds the cores).
+      readiness: { path: '/health', timeoutMs: 15_000 + 1_000 * frontends, atLeast: { healthyMembers: 1 } },
     },
   ]
   const main: FleetSpec = {
@@ -246,7 +250,7 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
     threadLimit,
     env: { ...common, METADATA_URL: metadataUrl, LEARN_DELAY_MS: String(learnDelayMs), BOOTSTRAP: bootstrap },
     dependsOn: ['kinesis-metadata', ...backendNames],
-    readiness: { path: '/health', timeoutMs: opts.frontendReadinessTimeoutMs ?? 30_000 },
+    readiness: { path: '/health', timeoutMs: opts.frontendReadinessTimeoutMs ?? 30_000 + 2_000 * frontends },
     membership: 'kinesis-metadata',
     memberPrefix: 'kinesis-frontend-main',
     endpoint: 'kinesis-endpoint-main',
