@@ -1,0 +1,50 @@
+// The compiled back-end as a process: env wiring, registration with a real metadata process.
+import t from 'tap'
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { request } from 'undici'
+import { spawnService } from '../helpers/spawn.js'
+
+async function get(url: string): Promise<{ status: number; body: any }> {
+  const res = await request(url)
+  return { status: res.statusCode, body: await res.body.json() }
+}
+
+t.test('a back-end process registers its URL with metadata and turns healthy', async (t) => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'outage-lab-backend-proc-'))
+  t.teardown(() => fs.rm(dir, { recursive: true, force: true }))
+  const metadata = await spawnService('services/kinesis/metadata/main.js', { OUTAGE_LAB_DATA_DIR: dir })
+  t.teardown(() => metadata.stop())
+  const common = { OUTAGE_LAB_DATA_DIR: dir, METADATA_URL: metadata.url, ITERATOR_SECRET: 'proc-secret' }
+  const a = await spawnService('services/kinesis/backend/main.js', { ...common, BACKEND_ID: 'backend-a' })
+  t.teardown(() => a.stop())
+  const b = await spawnService('services/kinesis/backend/main.js', { ...common, BACKEND_ID: 'backend-b', ADVERTISE_URL: 'http://backend-b.example:4100' })
+  t.teardown(() => b.stop())
+
+  let health = { status: 503, body: {} as any }
+  for (let i = 0; i < 100 && health.status !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 50))
+    health = await get(`${b.url}/health`)
+  }
+  t.match(health, { status: 200, body: { status: 'ok', backend: 'backend-b', registered: true } })
+  for (let i = 0; i < 100 && (await get(`${a.url}/health`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 50))
+  t.same((await get(`${metadata.url}/backends`)).body, {
+    backends: [
+      { id: 'backend-a', url: a.url },
+      { id: 'backend-b', url: 'http://backend-b.example:4100' },
+    ],
+  })
+  t.ok((await fs.readdir(dir)).includes('backend-backend-a'), 'data lives under $OUTAGE_LAB_DATA_DIR/backend-<id>')
+  t.equal(await a.stop(), 0, 'SIGTERM closes cleanly')
+})
+
+t.test('a back-end without ITERATOR_SECRET refuses to start and says why', async (t) => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'outage-lab-backend-proc-'))
+  t.teardown(() => fs.rm(dir, { recursive: true, force: true }))
+  await t.rejects(spawnService('services/kinesis/backend/main.js', { OUTAGE_LAB_DATA_DIR: dir, BACKEND_ID: 'backend-a' }), /environment variable ITERATOR_SECRET: expected a non-empty string, got nothing/)
+  await t.rejects(
+    spawnService('services/kinesis/backend/main.js', { OUTAGE_LAB_DATA_DIR: dir, BACKEND_ID: 'a/b', ITERATOR_SECRET: 's' }),
+    /environment variable BACKEND_ID: expected letters, digits, _ \. - \(1\.\.128\), got "a\/b"/,
+  )
+})
