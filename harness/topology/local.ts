@@ -134,6 +134,7 @@ export class StartedLocalTopology implements StartedTopology {
     const waves = bootWaves(this.topology)
     for (const s of this.topology.services) this.program(s)
     for (const f of this.topology.fleets) this.program(fleetMember(f, 1))
+    if (this.opts.reaper !== false && !fs.existsSync(this.reaperProgram())) throw new MissingProgram('reaper', this.reaperProgram())
     fs.mkdirSync(path.join(this.runDir, 'logs'), { recursive: true })
     fs.mkdirSync(path.join(this.runDir, 'data'), { recursive: true })
 
@@ -159,10 +160,9 @@ export class StartedLocalTopology implements StartedTopology {
           if ('service' in node) ready.push(this.startAndWait(this.members.get(node.service.name)!))
           else ready.push(this.bootFleet(node.fleet))
         }
-        const outcomes = await Promise.allSettled(ready)
-        const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')
+        // The first failure ends the boot: the others' waits end as their processes are stopped.
+        await Promise.all(ready)
         if (this.opts.signal?.aborted) throw new BootAborted()
-        if (failed) throw failed.reason
       }
     } catch (err) {
       // Nothing half-started leaks: tear everything down, then tell why.
@@ -179,9 +179,7 @@ export class StartedLocalTopology implements StartedTopology {
     // fresh topology does not spend its learn delay discovering itself.
     const membership = this.members.get(fleet.membership)!
     for (const m of members) await registerMember(membership.url, fleet.name, m.spec.name, { url: m.url, ...(fleet.cell ? { cell: fleet.cell } : {}) })
-    const outcomes = await Promise.allSettled(members.map((m) => this.startAndWait(m)))
-    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')
-    if (failed) throw failed.reason
+    await Promise.all(members.map((m) => this.startAndWait(m)))
   }
 
   private program(spec: ServiceSpec): string {
@@ -283,9 +281,12 @@ export class StartedLocalTopology implements StartedTopology {
     } catch {}
   }
 
+  private reaperProgram(): string {
+    return path.join(this.distDir, 'harness', 'topology', 'reaper.js')
+  }
+
   private startReaper(): void {
-    const reaper = path.join(this.distDir, 'harness', 'topology', 'reaper.js')
-    if (!fs.existsSync(reaper)) throw new MissingProgram('reaper', reaper)
+    const reaper = this.reaperProgram()
     const log = fs.openSync(path.join(this.runDir, 'logs', 'reaper.log'), 'a')
     const args = [reaper, '--harness-pid', String(process.pid), '--run-id', this.runId, '--state', this.stateFile]
     if (this.cgroupDir) args.push('--cgroup-dir', this.cgroupDir)

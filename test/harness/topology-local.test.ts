@@ -87,7 +87,7 @@ t.test('scaling out registers and starts new members; scaling in deregisters and
 t.test('a fleet restart gives every member a new process on the same port under the same id', async (t) => {
   const { topo, events } = await boot(t, { members: 3 })
   const before = topo.services().filter((s) => s.fleet === 'main')
-  const result = await topo.restartFleet('main', { ratePerSec: 20 })
+  const result = await topo.restartFleet('main', { ratePerSec: 5 })
   t.same(result.restarted, ['member-1', 'member-2', 'member-3'])
   t.same(result.notReady, [])
   const after = topo.services().filter((s) => s.fleet === 'main')
