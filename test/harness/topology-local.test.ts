@@ -175,3 +175,14 @@ t.test('without cgroups the front-ends are told to enforce their thread limit th
   t.equal(member.thread_limit_enforcement, 'process')
   t.equal(topo.cgroupOf('member-1'), undefined)
 })
+
+t.test('a started topology is AsyncDisposable: disposing it stops every service', async (t) => {
+  const topo = await new LocalBackend(fixtureTopology({ members: 1 }), { runDir: t.testdir(), signals: false }).start()
+  const pids = topo.services().map((s) => s.pid!)
+  t.ok(pids.every(alive))
+  await topo[Symbol.asyncDispose]()
+  t.notOk(pids.some(alive), 'no service process is left')
+  t.same(topo.services().map((s) => s.state), ['stopped', 'stopped', 'stopped'])
+  await t.rejects(topo.scaleFleet('main', 2), { code: 'STOPPED' }, 'a stopped run refuses operations')
+  if (!noCgroups) t.notOk(fs.existsSync(topo.cgroupDir!), 'its cgroups are gone')
+})
