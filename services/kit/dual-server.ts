@@ -92,8 +92,13 @@ export function createDualServer(handler: Handler, opts: { keepAliveTimeoutMs?: 
     s.on('close', () => sessions.delete(s))
   })
 
+  // Connections that have not sent enough bytes to pick a protocol belong to neither inner server,
+  // so neither would close them: without this set, one silent client keeps close() waiting forever.
+  const undecided = new Set<net.Socket>()
   const server = net.createServer((socket) => {
     socket.on('error', () => socket.destroy())
+    undecided.add(socket)
+    socket.once('close', () => undecided.delete(socket))
     // http.Server turns Nagle off for its sockets, http2 does not: with Nagle on, an h2 WINDOW_UPDATE
     // waits for the peer's delayed ACK and any body over the 64 KB initial window costs ~40 ms.
     socket.setNoDelay(true)
@@ -105,6 +110,7 @@ export function createDualServer(handler: Handler, opts: { keepAliveTimeoutMs?: 
       const isH2 = buffered.subarray(0, n).equals(PREFACE.subarray(0, n))
       if (isH2 && buffered.length < PREFACE.length) return
       socket.off('data', onData)
+      undecided.delete(socket)
       if (isH2) {
         // http2 reads from the native handle, past anything unshifted into the JS stream, so
         // it gets a duplex that replays the bytes already read and then relays the socket.
@@ -124,10 +130,12 @@ export function createDualServer(handler: Handler, opts: { keepAliveTimeoutMs?: 
   server.closeAllConnections = () => {
     h1.closeAllConnections()
     for (const s of sessions) s.destroy()
+    for (const socket of undecided) socket.destroy()
   }
   server.closeIdleConnections = () => {
     h1.closeIdleConnections()
     for (const s of sessions) s.close()
+    for (const socket of undecided) socket.destroy()
   }
   server.on('close', () => {
     h1.close()

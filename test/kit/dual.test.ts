@@ -1,5 +1,6 @@
 import t from 'tap'
 import http2 from 'node:http2'
+import net from 'node:net'
 import { request } from 'undici'
 import { createService } from '../../services/kit/index.js'
 
@@ -48,4 +49,18 @@ t.test('large bodies cross the h2c side both ways intact (flow control, frames w
   session.close()
   t.equal(got.length, sent.length)
   t.ok(got.equals(Buffer.from(sent).reverse()), 'every byte arrived, in order')
+})
+
+t.test('close() does not wait for a client that connected and never sent a byte', async (t) => {
+  const svc = createService({ name: 'probe', h2c: true, logger: false })
+  await svc.app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (svc.app.server.address() as any).port
+  const silent = net.connect(port, '127.0.0.1')
+  t.teardown(() => silent.destroy())
+  await new Promise((resolve) => silent.once('connect', resolve))
+  const closedByServer = new Promise((resolve) => silent.once('close', resolve))
+  const outcome = await Promise.race([svc.app.close().then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000).unref())])
+  t.equal(outcome, 'closed')
+  await closedByServer
+  t.pass('the silent connection was closed by the server')
 })
