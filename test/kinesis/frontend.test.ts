@@ -3,6 +3,7 @@
 // (frontend-doubles.ts); sdk*.test.ts runs the same API against the real processes.
 import t from 'tap'
 import { createHash } from 'node:crypto'
+import net from 'node:net'
 import { buildApp } from '../../services/kinesis/frontend/app.js'
 import { ShardThrottle } from '../../services/kinesis/frontend/throttle.js'
 import { hashKeyOf, explicitHashKey, routesOf, shardFor } from '../../services/kinesis/frontend/routing.js'
@@ -10,7 +11,7 @@ import { KEYS, ShardMapDouble, StorageDouble, streamInfo, signedKinesisRequest }
 
 const ACCOUNT = '000000000000'
 
-async function setup(t: Tap.Test, opts: { owners?: number; clock?: () => number; throttle?: boolean } = {}) {
+async function setup(t: Tap.Test, opts: { owners?: number; clock?: () => number; throttle?: boolean; upstreamTimeoutMs?: number; adminToken?: string } = {}) {
   const storages: StorageDouble[] = []
   for (let i = 0; i < (opts.owners ?? 1); i++) storages.push(await new StorageDouble(`backend-${i}`).start())
   t.teardown(() => Promise.all(storages.map((s) => s.close())))
@@ -18,7 +19,7 @@ async function setup(t: Tap.Test, opts: { owners?: number; clock?: () => number;
   for (const s of storages) shardMap.backends.set(s.owner, s.url)
   shardMap.source = () => storages.flatMap((s) => [...s.streams.values()])
   const throttle = opts.clock ? new ShardThrottle({ enabled: true, clock: opts.clock }) : opts.throttle ?? false
-  const app = buildApp({ shardMap, keys: KEYS, metadataUrl: storages[0].url, throttle, logger: false })
+  const app = buildApp({ shardMap, keys: KEYS, metadataUrl: storages[0].url, throttle, logger: false, upstreamTimeoutMs: opts.upstreamTimeoutMs, adminToken: opts.adminToken })
   t.teardown(() => app.close())
   const call = async (operation: string, body: unknown, sign: Parameters<typeof signedKinesisRequest>[2] = {}) => {
     const res = await app.inject(signedKinesisRequest(operation, body, sign))
@@ -352,6 +353,37 @@ t.test('GetShardIterator and GetRecords read back what PutRecords wrote; reads a
   t.same(throttled?.body, { __type: 'ProvisionedThroughputExceededException', message: `Rate exceeded for shard shardId-000000000000 in stream reads under account ${ACCOUNT}.` }, 'the 6th GetRecords within a second is refused')
   now += 1000
   t.equal((await call('GetRecords', { ShardIterator: after.body.ShardIterator })).status, 200, 'a second later it reads again')
+})
+
+t.test('back-end failures show as varied errors: timeouts and resets are InternalFailure, error answers pass through', async (t) => {
+  const { app, call, shardMap } = await setup(t, { upstreamTimeoutMs: 300, adminToken: 'tok' })
+  // A back-end that accepts connections and never answers.
+  const sockets = new Set<net.Socket>()
+  const silent = net.createServer((s) => sockets.add(s))
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+  t.teardown(() => {
+    for (const s of sockets) s.destroy()
+    silent.close()
+  })
+  shardMap.backends.set('silent', `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`)
+  shardMap.streams.set('slow', streamInfo('slow', 1, ['silent']))
+  t.same((await call('PutRecord', { StreamName: 'slow', PartitionKey: 'k', Data: b64('x') })).body, {
+    __type: 'InternalFailure',
+    message: 'back-end silent timed out (UND_ERR_HEADERS_TIMEOUT)',
+  })
+  await call('CreateStream', { StreamName: 'faulty', ShardCount: 1 })
+  const admin = (payload: unknown) => app.inject({ method: 'POST', url: '/admin/faults/outbound', headers: { authorization: 'Bearer tok' }, payload })
+  t.equal((await admin({ id: 'reset', kind: 'reset', match: { pathPrefix: '/shards/' } })).statusCode, 201)
+  const reset = await call('PutRecord', { StreamName: 'faulty', PartitionKey: 'k', Data: b64('x') })
+  t.same({ status: reset.status, type: reset.body.__type }, { status: 500, type: 'InternalFailure' })
+  t.match(reset.body.message, /^back-end backend-0 failed: socket reset/)
+  await app.inject({ method: 'DELETE', url: '/admin/faults/outbound/reset', headers: { authorization: 'Bearer tok' } })
+  t.equal((await admin({ id: 'err', kind: 'error', status: 503, errorType: 'ServiceUnavailable', match: { pathPrefix: '/iterators' } })).statusCode, 201)
+  const gsi = await call('GetShardIterator', { StreamName: 'faulty', ShardId: 'shardId-000000000000', ShardIteratorType: 'LATEST' })
+  t.same({ status: gsi.status, body: gsi.body }, { status: 503, body: { __type: 'ServiceUnavailable', message: 'injected fault err' } })
+  const metrics = (await app.inject({ url: '/metrics' })).body
+  t.match(metrics, /kinesis_frontend_upstream_calls_total\{[^}]*dependency="silent"[^}]*outcome="timeout"[^}]*\} 1/)
+  t.match(metrics, /kinesis_frontend_upstream_calls_total\{[^}]*dependency="backend-0"[^}]*outcome="reset"[^}]*\} 1/)
 })
 
 t.test('a broken shard-map fails the data plane with InternalFailure, a building one with 503; control plane still answers', async (t) => {

@@ -15,6 +15,8 @@ import { readOperations } from './api/reads.js'
 
 /** How long a back-end or metadata may take before the call fails with InternalFailure. */
 const UPSTREAM_TIMEOUT_MS = 10_000
+/** Per-record failure causes are logged at most this often per message (an outage repeats them). */
+const FAILURE_LOG_INTERVAL_MS = 1_000
 
 export interface FrontendDeps {
   /** The shard-map, or a factory given the service (its metrics registry, logger, outbound faults). */
@@ -26,6 +28,8 @@ export interface FrontendDeps {
   throttle?: boolean | ShardThrottle
   /** Outbound HTTP to back-ends and metadata; default: the kit's Agent with this service's fault rules. */
   outbound?: Dispatcher
+  /** Header/body timeout of the default outbound Agent (10 s). */
+  upstreamTimeoutMs?: number
   /** FRONTEND_ID */
   instance?: string
   adminToken?: string
@@ -63,7 +67,7 @@ export function buildApp(deps: FrontendDeps): FastifyInstance {
   const shardMap = typeof deps.shardMap === 'function' ? deps.shardMap(service) : deps.shardMap
   const throttle = deps.throttle instanceof ShardThrottle ? deps.throttle : new ShardThrottle({ enabled: deps.throttle ?? true })
   const metrics = createFrontendMetrics(service.metrics)
-  const outbound = deps.outbound ?? createOutbound(service.outboundFaults, { timeoutMs: UPSTREAM_TIMEOUT_MS })
+  const outbound = deps.outbound ?? createOutbound(service.outboundFaults, { timeoutMs: deps.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS })
   const call = createUpstream(outbound, (dependency, outcome) => metrics.upstream(dependency, outcome))
 
   const dp: DataPlane = {
@@ -73,7 +77,7 @@ export function buildApp(deps: FrontendDeps): FastifyInstance {
     metadataUrl: deps.metadataUrl.replace(/\/+$/, ''),
     metrics,
     now: deps.now ?? Date.now,
-    logFailure: (detail, msg) => app.log.warn(detail, msg),
+    logFailure: rateLimitedWarn((detail, msg) => app.log.warn(detail, msg)),
   }
 
   app.register(awsJsonProtocol, {
@@ -116,4 +120,19 @@ export function buildApp(deps: FrontendDeps): FastifyInstance {
     if (!deps.outbound) await outbound.close()
   })
   return app
+}
+
+/** Logs the first of each message per interval, with how many were left out since the last one. */
+function rateLimitedWarn(warn: (detail: object, msg: string) => void): (detail: object, msg: string) => void {
+  const last = new Map<string, { atMs: number; suppressed: number }>()
+  return (detail, msg) => {
+    const now = Date.now()
+    const seen = last.get(msg)
+    if (seen && now - seen.atMs < FAILURE_LOG_INTERVAL_MS) {
+      seen.suppressed++
+      return
+    }
+    warn(seen?.suppressed ? { ...detail, suppressed: seen.suppressed } : detail, msg)
+    last.set(msg, { atMs: now, suppressed: 0 })
+  }
 }
