@@ -196,4 +196,31 @@ t.test('a fleet past its pids.max breaks on every member with EAGAIN, stays brok
   t.same(healed.stale_peers, [])
   t.equal((await json(`${again.url}/dev/require-usable`)).status, 200, 'the restarted member serves again')
   for (const id of ids.slice(1)) t.equal((await health(f.members.get(id)!)).shard_map_state, 'broken', `${id}, not restarted, is still broken`)
+  // The broken members' threads for fe-1 follow it to its new port (same member id).
+  await waitFor('fe-2 to reconnect to the restarted fe-1', () => health(f.members.get('fe-2')!), (h) => h.connected_peers === N - 1, 10_000)
+  t.pass('fe-2 streams from all of its live peers again, still broken')
+})
+
+t.test('without an OS limit, the in-process cap refuses the thread with its own code and the map breaks the same way', async (t) => {
+  const md = await startMetadata(t)
+  const base = await measureBase(t, md)
+  const N = 3
+  const limit = base + (N - 1)
+  const f = fleet(t, md, { ...ENV, FLEET: 'proc', THREAD_LIMIT_ENFORCEMENT: 'process', THREAD_LIMIT: String(limit) })
+  const ids = Array.from({ length: N }, (_, i) => `fe-${i + 1}`)
+  for (const id of ids) await f.start(id)
+  for (const id of ids) {
+    const h = await waitFor(`${id} ready`, () => health(f.members.get(id)!), (h) => h.shard_map_state === 'ready' && h.peer_threads === N - 1, 15_000)
+    t.equal(h.thread_limit, limit, `${id} reports THREAD_LIMIT`)
+    t.equal(h.thread_limit_enforcement, 'process')
+  }
+  await f.start('fe-4')
+  for (const [id, fe] of f.members) {
+    const h = await waitFor(`${id} broken`, () => health(fe), (h) => h.shard_map_state === 'broken', LEARN_DELAY_MS + 10_000)
+    const peer = id === 'fe-4' ? 'fe-3' : 'fe-4'
+    t.equal(h.last_error, `cannot create peer thread for ${peer} (ERR_THREAD_LIMIT_PROCESS_CAP in-process thread cap: ${limit} threads + 1 would exceed THREAD_LIMIT ${limit})`, `${id} names the in-process cap`)
+    t.equal(h.threads, limit, `${id} holds ${limit} threads, not one more`)
+    const usable = await json(`${fe.url}/dev/require-usable`)
+    t.same(usable.body, { __type: 'InternalFailure', message: `shard-map construction failed: ${h.last_error}` })
+  }
 })
