@@ -11,7 +11,7 @@ import { Registry } from 'prom-client'
 import { request } from 'undici'
 import { ROOT } from '../helpers/spawn.js'
 import { learnDelayMs } from '../../services/kinesis/frontend/shardmap/learn-delay.js'
-import { buildDocument, processDocument, makeEntry } from '../../services/kinesis/frontend/shardmap/map-document.js'
+import { buildDocument, processDocument, makeEntry, toNdjson } from '../../services/kinesis/frontend/shardmap/map-document.js'
 import { pidsMaxCandidates, parsePidsMax, ThreadLimit, PROCESS_CAP_CODE } from '../../services/kinesis/frontend/shardmap/thread-limit.js'
 import type * as ShardMapModule from '../../services/kinesis/frontend/shardmap/index.js'
 import type { FrontendShardMap } from '../../services/kinesis/frontend/shardmap/index.js'
@@ -118,21 +118,22 @@ t.test('a peer map document verifies entry by entry and merges by revision', asy
   })
   // backend + stream + per member (member + one ack per shard): 1 + 1 + 2 * (1 + 2)
   t.equal(doc.entries.length, 8, 'the map grows with members x shards')
-  const ok = processDocument(JSON.stringify(doc))
+  const ok = processDocument(toNdjson(doc))
   t.match(ok, { peerVersion: 9, entries: 8, verified: 8, rejected: 0, memberAcks: { 'fe-2': 9, 'fe-3': 7 } })
   t.same(ok.streams.map((s) => s.stream.name), ['orders'])
 
   const tampered = structuredClone(doc)
   ;(tampered.entries[1].value as { shards: unknown[] }).shards = []
-  const bad = processDocument(JSON.stringify(tampered))
+  const bad = processDocument(toNdjson(tampered))
   t.equal(bad.rejected, 1, 'an entry whose checksum does not match is dropped')
   t.same(bad.rejectedKeys, ['stream/orders'])
   t.same(bad.streams, [])
 
   const into = new Map([['stream/orders', makeEntry('stream/orders', 12, stream('orders', 'backend-b'))]])
-  const merged = processDocument(JSON.stringify(doc), into)
+  const merged = processDocument(toNdjson(doc), into)
   t.equal(merged.streams[0].stream.shards[0].owner, 'backend-b', 'the newer revision already held wins the merge')
-  t.throws(() => processDocument('{"hello":1}'), /not a shard-map document/)
+  t.throws(() => processDocument('{"hello":1}\n'), { message: 'not a shard-map document (want a {member, version, entries} header line)' })
+  t.throws(() => processDocument(toNdjson(doc).split('\n').slice(0, 4).join('\n')), { message: 'truncated shard-map: 3 of 8 entries' })
 })
 
 t.test('the pids.max of this process is found from /proc/self/cgroup (v1, v2, inside docker)', async (t) => {
@@ -239,7 +240,7 @@ t.test('bootstrap from peers: building until every peer map is fetched, verified
     await released
     const doc = buildDocument({ member: 'fe-p', version: 1_000, streams: [{ stream: stream('gossiped'), rev: 1_000 }, { stream: stream('orders', 'backend-x'), rev: 0 }], backends: [], members: [{ id: 'fe-p', url: 'x', version: 1_000 }] })
     doc.entries.push({ ...makeEntry('stream/forged', 1_000, stream('forged')), checksum: 'f'.repeat(64) })
-    return doc
+    return toNdjson(doc)
   })
   peer.get('/peer/stream', async (_req, reply) => reply.code(503).send({ __type: 'ServiceUnavailable', message: 'not in this test' }))
   await peer.listen({ port: 0, host: '127.0.0.1' })

@@ -1,7 +1,8 @@
 // What other members' peer threads read from this front-end (docs/internals.md):
 //   GET /peer/stream?from=<id>  NDJSON gossip: a hello with this member's shard-map version, a line
 //                               on every version change, a heartbeat every peerHeartbeatMs.
-//   GET /peer/shardmap          this member's whole shard-map (bootstrap from peers).
+//   GET /peer/shardmap          this member's whole shard-map (bootstrap from peers), NDJSON: a
+//                               header line, then one checksummed entry per line (map-document.ts).
 // Both are served whatever the map's state: a broken server still gossips (as at AWS, where the
 // fleet kept talking while no server could route), and a building one hands out what it read
 // from metadata, so a whole fleet cold-starting from peers cannot wait on itself.
@@ -58,8 +59,8 @@ export async function peerRoutes(app: FastifyInstance, opts: PeerRoutesOptions):
   })
 
   app.get('/peer/shardmap', async (_req, reply) => {
-    const json = map.peerDocumentJson()
-    reply.header('content-type', 'application/json')
-    return reply.send(json)
+    const ndjson = map.peerDocumentNdjson()
+    reply.header('content-type', 'application/x-ndjson')
+    return reply.send(ndjson)
   })
 }

@@ -23,7 +23,10 @@ export interface MapEntry {
   checksum: string
 }
 
-/** What GET /peer/shardmap returns. */
+/** A member's whole map. On the wire (GET /peer/shardmap) it is NDJSON: a header line
+ * {member, version, builtAtMs, entries: count}, then one entry per line (toNdjson), so a peer
+ * thread verifies and merges entry by entry as bytes arrive and never holds the whole parsed map:
+ * that keeps a peer thread's heap, hence the RSS of 39 threads per server, small. */
 export interface PeerMapDocument {
   member: string
   version: number
@@ -70,6 +73,12 @@ export function buildDocument(c: MapContent): PeerMapDocument {
   return { member: c.member, version: c.version, builtAtMs: Date.now(), entries }
 }
 
+export function toNdjson(doc: PeerMapDocument): string {
+  const lines = [JSON.stringify({ member: doc.member, version: doc.version, builtAtMs: doc.builtAtMs, entries: doc.entries.length })]
+  for (const e of doc.entries) lines.push(JSON.stringify(e))
+  return lines.join('\n') + '\n'
+}
+
 /** What a peer thread posts to the main thread after processing a peer's whole map. */
 export interface BootstrapSummary {
   peerVersion: number
@@ -87,38 +96,86 @@ export interface BootstrapSummary {
 }
 
 /**
- * Parse, verify and merge a peer's document into `into` (key -> entry, higher rev wins).
- * Throws on a document that is not a shard-map at all; bad entries are counted and dropped.
+ * Parses, verifies and merges a peer's map as it arrives (push chunks, then end()). Routing
+ * entries merge into `into` (key -> entry, the higher rev wins); ack and member entries are
+ * verified and folded into per-member figures, not kept. A document that is not a shard-map
+ * throws; a bad entry is counted and dropped.
  */
-export function processDocument(raw: string, into: Map<string, MapEntry> = new Map()): BootstrapSummary {
-  const doc = JSON.parse(raw) as PeerMapDocument
-  if (!doc || typeof doc !== 'object' || !Array.isArray(doc.entries) || typeof doc.version !== 'number') {
-    throw new Error('not a shard-map document (want {member, version, entries[]})')
+export class DocumentProcessor {
+  #into: Map<string, MapEntry>
+  #buf = ''
+  #header: { member: string; version: number; entries: number } | undefined
+  #bytes = 0
+  #entries = 0
+  #verified = 0
+  #rejected = 0
+  #rejectedKeys: string[] = []
+  #acks: Record<string, number> = {}
+
+  constructor(into: Map<string, MapEntry> = new Map()) {
+    this.#into = into
   }
-  let verified = 0
-  const rejectedKeys: string[] = []
-  let rejected = 0
-  for (const e of doc.entries) {
-    if (!e || typeof e.key !== 'string' || typeof e.rev !== 'number' || entryChecksum(e.key, e.rev, e.value) !== e.checksum) {
-      rejected++
-      if (rejectedKeys.length < 5) rejectedKeys.push(String(e?.key))
-      continue
+
+  push(chunk: string): void {
+    this.#bytes += Buffer.byteLength(chunk)
+    this.#buf += chunk
+    let nl: number
+    while ((nl = this.#buf.indexOf('\n')) >= 0) {
+      const line = this.#buf.slice(0, nl)
+      this.#buf = this.#buf.slice(nl + 1)
+      if (line) this.#line(line)
     }
-    verified++
-    const have = into.get(e.key)
-    if (!have || have.rev < e.rev) into.set(e.key, e)
   }
-  const streams: BootstrapSummary['streams'] = []
-  const backends: BootstrapSummary['backends'] = []
-  const memberAcks: Record<string, number> = {}
-  for (const e of into.values()) {
-    if (e.key.startsWith('stream/')) streams.push({ stream: e.value as StreamInfo, rev: e.rev })
-    else if (e.key.startsWith('backend/')) backends.push({ id: e.key.slice('backend/'.length), url: (e.value as { url: string }).url, rev: e.rev })
-    else if (e.key.startsWith('ack/')) {
+
+  end(): BootstrapSummary {
+    if (this.#buf) this.#line(this.#buf)
+    this.#buf = ''
+    if (!this.#header) throw new Error('not a shard-map document (empty)')
+    if (this.#entries !== this.#header.entries) throw new Error(`truncated shard-map: ${this.#entries} of ${this.#header.entries} entries`)
+    const streams: BootstrapSummary['streams'] = []
+    const backends: BootstrapSummary['backends'] = []
+    for (const e of this.#into.values()) {
+      if (e.key.startsWith('stream/')) streams.push({ stream: e.value as StreamInfo, rev: e.rev })
+      else if (e.key.startsWith('backend/')) backends.push({ id: e.key.slice('backend/'.length), url: (e.value as { url: string }).url, rev: e.rev })
+    }
+    return { peerVersion: this.#header.version, bytes: this.#bytes, entries: this.#entries, verified: this.#verified, rejected: this.#rejected, rejectedKeys: this.#rejectedKeys, streams, backends, memberAcks: this.#acks }
+  }
+
+  #line(line: string): void {
+    let parsed: any
+    try {
+      parsed = JSON.parse(line)
+    } catch {
+      parsed = undefined
+    }
+    if (!this.#header) {
+      if (!parsed || typeof parsed.version !== 'number' || typeof parsed.entries !== 'number') throw new Error('not a shard-map document (want a {member, version, entries} header line)')
+      this.#header = parsed
+      return
+    }
+    this.#entries++
+    const e = parsed as MapEntry | undefined
+    if (!e || typeof e.key !== 'string' || typeof e.rev !== 'number' || entryChecksum(e.key, e.rev, e.value) !== e.checksum) {
+      this.#rejected++
+      if (this.#rejectedKeys.length < 5) this.#rejectedKeys.push(String(e?.key))
+      return
+    }
+    this.#verified++
+    if (e.key.startsWith('ack/')) {
       const member = e.key.split('/', 2)[1]
       const v = (e.value as { version: number }).version
-      memberAcks[member] = Math.min(memberAcks[member] ?? v, v)
+      this.#acks[member] = Math.min(this.#acks[member] ?? v, v)
+      return
     }
+    if (e.key.startsWith('member/')) return
+    const have = this.#into.get(e.key)
+    if (!have || have.rev < e.rev) this.#into.set(e.key, e)
   }
-  return { peerVersion: doc.version, bytes: Buffer.byteLength(raw), entries: doc.entries.length, verified, rejected, rejectedKeys, streams, backends, memberAcks }
+}
+
+/** A whole NDJSON document at once (tests, tools). */
+export function processDocument(raw: string, into?: Map<string, MapEntry>): BootstrapSummary {
+  const p = new DocumentProcessor(into)
+  p.push(raw)
+  return p.end()
 }

@@ -23,7 +23,7 @@
 import http from 'node:http'
 import { parentPort, workerData } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
-import { processDocument } from './map-document.js'
+import { DocumentProcessor, type BootstrapSummary } from './map-document.js'
 import { seededRandom } from '../../../kit/prng.js'
 import type { MainToThread, PeerGossip, PeerThreadData, PeerThreadState, ThreadToMain } from './peer-protocol.js'
 
@@ -90,17 +90,43 @@ class HttpStatusError extends Error {
   }
 }
 
-/** GET a whole body as text on this thread's connection. */
-function getText(path: string): Promise<string> {
+/**
+ * GET /peer/shardmap on this thread's connection, processing the map as it arrives: each chunk is
+ * parsed, verified and merged before the next is read, so the thread never holds the whole map.
+ */
+function fetchAndProcess(): Promise<{ summary: BootstrapSummary; processMs: number }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(new URL(path, peerUrl), { agent, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
+    const processor = new DocumentProcessor()
+    let processMs = 0
+    const work = (fn: () => void) => {
+      const t0 = performance.now()
+      fn()
+      processMs += performance.now() - t0
+    }
+    const req = http.get(new URL('/peer/shardmap', peerUrl), { agent, timeout: 30_000 }, (res) => {
+      res.setEncoding('utf8')
+      if (res.statusCode !== 200) {
+        let body = ''
+        res.on('data', (c: string) => (body += c))
+        res.on('end', () => reject(new HttpStatusError(res.statusCode ?? 0, body)))
+        return
+      }
+      res.on('data', (chunk: string) => {
+        try {
+          work(() => processor.push(chunk))
+        } catch (err) {
+          req.destroy(new BadDocument(describe(err)))
+        }
+      })
       res.on('error', reject)
       res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8')
-        if (res.statusCode === 200) resolve(body)
-        else reject(new HttpStatusError(res.statusCode ?? 0, body))
+        try {
+          let summary!: BootstrapSummary
+          work(() => (summary = processor.end()))
+          resolve({ summary, processMs })
+        } catch (err) {
+          reject(new BadDocument(describe(err)))
+        }
       })
     })
     req.on('timeout', () => req.destroy(new Error('timed out')))
@@ -108,6 +134,8 @@ function getText(path: string): Promise<string> {
     current = req
   })
 }
+
+class BadDocument extends Error {}
 
 const describe = (err: unknown) => {
   const e = err as NodeJS.ErrnoException
@@ -119,11 +147,16 @@ async function bootstrap(): Promise<void> {
   let unreachable = 0
   for (let attempt = 1; !draining; attempt++) {
     const t0 = performance.now()
-    let raw: string
     try {
-      raw = await getText('/peer/shardmap')
+      const { summary, processMs } = await fetchAndProcess()
+      post({ type: 'bootstrapped', summary, fetchMs: performance.now() - t0 - processMs, processMs, attempts: attempt })
+      return
     } catch (err) {
       if (draining) return
+      if (err instanceof BadDocument) {
+        post({ type: 'bootstrap-failed', error: `bad shard-map from ${data.peerId}: ${err.message}`, attempts: attempt })
+        return
+      }
       // A peer that answers but is not ready (503 while it reads metadata) is waited for; only a
       // peer we cannot reach counts towards giving up, so a dead member cannot wedge cold start.
       if (!(err instanceof HttpStatusError)) unreachable++
@@ -132,16 +165,6 @@ async function bootstrap(): Promise<void> {
         return
       }
       await sleep(backoffMs(attempt))
-      continue
-    }
-    const t1 = performance.now()
-    try {
-      const summary = processDocument(raw)
-      post({ type: 'bootstrapped', summary, fetchMs: t1 - t0, processMs: performance.now() - t1, attempts: attempt })
-      return
-    } catch (err) {
-      post({ type: 'bootstrap-failed', error: `bad shard-map from ${data.peerId}: ${describe(err)}`, attempts: attempt })
-      return
     }
   }
 }

@@ -21,12 +21,13 @@
 // bootstrap 'peers') every initial peer's whole map fetched and processed; then 'ready'.
 // 'broken' as soon as one peer thread cannot be created; data-plane calls then fail with
 // InternalFailure naming the cause.
+import { SHARE_ENV } from 'node:worker_threads'
 import { AwsErrors } from '../../../kit/errors.js'
 import { MetadataClient, type Member, type Membership, type AuthoritativeMap } from './metadata-client.js'
 import { PeerLink } from './peer-link.js'
 import { ThreadLimit, ThreadCreateError, countThreads } from './thread-limit.js'
 import { learnDelayMs } from './learn-delay.js'
-import { buildDocument, type BootstrapSummary, type PeerMapDocument } from './map-document.js'
+import { buildDocument, toNdjson, type BootstrapSummary, type PeerMapDocument } from './map-document.js'
 import { registerShardMapMetrics, type ShardMapMetrics } from './metrics.js'
 import type { PeerThreadData } from './peer-protocol.js'
 import type { ShardMapOptions, ShardMapLogger } from './options.js'
@@ -37,9 +38,12 @@ export type { PeerGossip } from './peer-protocol.js'
 
 const PEER_THREAD = new URL('./peer-thread.js', import.meta.url)
 
-// Small heaps: the machine must hold 40 front-ends x 39 peer threads. A peer thread's biggest job
-// is one peer's whole map (a few MB parsed for a 40-member fleet with hundreds of shards).
-const PEER_THREAD_LIMITS = { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 2, codeRangeSizeMb: 4, stackSizeMb: 1 }
+// Small heaps: the machine must hold 40 front-ends x 39 peer threads (1,560) in 24 GiB. A peer
+// thread streams a peer's map entry by entry (map-document.ts), so its live heap stays small even
+// for a 3 MB map (40 members x 400 shards). Measured with dev-measure.ts, fleet of 40, 64 shards:
+// ~9.8 MB RSS per peer thread after a bootstrap from peers, ~9 MB with bootstrap from metadata
+// (12.6 MB with a 12/2 MB heap and whole-document parsing, which did not fit the budget).
+const PEER_THREAD_LIMITS = { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 4, stackSizeMb: 1 }
 
 export interface FrontendShardMap extends ShardMap {
   /** Starts I/O: registers self in metadata, polls membership, spawns peer threads. */
@@ -48,8 +52,8 @@ export interface FrontendShardMap extends ShardMap {
   readonly peerHeartbeatMs: number
   /** The shard-map version (metadata version it was built from). */
   readonly version: number
-  /** The whole map as peers fetch it (GET /peer/shardmap), JSON text. Throws ServiceUnavailable before the first config read. */
-  peerDocumentJson(): string
+  /** The whole map as peers fetch it (GET /peer/shardmap), NDJSON. Throws ServiceUnavailable before the first config read. */
+  peerDocumentNdjson(): string
   peerDocument(): PeerMapDocument
   /** Called with the new version whenever this member's map version changes; returns unsubscribe. */
   onVersion(listener: (version: number) => void): () => void
@@ -127,7 +131,7 @@ class PeerShardMap implements FrontendShardMap {
   #heartbeatTimer: NodeJS.Timeout | undefined
   #retryTimer: NodeJS.Timeout | undefined
   #listeners = new Set<(version: number) => void>()
-  #doc: { key: string; doc: PeerMapDocument; json: string } | undefined
+  #doc: { key: string; doc: PeerMapDocument; ndjson: string } | undefined
   /** Threads of the process before any peer thread existed (measured at start). */
   #baseThreads = 0
 
@@ -243,11 +247,11 @@ class PeerShardMap implements FrontendShardMap {
     return this.#document().doc
   }
 
-  peerDocumentJson(): string {
-    return this.#document().json
+  peerDocumentNdjson(): string {
+    return this.#document().ndjson
   }
 
-  #document(): { doc: PeerMapDocument; json: string } {
+  #document(): { doc: PeerMapDocument; ndjson: string } {
     if (!this.#configRead) throw AwsErrors.ServiceUnavailable(`shard-map of ${this.selfId} has not read metadata yet`)
     const members = [
       { id: this.selfId, url: this.#selfUrl ?? '', cell: this.#opts.cell, version: this.#version },
@@ -263,7 +267,7 @@ class PeerShardMap implements FrontendShardMap {
         backends: [...this.#backends].map(([id, b]) => ({ id, url: b.url, rev: b.rev })),
         members,
       })
-      this.#doc = { key, doc, json: JSON.stringify(doc) }
+      this.#doc = { key, doc, ndjson: toNdjson(doc) }
     }
     return this.#doc
   }
@@ -391,7 +395,9 @@ class PeerShardMap implements FrontendShardMap {
       }
       let worker
       try {
-        worker = this.#limit.spawn(PEER_THREAD, { workerData: data, resourceLimits: PEER_THREAD_LIMITS })
+        // execArgv [] keeps the parent's loaders/flags (a test runner's TypeScript hooks) out of
+        // the peer threads, which run plain compiled JS; SHARE_ENV avoids a copy of env per thread.
+        worker = this.#limit.spawn(PEER_THREAD, { workerData: data, resourceLimits: PEER_THREAD_LIMITS, execArgv: [], env: SHARE_ENV })
       } catch (err) {
         this.#constructionFailed(id, err)
         return
