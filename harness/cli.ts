@@ -4,8 +4,12 @@
 // 2 bad input (naming the option or file), 130 interrupted.
 // validate, run, suite, compare and report slot in as further register*() calls.
 import { Command, CommanderError } from 'commander'
-import { registerUp, registerScale, registerRestart } from './control/commands.js'
+import { registerUp, registerDown, registerScale, registerRestart, registerDemo } from './control/commands.js'
 import { EXIT, UsageError } from './control/cli-support.js'
+
+// The AWS SDK warns once per process on Node < 22 that future releases need Node 22: noise in a
+// chaos run's terminal (the pinned SDK works on Node 20).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
 const program = new Command('outage-lab')
   .description('reproduce the AWS Kinesis outage of 2020-11-25 with real services on this machine')
@@ -21,6 +25,8 @@ const run = (code: Promise<number>) => {
 registerUp(program, run)
 registerScale(program, run)
 registerRestart(program, run)
+registerDown(program, run)
+registerDemo(program, run)
 
 for (const cmd of program.commands) cmd.exitOverride()
 

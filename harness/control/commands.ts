@@ -47,3 +47,27 @@ export function registerRestart(program: Command, run: (code: Promise<number>) =
     .option('--json', 'print the result as JSON')
     .action((opts: { fleet: string; rate: number | 'all'; endpointsFile: string; json?: boolean }) => run(import('./remote.js').then((m) => m.restart(opts))))
 }
+
+export function registerDemo(program: Command, run: (code: Promise<number>) => void): void {
+  program
+    .command('demo')
+    .description('the Kinesis failure end to end: steady traffic, capacity added past the thread limit, every front-end breaks, removal does not help, a paced restart heals')
+    .option('--frontends <n>', 'front-ends before the capacity addition', integer(1, MAX_FLEET_SIZE), 4)
+    .option('--add <n>', 'front-ends the capacity addition brings', integer(1, MAX_FLEET_SIZE), 4)
+    .option('--thread-limit <n>', 'OS thread limit of each front-end (pids.max)', integer(1, 100_000), 16)
+    .option('--learn-delay <ms>', 'upper bound of the seeded delay before a front-end learns a new peer', integer(0, 600_000), 3_000)
+    .option('--seed <n>', 'seed for every random choice', integer(0), 1)
+    .option('--run-dir <dir>', 'logs and data of the run (default .outage-lab/runs/<run id>)')
+    .option('--no-cgroups', 'do not use pids cgroups (front-ends cap their own threads)')
+    .action((o: { frontends: number; add: number; threadLimit: number; learnDelay: number; seed: number; runDir?: string; cgroups: boolean }) =>
+      run(import('../demo/kinesis-demo.js').then((m) => m.demo({ frontends: o.frontends, addFrontends: o.add, threadLimit: o.threadLimit, learnDelay: o.learnDelay, seed: o.seed, runDir: o.runDir, cgroups: o.cgroups }))),
+    )
+}
+
+export function registerDown(program: Command, run: (code: Promise<number>) => void): void {
+  program
+    .command('down')
+    .description('stop the topology that `outage-lab up` keeps running')
+    .option('--endpoints-file <file>', 'the endpoints file of `outage-lab up`', DEFAULT_ENDPOINTS_FILE)
+    .action((opts: { endpointsFile: string }) => run(import('./remote.js').then((m) => m.down(opts))))
+}

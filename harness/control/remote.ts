@@ -56,3 +56,35 @@ export async function restart(opts: { fleet: string; rate: number | 'all'; endpo
     return controlFailure(err)
   }
 }
+
+/** Stops a running `up` the way Ctrl-C would: SIGINT to its pid, then wait until it has torn down. */
+export async function down(opts: { endpointsFile: string }): Promise<number> {
+  let pid: number
+  try {
+    pid = readEndpointsFile(opts.endpointsFile).pid
+  } catch (err) {
+    if (err instanceof EndpointsFileError) throw new UsageError(`--endpoints-file: ${err.message}`)
+    throw err
+  }
+  const alive = () => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+  if (!alive()) {
+    say(`outage-lab: the run of ${opts.endpointsFile} (pid ${pid}) is not running`)
+    return EXIT.ok
+  }
+  process.kill(pid, 'SIGINT')
+  const deadline = Date.now() + 60_000
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+  if (alive()) {
+    say(`outage-lab: pid ${pid} did not stop within 60 s`)
+    return EXIT.failed
+  }
+  say(`stopped the run of pid ${pid}`)
+  return EXIT.ok
+}

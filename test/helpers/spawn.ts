@@ -24,6 +24,8 @@ export async function spawnService(entry: string, env: Record<string, string>, o
   const [cmd, ...args] = opts.wrap ? opts.wrap(argv) : argv
   const proc = spawn(cmd, args, {
     cwd: ROOT,
+    // Only PATH is inherited: tap's NODE_OPTIONS (a coverage loader) would add a thread to every
+    // child and skew thread counts.
     env: { PATH: process.env.PATH, PORT: '0', OUTAGE_LAB_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -32,7 +34,11 @@ export async function spawnService(entry: string, env: Record<string, string>, o
   proc.stderr!.on('data', (d) => (stderr += d))
   const lines = readline.createInterface({ input: proc.stdout! })
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${entry} did not log "listening" within ${opts.timeoutMs ?? 15000} ms; stderr: ${stderr}`)), opts.timeoutMs ?? 15_000)
+    // A child that never says where it listens is killed, not left behind.
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL')
+      reject(new Error(`${entry} did not log "listening" within ${opts.timeoutMs ?? 15000} ms (LOG_LEVEL must be info or lower); stderr: ${stderr}`))
+    }, opts.timeoutMs ?? 15_000)
     proc.once('exit', (code) => {
       clearTimeout(timer)
       reject(new Error(`${entry} exited with ${code} before listening; stderr: ${stderr}`))
