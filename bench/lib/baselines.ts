@@ -10,6 +10,8 @@ const require = createRequire(import.meta.url)
 export interface RunningBaseline {
   name: string
   endpoint: string
+  /** The server process (for its CPU time and memory). */
+  pid?: number
   stop(): Promise<void>
 }
 
@@ -51,12 +53,22 @@ function stopper(proc: ChildProcess): () => Promise<void> {
     })
 }
 
+/** A baseline that never opened its port is stopped before the error goes up. */
+async function waitOrStop(wait: Promise<void>, proc: ChildProcess): Promise<void> {
+  try {
+    await wait
+  } catch (err) {
+    await stopper(proc)()
+    throw err
+  }
+}
+
 export async function startKinesalite(): Promise<RunningBaseline> {
   const port = await freePort()
   const bin = path.join(path.dirname(require.resolve('kinesalite/package.json')), 'cli.js')
   const proc = spawn(process.execPath, [bin, '--port', String(port), '--createStreamMs', '0', '--shardLimit', '1000'], { stdio: 'ignore' })
-  await waitForPort(port, 15_000, proc, 'kinesalite')
-  return { name: 'kinesalite 3.3.3', endpoint: `http://127.0.0.1:${port}`, stop: stopper(proc) }
+  await waitOrStop(waitForPort(port, 15_000, proc, 'kinesalite'), proc)
+  return { name: 'kinesalite 3.3.3', endpoint: `http://127.0.0.1:${port}`, pid: proc.pid, stop: stopper(proc) }
 }
 
 export async function startKinesisLocal(): Promise<RunningBaseline> {
@@ -69,6 +81,6 @@ export async function startKinesisLocal(): Promise<RunningBaseline> {
     env: { ...process.env, KINESIS_MOCK_PLAIN_PORT: String(port), KINESIS_MOCK_TLS_PORT: String(tls), SHARD_LIMIT: '1000', CREATE_STREAM_DURATION: '0ms', LOG_LEVEL: 'ERROR' },
     stdio: 'ignore',
   })
-  await waitForPort(port, 60_000, proc, 'kinesis-local')
-  return { name: 'kinesis-local 0.6.2', endpoint: `http://127.0.0.1:${port}`, stop: stopper(proc) }
+  await waitOrStop(waitForPort(port, 60_000, proc, 'kinesis-local'), proc)
+  return { name: 'kinesis-local 0.6.2', endpoint: `http://127.0.0.1:${port}`, pid: proc.pid, stop: stopper(proc) }
 }

@@ -24,6 +24,8 @@ export interface LoadResult {
   recordsPerSec: number
   p50Ms: number
   p99Ms: number
+  /** The first failed call's error name and message, when a call failed. */
+  firstError?: string
 }
 
 export const CREDENTIALS = { accessKeyId: 'AKIDOUTAGELAB', secretAccessKey: 'outage-lab-secret' }
@@ -52,25 +54,26 @@ export async function ensureStream(client: KinesisClient, stream: string, shards
   throw new Error(`stream ${stream} never became ACTIVE`)
 }
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 }
 
 /** Runs `calls` calls in total, `concurrency` at a time, and stops by itself after maxSeconds. */
-export async function runLoad(t: Target, client: KinesisClient, opts: { stream: string; api: 'PutRecords' | 'PutRecord'; calls: number; concurrency: number; batchSize?: number; recordBytes?: number; maxSeconds?: number }): Promise<LoadResult> {
+export async function runLoad(t: Target, client: KinesisClient, opts: { stream: string; api: 'PutRecords' | 'PutRecord'; calls: number; concurrency: number; batchSize?: number; recordBytes?: number; maxSeconds?: number; latenciesMs?: number[]; signal?: AbortSignal }): Promise<LoadResult> {
   const batchSize = opts.api === 'PutRecords' ? (opts.batchSize ?? 500) : 1
   const payload = randomBytes(opts.recordBytes ?? 100)
   const latencies: number[] = []
   let records = 0
   let failedRecords = 0
   let errors = 0
+  let firstError: string | undefined
   let issued = 0
   let seq = 0
   const deadline = Date.now() + (opts.maxSeconds ?? 60) * 1000
   const started = performance.now()
   const worker = async () => {
-    while (issued < opts.calls && Date.now() < deadline) {
+    while (issued < opts.calls && Date.now() < deadline && !opts.signal?.aborted) {
       issued++
       const t0 = performance.now()
       try {
@@ -83,14 +86,17 @@ export async function runLoad(t: Target, client: KinesisClient, opts: { stream: 
           await client.send(new PutRecordCommand({ StreamName: opts.stream, Data: payload, PartitionKey: `pk-${seq++}` }))
           records += 1
         }
-      } catch {
+      } catch (err: any) {
         errors++
+        firstError ??= `${err?.name ?? 'Error'}: ${err?.message ?? err}`
       }
       latencies.push(performance.now() - t0)
     }
   }
   await Promise.all(Array.from({ length: opts.concurrency }, worker))
   const seconds = (performance.now() - started) / 1000
+  // A caller combining several runs (alternating targets) gets every call's latency.
+  if (opts.latenciesMs) for (const l of latencies) opts.latenciesMs.push(l)
   latencies.sort((a, b) => a - b)
   return {
     target: t.name,
@@ -105,5 +111,6 @@ export async function runLoad(t: Target, client: KinesisClient, opts: { stream: 
     recordsPerSec: Math.round(records / seconds),
     p50Ms: +percentile(latencies, 50).toFixed(1),
     p99Ms: +percentile(latencies, 99).toFixed(1),
+    ...(firstError ? { firstError } : {}),
   }
 }
