@@ -151,6 +151,8 @@ export async function demo(opts: DemoOptions): Promise<number> {
   try {
     const e = topo.endpoints()
     mark('boot', `${topo.services().length} services up; thread limit enforced by ${topo.threadLimitEnforcement}${topo.enforcementNote ? ` (${topo.enforcementNote})` : ''}`)
+    // Without an endpoint the SDK would aim at the real AWS: never let that happen.
+    if (!e.kinesis) throw new Error('the topology has no Kinesis endpoint')
     const client = new KinesisClient({ endpoint: e.kinesis, region: e.region, credentials: e.credentials, maxAttempts: 1, requestHandler: { requestTimeout: 3_000 } as any })
     await client.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 4 }))
     producer = new Producer(client)
