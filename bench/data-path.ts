@@ -161,6 +161,7 @@ try {
   const tableText = table(
     ['API', 'conc.', 'target', 'records/s', 'p50 ms', 'p99 ms', 'calls', 'failed records / failed calls', 'server CPU µs/record', 'client CPU µs/record', 'x kinesalite'],
     rows,
+    ['l', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   )
   const errors = [...results.entries()].filter(([, a]) => a.firstError).map(([k, a]) => `- ${k.replaceAll('|', ' ')}: ${a.errors} failed calls, first: ${a.firstError}`)
 
