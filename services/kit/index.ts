@@ -1,4 +1,4 @@
-export { createService, type Service, type ServiceOptions, type HealthReport } from './service.js'
+export { createService, adminGuard, type Service, type ServiceOptions, type HealthReport } from './service.js'
 export { serve, type ServeOptions } from './lifecycle.js'
 export { AwsError, AwsErrors, isAwsError } from './errors.js'
 export { awsJsonProtocol, toAwsError, sendError, type Operation, type AwsJsonOptions } from './aws-json.js'

@@ -1,7 +1,7 @@
 // createService(): what every outage-lab service is made of. A fastify app with JSON logs, its
 // own Prometheus registry, GET /health and GET /metrics, token-protected /admin/* routes (the
 // chaos controls among them), and optionally HTTP/1.1 + cleartext HTTP/2 on one port.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { createRequire } from 'node:module'
 import { Registry, collectDefaultMetrics } from 'prom-client'
 import { timingSafeEqual } from 'node:crypto'
@@ -52,6 +52,18 @@ declare module 'fastify' {
   }
 }
 
+/** The onRequest hook that guards /admin/*: the run's bearer token, compared in constant time. */
+export function adminGuard(adminToken: string | undefined) {
+  const want = Buffer.from(`Bearer ${adminToken ?? ''}`)
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!adminToken) return reply.code(403).send({ __type: 'AccessDeniedException', message: 'admin API disabled: no OUTAGE_LAB_ADMIN_TOKEN' })
+    const got = Buffer.from(String(req.headers.authorization ?? ''))
+    if (got.length !== want.length || !timingSafeEqual(got, want)) {
+      return reply.code(401).send({ __type: 'UnrecognizedClientException', message: 'missing or wrong admin bearer token' })
+    }
+  }
+}
+
 export function createService(opts: ServiceOptions): Service {
   const instance = opts.instance ?? opts.name
   const fastifyOpts: FastifyServerOptions & Record<string, unknown> = {
@@ -93,14 +105,7 @@ export function createService(opts: ServiceOptions): Service {
   })
 
   app.register(async (admin) => {
-    admin.addHook('onRequest', async (req, reply) => {
-      if (!opts.adminToken) return reply.code(403).send({ __type: 'AccessDeniedException', message: 'admin API disabled: no OUTAGE_LAB_ADMIN_TOKEN' })
-      const got = Buffer.from(String(req.headers.authorization ?? ''))
-      const want = Buffer.from(`Bearer ${opts.adminToken}`)
-      if (got.length !== want.length || !timingSafeEqual(got, want)) {
-        return reply.code(401).send({ __type: 'UnrecognizedClientException', message: 'missing or wrong admin bearer token' })
-      }
-    })
+    admin.addHook('onRequest', adminGuard(opts.adminToken))
     for (const [direction, set] of [['inbound', inbound], ['outbound', outbound]] as const) {
       admin.get(`/faults/${direction}`, async () => ({ rules: set.list() }))
       admin.post(`/faults/${direction}`, async (req, reply) => {

@@ -1,18 +1,11 @@
 // GET /admin/members: the endpoint's view of its fleet, for operators and the harness. Guarded by
 // the run's bearer token like every /admin/* route of the kit.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { timingSafeEqual } from 'node:crypto'
+import { adminGuard } from '../../kit/index.js'
 import type { MemberTable } from './members.js'
 
 export async function adminRoutes(app: FastifyInstance, opts: { table: MemberTable; adminToken?: string }): Promise<void> {
-  app.addHook('onRequest', async (req, reply) => {
-    if (!opts.adminToken) return reply.code(403).send({ __type: 'AccessDeniedException', message: 'admin API disabled: no OUTAGE_LAB_ADMIN_TOKEN' })
-    const got = Buffer.from(String(req.headers.authorization ?? ''))
-    const want = Buffer.from(`Bearer ${opts.adminToken}`)
-    if (got.length !== want.length || !timingSafeEqual(got, want)) {
-      return reply.code(401).send({ __type: 'UnrecognizedClientException', message: 'missing or wrong admin bearer token' })
-    }
-  })
+  app.addHook('onRequest', adminGuard(opts.adminToken))
   app.get('/members', async () =>
     opts.table.list().map((m) => ({
       id: m.id,
