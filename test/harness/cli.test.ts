@@ -116,6 +116,8 @@ t.test('outage-lab up runs the Kinesis topology until Ctrl-C; scale and restart 
   })
   t.same(Object.keys(e.services).sort(), ['kinesis-backend-1', 'kinesis-backend-2', 'kinesis-endpoint-main', 'kinesis-frontend-main-1', 'kinesis-frontend-main-2', 'kinesis-metadata'])
   t.equal(e.kinesisEndpoint, e.services['kinesis-endpoint-main'])
+  // The banner is printed right after the endpoints file is written: give it a moment on a busy machine.
+  for (const until = Date.now() + 10_000; !/Ctrl-C stops everything/.test(stderr) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50))
   t.match(stderr, /Ctrl-C stops everything/)
 
   const res = await request(`${e.control.url}/topology`, { headers: { authorization: `Bearer ${e.control.token}` } })
