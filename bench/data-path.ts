@@ -34,11 +34,17 @@ const FRONTENDS = Number(args.frontends)
 const BACKENDS = Number(args.backends)
 const SHARDS = Number(args.shards)
 const STREAM = 'bench-data-path'
+// kinesalite slows down as a stream's shard count grows: a 1-shard row shows its best case.
+const STREAM_1 = 'bench-data-path-1'
 const MAX_CALLS = 1_000_000
 const THREAD_LIMIT = 4096
 
 interface Running {
+  /** Names the row: the server, the protocol and the stream's shard count. */
+  id: string
   target: Target
+  stream: string
+  shards: number
   client: KinesisClient
   /** Server-side processes whose CPU time is charged to this target. */
   pids: () => number[]
@@ -84,26 +90,28 @@ try {
 
   const olPids = () => topo.services().flatMap((s) => (s.pid !== undefined && s.state === 'running' ? [s.pid] : []))
   const olUrl = topo.endpoints().kinesis!
-  const targets: { target: Target; pids: () => number[] }[] = [
-    { target: { name: 'outage-lab', endpoint: olUrl, protocol: 'h1' }, pids: olPids },
-    { target: { name: 'outage-lab', endpoint: olUrl, protocol: 'h2' }, pids: olPids },
-    { target: { name: kinesalite.name, endpoint: kinesalite.endpoint, protocol: 'h1' }, pids: () => [kinesalite.pid!] },
-    { target: { name: kinesisLocal.name, endpoint: kinesisLocal.endpoint, protocol: 'h1' }, pids: () => [kinesisLocal.pid!] },
+  const kl: Target = { name: kinesalite.name, endpoint: kinesalite.endpoint, protocol: 'h1' }
+  const targets: Omit<Running, 'client'>[] = [
+    { id: 'outage-lab h1', target: { name: 'outage-lab', endpoint: olUrl, protocol: 'h1' }, stream: STREAM, shards: SHARDS, pids: olPids },
+    { id: 'outage-lab h2', target: { name: 'outage-lab', endpoint: olUrl, protocol: 'h2' }, stream: STREAM, shards: SHARDS, pids: olPids },
+    { id: 'kinesalite', target: kl, stream: STREAM, shards: SHARDS, pids: () => [kinesalite.pid!] },
+    { id: 'kinesis-local', target: { name: kinesisLocal.name, endpoint: kinesisLocal.endpoint, protocol: 'h1' }, stream: STREAM, shards: SHARDS, pids: () => [kinesisLocal.pid!] },
+    { id: 'kinesalite 1 shard', target: kl, stream: STREAM_1, shards: 1, pids: () => [kinesalite.pid!] },
   ]
   const running: Running[] = targets.map((r) => ({ ...r, client: clientFor(r.target) }))
   cleanup.add('SDK clients', async () => running.forEach((r) => r.client.destroy()))
 
-  // One stream per server (both outage-lab rows share it), created over HTTP/1.1.
-  for (const r of running) if (r.target.protocol === 'h1') await ensureStream(r.client, STREAM, SHARDS)
+  // Both outage-lab rows share one stream, created over HTTP/1.1.
+  for (const r of running) if (r.target.protocol === 'h1') await ensureStream(r.client, r.stream, r.shards)
 
   // Warm-up (not measured): JIT, connection pools, the servers' first shard files.
   for (const r of running) {
-    await runLoad(r.target, r.client, { stream: STREAM, api: 'PutRecords', calls: 50, concurrency: 4, maxSeconds: 2, signal: cleanup.signal })
-    await runLoad(r.target, r.client, { stream: STREAM, api: 'PutRecord', calls: 2_000, concurrency: 4, maxSeconds: 1, signal: cleanup.signal })
+    await runLoad(r.target, r.client, { stream: r.stream, api: 'PutRecords', calls: 50, concurrency: 4, maxSeconds: 2, signal: cleanup.signal })
+    await runLoad(r.target, r.client, { stream: r.stream, api: 'PutRecord', calls: 2_000, concurrency: 4, maxSeconds: 1, signal: cleanup.signal })
   }
 
   const results = new Map<string, Acc>()
-  const key = (r: Running, c: Cell) => `${r.target.name}|${r.target.protocol}|${c.api}|${c.concurrency}`
+  const key = (r: Running, c: Cell) => `${r.id}|${c.api}|${c.concurrency}`
   for (const cell of cells) {
     for (const order of [running, [...running].reverse()]) {
       for (const r of order) {
@@ -113,7 +121,7 @@ try {
         const cpu0 = pids.reduce((s, p) => s + cpuSeconds(p), 0)
         const client0 = process.cpuUsage()
         const res = await runLoad(r.target, r.client, {
-          stream: STREAM,
+          stream: r.stream,
           api: cell.api,
           calls: MAX_CALLS,
           concurrency: cell.concurrency,
@@ -131,18 +139,18 @@ try {
         acc.seconds += res.seconds
         acc.firstError ??= res.firstError
         results.set(key(r, cell), acc)
-        process.stderr.write(`  ${cell.api} c${cell.concurrency} ${r.target.name} ${r.target.protocol}: ${int(res.recordsPerSec)} records/s (load ${loadNow()})\n`)
+        process.stderr.write(`  ${cell.api} c${cell.concurrency} ${r.id}: ${int(res.recordsPerSec)} records/s (load ${loadNow()})\n`)
       }
     }
   }
 
-  const label = (r: Running) => `${r.target.name} ${r.target.protocol === 'h1' ? 'HTTP/1.1' : 'HTTP/2 (h2c)'}`
+  const label = (r: Running) => `${r.target.name} ${r.target.protocol === 'h1' ? 'HTTP/1.1' : 'HTTP/2 (h2c)'}${r.shards === 1 ? ', 1-shard stream' : ''}`
   const rate = (a: Acc) => a.records / a.seconds
   const rows = cells.flatMap((cell) =>
     running.map((r) => {
       const a = results.get(key(r, cell))!
       const sorted = [...a.latencies].sort((x, y) => x - y)
-      const base = results.get(`${running[2].target.name}|h1|${cell.api}|${cell.concurrency}`)!
+      const base = results.get(`kinesalite|${cell.api}|${cell.concurrency}`)!
       return [
         cell.api,
         cell.concurrency,
@@ -154,7 +162,7 @@ try {
         `${int(a.failedRecords)} / ${int(a.errors)}`,
         ms((a.serverCpu / a.records) * 1e6),
         ms((a.clientCpu / a.records) * 1e6),
-        r === running[2] ? '1.00' : (rate(a) / rate(base)).toFixed(2),
+        r.id === 'kinesalite' ? '1.00' : (rate(a) / rate(base)).toFixed(2),
       ]
     }),
   )
@@ -166,13 +174,15 @@ try {
   const errors = [...results.entries()].filter(([, a]) => a.firstError).map(([k, a]) => `- ${k.replaceAll('|', ' ')}: ${a.errors} failed calls, first: ${a.firstError}`)
 
   const ratio = (api: Cell['api'], c: number) => {
-    const ol = results.get(`outage-lab|h1|${api}|${c}`)!
-    const kl = results.get(`${running[2].target.name}|h1|${api}|${c}`)!
-    return rate(ol) / rate(kl)
+    const ol = results.get(`outage-lab h1|${api}|${c}`)!
+    return { same: rate(ol) / rate(results.get(`kinesalite|${api}|${c}`)!), best: rate(ol) / rate(results.get(`kinesalite 1 shard|${api}|${c}`)!) }
   }
   const verdicts = cells.map((c) => {
     const r = ratio(c.api, c.concurrency)
-    return `- ${c.api}, concurrency ${c.concurrency}, HTTP/1.1: outage-lab / kinesalite = **${r.toFixed(2)}x** (${r >= 2 ? 'met' : 'not met'})`
+    return (
+      `- ${c.api}, concurrency ${c.concurrency}, HTTP/1.1: outage-lab / kinesalite on the same ${SHARDS}-shard stream = **${r.same.toFixed(2)}x** (${r.same >= 2 ? 'met' : 'not met'}); ` +
+      `against kinesalite's 1-shard best case ${r.best.toFixed(2)}x`
+    )
   })
   const totalS = (performance.now() - began) / 1000
 
@@ -185,7 +195,8 @@ try {
       `(${topo.threadLimitEnforcement}), bootstrap from peers, one endpoint; every record fsynced on its back-end before it is acknowledged ` +
       `(group-commit fdatasync); SigV4 verified on every call; per-shard throttling ON with ${SHARDS} shards ` +
       `(aggregate limit ${int(SHARDS * 1000)} records/s and ${SHARDS} MiB/s: the per-shard limit is not what is measured; throttled records would show as failed records). ` +
-      `kinesalite 3.3.3 (\`--createStreamMs 0\`, in memory) and kinesis-local 0.6.2 (in memory) get a stream of ${SHARDS} shards too. ` +
+      `kinesalite 3.3.3 (\`--createStreamMs 0\`, in memory) and kinesis-local 0.6.2 (in memory) get a stream of ${SHARDS} shards too (the identical load); ` +
+      'kinesalite gets slower as the shard count grows, so one more row gives it a 1-shard stream (its best case, not the same load). ' +
       `Every target is driven by the same stock @aws-sdk/client-kinesis client (maxAttempts 1) from this benchmark's process, which shares the 2 cores with the servers. ` +
       `Each row: ${SECONDS} s x 2 (ABCD then DCBA order); records/s counts acknowledged records only; latencies are per call. ` +
       `CPU columns: CPU time of the server's processes (outage-lab: endpoint + front-ends + back-ends + metadata) and of the client process, per acknowledged record; ` +
