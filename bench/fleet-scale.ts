@@ -106,21 +106,25 @@ let stoppedBecause = ''
 let enforcement = ''
 
 async function measureStep(topo: StartedLocalTopology, n: number, startMs: number, notReady: string[]): Promise<Step> {
-  const conv = notReady.length
-    ? undefined
-    : await waitConverged(topo, n, { timeoutMs: Math.min(STEP_TIMEOUT_MS, Math.max(1_000, DEADLINE - Date.now())), signal: cleanup.signal, intervalMs: 500 })
+  // Members scaleFleet gave up on are left running: they may still converge within the step.
+  const conv = await waitConverged(topo, n, { timeoutMs: Math.min(STEP_TIMEOUT_MS, Math.max(1_000, DEADLINE - Date.now())), signal: cleanup.signal, intervalMs: 500 })
   const members = conv?.members ?? []
   const pids = members.flatMap((x) => (x.pid !== undefined ? [x.pid] : []))
-  const cores = conv?.ok ? await restingCores(pids, 5) : NaN
+  const cores = await restingCores(pids, 5)
   // Memory after the rest period: the peer threads' heaps have settled.
-  const after = conv?.ok ? await waitConverged(topo, n, { timeoutMs: 30_000, signal: cleanup.signal, intervalMs: 500 }) : conv
-  const mem = (after?.members ?? members).map((x) => x.rssBytes ?? NaN).filter(Number.isFinite)
-  const ms_ = after?.members ?? members
+  const after = conv.ok ? await waitConverged(topo, n, { timeoutMs: 30_000, signal: cleanup.signal, intervalMs: 500 }) : conv
+  const ms_ = after.members
+  const mem = ms_.map((x) => x.rssBytes ?? NaN).filter(Number.isFinite)
+  const notes = [
+    ...(notReady.length ? [`scaleFleet reported not ready: ${notReady.join('; ')}`] : []),
+    ...(!conv.ok ? [`not converged in ${Math.round(conv.ms / 1000)} s: ${summarize(conv.reasons)}`] : []),
+    ...(conv.ok && !after.ok ? [`lost convergence at rest: ${summarize(after.reasons)}`] : []),
+  ]
   return {
     n,
-    ok: conv?.ok === true && after?.ok === true,
+    ok: conv.ok && after.ok,
     startMs,
-    convergeMs: conv?.ms ?? NaN,
+    convergeMs: conv.ok ? conv.ms : NaN,
     members: ms_,
     peerThreads: ms_.reduce((s, x) => s + (x.health?.peer_threads ?? 0), 0),
     rssMeanMiB: mem.reduce((s, x) => s + x, 0) / mem.length / MiB,
@@ -133,13 +137,7 @@ async function measureStep(topo: StartedLocalTopology, n: number, startMs: numbe
     fleetCoresAtRest: cores,
     memAvailableGiB: memAvailableBytes() / 2 ** 30,
     load: loadNow(),
-    why: notReady.length
-      ? `not ready after scaleFleet: ${notReady.join('; ')}`
-      : conv && !conv.ok
-        ? `not converged in ${Math.round(conv.ms / 1000)} s: ${summarize((conv as { reasons: string[] }).reasons)}`
-        : after && !after.ok
-          ? `lost convergence at rest: ${summarize((after as { reasons: string[] }).reasons)}`
-          : undefined,
+    why: notes.length ? notes.join('; ') : undefined,
   }
 }
 
@@ -163,7 +161,10 @@ function report(s: Step) {
 
 try {
   const first = STEPS[0]
-  const boot = await startOutageLab({ frontends: first, threadLimit: THREAD_LIMIT, bootstrap: BOOTSTRAP, learnDelayMs: 0 }, cleanup)
+  // The harness sizes a member's readiness timeout from the fleet it was created with (30 s + 2 s
+  // per member): 50 s for 10, too short for a member joining 40 busy peers. Every step gets the
+  // step's timeout instead, so convergence, not that default, decides whether a size holds.
+  const boot = await startOutageLab({ frontends: first, threadLimit: THREAD_LIMIT, bootstrap: BOOTSTRAP, learnDelayMs: 0, frontendReadinessTimeoutMs: STEP_TIMEOUT_MS }, cleanup)
   const topo = boot.topo
   enforcement = topo.threadLimitEnforcement
   let step = await measureStep(topo, first, boot.startMs, [])
@@ -207,14 +208,15 @@ try {
   const held = steps.filter((s) => s.ok)
   const largest = held.at(-1)
   const f = fit(held.map((s) => [s.n - 1, s.rssMeanMiB * MiB]))
+  const mem = (s: Step) => (Number.isFinite(s.rssMeanMiB) ? `${s.rssMeanMiB.toFixed(0)} (${s.rssMinMiB.toFixed(0)}-${s.rssMaxMiB.toFixed(0)})` : '-')
   const rows = steps.map((s) => [
     s.n,
     s.ok ? 'yes' : 'no',
     int(s.n * (s.n - 1)),
     int(s.peerThreads),
-    `${s.threadsHealth} / ${s.threadsOs}`,
-    `${s.rssMeanMiB.toFixed(0)} (${s.rssMinMiB.toFixed(0)}-${s.rssMaxMiB.toFixed(0)})`,
-    s.n > 1 && f ? ((s.rssMeanMiB * MiB - f.a) / (s.n - 1) / MiB).toFixed(1) : '-',
+    `${Number.isFinite(s.threadsHealth) ? s.threadsHealth : '-'} / ${Number.isFinite(s.threadsOs) ? s.threadsOs : '-'}`,
+    mem(s),
+    s.n > 1 && f && Number.isFinite(s.rssMeanMiB) ? ((s.rssMeanMiB * MiB - f.a) / (s.n - 1) / MiB).toFixed(1) : '-',
     s.fleetRssGiB.toFixed(2),
     (s.startMs / 1000).toFixed(1),
     Number.isFinite(s.convergeMs) ? (s.convergeMs / 1000).toFixed(1) : '-',
@@ -236,8 +238,9 @@ try {
     '',
     `Fleet booted at ${STEPS[0]} front-ends with \`LocalBackend.start()\` (as \`outage-lab up\`), then grown with \`scaleFleet()\` ` +
       `(${steps.map((s) => s.n).join(' -> ')}); bootstrap from **${BOOTSTRAP}**, learn delay 0, thread limit ${THREAD_LIMIT} per front-end ` +
-      `(enforcement: ${enforcement}), 2 back-ends, one endpoint. A size *held* when every front-end reported shard_map_state \`ready\` ` +
-      'with N-1 live, connected peer threads (/health `peer_threads`, `connected_peers`), measured again after 5 s at rest. ' +
+      `(enforcement: ${enforcement}), 2 back-ends, one endpoint; a new member's readiness timeout is the step timeout (${STEP_TIMEOUT_MS / 1000} s; the harness default, 30 s + 2 s per member of the *initial* fleet, would be 50 s). ` +
+      `A size *held* when, within ${STEP_TIMEOUT_MS / 1000} s, every front-end reported shard_map_state \`ready\` ` +
+      'with N-1 live, connected peer threads (/health `peer_threads`, `connected_peers`), and again after 5 s at rest. ' +
       'RSS is VmRSS from /proc/<pid>/status; threads are /health `threads` and the kernel\'s `Threads:`. ' +
       '"RSS per peer thread" is (RSS per front-end - fitted base) / (N-1), with the base and slope from a least-squares fit of mean RSS per front-end against N-1 over the sizes that held' +
       (f ? `: base ${(f.a / MiB).toFixed(1)} MiB, slope **${(f.b / MiB).toFixed(2)} MiB per peer thread**.` : '.') +
