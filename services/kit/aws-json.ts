@@ -16,6 +16,12 @@ export interface AwsJsonOptions {
   /** Accepted credentials (access key id -> secret); the signing name the scope must carry. */
   keys: Map<string, string>
   signingName?: string
+  /**
+   * Operations the stock SDK sends without SigV4 (Cognito's InitiateAuth, GetUser: the caller is a
+   * user, not an IAM principal). For these a request without an Authorization header is accepted and
+   * the handler's caller has empty fields; a present-but-bad signature still fails.
+   */
+  unsignedOperations?: string[]
   /** Called for every finished call (metrics). */
   onCall?: (operation: string, statusCode: number, errorType: string | undefined, durationMs: number) => void
 }
@@ -26,8 +32,11 @@ declare module 'fastify' {
   }
 }
 
+const ANONYMOUS: Caller = Object.freeze({ accessKeyId: '', region: '', service: '' })
+
 export async function awsJsonProtocol(app: FastifyInstance, opts: AwsJsonOptions): Promise<void> {
   const contentType = `application/x-amz-json-${opts.jsonVersion}`
+  const unsigned = new Set(opts.unsignedOperations ?? [])
   // Keep the raw bytes: the signature covers them.
   app.addContentTypeParser(['application/x-amz-json-1.0', 'application/x-amz-json-1.1', 'application/json'], { parseAs: 'buffer' }, (req, body, done) => {
     req.rawBody = body as Buffer
@@ -45,7 +54,10 @@ export async function awsJsonProtocol(app: FastifyInstance, opts: AwsJsonOptions
     let status = 200
     let errorType: string | undefined
     try {
-      const caller = verifySigV4({ method: req.method, url: req.url, headers: req.headers, body: req.rawBody ?? Buffer.alloc(0) }, { keys: opts.keys, service: opts.signingName })
+      const caller =
+        unsigned.has(operation) && req.headers.authorization === undefined
+          ? ANONYMOUS
+          : verifySigV4({ method: req.method, url: req.url, headers: req.headers, body: req.rawBody ?? Buffer.alloc(0) }, { keys: opts.keys, service: opts.signingName })
       const handler = Object.hasOwn(opts.operations, operation) ? opts.operations[operation] : undefined
       if (!handler) throw AwsErrors.UnknownOperationException(target ? `Unknown operation ${target}` : 'Missing X-Amz-Target header')
       let input: unknown = {}
