@@ -2,16 +2,26 @@
 // control API), and `scale` / `restart` (talk to that control API through the endpoints file).
 // Only registration lives here; each action loads its implementation when it runs, so a usage
 // error or --help answers without loading fastify, undici and the backend.
-import { Command, Option } from 'commander'
+import { Command, Option, InvalidArgumentError } from 'commander'
 import { MAX_FLEET_SIZE } from '../topology/model.js'
 import { DEFAULT_ENDPOINTS_FILE } from './endpoints-file.js'
 import { integer, choice, rate, fleetName } from './cli-support.js'
+import { DOWNSTREAM, type Downstream } from '../topology/system.js'
 import type { UpOptions } from './up.js'
+
+/** --services: a comma-separated list of downstream services, or "none". */
+function serviceList(value: string): Downstream[] {
+  if (value.trim() === 'none') return []
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean)
+  const unknown = names.filter((n) => !(DOWNSTREAM as readonly string[]).includes(n))
+  if (unknown.length) throw new InvalidArgumentError(`unknown service ${unknown.join(', ')}: expected a comma-separated list of ${DOWNSTREAM.join(', ')}, or none`)
+  return names as Downstream[]
+}
 
 export function registerUp(program: Command, run: (code: Promise<number>) => void): void {
   program
     .command('up')
-    .description('boot the Kinesis topology (metadata, back-ends, the main front-end fleet, its endpoint) and keep it running until Ctrl-C')
+    .description('boot the system (Kinesis: metadata, back-ends, the main front-end fleet, its endpoint; then cognito, cloudwatch, eventbridge, autoscaler, lambda, status-page) and keep it running until Ctrl-C')
     .requiredOption('--frontends <n>', 'front-ends in the main fleet', integer(1, MAX_FLEET_SIZE))
     .requiredOption('--thread-limit <n>', 'OS thread limit of each front-end (pids.max)', integer(1, 100_000))
     .option('--backends <n>', 'back-end (shard storage) processes', integer(1, 64), 2)
@@ -23,6 +33,9 @@ export function registerUp(program: Command, run: (code: Promise<number>) => voi
     .option('--control-port <port>', 'port of the control API on 127.0.0.1 (0: any free port)', integer(0, 65535), 0)
     .option('--ready-timeout <ms>', 'how long a front-end may take to become healthy (default 30 s + 2 s per front-end)', integer(1_000, 3_600_000))
     .option('--no-cgroups', 'do not use pids cgroups (front-ends cap their own threads)')
+    .option('--services <list>', `downstream services beside Kinesis, comma-separated, or "none" (default: ${DOWNSTREAM.join(',')})`, serviceList)
+    .option('--cell-size <n>', 'remediation 7: put the main fleet in cells of at most n front-ends', integer(1, MAX_FLEET_SIZE))
+    .option('--partitioned-fleet <n>', 'remediation 6: give CloudWatch its own fleet of n front-ends', integer(1, MAX_FLEET_SIZE))
     .action((opts: UpOptions) => run(import('./up.js').then((m) => m.up(opts))))
 }
 

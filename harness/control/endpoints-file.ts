@@ -19,9 +19,11 @@ export interface EndpointsFile {
   threadLimitEnforcement: ThreadLimitEnforcement
   services: Record<string, string>
   fleets: Endpoints['fleets']
+  /** The status page's backup posting key (`outage-lab status-page post --backup`), when it runs. */
+  operatorKey?: string
 }
 
-export function endpointsFileContent(e: Endpoints, extra: { pid: number; runDir: string; control: { url: string; token: string }; threadLimitEnforcement: ThreadLimitEnforcement }): EndpointsFile {
+export function endpointsFileContent(e: Endpoints, extra: { pid: number; runDir: string; control: { url: string; token: string }; threadLimitEnforcement: ThreadLimitEnforcement; operatorKey?: string }): EndpointsFile {
   return {
     runId: e.runId,
     pid: extra.pid,
@@ -33,6 +35,7 @@ export function endpointsFileContent(e: Endpoints, extra: { pid: number; runDir:
     threadLimitEnforcement: extra.threadLimitEnforcement,
     services: e.services,
     fleets: e.fleets,
+    ...(extra.operatorKey ? { operatorKey: extra.operatorKey } : {}),
   }
 }
 

@@ -2,7 +2,8 @@
 // the endpoints file, and keep everything running until Ctrl-C (or SIGTERM), then tear down.
 import path from 'node:path'
 import fs from 'node:fs'
-import { kinesisTopology, type Bootstrap } from '../topology/model.js'
+import type { Bootstrap } from '../topology/model.js'
+import { systemTopology, DOWNSTREAM, type Downstream } from '../topology/system.js'
 import { LocalBackend, type StartedLocalTopology } from '../topology/local.js'
 import { BootAborted, MissingProgram, ServiceNotReady, InvalidTopology } from '../topology/errors.js'
 import type { TopologyEvent } from '../topology/started.js'
@@ -22,6 +23,10 @@ export interface UpOptions {
   controlPort: number
   cgroups: boolean
   readyTimeout?: number
+  /** Downstream services to run beside Kinesis (default: all of them). */
+  services?: Downstream[]
+  cellSize?: number
+  partitionedFleet?: number
 }
 
 function describeEvent(e: TopologyEvent): string | undefined {
@@ -49,7 +54,18 @@ function describeEvent(e: TopologyEvent): string | undefined {
 export async function up(opts: UpOptions): Promise<number> {
   let topology
   try {
-    topology = kinesisTopology({ frontends: opts.frontends, threadLimit: opts.threadLimit, backends: opts.backends, learnDelayMs: opts.learnDelay, bootstrap: opts.bootstrap, seed: opts.seed, frontendReadinessTimeoutMs: opts.readyTimeout })
+    topology = systemTopology({
+      frontends: opts.frontends,
+      threadLimit: opts.threadLimit,
+      backends: opts.backends,
+      learnDelayMs: opts.learnDelay,
+      bootstrap: opts.bootstrap,
+      seed: opts.seed,
+      frontendReadinessTimeoutMs: opts.readyTimeout,
+      services: opts.services ?? DOWNSTREAM,
+      cellSize: opts.cellSize,
+      ...(opts.partitionedFleet ? { switches: { cloudwatch: { partitionedFleet: true } }, partitionedFleet: { frontends: opts.partitionedFleet, threadLimit: opts.threadLimit } } : {}),
+    })
   } catch (err) {
     if (err instanceof InvalidTopology) throw new UsageError(err.message)
     throw err
@@ -108,7 +124,7 @@ export async function up(opts: UpOptions): Promise<number> {
     token: topo.adminToken,
     onChange: () => writeEndpointsFile(endpointsFile, content()),
   })
-  const content = () => endpointsFileContent(topo.endpoints(), { pid: process.pid, runDir: topo.runDir, control: { url: control.url, token: topo.adminToken }, threadLimitEnforcement: topo.threadLimitEnforcement })
+  const content = () => endpointsFileContent(topo.endpoints(), { pid: process.pid, runDir: topo.runDir, control: { url: control.url, token: topo.adminToken }, threadLimitEnforcement: topo.threadLimitEnforcement, operatorKey: topo.secret('operator-key') })
   writeEndpointsFile(endpointsFile, content())
 
   const e = topo.endpoints()
@@ -120,6 +136,9 @@ export async function up(opts: UpOptions): Promise<number> {
     '',
     `run ${topo.runId} is up; logs in ${rel(path.join(topo.runDir, 'logs'))}`,
     `  Kinesis endpoint (AWS SDK): ${e.kinesis}  region ${e.region}  credentials ${e.credentials.accessKeyId} / ${e.credentials.secretAccessKey}`,
+    ...Object.entries(e.services)
+      .filter(([name]) => (DOWNSTREAM as readonly string[]).includes(name))
+      .map(([name, url]) => `  ${name.padEnd(12)} ${url}${name === 'status-page' ? '  (open it in a browser)' : ''}`),
     `  thread limit ${opts.threadLimit} per front-end, enforced by ${topo.threadLimitEnforcement === 'cgroup' ? `cgroup pids.max (${topo.cgroupDir})` : topo.threadLimitEnforcement}`,
     ...(topo.enforcementNote ? [`  note: ${topo.enforcementNote}`] : []),
     `  control API: ${control.url} (token in ${rel(endpointsFile)})`,

@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { bootWaves, fleetMember, memberNumber, validateTopology, MAX_FLEET_SIZE, type EnvSpec, type FleetSpec, type ServiceSpec, type Topology } from './model.js'
+import { bootWaves, fleetMember, memberCell, memberNumber, validateTopology, MAX_FLEET_SIZE, type EnvSpec, type FleetSpec, type ServiceSpec, type Topology } from './model.js'
 import { BootAborted, InvalidOperation, MissingProgram, ServiceNotReady } from './errors.js'
 import { detectPidsCgroups, cleanStaleCgroups, RunCgroups, type PidsCgroups } from './cgroups.js'
 import { ServiceProcess } from './process.js'
@@ -178,7 +178,7 @@ export class StartedLocalTopology implements StartedTopology {
     // Registered before they start: each member's first snapshot holds the whole fleet, so a
     // fresh topology does not spend its learn delay discovering itself.
     const membership = this.members.get(fleet.membership)!
-    for (const m of members) await registerMember(membership.url, fleet.name, m.spec.name, { url: m.url, ...(fleet.cell ? { cell: fleet.cell } : {}) })
+    for (const m of members) await registerMember(membership.url, fleet.name, m.spec.name, { url: m.url, ...cellOf(fleet, m.spec.name) })
     await Promise.all(members.map((m) => this.startAndWait(m)))
   }
 
@@ -365,6 +365,10 @@ export class StartedLocalTopology implements StartedTopology {
     return result
   }
 
+  secret(name: string): string | undefined {
+    return this.secrets.get(name)
+  }
+
   endpoints(): Endpoints {
     const services: Record<string, string> = {}
     for (const [name, m] of this.members) services[name] = m.url
@@ -441,7 +445,7 @@ export class StartedLocalTopology implements StartedTopology {
         }
         f.count = to
         for (const m of added) {
-          await registerMember(membership.url, fleet, m.spec.name, { url: m.url, ...(f.spec.cell ? { cell: f.spec.cell } : {}) })
+          await registerMember(membership.url, fleet, m.spec.name, { url: m.url, ...cellOf(f.spec, m.spec.name) })
         }
         const outcomes = await Promise.all(added.map((m) => this.waitReady(m, this.spawnMember(m))))
         added.forEach((m, i) => {
@@ -584,4 +588,10 @@ export class StartedLocalTopology implements StartedTopology {
     }
     process.removeListener('exit', this.onExit)
   }
+}
+
+/** The `cell` a member registers with, from its number in the fleet. */
+function cellOf(fleet: FleetSpec, member: string): { cell?: string } {
+  const cell = memberCell(fleet, memberNumber(fleet, member) ?? 1)
+  return cell === undefined ? {} : { cell }
 }

@@ -35,7 +35,14 @@ export interface ServiceSpec {
 export interface FleetSpec {
   /** "main"; later a partitioned fleet for CloudWatch, cells. */
   name: string
+  /** Every member in this one cell. */
   cell?: string
+  /**
+   * Cellular front-end (remediation 7): members are placed in cells of at most this many, in
+   * order (members 1..cellSize in cell-1, ...), so each member's shard-map work stays within one
+   * cell whatever the fleet's size.
+   */
+  cellSize?: number
   kind: string
   entry: string
   count: number
@@ -83,11 +90,18 @@ export function memberName(fleet: FleetSpec, n: number): string {
   return `${fleet.memberPrefix}-${n}`
 }
 
+/** The cell of the n-th member (n from 1), if the fleet has cells. */
+export function memberCell(fleet: FleetSpec, n: number): string | undefined {
+  if (fleet.cellSize !== undefined) return `cell-${Math.ceil(n / fleet.cellSize)}`
+  return fleet.cell
+}
+
 /** The n-th member of a fleet as an ordinary service (n from 1). */
 export function fleetMember(fleet: FleetSpec, n: number): ServiceSpec {
   const name = memberName(fleet, n)
   const env: EnvSpec = { ...fleet.env, FRONTEND_ID: name, FLEET: fleet.name, THREAD_LIMIT: String(fleet.threadLimit) }
-  if (fleet.cell !== undefined) env.CELL = fleet.cell
+  const cell = memberCell(fleet, n)
+  if (cell !== undefined) env.CELL = cell
   return { name, kind: fleet.kind, entry: fleet.entry, env, dependsOn: fleet.dependsOn, readiness: fleet.readiness }
 }
 
@@ -153,6 +167,7 @@ export function validateTopology(topology: Topology): void {
     names.add(`fleet:${f.name}`)
     check(Number.isInteger(f.count) && f.count >= 0 && f.count <= MAX_FLEET_SIZE, `${path}.count`, `an integer in [0, ${MAX_FLEET_SIZE}]`, f.count)
     check(Number.isInteger(f.threadLimit) && f.threadLimit >= 1, `${path}.threadLimit`, 'a positive integer', f.threadLimit)
+    if (f.cellSize !== undefined) check(Number.isInteger(f.cellSize) && f.cellSize >= 1, `${path}.cellSize`, 'a positive integer', f.cellSize)
     check(NAME.test(f.memberPrefix), `${path}.memberPrefix`, 'lower-case letters, digits and dashes', f.memberPrefix)
     checkReadiness(f.readiness, path)
   })
@@ -192,6 +207,10 @@ export interface KinesisTopologyOptions {
    * competes for the same cores, so the default grows with the fleet: 30 s + 2 s per member.
    */
   frontendReadinessTimeoutMs?: number
+  /** Remediation 7: the main fleet in cells of at most this many members. */
+  cellSize?: number
+  /** Remediation 6: more fleets on the same back-ends, each behind its own endpoint. */
+  partitionedFleets?: { name: string; frontends: number; threadLimit: number }[]
 }
 
 const ENTRY = {
@@ -221,6 +240,30 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
   const readiness = { path: '/health', timeoutMs: 15_000 }
   const metadataUrl = { urlOf: 'kinesis-metadata' }
   const backendNames = Array.from({ length: backends }, (_, i) => `kinesis-backend-${i + 1}`)
+  const fleet = (name: string, count: number, limit: number, cellSize?: number): FleetSpec => ({
+    name,
+    kind: 'kinesis-frontend',
+    entry: ENTRY.frontend,
+    count,
+    threadLimit: limit,
+    ...(cellSize !== undefined ? { cellSize } : {}),
+    env: { ...common, METADATA_URL: metadataUrl, LEARN_DELAY_MS: String(learnDelayMs), BOOTSTRAP: bootstrap },
+    dependsOn: ['kinesis-metadata', ...backendNames],
+    readiness: { path: '/health', timeoutMs: opts.frontendReadinessTimeoutMs ?? 30_000 + 2_000 * count },
+    membership: 'kinesis-metadata',
+    memberPrefix: `kinesis-frontend-${name}`,
+    endpoint: `kinesis-endpoint-${name}`,
+  })
+  const endpoint = (name: string, count: number): ServiceSpec => ({
+    name: `kinesis-endpoint-${name}`,
+    kind: 'kinesis-endpoint',
+    entry: ENTRY.endpoint,
+    env: { ...common, FLEET: name, METADATA_URL: metadataUrl },
+    dependsOn: ['kinesis-metadata', `fleet:${name}`],
+    // A load balancer is ready when it can route: its health checks passed on a member (which
+    // takes longer while a large fleet's cold start holds the cores).
+    readiness: { path: '/health', timeoutMs: 15_000 + 1_000 * count, atLeast: { healthyMembers: 1 } },
+  })
   const services: ServiceSpec[] = [
     { name: 'kinesis-metadata', kind: 'kinesis-metadata', entry: ENTRY.metadata, env: { ...common }, dependsOn: [], readiness },
     ...backendNames.map((name, i) => ({
@@ -231,30 +274,17 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
       dependsOn: ['kinesis-metadata'],
       readiness,
     })),
-    {
-      name: 'kinesis-endpoint-main',
-      kind: 'kinesis-endpoint',
-      entry: ENTRY.endpoint,
-      env: { ...common, FLEET: 'main', METADATA_URL: metadataUrl },
-      dependsOn: ['kinesis-metadata', 'fleet:main'],
-      // A load balancer is ready when it can route: its health checks passed on a member (which
-      // takes longer while a large fleet's cold start holds the cores).
-      readiness: { path: '/health', timeoutMs: 15_000 + 1_000 * frontends, atLeast: { healthyMembers: 1 } },
-    },
+    endpoint('main', frontends),
   ]
-  const main: FleetSpec = {
-    name: 'main',
-    kind: 'kinesis-frontend',
-    entry: ENTRY.frontend,
-    count: frontends,
-    threadLimit,
-    env: { ...common, METADATA_URL: metadataUrl, LEARN_DELAY_MS: String(learnDelayMs), BOOTSTRAP: bootstrap },
-    dependsOn: ['kinesis-metadata', ...backendNames],
-    readiness: { path: '/health', timeoutMs: opts.frontendReadinessTimeoutMs ?? 30_000 + 2_000 * frontends },
-    membership: 'kinesis-metadata',
-    memberPrefix: 'kinesis-frontend-main',
-    endpoint: 'kinesis-endpoint-main',
-  }
+  const extra = opts.partitionedFleets ?? []
+  extra.forEach((f, i) => {
+    if (f.name === 'main' || !/^[a-z][a-z0-9]{0,20}$/.test(f.name)) throw new InvalidTopology(`partitionedFleets[${i}].name`, 'a short lower-case name other than main', f.name)
+    int(f.frontends, `partitionedFleets[${i}].frontends`, 1, MAX_FLEET_SIZE)
+    int(f.threadLimit, `partitionedFleets[${i}].threadLimit`, 1)
+  })
+  if (opts.cellSize !== undefined) int(opts.cellSize, 'cellSize', 1, MAX_FLEET_SIZE)
+  services.push(...extra.map((f) => endpoint(f.name, f.frontends)))
+  const fleets = [fleet('main', frontends, threadLimit, opts.cellSize), ...extra.map((f) => fleet(f.name, f.frontends, f.threadLimit))]
   const topology: Topology = {
     name: 'kinesis',
     seed,
@@ -262,7 +292,7 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
     credentials: { ...CREDENTIALS },
     remediations: { bootstrap, learnDelayMs },
     services,
-    fleets: [main],
+    fleets,
     kinesisEndpoint: 'kinesis-endpoint-main',
   }
   validateTopology(topology)

@@ -72,6 +72,8 @@ export interface StartedTopology extends AsyncDisposable {
   /** Why enforcement is weaker than the OS gives, when it is. */
   readonly enforcementNote?: string
   endpoints(): Endpoints
+  /** A per-run secret the topology's env names ({ secret: name }), once a service using it started. */
+  secret(name: string): string | undefined
   services(): ServiceStatus[]
   health(): Promise<HealthProbe[]>
   fleetSize(fleet: string): number

@@ -1,0 +1,93 @@
+// The whole system of the outage as data: the Kinesis part (kinesisTopology) plus the services
+// that depend on it, wired the way they depended on it in 2020 (FIDELITY.md, "Downstream
+// cascade"). Each remediation switch becomes env of the service it changes, so the same topology
+// runs on every backend.
+import { InvalidTopology } from './errors.js'
+import { kinesisTopology, validateTopology, type EnvSpec, type KinesisTopologyOptions, type ServiceSpec, type Topology } from './model.js'
+
+export const DOWNSTREAM = ['cognito', 'cloudwatch', 'eventbridge', 'autoscaler', 'lambda', 'status-page'] as const
+export type Downstream = (typeof DOWNSTREAM)[number]
+
+/** What each downstream service calls; a service cannot run without the ones it names. */
+export const DEPENDS_ON: Record<Downstream, Downstream[]> = {
+  cognito: [],
+  cloudwatch: [],
+  eventbridge: [],
+  autoscaler: ['cloudwatch', 'eventbridge'],
+  lambda: ['cloudwatch'],
+  'status-page': ['cognito'],
+}
+
+export interface Switches {
+  cognito?: { sustainKinesisErrors?: boolean; bufferRecords?: number }
+  cloudwatch?: { localStore?: boolean; localStoreRetentionMs?: number; partitionedFleet?: boolean }
+  lambda?: { boundedAgentBuffer?: boolean }
+}
+
+export interface SystemTopologyOptions extends KinesisTopologyOptions {
+  /** Which downstream services run (default: all). */
+  services?: readonly Downstream[]
+  switches?: Switches
+  /** Remediation 6: CloudWatch's own front-end fleet (used when switches.cloudwatch.partitionedFleet). */
+  partitionedFleet?: { frontends: number; threadLimit: number }
+}
+
+const readiness = { path: '/health', timeoutMs: 20_000 }
+const bool = (v: boolean | undefined) => (v ? 'true' : 'false')
+
+export function systemTopology(opts: SystemTopologyOptions): Topology {
+  const services = opts.services ?? DOWNSTREAM
+  services.forEach((s, i) => {
+    if (!DOWNSTREAM.includes(s)) throw new InvalidTopology(`services[${i}]`, `one of ${DOWNSTREAM.join(', ')}`, s)
+    for (const dep of DEPENDS_ON[s]) {
+      if (!services.includes(dep)) throw new InvalidTopology(`services[${i}]`, `${dep} in the services too (${s} calls it)`, services)
+    }
+  })
+  const sw = opts.switches ?? {}
+  const partitioned = !!sw.cloudwatch?.partitionedFleet
+  if (partitioned && !services.includes('cloudwatch')) throw new InvalidTopology('switches.cloudwatch.partitionedFleet', 'cloudwatch among the services', services)
+  const kinesis = kinesisTopology({
+    ...opts,
+    partitionedFleets: partitioned ? [{ name: 'cloudwatch', frontends: opts.partitionedFleet?.frontends ?? 2, threadLimit: opts.partitionedFleet?.threadLimit ?? opts.threadLimit }] : [],
+  })
+  const common: EnvSpec = {
+    OUTAGE_LAB_SEED: String(kinesis.seed),
+    OUTAGE_LAB_CREDENTIALS: `${kinesis.credentials.accessKeyId}:${kinesis.credentials.secretAccessKey}`,
+  }
+  const main = kinesis.kinesisEndpoint!
+  const downstream: Record<Downstream, ServiceSpec> = {
+    cognito: spec('cognito', [main], {
+      ...common,
+      KINESIS_ENDPOINT: { urlOf: main },
+      COGNITO_PUBLIC_URL: { urlOf: 'cognito' },
+      SUSTAIN_KINESIS_ERRORS: bool(sw.cognito?.sustainKinesisErrors),
+      ...(sw.cognito?.bufferRecords !== undefined ? { ACCESS_BUFFER_RECORDS: String(sw.cognito.bufferRecords) } : {}),
+    }),
+    cloudwatch: spec('cloudwatch', [partitioned ? 'kinesis-endpoint-cloudwatch' : main], {
+      ...common,
+      KINESIS_ENDPOINT: { urlOf: partitioned ? 'kinesis-endpoint-cloudwatch' : main },
+      LOCAL_STORE: bool(sw.cloudwatch?.localStore),
+      ...(sw.cloudwatch?.localStoreRetentionMs !== undefined ? { LOCAL_STORE_RETENTION_MS: String(sw.cloudwatch.localStoreRetentionMs) } : {}),
+    }),
+    eventbridge: spec('eventbridge', [main], { ...common, KINESIS_ENDPOINT: { urlOf: main } }),
+    autoscaler: spec('autoscaler', ['cloudwatch', 'eventbridge'], {
+      ...common,
+      CLOUDWATCH_URL: { urlOf: 'cloudwatch' },
+      EVENTBRIDGE_URL: { urlOf: 'eventbridge' },
+      AUTOSCALER_PUBLIC_URL: { urlOf: 'autoscaler' },
+    }),
+    lambda: spec('lambda', ['cloudwatch'], { ...common, CLOUDWATCH_URL: { urlOf: 'cloudwatch' }, BOUNDED_AGENT_BUFFER: bool(sw.lambda?.boundedAgentBuffer) }),
+    'status-page': spec('status-page', ['cognito'], { ...common, COGNITO_URL: { urlOf: 'cognito' }, OUTAGE_LAB_OPERATOR_KEY: { secret: 'operator-key' } }),
+  }
+  const topology: Topology = {
+    ...kinesis,
+    name: 'system',
+    services: [...kinesis.services, ...DOWNSTREAM.filter((s) => services.includes(s)).map((s) => downstream[s])],
+  }
+  validateTopology(topology)
+  return topology
+}
+
+function spec(name: Downstream, dependsOn: string[], env: EnvSpec): ServiceSpec {
+  return { name, kind: name, entry: `services/${name}/main.js`, env, dependsOn, readiness }
+}
