@@ -1,0 +1,33 @@
+// The agent's way to CloudWatch: the stock @aws-sdk/client-cloudwatch, HTTP/1.1 via NodeHttpHandler
+// with explicit timeouts, always against the configured local endpoint. One attempt per call: the
+// agent's buffer is its retry (what failed stays buffered and goes again on the next flush), and SDK
+// retries on top would only hold the flusher longer while CloudWatch is down.
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
+import { DEFAULT_REGION } from '../kit/index.js'
+import type { ShipDatums } from './agent.js'
+
+export interface CloudWatchShipperOptions {
+  endpoint: string
+  credentials: { accessKeyId: string; secretAccessKey: string }
+  requestTimeoutMs: number
+}
+
+export function cloudWatchShipper(opts: CloudWatchShipperOptions): { ship: ShipDatums; close(): void } {
+  const client = new CloudWatchClient({
+    endpoint: opts.endpoint,
+    region: DEFAULT_REGION,
+    credentials: opts.credentials,
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: Math.min(opts.requestTimeoutMs, 1000),
+      requestTimeout: opts.requestTimeoutMs,
+    }),
+  })
+  return {
+    ship: async (namespace, datums) => {
+      await client.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: datums }))
+    },
+    close: () => client.destroy(),
+  }
+}
