@@ -1,0 +1,90 @@
+// The observer: every sample (250 ms by default) it writes what the customers saw in the last
+// second (from the ClientRecorder) and scrapes every running service's /metrics. Scraped series
+// are written when they change, and at least once a second, which keeps a two-minute run of twenty
+// processes to a few megabytes while charts and analysis still see every step.
+import { request } from 'undici'
+import type { StartedTopology } from '../topology/started.js'
+import type { ClientRecorder } from '../workload/recorder.js'
+import { parsePromText, seriesKey, type PromSample } from './prom-text.js'
+import type { TimelineWriter } from './timeline.js'
+
+export interface ObserverOptions {
+  topology: StartedTopology
+  recorder: ClientRecorder
+  writer: TimelineWriter
+  /** ms from the method's start. */
+  clock: () => number
+  intervalMs?: number
+  /** Extra series to write each sample (e.g. the harness's own probes). */
+  extra?: () => { service: string; metric: string; value: number | null }[]
+}
+
+const KEEP = /^(kinesis_|cognito_|cloudwatch_|eventbridge_|autoscaler_|lambda_|status_page_|process_resident_memory_bytes$)/
+// Histogram buckets and per-request duration series are too many lines for too little.
+const DROP = /(_bucket|_created)$/
+const HEARTBEAT_MS = 1_000
+
+export function keepSample(s: PromSample): boolean {
+  return KEEP.test(s.name) && !DROP.test(s.name)
+}
+
+export class Observer {
+  readonly #o: Required<Omit<ObserverOptions, 'extra'>> & Pick<ObserverOptions, 'extra'>
+  #timer?: NodeJS.Timeout
+  #last = new Map<string, { value: number | null; atMs: number }>()
+  #scraping = new Set<string>()
+  samples = 0
+  scrapeFailures = 0
+
+  constructor(opts: ObserverOptions) {
+    this.#o = { intervalMs: 250, ...opts }
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => void this.sample(), this.#o.intervalMs)
+  }
+
+  stop(): void {
+    clearInterval(this.#timer)
+  }
+
+  async sample(): Promise<void> {
+    const atMs = Math.round(this.#o.clock())
+    this.samples++
+    for (const w of this.#o.recorder.window()) {
+      this.#o.writer.write({ service: w.service, metric: 'client.success_ratio', value: w.successRatio, atMs })
+      this.#o.writer.write({ service: w.service, metric: 'client.p99_ms', value: w.p99Ms, atMs })
+      this.#o.writer.write({ service: w.service, metric: 'client.calls', value: w.calls, atMs })
+      this.#o.writer.write({ service: w.service, metric: 'client.in_flight', value: w.inFlight, atMs })
+    }
+    for (const e of this.#o.extra?.() ?? []) this.#changed(e.service, e.metric, e.value, atMs)
+    const running = this.#o.topology.services().filter((s) => s.state === 'running' || s.state === 'paused')
+    await Promise.all(running.map((s) => this.#scrape(s.name, s.url, atMs)))
+  }
+
+  async #scrape(service: string, url: string, atMs: number): Promise<void> {
+    // A slow service must not pile scrapes up: skip it until the last one finished.
+    if (this.#scraping.has(service)) return
+    this.#scraping.add(service)
+    try {
+      const res = await request(`${url}/metrics`, { headersTimeout: 1_000, bodyTimeout: 1_000 })
+      const text = await res.body.text()
+      if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`)
+      this.#changed(service, 'scrape.up', 1, atMs)
+      for (const s of parsePromText(text)) if (keepSample(s)) this.#changed(service, seriesKey(s), s.value, atMs)
+    } catch {
+      this.scrapeFailures++
+      this.#changed(service, 'scrape.up', 0, atMs)
+    } finally {
+      this.#scraping.delete(service)
+    }
+  }
+
+  #changed(service: string, metric: string, value: number | null, atMs: number): void {
+    const key = `${service}\u0000${metric}`
+    const last = this.#last.get(key)
+    if (last && last.value === value && atMs - last.atMs < HEARTBEAT_MS) return
+    this.#last.set(key, { value, atMs })
+    this.#o.writer.write({ service, metric, value: value === null || Number.isFinite(value) ? value : null, atMs })
+  }
+}

@@ -1,0 +1,132 @@
+// What the customers saw: every call's outcome, kept per service so the observer can read the
+// trailing one-second window (success ratio, p99, calls) at each sample, and the run keeps totals
+// (availability, error types) for the journal. A call still in flight counts too: a sign-in that
+// hangs is the outage, and its latency is at least its age, long before the client gives up.
+
+export interface Outcome {
+  service: string
+  operation: string
+  startedAtMs: number
+  latencyMs: number
+  ok: boolean
+  /** The error's name (AWS __type, "TimeoutError", "ClientOverload"), when it failed. */
+  error?: string
+}
+
+export interface WindowStats {
+  service: string
+  calls: number
+  successRatio: number | null
+  p99Ms: number | null
+  inFlight: number
+  oldestInFlightMs: number
+}
+
+export interface ServiceTotals {
+  calls: number
+  ok: number
+  errors: Record<string, number>
+  latencies: number[]
+}
+
+const MAX_LATENCY_SAMPLES = 50_000
+
+export class ClientRecorder {
+  #recent = new Map<string, Outcome[]>()
+  #inFlight = new Map<string, Set<{ startedAtMs: number }>>()
+  #totals = new Map<string, ServiceTotals>()
+  readonly #clock: () => number
+
+  /** clock: ms since the run's time origin (the method's start is 0). */
+  constructor(clock: () => number) {
+    this.#clock = clock
+  }
+
+  now(): number {
+    return this.#clock()
+  }
+
+  /** Services registered up front always get a series, even before their first call. */
+  register(service: string): void {
+    if (!this.#recent.has(service)) this.#recent.set(service, [])
+    if (!this.#inFlight.has(service)) this.#inFlight.set(service, new Set())
+    if (!this.#totals.has(service)) this.#totals.set(service, { calls: 0, ok: 0, errors: {}, latencies: [] })
+  }
+
+  /** Times one call; resolves to its result or rethrows after recording. */
+  async track<T>(service: string, operation: string, call: () => Promise<T>): Promise<T> {
+    this.register(service)
+    const token = { startedAtMs: this.#clock() }
+    this.#inFlight.get(service)!.add(token)
+    try {
+      const out = await call()
+      this.record({ service, operation, startedAtMs: token.startedAtMs, latencyMs: this.#clock() - token.startedAtMs, ok: true })
+      return out
+    } catch (err) {
+      this.record({ service, operation, startedAtMs: token.startedAtMs, latencyMs: this.#clock() - token.startedAtMs, ok: false, error: errorName(err) })
+      throw err
+    } finally {
+      this.#inFlight.get(service)!.delete(token)
+    }
+  }
+
+  record(o: Outcome): void {
+    this.register(o.service)
+    this.#recent.get(o.service)!.push(o)
+    const t = this.#totals.get(o.service)!
+    t.calls++
+    if (o.ok) t.ok++
+    else t.errors[o.error ?? 'Error'] = (t.errors[o.error ?? 'Error'] ?? 0) + 1
+    if (t.latencies.length < MAX_LATENCY_SAMPLES) t.latencies.push(o.latencyMs)
+  }
+
+  /** The trailing window (nowMs - windowMs, nowMs] of every service; forgets older outcomes. */
+  window(nowMs = this.#clock(), windowMs = 1_000): WindowStats[] {
+    const out: WindowStats[] = []
+    for (const [service, list] of this.#recent) {
+      const from = nowMs - windowMs
+      let drop = 0
+      while (drop < list.length && list[drop].startedAtMs + list[drop].latencyMs <= from - windowMs) drop++
+      if (drop) list.splice(0, drop)
+      const inWindow = list.filter((o) => {
+        const end = o.startedAtMs + o.latencyMs
+        return end > from && end <= nowMs
+      })
+      const flying = [...(this.#inFlight.get(service) ?? [])]
+      const oldest = flying.reduce((m, f) => Math.max(m, nowMs - f.startedAtMs), 0)
+      const ok = inWindow.filter((o) => o.ok).length
+      const latencies = inWindow.map((o) => o.latencyMs)
+      // A call hanging longer than the window is a slow call whose answer has not come yet.
+      if (oldest > windowMs) latencies.push(oldest)
+      out.push({
+        service,
+        calls: inWindow.length,
+        successRatio: inWindow.length ? ok / inWindow.length : null,
+        p99Ms: latencies.length ? percentile(latencies, 0.99) : null,
+        inFlight: flying.length,
+        oldestInFlightMs: oldest,
+      })
+    }
+    return out
+  }
+
+  totals(): Map<string, ServiceTotals> {
+    return this.#totals
+  }
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]
+}
+
+/** A stable name for what went wrong: the AWS error type, the SDK's timeout, or the socket error. */
+export function errorName(err: unknown): string {
+  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } }
+  if (!e) return 'Error'
+  if (e.name === 'TimeoutError' || e.code === 'ETIMEDOUT' || e.name === 'RequestTimeout') return 'TimeoutError'
+  if (e.name && e.name !== 'Error') return e.name
+  if (e.code) return e.code
+  if (e.$metadata?.httpStatusCode) return `HTTP${e.$metadata.httpStatusCode}`
+  return 'Error'
+}
