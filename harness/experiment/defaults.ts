@@ -1,0 +1,40 @@
+// What an experiment gets for every key it leaves out. docs/experiments.md lists the same values.
+import type { Rates, ServiceName, Slo } from './types.js'
+
+export const DEFAULT_TIME_SCALE = 10
+export const DEFAULT_DURATION_MS = 120_000
+export const DEFAULT_SEED = 1
+export const DEFAULT_BACKENDS = 2
+export const DEFAULT_CLIENT_TIMEOUT_MS = 2_000
+export const DEFAULT_PROBE_WINDOW_MS = 3_000
+export const DEFAULT_RETRIES = { maxAttempts: 3, mode: 'standard' } as const
+export const DEFAULT_THREAD_ALARM = { enabled: false, threshold: 0.8 } as const
+export const DEFAULT_SWITCHES = {
+  cognito: { sustainKinesisErrors: false, bufferRecords: 2000 },
+  cloudwatch: { localStore: false, localStoreHours: 3, partitionedFleet: false },
+  lambda: { boundedAgentBuffer: false },
+} as const
+
+/** Calls per second of each customer API. */
+export const DEFAULT_RATES: Rates = {
+  kinesisPut: 20,
+  kinesisGet: 5,
+  cognitoSignIn: 5,
+  putMetricData: 10,
+  putEvents: 5,
+  lambdaInvoke: 10,
+  customerDemand: 5,
+  statusPageRead: 2,
+}
+
+/** A service is impacted in a 1 s window whose success ratio is below min or p99 above max. */
+export const DEFAULT_SLO: Record<ServiceName, Slo> = {
+  kinesis: { minSuccessRatio: 0.95, maxP99Ms: 1000 },
+  cognito: { minSuccessRatio: 0.95, maxP99Ms: 1000 },
+  cloudwatch: { minSuccessRatio: 0.95, maxP99Ms: 1000 },
+  eventbridge: { minSuccessRatio: 0.95, maxP99Ms: 1000 },
+  autoscaler: { minSuccessRatio: 0.95, maxP99Ms: 1000 },
+  // An invocation runs a handler, then publishes its metrics: slower than a plain API call.
+  lambda: { minSuccessRatio: 0.95, maxP99Ms: 2000 },
+  'status-page': { minSuccessRatio: 0.95, maxP99Ms: 1000 },
+}

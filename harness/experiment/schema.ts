@@ -1,0 +1,530 @@
+// The experiment's shape, checked in two passes like Chaos Toolkit's ensure_experiment_is_valid:
+// first every key's type and range (all issues of the file), then, only on a well-formed file, the
+// cross-references (offsets within duration, fleets and services that exist in this run, expect
+// consistent with itself). Messages speak in the experiment's terms and name the path.
+import { Checker, at, isMap, join, type Obj } from './checker.js'
+import type { Issue } from './errors.js'
+import { formatDuration } from './duration.js'
+import * as D from './defaults.js'
+import {
+  AGGREGATES,
+  DOWNSTREAM,
+  MEASURES,
+  PROVIDERS,
+  RATE_KEYS,
+  RETRY_MODES,
+  SERVICES,
+  type Action,
+  type ActionArgs,
+  type Activity,
+  type DownstreamName,
+  type Experiment,
+  type Expectations,
+  type FleetConfig,
+  type MetricSelector,
+  type Probe,
+  type ProviderName,
+  type Rates,
+  type ServiceName,
+  type Slo,
+  type TopologyConfig,
+  type WorkloadConfig,
+} from './types.js'
+
+export const TOP_LEVEL_KEYS = [
+  'title',
+  'description',
+  'tags',
+  'extends',
+  'timeScale',
+  'duration',
+  'seed',
+  'topology',
+  'workload',
+  'slo',
+  'steady-state-hypothesis',
+  'method',
+  'rollbacks',
+  'expect',
+] as const
+
+/** Fleet names a topology may use: the main fleet, and CloudWatch's partitioned fleet. */
+export const FLEETS = ['main', 'cloudwatch'] as const
+export const MAX_FLEET_SIZE = 256
+export const MAX_THREAD_LIMIT = 100_000
+
+/** Which downstream service needs which other one in the topology. */
+export const NEEDS: Partial<Record<DownstreamName, DownstreamName[]>> = {
+  lambda: ['cloudwatch'],
+  autoscaler: ['cloudwatch', 'eventbridge'],
+  'status-page': ['cognito'],
+}
+
+/** Each provider's arguments as messages show them. */
+export const PROVIDER_ARGS: Record<ProviderName, { keys: string[]; shape: string }> = {
+  'scale-fleet': { keys: ['fleet', 'to'], shape: '{fleet, to}' },
+  'restart-fleet': { keys: ['fleet', 'ratePerSec', 'all'], shape: '{fleet, ratePerSec} or {fleet, all: true}' },
+  kill: { keys: ['service'], shape: '{service}' },
+  pause: { keys: ['service'], shape: '{service}' },
+  resume: { keys: ['service'], shape: '{service}' },
+  restart: { keys: ['service'], shape: '{service}' },
+  'inject-fault': {
+    keys: ['service', 'direction', 'kind', 'delayMs', 'status', 'errorType', 'probability', 'target', 'match'],
+    shape: '{service, direction, kind, delayMs?, status?, errorType?, probability?, target?, match?}',
+  },
+  'clear-faults': { keys: ['service'], shape: '{service}' },
+  'set-thread-limit': { keys: ['fleet', 'to'], shape: '{fleet, to}' },
+  partition: { keys: ['service'], shape: '{service}' },
+  'heal-partition': { keys: ['service'], shape: '{service}' },
+  'post-status': { keys: ['path', 'message'], shape: '{path, message}' },
+  wait: { keys: ['for'], shape: '{for}' },
+}
+
+const ACTION_KEYS = ['type', 'name', 'at', 'provider', 'args']
+const ROLLBACK_KEYS = ['type', 'name', 'provider', 'args']
+const PROBE_KEYS = ['type', 'name', 'at', 'service', 'measure', 'metric', 'aggregate', 'window', 'tolerance']
+const HYPOTHESIS_PROBE_KEYS = PROBE_KEYS.filter((k) => k !== 'at')
+const NAME = /^[a-z][a-z0-9-]{0,62}$/
+const PROCESS_EXPECTED = 'a service of this run or a Kinesis process (kinesis-metadata, kinesis-backend-N, kinesis-endpoint-FLEET, kinesis-frontend-FLEET-N)'
+
+export type ValidationResult = { ok: true; experiment: Omit<Experiment, 'file' | 'files'> } | { ok: false; issues: Issue[] }
+
+/** Checks a merged experiment tree (extends resolved, --set applied) and fills in defaults. */
+export function validateExperiment(raw: unknown): ValidationResult {
+  const c = new Checker()
+  const doc = c.map(raw, '', TOP_LEVEL_KEYS, 'a map of experiment keys (title, method, ...)')
+  if (!doc) return { ok: false, issues: c.issues }
+
+  const title = c.string(doc, 'title', '', { required: true }) ?? ''
+  const description = typeof doc.description === 'string' ? doc.description : (c.string(doc, 'description', '', { default: '' }) ?? '')
+  const tags = c.stringList<string>(doc, 'tags', '') ?? []
+  const timeScale = c.number(doc, 'timeScale', '', { min: 0, exclusiveMin: true }, D.DEFAULT_TIME_SCALE)!
+  const durationMs = c.duration(doc, 'duration', '', { default: D.DEFAULT_DURATION_MS, positive: true })!
+  const seed = c.integer(doc, 'seed', '', 0, 2 ** 31 - 1, D.DEFAULT_SEED)!
+  const topology = readTopology(c, doc.topology)
+  const workload = readWorkload(c, doc.workload)
+  const slo = readSlo(c, doc.slo)
+
+  let steadyStateHypothesis: Experiment['steadyStateHypothesis']
+  if (doc['steady-state-hypothesis'] !== undefined && doc['steady-state-hypothesis'] !== null) {
+    const h = c.map(doc['steady-state-hypothesis'], 'steady-state-hypothesis', ['title', 'probes'])
+    if (h) {
+      const htitle = c.string(h, 'title', 'steady-state-hypothesis', { default: 'steady state' })!
+      const list = c.list(h.probes ?? undefined, 'steady-state-hypothesis.probes', 'a non-empty list of probes')
+      if (list && list.length === 0) c.bad('steady-state-hypothesis.probes', 'a non-empty list of probes', list)
+      const probes = (list ?? []).flatMap((p, i) => {
+        const probe = readProbe(c, p, at('steady-state-hypothesis.probes', i), false)
+        return probe ? [probe] : []
+      })
+      steadyStateHypothesis = { title: htitle, probes }
+    }
+  }
+
+  const method: Activity[] = []
+  const methodList = c.list(doc.method, 'method', 'a non-empty list of actions and probes')
+  if (methodList && methodList.length === 0) c.bad('method', 'a non-empty list of actions and probes', methodList)
+  methodList?.forEach((a, i) => {
+    const path = at('method', i)
+    const m = isMap(a) ? a : undefined
+    if (!m) return c.bad(path, 'an action or a probe (a map with type: action|probe)', a)
+    const type = c.oneOf(m, 'type', path, ['action', 'probe'] as const)
+    const activity = type === 'action' ? readAction(c, m, path, true) : type === 'probe' ? readProbe(c, m, path, true) : undefined
+    if (activity) method.push(activity)
+  })
+
+  const rollbacks: Action[] = []
+  if (doc.rollbacks !== undefined && doc.rollbacks !== null) {
+    c.list(doc.rollbacks, 'rollbacks', 'a list of actions')?.forEach((a, i) => {
+      const path = at('rollbacks', i)
+      const m = isMap(a) ? a : undefined
+      if (!m) return c.bad(path, 'an action (a map with type: action)', a)
+      if (c.oneOf(m, 'type', path, ['action'] as const) !== 'action') return
+      const action = readAction(c, m, path, false)
+      if (action) rollbacks.push(action)
+    })
+  }
+
+  const expect = readExpect(c, doc.expect)
+  if (c.issues.length > 0) return { ok: false, issues: c.issues }
+
+  const experiment = { title, description, tags, timeScale, durationMs, seed, topology, workload, slo, steadyStateHypothesis, method, rollbacks, expect }
+  checkReferences(c, experiment)
+  return c.issues.length > 0 ? { ok: false, issues: c.issues } : { ok: true, experiment }
+}
+
+function readTopology(c: Checker, v: unknown): TopologyConfig {
+  const path = 'topology'
+  const o = c.map(v ?? {}, path, ['fleets', 'backends', 'shardMapCache', 'services', 'switches', 'threadAlarm']) ?? {}
+  const fleets: Record<string, FleetConfig> = {}
+  const fo = c.map(o.fleets ?? undefined, join(path, 'fleets'), FLEETS, 'a map of fleets with at least main: {frontends, threadLimit}')
+  if (fo) {
+    if (fo.main === undefined) c.bad('topology.fleets.main', 'the main fleet {frontends, threadLimit}', undefined)
+    for (const [name, f] of Object.entries(fo)) {
+      if (!(FLEETS as readonly string[]).includes(name)) continue
+      const fp = `topology.fleets.${name}`
+      const m = c.map(f, fp, ['frontends', 'threadLimit', 'bootstrap', 'learnDelay', 'cells'], 'a map {frontends, threadLimit, bootstrap?, learnDelay?, cells?}')
+      if (!m) continue
+      fleets[name] = {
+        frontends: c.integer(m, 'frontends', fp, 1, MAX_FLEET_SIZE) ?? 1,
+        threadLimit: c.integer(m, 'threadLimit', fp, 1, MAX_THREAD_LIMIT) ?? 1,
+        bootstrap: c.oneOf(m, 'bootstrap', fp, ['peers', 'metadata'] as const, 'peers')!,
+        learnDelayMs: c.duration(m, 'learnDelay', fp, { default: 0 })!,
+        cells: c.integer(m, 'cells', fp, 1, 64, 1)!,
+      }
+    }
+  }
+  const sw = c.map(o.switches ?? {}, join(path, 'switches'), ['cognito', 'cloudwatch', 'lambda']) ?? {}
+  const sp = 'topology.switches'
+  const cog = c.map(sw.cognito ?? {}, `${sp}.cognito`, ['sustainKinesisErrors', 'bufferRecords']) ?? {}
+  const cw = c.map(sw.cloudwatch ?? {}, `${sp}.cloudwatch`, ['localStore', 'localStoreHours', 'partitionedFleet']) ?? {}
+  const la = c.map(sw.lambda ?? {}, `${sp}.lambda`, ['boundedAgentBuffer']) ?? {}
+  const ta = c.map(o.threadAlarm ?? {}, join(path, 'threadAlarm'), ['enabled', 'threshold']) ?? {}
+  return {
+    fleets,
+    backends: c.integer(o, 'backends', path, 1, 64, D.DEFAULT_BACKENDS)!,
+    shardMapCache: c.boolean(o, 'shardMapCache', path, false),
+    services: c.stringList(o, 'services', path, DOWNSTREAM) ?? [...DOWNSTREAM],
+    switches: {
+      cognito: {
+        sustainKinesisErrors: c.boolean(cog, 'sustainKinesisErrors', `${sp}.cognito`, D.DEFAULT_SWITCHES.cognito.sustainKinesisErrors),
+        bufferRecords: c.integer(cog, 'bufferRecords', `${sp}.cognito`, 1, 10_000_000, D.DEFAULT_SWITCHES.cognito.bufferRecords)!,
+      },
+      cloudwatch: {
+        localStore: c.boolean(cw, 'localStore', `${sp}.cloudwatch`, D.DEFAULT_SWITCHES.cloudwatch.localStore),
+        localStoreHours: c.number(cw, 'localStoreHours', `${sp}.cloudwatch`, { min: 0, exclusiveMin: true, max: 24 }, D.DEFAULT_SWITCHES.cloudwatch.localStoreHours)!,
+        partitionedFleet: c.boolean(cw, 'partitionedFleet', `${sp}.cloudwatch`, D.DEFAULT_SWITCHES.cloudwatch.partitionedFleet),
+      },
+      lambda: { boundedAgentBuffer: c.boolean(la, 'boundedAgentBuffer', `${sp}.lambda`, D.DEFAULT_SWITCHES.lambda.boundedAgentBuffer) },
+    },
+    threadAlarm: {
+      enabled: c.boolean(ta, 'enabled', 'topology.threadAlarm', D.DEFAULT_THREAD_ALARM.enabled),
+      threshold: c.number(ta, 'threshold', 'topology.threadAlarm', { min: 0, max: 1, exclusiveMin: true }, D.DEFAULT_THREAD_ALARM.threshold)!,
+    },
+  }
+}
+
+function readWorkload(c: Checker, v: unknown): WorkloadConfig {
+  const path = 'workload'
+  const o = c.map(v ?? {}, path, ['clientTimeout', 'retries', 'rates']) ?? {}
+  const r = c.map(o.retries ?? {}, 'workload.retries', ['maxAttempts', 'mode']) ?? {}
+  const ro = c.map(o.rates ?? {}, 'workload.rates', RATE_KEYS) ?? {}
+  const rates = { ...D.DEFAULT_RATES } as Rates
+  for (const k of RATE_KEYS) rates[k] = c.number(ro, k, 'workload.rates', { min: 0, max: 10_000 }, D.DEFAULT_RATES[k])!
+  return {
+    clientTimeoutMs: c.duration(o, 'clientTimeout', path, { default: D.DEFAULT_CLIENT_TIMEOUT_MS, positive: true })!,
+    retries: {
+      maxAttempts: c.integer(r, 'maxAttempts', 'workload.retries', 1, 10, D.DEFAULT_RETRIES.maxAttempts)!,
+      mode: c.oneOf(r, 'mode', 'workload.retries', RETRY_MODES, D.DEFAULT_RETRIES.mode)!,
+    },
+    rates,
+  }
+}
+
+function readSlo(c: Checker, v: unknown): Record<ServiceName, Slo> {
+  const slo = Object.fromEntries(SERVICES.map((s) => [s, { ...D.DEFAULT_SLO[s] }])) as Record<ServiceName, Slo>
+  const o = c.map(v ?? {}, 'slo', SERVICES) ?? {}
+  for (const s of SERVICES) {
+    if (o[s] === undefined) continue
+    const p = `slo.${s}`
+    const m = c.map(o[s], p, ['minSuccessRatio', 'maxP99Ms'], 'a map {minSuccessRatio?, maxP99Ms?}')
+    if (!m) continue
+    slo[s] = {
+      minSuccessRatio: c.number(m, 'minSuccessRatio', p, { min: 0, max: 1 }, D.DEFAULT_SLO[s].minSuccessRatio)!,
+      maxP99Ms: c.number(m, 'maxP99Ms', p, { min: 0, exclusiveMin: true }, D.DEFAULT_SLO[s].maxP99Ms)!,
+    }
+  }
+  return slo
+}
+
+const SELECTOR = /^([a-zA-Z_:][a-zA-Z0-9_:.]*)(?:\{(.*)\})?$/
+const LABEL = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"([^"]*)"\s*$/
+
+/** `kinesis_frontend_shard_map_state{state="broken"}` -> name and labels; undefined when malformed. */
+export function parseMetricSelector(s: string): MetricSelector | undefined {
+  const m = SELECTOR.exec(s.trim())
+  if (!m) return undefined
+  const labels: Record<string, string> = {}
+  if (m[2] !== undefined && m[2].trim() !== '') {
+    for (const part of m[2].split(',')) {
+      const l = LABEL.exec(part)
+      if (!l) return undefined
+      labels[l[1]] = l[2]
+    }
+  }
+  return { name: m[1], labels }
+}
+
+function readProbe(c: Checker, v: unknown, path: string, inMethod: boolean): Probe | undefined {
+  const m = c.map(v, path, inMethod ? PROBE_KEYS : HYPOTHESIS_PROBE_KEYS, 'a probe {name, service, measure|metric, tolerance}')
+  if (!m) return undefined
+  if (m.type !== undefined && m.type !== 'probe') c.bad(join(path, 'type'), 'probe', m.type)
+  const name = c.string(m, 'name', path, { required: true }) ?? ''
+  const atMs = inMethod ? c.duration(m, 'at', path, { default: 0 }) : undefined
+  let measure: Probe['measure'] = 'successRatio'
+  let metric: MetricSelector | undefined
+  if (m.measure !== undefined && m.metric !== undefined) c.badText(path, 'measure (successRatio or p99Ms) or metric, not both', 'both')
+  else if (m.metric !== undefined) {
+    measure = 'metric'
+    metric = typeof m.metric === 'string' ? parseMetricSelector(m.metric) : undefined
+    if (!metric) c.bad(join(path, 'metric'), 'a Prometheus series like kinesis_frontend_threads or name{label="value"}', m.metric)
+  } else if (m.measure !== undefined) measure = c.oneOf(m, 'measure', path, MEASURES) ?? 'successRatio'
+  else c.badText(path, 'measure (successRatio or p99Ms) or metric', 'neither')
+  let service = ''
+  if (measure === 'metric') {
+    service = c.string(m, 'service', path, { required: true }) ?? ''
+    if (service && !NAME.test(service)) c.bad(join(path, 'service'), 'a service or process name (lower-case letters, digits, dashes)', service)
+  } else service = c.oneOf(m, 'service', path, SERVICES) ?? 'kinesis'
+  if (m.aggregate !== undefined && measure !== 'metric') c.badText(join(path, 'aggregate'), 'aggregate only on metric probes', describeValue(m.aggregate))
+  const aggregate = c.oneOf(m, 'aggregate', path, AGGREGATES, 'mean')!
+  const windowMs = c.duration(m, 'window', path, { default: D.DEFAULT_PROBE_WINDOW_MS, positive: true })!
+  const tolerance: Probe['tolerance'] = {}
+  const t = c.map(m.tolerance, join(path, 'tolerance'), ['min', 'max'], 'a tolerance {min?, max?} with at least one bound')
+  if (t) {
+    if (t.min === undefined && t.max === undefined) c.badText(join(path, 'tolerance'), 'a tolerance {min?, max?} with at least one bound', 'no bound')
+    if (t.min !== undefined) tolerance.min = c.number(t, 'min', join(path, 'tolerance'), { min: Number.NEGATIVE_INFINITY })
+    if (t.max !== undefined) tolerance.max = c.number(t, 'max', join(path, 'tolerance'), { min: Number.NEGATIVE_INFINITY })
+    if (tolerance.min !== undefined && tolerance.max !== undefined && tolerance.min > tolerance.max) {
+      c.badText(join(path, 'tolerance'), 'min <= max', `min ${tolerance.min} > max ${tolerance.max}`)
+    }
+  }
+  const probe: Probe = { type: 'probe', name, service, measure, aggregate, windowMs, tolerance }
+  if (atMs !== undefined) probe.atMs = atMs
+  if (metric) probe.metric = metric
+  return probe
+}
+
+function describeValue(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v)
+}
+
+function readAction(c: Checker, m: Obj, path: string, inMethod: boolean): Action | undefined {
+  c.map(m, path, inMethod ? ACTION_KEYS : ROLLBACK_KEYS)
+  const name = c.string(m, 'name', path, { required: true }) ?? ''
+  const atMs = inMethod ? c.duration(m, 'at', path, { default: 0 })! : 0
+  const provider = c.oneOf(m, 'provider', path, PROVIDERS)
+  if (!provider) return undefined
+  const args = readArgs(c, provider, m.args, join(path, 'args'))
+  return args ? { type: 'action', name, atMs, provider, args } : undefined
+}
+
+function readArgs(c: Checker, provider: ProviderName, v: unknown, path: string): ActionArgs | undefined {
+  const spec = PROVIDER_ARGS[provider]
+  const a = c.map(v, path, spec.keys, `${spec.shape} for ${provider}`)
+  if (!a) return undefined
+  const fleet = () => c.string(a, 'fleet', path, { required: true }) ?? ''
+  const service = () => c.string(a, 'service', path, { required: true }) ?? ''
+  switch (provider) {
+    case 'scale-fleet':
+      return { provider, fleet: fleet(), to: c.integer(a, 'to', path, 0, MAX_FLEET_SIZE) ?? 0 }
+    case 'set-thread-limit':
+      return { provider, fleet: fleet(), to: c.integer(a, 'to', path, 1, MAX_THREAD_LIMIT) ?? 1 }
+    case 'restart-fleet': {
+      const f = fleet()
+      if (a.ratePerSec !== undefined && a.all !== undefined) {
+        c.badText(path, 'ratePerSec (members per second) or all: true for restart-fleet, not both', 'both')
+        return undefined
+      }
+      if (a.all !== undefined) {
+        if (a.all !== true) c.bad(join(path, 'all'), 'true (restart every member at once)', a.all)
+        return { provider, fleet: f, all: true }
+      }
+      if (a.ratePerSec === undefined) {
+        c.badText(path, 'ratePerSec (members per second) or all: true for restart-fleet', 'neither')
+        return undefined
+      }
+      return { provider, fleet: f, ratePerSec: c.number(a, 'ratePerSec', path, { min: 0, exclusiveMin: true, max: 1000 }) ?? 1 }
+    }
+    case 'kill':
+    case 'pause':
+    case 'resume':
+    case 'restart':
+    case 'clear-faults':
+    case 'partition':
+    case 'heal-partition':
+      return { provider, service: service() }
+    case 'inject-fault': {
+      const kind = c.oneOf(a, 'kind', path, ['latency', 'error', 'reset', 'hang'] as const) ?? 'error'
+      const out: Extract<ActionArgs, { provider: 'inject-fault' }> = {
+        provider,
+        service: service(),
+        direction: c.oneOf(a, 'direction', path, ['inbound', 'outbound'] as const) ?? 'inbound',
+        kind,
+      }
+      if (a.delayMs !== undefined) out.delayMs = c.integer(a, 'delayMs', path, kind === 'latency' ? 1 : 0, 86_400_000)
+      else if (kind === 'latency') c.bad(join(path, 'delayMs'), 'a delay in ms > 0 for a latency fault', undefined)
+      if (a.status !== undefined) out.status = c.integer(a, 'status', path, 400, 599)
+      if (a.errorType !== undefined) out.errorType = c.string(a, 'errorType', path)
+      if (a.probability !== undefined) out.probability = c.number(a, 'probability', path, { min: 0, max: 1 })
+      if (a.target !== undefined) {
+        out.target = c.string(a, 'target', path)
+        if (out.direction !== 'outbound') c.badText(join(path, 'target'), 'target only with direction: outbound', describeValue(a.target))
+      }
+      if (a.match !== undefined) {
+        const mp = join(path, 'match')
+        const mm = c.map(a.match, mp, ['origin', 'pathPrefix', 'method', 'operation'])
+        if (mm) {
+          out.match = {}
+          for (const k of ['origin', 'pathPrefix', 'method', 'operation'] as const) {
+            if (mm[k] !== undefined) out.match[k] = c.string(mm, k, mp)
+          }
+        }
+      }
+      return out
+    }
+    case 'post-status':
+      return { provider, path: c.oneOf(a, 'path', path, ['primary', 'backup'] as const) ?? 'primary', message: c.string(a, 'message', path, { required: true }) ?? '' }
+    case 'wait':
+      return { provider, forMs: c.duration(a, 'for', path, { positive: true }) ?? 0 }
+  }
+}
+
+function readExpect(c: Checker, v: unknown): Expectations {
+  if (v === undefined || v === null) return {}
+  const p = 'expect'
+  const o = c.map(v, p, ['impacted', 'healthy', 'onsetOrder', 'recovered', 'steadyStateAfter', 'maxRecoveryMs', 'alarmLeadMs'])
+  if (!o) return {}
+  const e: Expectations = {}
+  if (o.impacted !== undefined) e.impacted = c.stringList(o, 'impacted', p, SERVICES)
+  if (o.healthy !== undefined) e.healthy = c.stringList(o, 'healthy', p, SERVICES)
+  if (o.onsetOrder !== undefined) {
+    const groups = c.list(o.onsetOrder, 'expect.onsetOrder', 'a list of groups (lists of services), e.g. [[kinesis], [cloudwatch, eventbridge]]')
+    if (groups) {
+      e.onsetOrder = groups.map((g, i) => readGroup(c, g, `expect.onsetOrder[${i}]`))
+    }
+  }
+  if (o.recovered !== undefined) e.recovered = c.boolean(o, 'recovered', p, true)
+  if (o.steadyStateAfter !== undefined) e.steadyStateAfter = c.boolean(o, 'steadyStateAfter', p, true)
+  if (o.maxRecoveryMs !== undefined) {
+    const m = c.map(o.maxRecoveryMs, 'expect.maxRecoveryMs', SERVICES, 'a map of service: milliseconds')
+    if (m) {
+      e.maxRecoveryMs = {}
+      for (const s of SERVICES) if (m[s] !== undefined) e.maxRecoveryMs[s] = c.integer(m, s, 'expect.maxRecoveryMs', 0, Number.MAX_SAFE_INTEGER)
+    }
+  }
+  if (o.alarmLeadMs !== undefined) {
+    const m = c.map(o.alarmLeadMs, 'expect.alarmLeadMs', ['min'], 'a map {min: milliseconds}')
+    if (m) e.alarmLeadMs = { min: c.integer(m, 'min', 'expect.alarmLeadMs', 0, Number.MAX_SAFE_INTEGER) ?? 0 }
+  }
+  return e
+}
+
+function readGroup(c: Checker, g: unknown, path: string): ServiceName[] {
+  // A bare name stands for a group of one.
+  const group = typeof g === 'string' ? [g] : g
+  if (!Array.isArray(group) || group.length === 0) {
+    c.bad(path, 'a non-empty list of services (a group: any order inside it)', g)
+    return []
+  }
+  const out: ServiceName[] = []
+  group.forEach((s, j) => {
+    if ((SERVICES as readonly unknown[]).includes(s)) out.push(s as ServiceName)
+    else c.bad(at(path, j), `one of ${SERVICES.join(', ')}`, s)
+  })
+  return out
+}
+
+type Resolved = Omit<Experiment, 'file' | 'files'>
+
+/** The second pass: everything a file can get wrong across keys. */
+function checkReferences(c: Checker, e: Resolved): void {
+  const t = e.topology
+  const fleetNames = Object.keys(t.fleets)
+  const inRun = new Set<string>(['kinesis', ...t.services])
+  const runList = ['kinesis', ...t.services].join(', ')
+
+  for (const [name, f] of Object.entries(t.fleets)) {
+    if (f.cells > f.frontends) c.bad(`topology.fleets.${name}.cells`, `at most frontends (${f.frontends})`, f.cells)
+  }
+  t.services.forEach((s, i) => {
+    for (const need of NEEDS[s] ?? []) {
+      if (!t.services.includes(need)) c.badText(`topology.services[${i}]`, `${need} in topology.services too (${s} depends on it)`, JSON.stringify(s))
+    }
+  })
+  if (t.switches.cloudwatch.partitionedFleet && !t.fleets.cloudwatch) {
+    c.bad('topology.switches.cloudwatch.partitionedFleet', 'a fleet topology.fleets.cloudwatch {frontends, threadLimit} for CloudWatch', true)
+  }
+  if (t.fleets.cloudwatch && !t.switches.cloudwatch.partitionedFleet) {
+    c.badText('topology.fleets.cloudwatch', 'topology.switches.cloudwatch.partitionedFleet: true (nothing else uses this fleet)', 'partitionedFleet false')
+  }
+  if (t.switches.cloudwatch.partitionedFleet && !inRun.has('cloudwatch')) {
+    c.badText('topology.switches.cloudwatch.partitionedFleet', 'cloudwatch in topology.services', 'no cloudwatch')
+  }
+  if (e.expect.alarmLeadMs && !t.threadAlarm.enabled) {
+    c.badText('expect.alarmLeadMs', 'topology.threadAlarm.enabled: true (no alarm to lead)', 'threadAlarm disabled')
+  }
+
+  const names = new Map<string, string>()
+  const checkName = (name: string, path: string) => {
+    const first = names.get(name)
+    if (first !== undefined) c.badText(`${path}.name`, `a name no other activity uses (${first} has it)`, JSON.stringify(name))
+    else names.set(name, path)
+  }
+  const checkProcess = (s: string, path: string) => {
+    if (!isProcessOfRun(s, e)) c.bad(path, `${PROCESS_EXPECTED}; this run has ${runList}`, s)
+  }
+  const checkProbe = (p: Probe, path: string) => {
+    if (p.measure === 'metric') {
+      if (p.service !== 'kinesis' && !isProcessOfRun(p.service, e)) c.bad(`${path}.service`, `${PROCESS_EXPECTED}; this run has ${runList}`, p.service)
+    } else if (!inRun.has(p.service)) c.bad(`${path}.service`, `a service of this run (${runList})`, p.service)
+  }
+  e.steadyStateHypothesis?.probes.forEach((p, i) => checkProbe(p, `steady-state-hypothesis.probes[${i}]`))
+
+  const checkAction = (a: Action, path: string) => {
+    const args = a.args
+    const ap = `${path}.args`
+    if ('fleet' in args && !t.fleets[args.fleet]) c.bad(`${ap}.fleet`, `a fleet of topology.fleets (${fleetNames.join(', ')})`, args.fleet)
+    if ('service' in args) checkProcess(args.service, `${ap}.service`)
+    if (args.provider === 'inject-fault' && args.target !== undefined && !isProcessOfRun(args.target, e) && args.target !== 'kinesis') {
+      c.bad(`${ap}.target`, `${PROCESS_EXPECTED}; this run has ${runList}`, args.target)
+    }
+    if (args.provider === 'post-status' && !inRun.has('status-page')) c.badText(ap, 'status-page in topology.services to post to', 'no status-page')
+  }
+  e.method.forEach((a, i) => {
+    const path = `method[${i}]`
+    checkName(a.name, path)
+    if ((a.atMs ?? 0) > e.durationMs) c.badText(`${path}.at`, `an offset within duration (${formatDuration(e.durationMs)})`, JSON.stringify(formatDuration(a.atMs ?? 0)))
+    if (a.type === 'probe') checkProbe(a, path)
+    else checkAction(a, path)
+  })
+  e.rollbacks.forEach((a, i) => {
+    checkName(a.name, `rollbacks[${i}]`)
+    checkAction(a, `rollbacks[${i}]`)
+  })
+
+  const x = e.expect
+  const known = (list: ServiceName[] | undefined, path: string) =>
+    list?.forEach((s, i) => {
+      if (!inRun.has(s)) c.bad(`${path}[${i}]`, `a service of this run (${runList})`, s)
+    })
+  known(x.impacted, 'expect.impacted')
+  known(x.healthy, 'expect.healthy')
+  x.healthy?.forEach((s, i) => {
+    if (x.impacted?.includes(s)) c.bad(`expect.healthy[${i}]`, 'a service not also listed in expect.impacted', s)
+  })
+  const seen = new Set<string>()
+  x.onsetOrder?.forEach((g, i) =>
+    g.forEach((s, j) => {
+      const path = `expect.onsetOrder[${i}][${j}]`
+      if (!x.impacted?.includes(s)) c.bad(path, `a service listed in expect.impacted (${(x.impacted ?? []).join(', ') || 'none'})`, s)
+      else if (seen.has(s)) c.bad(path, 'each service once in onsetOrder', s)
+      seen.add(s)
+    }),
+  )
+  for (const s of Object.keys(x.maxRecoveryMs ?? {})) {
+    if (!x.impacted?.includes(s as ServiceName)) c.bad(`expect.maxRecoveryMs.${s}`, `a service listed in expect.impacted (${(x.impacted ?? []).join(', ') || 'none'})`, s)
+  }
+}
+
+/** Services (by their customer-facing name) and Kinesis processes an action may target. */
+export function isProcessOfRun(name: string, e: Pick<Experiment, 'topology'>): boolean {
+  const t = e.topology
+  if ((t.services as string[]).includes(name)) return true
+  if (name === 'kinesis-metadata') return true
+  let m = /^kinesis-backend-(\d+)$/.exec(name)
+  if (m) return Number(m[1]) >= 1 && Number(m[1]) <= t.backends
+  m = /^kinesis-endpoint-([a-z0-9-]+)$/.exec(name)
+  if (m) return t.fleets[m[1]] !== undefined
+  m = /^kinesis-frontend-([a-z0-9]+)-(\d+)$/.exec(name)
+  if (m) return t.fleets[m[1]] !== undefined && Number(m[2]) >= 1 && Number(m[2]) <= MAX_FLEET_SIZE
+  return false
+}

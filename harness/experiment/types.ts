@@ -1,0 +1,165 @@
+// The experiment as the runner sees it: resolved (`extends:` merged, --set applied), validated,
+// defaulted, every duration in milliseconds. YAML keys keep Chaos Toolkit's words; the one dashed
+// key (`steady-state-hypothesis`) becomes `steadyStateHypothesis` here.
+
+/** Customer-facing services: each has a client-side probe and an SLO. */
+export const SERVICES = ['kinesis', 'cognito', 'cloudwatch', 'eventbridge', 'autoscaler', 'lambda', 'status-page'] as const
+export type ServiceName = (typeof SERVICES)[number]
+/** The services that run beside Kinesis, each optional in a topology. */
+export const DOWNSTREAM = SERVICES.filter((s) => s !== 'kinesis') as Exclude<ServiceName, 'kinesis'>[]
+export type DownstreamName = Exclude<ServiceName, 'kinesis'>
+
+export const PROVIDERS = [
+  'scale-fleet',
+  'restart-fleet',
+  'kill',
+  'pause',
+  'resume',
+  'restart',
+  'inject-fault',
+  'clear-faults',
+  'set-thread-limit',
+  'partition',
+  'heal-partition',
+  'post-status',
+  'wait',
+] as const
+export type ProviderName = (typeof PROVIDERS)[number]
+
+export const RATE_KEYS = ['kinesisPut', 'kinesisGet', 'cognitoSignIn', 'putMetricData', 'putEvents', 'lambdaInvoke', 'customerDemand', 'statusPageRead'] as const
+export type RateKey = (typeof RATE_KEYS)[number]
+export type Rates = Record<RateKey, number>
+
+export const MEASURES = ['successRatio', 'p99Ms'] as const
+export type Measure = (typeof MEASURES)[number]
+export const AGGREGATES = ['min', 'max', 'mean', 'last'] as const
+export type Aggregate = (typeof AGGREGATES)[number]
+export const RETRY_MODES = ['standard', 'adaptive', 'legacy'] as const
+export type RetryMode = (typeof RETRY_MODES)[number]
+
+export interface FleetConfig {
+  frontends: number
+  threadLimit: number
+  bootstrap: 'peers' | 'metadata'
+  learnDelayMs: number
+  cells: number
+}
+
+export interface TopologyConfig {
+  /** Always has `main`; `cloudwatch` is the partitioned fleet of remediation 6. */
+  fleets: Record<string, FleetConfig>
+  backends: number
+  shardMapCache: boolean
+  services: DownstreamName[]
+  switches: {
+    cognito: { sustainKinesisErrors: boolean; bufferRecords: number }
+    cloudwatch: { localStore: boolean; localStoreHours: number; partitionedFleet: boolean }
+    lambda: { boundedAgentBuffer: boolean }
+  }
+  threadAlarm: { enabled: boolean; threshold: number }
+}
+
+export interface WorkloadConfig {
+  clientTimeoutMs: number
+  retries: { maxAttempts: number; mode: RetryMode }
+  /** Calls per second of each customer API (open loop). */
+  rates: Rates
+}
+
+export interface Slo {
+  minSuccessRatio: number
+  maxP99Ms: number
+}
+
+export interface Tolerance {
+  min?: number
+  max?: number
+}
+
+/** A metric probe's series: a Prometheus name and labels every matching sample must carry. */
+export interface MetricSelector {
+  name: string
+  labels: Record<string, string>
+}
+
+export interface Probe {
+  type: 'probe'
+  name: string
+  /** Method probes: offset from the start of the method; hypothesis probes have none. */
+  atMs?: number
+  /** A customer-facing service, or (metric probes) a service or process name prefix. */
+  service: string
+  /** successRatio / p99Ms read the service's client-side probe; metric reads a scraped series. */
+  measure: Measure | 'metric'
+  metric?: MetricSelector
+  /** How a metric probe folds the samples of its window into one value. */
+  aggregate: Aggregate
+  windowMs: number
+  tolerance: Tolerance
+}
+
+export type ActionArgs =
+  | { provider: 'scale-fleet'; fleet: string; to: number }
+  | { provider: 'restart-fleet'; fleet: string; ratePerSec?: number; all?: true }
+  | { provider: 'kill' | 'pause' | 'resume' | 'restart' | 'clear-faults' | 'partition' | 'heal-partition'; service: string }
+  | {
+      provider: 'inject-fault'
+      service: string
+      direction: 'inbound' | 'outbound'
+      kind: 'latency' | 'error' | 'reset' | 'hang'
+      delayMs?: number
+      status?: number
+      errorType?: string
+      probability?: number
+      /** Outbound only: the service whose calls are hit (the runner turns it into match.origin). */
+      target?: string
+      match?: { origin?: string; pathPrefix?: string; method?: string; operation?: string }
+    }
+  | { provider: 'set-thread-limit'; fleet: string; to: number }
+  | { provider: 'post-status'; path: 'primary' | 'backup'; message: string }
+  | { provider: 'wait'; forMs: number }
+
+export interface Action {
+  type: 'action'
+  name: string
+  /** Method actions: offset from the start of the method. Rollbacks run in order, so 0. */
+  atMs: number
+  provider: ProviderName
+  /** Validated and defaulted per provider; `provider` repeated so the union narrows. */
+  args: ActionArgs
+}
+
+export type Activity = Action | Probe
+
+export interface Expectations {
+  impacted?: ServiceName[]
+  healthy?: ServiceName[]
+  onsetOrder?: ServiceName[][]
+  recovered?: boolean
+  steadyStateAfter?: boolean
+  maxRecoveryMs?: Partial<Record<ServiceName, number>>
+  alarmLeadMs?: { min: number }
+}
+
+export interface Experiment {
+  /** The file given (as given), and every file of its `extends:` chain, the given one first. */
+  file: string
+  files: string[]
+  title: string
+  description: string
+  tags: string[]
+  /** Seconds of the run that stand for one hour of the incident. */
+  timeScale: number
+  /** The method's length cap. */
+  durationMs: number
+  seed: number
+  topology: TopologyConfig
+  workload: WorkloadConfig
+  /** Every customer-facing service, defaults filled in. */
+  slo: Record<ServiceName, Slo>
+  steadyStateHypothesis?: { title: string; probes: Probe[] }
+  /** In file order (paths like method[2] name these indices); the runner starts each at its atMs. */
+  method: Activity[]
+  rollbacks: Action[]
+  expect: Expectations
+}
