@@ -19,9 +19,12 @@ export interface CognitoStandIn {
   close(): Promise<void>
 }
 
+// RSA key generation costs about a second on a busy machine: one pair of pairs per test file.
+let keys: Promise<[CryptoKeyPair, CryptoKeyPair]> | undefined
+
 export async function startCognitoStandIn(poolId = 'us-east-1_StandIn01'): Promise<CognitoStandIn> {
-  const { publicKey, privateKey } = await generateKeyPair('RS256')
-  const foreign = await generateKeyPair('RS256')
+  keys ??= Promise.all([generateKeyPair('RS256'), generateKeyPair('RS256')])
+  const [{ publicKey, privateKey }, foreign] = await keys
   const jwk = { ...(await exportJWK(publicKey)), kid: 'stand-in-key-1', alg: 'RS256', use: 'sig' }
   const state = { fetches: 0, mode: 'serve' as StandInMode }
   const server = http.createServer((req, res) => {
