@@ -424,6 +424,21 @@ export class StartedLocalTopology implements StartedTopology {
     return this.fleet(fleet).count
   }
 
+  async setThreadLimit(fleet: string, to: number): Promise<{ fleet: string; from: number; to: number; live: string[] }> {
+    const f = this.fleet(fleet)
+    if (!Number.isInteger(to) || to < 1) throw new InvalidOperation('INVALID_ARGUMENT', `a thread limit must be a positive integer, got ${to}`)
+    const from = f.spec.threadLimit
+    f.spec = { ...f.spec, threadLimit: to }
+    const live: string[] = []
+    if (this.cgroups) {
+      for (const m of this.fleetMembers(fleet)) {
+        this.cgroups.create(m.spec.name, to)
+        live.push(m.spec.name)
+      }
+    }
+    return { fleet, from, to, live }
+  }
+
   async scaleFleet(fleet: string, to: number): Promise<ScaleResult> {
     const f = this.fleet(fleet)
     if (!Number.isInteger(to) || to < 0 || to > MAX_FLEET_SIZE) {

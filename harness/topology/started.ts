@@ -78,6 +78,11 @@ export interface StartedTopology extends AsyncDisposable {
   health(): Promise<HealthProbe[]>
   fleetSize(fleet: string): number
   scaleFleet(fleet: string, to: number): Promise<ScaleResult>
+  /**
+   * Changes a fleet's OS thread limit: at once for running members where the OS enforces it
+   * (pids.max), for members started from now on everywhere. Returns the members changed live.
+   */
+  setThreadLimit(fleet: string, to: number): Promise<{ fleet: string; from: number; to: number; live: string[] }>
   restartFleet(fleet: string, opts: RestartOptions): Promise<RestartResult>
   /** SIGKILL one service; it stays down until restart(). */
   kill(name: string): Promise<void>
