@@ -9,6 +9,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { request } from 'undici'
 import { bootWaves, fleetMember, memberCell, memberNumber, validateTopology, MAX_FLEET_SIZE, type EnvSpec, type FleetSpec, type ServiceSpec, type Topology } from './model.js'
 import { BootAborted, InvalidOperation, MissingProgram, ServiceNotReady } from './errors.js'
 import { detectPidsCgroups, cleanStaleCgroups, RunCgroups, type PidsCgroups } from './cgroups.js'
@@ -100,6 +101,7 @@ export class StartedLocalTopology implements StartedTopology {
   private readonly members = new Map<string, Member>()
   private readonly fleets = new Map<string, { spec: FleetSpec; count: number; queue: Promise<unknown> }>()
   private readonly secrets = new Map<string, string>()
+  private readonly partitions = new Map<string, string[]>()
   private readonly startedAt = Date.now()
   private readonly stateFile: string
   private reaperPid?: number
@@ -555,6 +557,43 @@ export class StartedLocalTopology implements StartedTopology {
     if (!m.proc?.running) throw new InvalidOperation('INVALID_ARGUMENT', `${name} is not running`)
     m.proc.resume()
     this.emit('member-resumed', { name, pid: m.proc.pid })
+  }
+
+  /**
+   * On one machine without network namespaces per process, a partition is the service's own
+   * fault rules: every API call to it is reset, and so is every call it makes through the kit's
+   * outbound agent (its AWS SDK clients are not covered). /health, /metrics and /admin still
+   * answer, so the harness keeps observing it.
+   */
+  async partition(name: string): Promise<{ how: string }> {
+    const m = this.service(name)
+    const rules: string[] = []
+    for (const direction of ['inbound', 'outbound'] as const) {
+      const res = await request(`${m.url}/admin/faults/${direction}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'reset', probability: 1 }),
+        headersTimeout: 5_000,
+        bodyTimeout: 5_000,
+      })
+      const body: any = await res.body.json().catch(() => ({}))
+      if (res.statusCode >= 300) throw new InvalidOperation('INVALID_ARGUMENT', `${name} refused the partition rule (${direction}): ${res.statusCode} ${JSON.stringify(body)}`)
+      rules.push(`${direction}:${body.id}`)
+    }
+    this.partitions.set(name, rules)
+    return { how: `reset rules ${rules.join(', ')}` }
+  }
+
+  async healPartition(name: string): Promise<{ how: string }> {
+    const m = this.service(name)
+    const rules = this.partitions.get(name) ?? []
+    for (const r of rules) {
+      const [direction, id] = r.split(':')
+      const res = await request(`${m.url}/admin/faults/${direction}/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${this.adminToken}` }, headersTimeout: 5_000, bodyTimeout: 5_000 })
+      await res.body.dump()
+    }
+    this.partitions.delete(name)
+    return { how: rules.length ? `removed ${rules.join(', ')}` : 'was not partitioned' }
   }
 
   async restart(name: string): Promise<void> {

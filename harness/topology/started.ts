@@ -91,5 +91,11 @@ export interface StartedTopology extends AsyncDisposable {
   resume(name: string): Promise<void>
   /** Stop and start one service on the same address; resolves when it is ready again. */
   restart(name: string): Promise<void>
+  /**
+   * Cuts one service off the network: it can neither be reached nor reach anything (local: reset
+   * rules on both directions through its admin API; compose: network disconnect).
+   */
+  partition(name: string): Promise<{ how: string }>
+  healPartition(name: string): Promise<{ how: string }>
   stop(): Promise<void>
 }
