@@ -82,8 +82,8 @@ export class AccessLog {
 
   /** Starts the periodic shipper. */
   start(): this {
+    // Not unref'd: a backlog waiting for Kinesis is pending work; close() stops the timer.
     this.#timer ??= setInterval(() => this.#kick(), this.#opts.flushIntervalMs)
-    this.#timer.unref()
     return this
   }
 
