@@ -32,7 +32,7 @@ export type Rates = Record<RateKey, number>
 
 export const MEASURES = ['successRatio', 'p99Ms'] as const
 export type Measure = (typeof MEASURES)[number]
-export const AGGREGATES = ['min', 'max', 'mean', 'last'] as const
+export const AGGREGATES = ['min', 'max', 'mean', 'sum', 'last'] as const
 export type Aggregate = (typeof AGGREGATES)[number]
 export const RETRY_MODES = ['standard', 'adaptive', 'legacy'] as const
 export type RetryMode = (typeof RETRY_MODES)[number]

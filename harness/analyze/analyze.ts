@@ -1,0 +1,53 @@
+// The whole analysis of one run, as a pure function of the experiment, the timeline and the
+// events (no clock is read): per-service results, the cascade, blast radius, recovery verdict,
+// the method's probes, the expectations and the fidelity score. The runner writes the result
+// into journal.json; `outage-lab report` can call it again on an old run.
+import type { Experiment } from '../experiment/types.js'
+import { actionRuns, blastRadius, cascade, recoveryVerdict, serviceResults, triggerMs } from './cascade.js'
+import { checkExpectations } from './expect.js'
+import { fidelity } from './fidelity.js'
+import type { BlastRadius, CascadeEntry, ExpectationResult, FidelityResult, JournalEvent, ProbeResult, RecoveryVerdict, ServiceResult, SteadyStateResult, TimelineRow } from './journal.js'
+import { SeriesIndex } from './series.js'
+import { evaluateMethodProbes } from './steady-state.js'
+
+export interface AnalysisInput {
+  experiment: Experiment
+  /** Rows of timeline.jsonl, or an index of them already built (the runner reuses one). */
+  timeline: readonly TimelineRow[] | SeriesIndex
+  events: readonly JournalEvent[]
+  /** The end of the observation (default: the last sample of the timeline). */
+  endMs?: number
+  /** The steady state after the method, as the runner checked it (for `expect.steadyStateAfter`). */
+  steadyStateAfter?: SteadyStateResult
+}
+
+export interface Analysis {
+  triggerMs: number
+  endMs: number
+  services: Record<string, ServiceResult>
+  cascade: CascadeEntry[]
+  blastRadius: BlastRadius
+  recovery: RecoveryVerdict
+  probes: ProbeResult[]
+  expectations: ExpectationResult[]
+  fidelity: FidelityResult
+}
+
+export function analyzeRun(input: AnalysisInput): Analysis {
+  const index = input.timeline instanceof SeriesIndex ? input.timeline : new SeriesIndex(input.timeline)
+  const endMs = input.endMs ?? index.endMs
+  const runs = actionRuns(input.experiment, input.events)
+  const trigger = triggerMs(runs)
+  const services = serviceResults(input.experiment, index, runs, endMs)
+  return {
+    triggerMs: trigger,
+    endMs,
+    services,
+    cascade: cascade(services, runs),
+    blastRadius: blastRadius(services),
+    recovery: recoveryVerdict(services, runs),
+    probes: evaluateMethodProbes(input.experiment, index),
+    expectations: checkExpectations(input.experiment.expect, { services, steadyStateAfter: input.steadyStateAfter, events: input.events, index, triggerMs: trigger }),
+    fidelity: fidelity({ experiment: input.experiment, index, events: input.events, services, runs, triggerMs: trigger }),
+  }
+}

@@ -1,0 +1,164 @@
+// Who broke, when, and because of whom: per-service results from the client windows, the cascade
+// ordered by onset with each service's cause from the static dependency graph, the blast radius,
+// and the recovery verdict measured from the action that pushed the system back.
+import { SERVICES, type Action, type Experiment, type ServiceName } from '../experiment/types.js'
+import { clientWindows, detectImpact, WINDOW_MS } from './impact.js'
+import type { BlastRadius, CascadeEntry, JournalEvent, RecoveryVerdict, ServiceResult } from './journal.js'
+import type { SeriesIndex } from './series.js'
+
+/** What each customer-facing service calls (FIDELITY.md's cascade table). */
+export const DEPENDENCIES: Record<ServiceName, ServiceName[]> = {
+  kinesis: [],
+  cloudwatch: ['kinesis'],
+  eventbridge: ['kinesis'],
+  cognito: ['kinesis'],
+  lambda: ['cloudwatch'],
+  autoscaler: ['cloudwatch', 'eventbridge'],
+  'status-page': ['cognito'],
+}
+
+/** Actions that push a system back (a rollback is always one). Scaling down is not: that is the point. */
+export const RECOVERY_PROVIDERS = new Set(['restart-fleet', 'restart', 'resume', 'heal-partition', 'clear-faults'])
+
+export interface ActionRun {
+  name: string
+  provider: string
+  phase: 'method' | 'rollbacks'
+  atMs: number
+  action?: Action
+}
+
+/**
+ * When each action started: from the journal's action-start events, else (an analysis without
+ * events) the method's planned offsets.
+ */
+export function actionRuns(experiment: Pick<Experiment, 'method' | 'rollbacks'>, events: readonly JournalEvent[]): ActionRun[] {
+  const byName = new Map<string, Action>()
+  for (const a of [...experiment.method, ...experiment.rollbacks]) if (a.type === 'action') byName.set(a.name, a)
+  const starts = events.filter((e) => e.kind === 'action-start')
+  if (starts.length > 0) {
+    return starts
+      .map((e) => {
+        const name = String(e.detail.name ?? '')
+        const phase = e.detail.phase === 'rollbacks' ? 'rollbacks' : 'method'
+        return { name, provider: String(e.detail.provider ?? byName.get(name)?.provider ?? ''), phase, atMs: e.atMs, action: byName.get(name) } as ActionRun
+      })
+      .sort((a, b) => a.atMs - b.atMs)
+  }
+  return experiment.method
+    .filter((a): a is Action => a.type === 'action')
+    .map((a) => ({ name: a.name, provider: a.provider, phase: 'method' as const, atMs: a.atMs, action: a }))
+    .sort((a, b) => a.atMs - b.atMs)
+}
+
+/** The first fault: the first method action's start (0 when the method has no action). */
+export function triggerMs(runs: readonly ActionRun[]): number {
+  return runs.find((r) => r.phase === 'method')?.atMs ?? 0
+}
+
+export function isRecoveryAction(r: ActionRun): boolean {
+  return r.phase === 'rollbacks' || RECOVERY_PROVIDERS.has(r.provider)
+}
+
+/** The last recovery action that started at or before t. */
+export function recoveryActionBefore(runs: readonly ActionRun[], t: number): ActionRun | undefined {
+  return runs.filter((r) => isRecoveryAction(r) && r.atMs <= t).at(-1)
+}
+
+/** The customer-facing services of a run, in the catalogue's order. */
+export function servicesOf(experiment: Pick<Experiment, 'topology'>): ServiceName[] {
+  return SERVICES.filter((s) => s === 'kinesis' || (experiment.topology.services as string[]).includes(s))
+}
+
+export function serviceResults(
+  experiment: Pick<Experiment, 'topology' | 'slo'>,
+  index: SeriesIndex,
+  runs: readonly ActionRun[],
+  endMs: number,
+): Record<string, ServiceResult> {
+  const trigger = triggerMs(runs)
+  const out: Record<string, ServiceResult> = {}
+  for (const service of servicesOf(experiment)) {
+    const slo = experiment.slo[service]
+    const impact = detectImpact(clientWindows(index, service, slo, trigger, endMs))
+    // Availability and p99 cover the whole method, not only after the trigger.
+    const all = clientWindows(index, service, slo, Math.min(0, trigger), endMs)
+    let calls = 0
+    let ok = 0
+    const p99s: number[] = []
+    for (const w of all) {
+      if (w.successRatio !== null) {
+        calls += w.calls
+        ok += w.calls * w.successRatio
+      }
+      if (w.p99Ms !== null) p99s.push(w.p99Ms)
+    }
+    p99s.sort((a, b) => a - b)
+    const recovery = impact.recoveredMs === null ? undefined : recoveryActionBefore(runs, impact.recoveredMs)
+    out[service] = {
+      impacted: impact.onsetMs !== null,
+      onsetMs: impact.onsetMs,
+      recoveredMs: impact.recoveredMs,
+      impactMs: impact.onsetMs === null ? null : (impact.recoveredMs ?? Math.max(endMs, impact.onsetMs)) - impact.onsetMs,
+      timeToRecoverMs: impact.recoveredMs !== null && recovery ? impact.recoveredMs - recovery.atMs : null,
+      availability: calls > 0 ? ok / calls : null,
+      p99Ms: p99s.length ? p99s[Math.min(p99s.length - 1, Math.ceil(0.99 * p99s.length) - 1)] : null,
+      calls,
+      errors: Math.round(calls - ok),
+    }
+  }
+  return out
+}
+
+/** Services a method action hit directly: their breakage is the trigger's, not a dependency's. */
+function targetsOf(runs: readonly ActionRun[]): Set<string> {
+  const out = new Set<string>()
+  for (const r of runs) {
+    if (r.phase !== 'method' || !r.action) continue
+    const args = r.action.args as { fleet?: string; service?: string }
+    if (args.fleet !== undefined) out.add(args.fleet === 'cloudwatch' ? 'cloudwatch' : 'kinesis')
+    if (args.service !== undefined) out.add(args.service.startsWith('kinesis') ? 'kinesis' : args.service)
+  }
+  return out
+}
+
+export function cascade(services: Record<string, ServiceResult>, runs: readonly ActionRun[] = []): CascadeEntry[] {
+  const order = SERVICES as readonly string[]
+  const impacted = Object.entries(services)
+    .filter(([, r]) => r.impacted && r.onsetMs !== null)
+    .sort(([a, ra], [b, rb]) => ra.onsetMs! - rb.onsetMs! || order.indexOf(a) - order.indexOf(b))
+  const targets = targetsOf(runs)
+  return impacted.map(([service, r], i) => {
+    const t = r.onsetMs!
+    const causes = (DEPENDENCIES[service as ServiceName] ?? []).filter((d) => {
+      const dr = services[d]
+      return dr?.impacted && dr.onsetMs! <= t && (dr.recoveredMs === null || dr.recoveredMs > t)
+    })
+    causes.sort((a, b) => services[a].onsetMs! - services[b].onsetMs!)
+    const cause = causes[0] ?? (i === 0 || targets.has(service) ? 'trigger' : 'unexplained')
+    return { service, onsetMs: t, cause, causes, lagMs: causes[0] ? t - services[causes[0]].onsetMs! : null }
+  })
+}
+
+export function blastRadius(services: Record<string, ServiceResult>): BlastRadius {
+  const all = Object.keys(services)
+  const impacted = all.filter((s) => services[s].impacted)
+  return { impacted, count: impacted.length, total: all.length, share: all.length ? impacted.length / all.length : 0 }
+}
+
+export function recoveryVerdict(services: Record<string, ServiceResult>, runs: readonly ActionRun[]): RecoveryVerdict {
+  const impacted = Object.entries(services).filter(([, r]) => r.impacted)
+  const unrecovered = impacted.filter(([, r]) => r.recoveredMs === null).map(([s]) => s)
+  const recoveredAt = impacted.flatMap(([, r]) => (r.recoveredMs === null ? [] : [r.recoveredMs]))
+  const lastRecoveredMs = unrecovered.length === 0 && recoveredAt.length ? Math.max(...recoveredAt) : null
+  const action = lastRecoveredMs === null ? runs.filter(isRecoveryAction).at(-1) : recoveryActionBefore(runs, lastRecoveredMs)
+  return {
+    recovered: unrecovered.length === 0,
+    unrecovered,
+    lastRecoveredMs,
+    recoveryAction: action ? { name: action.name, provider: action.provider, atMs: action.atMs } : null,
+    timeToRecoverMs: lastRecoveredMs !== null && action ? lastRecoveredMs - action.atMs : null,
+  }
+}
+
+export { WINDOW_MS }

@@ -1,0 +1,135 @@
+// The experiment's `expect:` judged against what the run showed: one named check per key
+// (maxRecoveryMs one per service), each with a sentence saying why it held or not.
+import type { Expectations } from '../experiment/types.js'
+import type { ExpectationResult, JournalEvent, ServiceResult, SteadyStateResult } from './journal.js'
+import { matchesSelector, type SeriesIndex } from './series.js'
+
+export const THREAD_ALARM = 'thread-alarm'
+const BROKEN = { name: 'kinesis_frontend_shard_map_state', labels: { state: 'broken' } }
+
+export interface ExpectInput {
+  services: Record<string, ServiceResult>
+  steadyStateAfter?: SteadyStateResult
+  events: readonly JournalEvent[]
+  index: SeriesIndex
+  triggerMs: number
+}
+
+export function checkExpectations(expect: Expectations, input: ExpectInput): ExpectationResult[] {
+  const { services } = input
+  const out: ExpectationResult[] = []
+  const r = (s: string) => services[s]
+  const onset = (s: string) => (r(s)?.onsetMs === null || r(s)?.onsetMs === undefined ? 'not impacted' : `onset ${sec(r(s).onsetMs!)}`)
+
+  if (expect.impacted) {
+    const missing = expect.impacted.filter((s) => !r(s)?.impacted)
+    out.push({
+      name: 'impacted',
+      met: missing.length === 0,
+      detail: missing.length === 0 ? `all impacted: ${expect.impacted.map((s) => `${s} (${onset(s)})`).join(', ')}` : `not impacted: ${missing.join(', ')}`,
+    })
+  }
+  if (expect.healthy) {
+    const hit = expect.healthy.filter((s) => r(s)?.impacted)
+    out.push({
+      name: 'healthy',
+      met: hit.length === 0,
+      detail: hit.length === 0 ? `never impacted: ${expect.healthy.join(', ') || '(none listed)'}` : `impacted after all: ${hit.map((s) => `${s} (${onset(s)})`).join(', ')}`,
+    })
+  }
+  if (expect.onsetOrder) out.push(checkOnsetOrder(expect.onsetOrder, services))
+  if (expect.recovered !== undefined) {
+    const unrecovered = Object.entries(services).filter(([, x]) => x.impacted && x.recoveredMs === null).map(([s]) => s)
+    const all = unrecovered.length === 0
+    out.push({
+      name: 'recovered',
+      met: all === expect.recovered,
+      detail: all ? 'every impacted service recovered before the end' : `still impacted at the end: ${unrecovered.join(', ')}`,
+    })
+  }
+  if (expect.steadyStateAfter !== undefined) {
+    const after = input.steadyStateAfter
+    const failed = after?.probes.filter((p) => !p.met).map((p) => `${p.name} (${p.detail})`) ?? []
+    out.push({
+      name: 'steadyStateAfter',
+      met: after !== undefined && after.met === expect.steadyStateAfter,
+      detail: after === undefined ? 'the steady state after the method was not checked' : after.met ? 'the steady state held after the method' : `the steady state did not hold after the method: ${failed.join('; ')}`,
+    })
+  }
+  for (const [s, max] of Object.entries(expect.maxRecoveryMs ?? {})) {
+    const x = r(s)
+    const name = `maxRecoveryMs.${s}`
+    if (!x?.impacted) out.push({ name, met: true, detail: `${s} was not impacted` })
+    else if (x.recoveredMs === null) out.push({ name, met: false, detail: `${s} did not recover (impacted from ${sec(x.onsetMs!)})` })
+    else out.push({ name, met: x.impactMs! <= max!, detail: `${s} recovered ${x.impactMs} ms after its onset (at most ${max} ms expected)` })
+  }
+  if (expect.alarmLeadMs) {
+    const alarm = threadAlarmAt(input)
+    const brk = firstBreakAt(input)
+    let met = false
+    let detail: string
+    if (alarm === undefined) detail = 'the thread alarm never fired'
+    else if (brk === undefined) detail = `the thread alarm fired at ${sec(alarm)} but nothing broke`
+    else {
+      met = brk - alarm >= expect.alarmLeadMs.min
+      detail = `the thread alarm fired at ${sec(alarm)}, ${brk - alarm} ms before the first break at ${sec(brk)} (at least ${expect.alarmLeadMs.min} ms expected)`
+    }
+    out.push({ name: 'alarmLeadMs', met, detail })
+  }
+  return out
+}
+
+/** Groups in order: no member of a group may break after a member of a later group. */
+export function checkOnsetOrder(groups: readonly (readonly string[])[], services: Record<string, ServiceResult>): ExpectationResult {
+  const missing = groups.flat().filter((s) => !services[s]?.impacted)
+  const seen = groups
+    .flat()
+    .filter((s) => services[s]?.impacted)
+    .sort((a, b) => services[a].onsetMs! - services[b].onsetMs!)
+    .map((s) => `${s} ${sec(services[s].onsetMs!)}`)
+    .join(', ')
+  if (missing.length > 0) return { name: 'onsetOrder', met: false, detail: `never impacted: ${missing.join(', ')} (seen: ${seen || 'none'})` }
+  for (let i = 0; i + 1 < groups.length; i++) {
+    const latest = groups[i].reduce((m, s) => (services[s].onsetMs! > services[m].onsetMs! ? s : m), groups[i][0])
+    const earliest = groups[i + 1].reduce((m, s) => (services[s].onsetMs! < services[m].onsetMs! ? s : m), groups[i + 1][0])
+    if (services[latest].onsetMs! > services[earliest].onsetMs!) {
+      return { name: 'onsetOrder', met: false, detail: `${earliest} broke before ${latest} (seen: ${seen})` }
+    }
+  }
+  return { name: 'onsetOrder', met: true, detail: `onsets in order: ${seen}` }
+}
+
+/** When the thread alarm first went to ALARM: an `alarm` event, or a CloudWatch alarm of that name. */
+export function threadAlarmAt(input: Pick<ExpectInput, 'events' | 'index'>): number | undefined {
+  const ev = input.events.find((e) => e.kind === 'alarm' && e.detail.name === THREAD_ALARM && (e.detail.state ?? 'ALARM') === 'ALARM')
+  if (ev) return ev.atMs
+  const sel = { name: 'cloudwatch_alarm_state', labels: { alarm: THREAD_ALARM, state: 'ALARM' } }
+  let first: number | undefined
+  for (const service of input.index.services()) {
+    for (const metric of input.index.metricsOf(service)) {
+      if (!matchesSelector(metric, sel)) continue
+      const p = input.index.points(service, metric).find((pt) => pt.value === 1)
+      if (p && (first === undefined || p.atMs < first)) first = p.atMs
+    }
+  }
+  return first
+}
+
+/** The first moment a front-end's shard-map was broken after the trigger, else Kinesis's onset. */
+export function firstBreakAt(input: Pick<ExpectInput, 'index' | 'services' | 'triggerMs'>): number | undefined {
+  let first: number | undefined
+  for (const service of input.index.services()) {
+    if (!service.startsWith('kinesis-frontend-')) continue
+    for (const metric of input.index.metricsOf(service)) {
+      if (!matchesSelector(metric, BROKEN)) continue
+      const p = input.index.points(service, metric).find((pt) => pt.value === 1 && pt.atMs >= input.triggerMs)
+      if (p && (first === undefined || p.atMs < first)) first = p.atMs
+    }
+  }
+  return first ?? input.services.kinesis?.onsetMs ?? undefined
+}
+
+export function sec(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`
+}
+

@@ -1,0 +1,143 @@
+// The journal's shape (DESIGN.md "Outputs"): what a run writes to journal.json and what analyze,
+// report, compare and suite read back. Times are ms from the start of the method (negative before
+// it). analyze and report depend only on these types, so they can re-run on old runs.
+import type { Experiment, ServiceName } from '../experiment/types.js'
+
+/** One line of timeline.jsonl. */
+export interface TimelineRow {
+  /** A customer-facing service (`kinesis`, `cognito`, ...) for client.* rows, else the process name. */
+  service: string
+  /**
+   * `client.success_ratio`, `client.p99_ms`, `client.calls` (the trailing 1 s, written every
+   * sample), or a scraped series as `name{label="v",...}` (labels sorted; written on change and
+   * at least once a second).
+   */
+  metric: string
+  value: number | null
+  atMs: number
+}
+
+/**
+ * What happened, in order. Kinds the analysis reads:
+ * - `action-start` / `action-end`: detail `{ name, provider, phase: 'method'|'rollbacks', ok?, error? }`
+ * - `probe`: detail `{ name, phase: 'before'|'method'|'after', met, value }`
+ * - `alarm`: detail `{ name, state }` (the thread alarm is `name: 'thread-alarm'`, state `ALARM`)
+ * - `phase`: detail `{ phase }`; others (`fault`, `log`, ...) are kept for the report.
+ */
+export interface JournalEvent {
+  atMs: number
+  kind: string
+  detail: Record<string, unknown>
+}
+
+export type RunStatus = 'completed' | 'failed' | 'aborted' | 'interrupted'
+
+export interface ProbeResult {
+  name: string
+  service: string
+  met: boolean
+  /** The measured value over the window, null when the window had no data. */
+  value: number | null
+  tolerance: { min?: number; max?: number }
+  /** The window the probe looked at: (fromMs, toMs]. */
+  fromMs: number
+  toMs: number
+  detail: string
+}
+
+export interface SteadyStateResult {
+  met: boolean
+  probes: ProbeResult[]
+}
+
+export interface ServiceResult {
+  impacted: boolean
+  /** Start of the first of two consecutive breached 1 s windows after the first fault. */
+  onsetMs: number | null
+  /** Start of the first 5 s run of healthy windows after onset. */
+  recoveredMs: number | null
+  /** recoveredMs - onsetMs, or (end - onsetMs) while never recovered. */
+  impactMs: number | null
+  /** recoveredMs minus the start of the last recovery action before it (null without one). */
+  timeToRecoverMs: number | null
+  /** Successful calls / calls over the method, from the client-side windows. */
+  availability: number | null
+  /** The 99th percentile of the per-window p99 latencies over the method. */
+  p99Ms: number | null
+  calls: number
+  errors: number
+}
+
+export interface CascadeEntry {
+  service: string
+  onsetMs: number
+  /** The dependency that was impacted when this service broke, 'trigger' for the first (or a service a method action hit), 'unexplained' otherwise. */
+  cause: string
+  /** Every dependency impacted at that moment (the cause is the earliest). */
+  causes: string[]
+  /** onsetMs minus the cause's onset (the time a buffer took to fill), null for the trigger. */
+  lagMs: number | null
+}
+
+export interface BlastRadius {
+  impacted: string[]
+  count: number
+  /** Customer-facing services of the run. */
+  total: number
+  share: number
+}
+
+export interface RecoveryVerdict {
+  /** Every impacted service recovered before the end (true when nothing was impacted). */
+  recovered: boolean
+  unrecovered: string[]
+  /** When the last impacted service recovered. */
+  lastRecoveredMs: number | null
+  /** The last recovery action (a rollback, or a restart/resume/heal/clear in the method) before that. */
+  recoveryAction: { name: string; provider: string; atMs: number } | null
+  timeToRecoverMs: number | null
+}
+
+export interface ExpectationResult {
+  name: string
+  met: boolean
+  detail: string
+}
+
+export interface FidelityCheck {
+  name: string
+  /** A mechanism of FIDELITY.md; false when the run could not show it (service absent, switch on). */
+  applicable: boolean
+  met: boolean
+  detail: string
+}
+
+export interface FidelityResult {
+  /** met / applicable checks; null when none applies. */
+  score: number | null
+  checks: FidelityCheck[]
+}
+
+export interface Journal {
+  title: string
+  experiment: Experiment
+  backend: 'local' | 'compose'
+  seed: number
+  status: RunStatus
+  /** The steady state did not hold after the method (Chaos Toolkit's word). */
+  deviated: boolean
+  startedAt: string
+  endedAt: string
+  durationMs: number
+  threadLimitEnforcement: string
+  steadyState: { before: SteadyStateResult; after: SteadyStateResult }
+  events: JournalEvent[]
+  services: Partial<Record<ServiceName, ServiceResult>> & Record<string, ServiceResult>
+  cascade: CascadeEntry[]
+  blastRadius?: BlastRadius
+  recovery?: RecoveryVerdict
+  /** The method's probes, judged on the timeline. */
+  probes?: ProbeResult[]
+  expectations: ExpectationResult[]
+  fidelity: FidelityResult
+}
