@@ -161,7 +161,9 @@ function matchNode(node: Node, value: unknown): boolean {
     const child = present ? obj![key] : undefined
     if (Array.isArray(rule)) {
       if (!matchLeaf(rule, child, present)) return false
-    } else if (!present || !matchNode(rule, child)) {
+    } else if (!matchNode(rule, child)) {
+      // A missing parent is matched as "every field below is absent", as EventBridge flattens a
+      // pattern into field paths: {"a": {"b": [{"exists": false}]}} matches an event without "a".
       return false
     }
   }
