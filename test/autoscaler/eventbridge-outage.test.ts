@@ -1,0 +1,68 @@
+// The issue's end to end: the autoscaler's provisioning workflows on the REAL EventBridge, itself
+// on a REAL Kinesis that breaks the way it broke on 2020-11-25. While Kinesis is broken, EventBridge
+// cannot take or deliver events, so provisioning stalls (pending > 0, running unchanged); once
+// Kinesis heals, the backlog drains and the tasks come up. Run `npx tsc -p .` first.
+import t from 'tap'
+import fs from 'node:fs'
+import path from 'node:path'
+import { ECSClient, CreateServiceCommand, UpdateServiceCommand, DescribeServicesCommand } from '@aws-sdk/client-ecs'
+import { request } from 'undici'
+import { CREDENTIALS, ROOT, spawnService } from '../helpers/spawn.js'
+import { startKinesisOutage, kinesisOutageSkip } from '../helpers/kinesis-outage.js'
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
+
+const EVENTBRIDGE = 'services/eventbridge/main.js'
+const skip = kinesisOutageSkip || (fs.existsSync(path.join(ROOT, 'dist', EVENTBRIDGE)) ? false : `${EVENTBRIDGE} is not built: run npx tsc -p .`)
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await probe().catch(() => undefined)
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(200)
+  }
+}
+
+async function metric(url: string, pattern: RegExp): Promise<number> {
+  const text = await (await request(`${url}/metrics`)).body.text()
+  return text
+    .split('\n')
+    .filter((line) => pattern.test(line))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0)
+}
+
+t.test('a Kinesis outage stalls provisioning through EventBridge; healing Kinesis completes it', { skip, timeout: 280_000 }, async (t) => {
+  // One test dir for both: a second t.testdir() would wipe the first (the topology's logs).
+  const dir = t.testdir({ kinesis: {}, eventbridge: {} })
+  const kinesis = await startKinesisOutage(t, { runDir: path.join(dir, 'kinesis') })
+  const eventBridge = await spawnService(EVENTBRIDGE, { KINESIS_ENDPOINT: kinesis.endpoint, OUTAGE_LAB_DATA_DIR: path.join(dir, 'eventbridge') })
+  t.teardown(() => eventBridge.stop())
+  await until('the events stream ready', async () => ((await (await request(`${eventBridge.url}/health`)).body.json()) as any).stream_ready === true, 60_000)
+  const autoscaler = await spawnService('services/autoscaler/main.js', { EVENTBRIDGE_URL: eventBridge.url, WORKFLOW_RETRY_MAX_MS: '1000', WORKFLOW_EVENT_TIMEOUT_MS: '15000' })
+  t.teardown(() => autoscaler.stop())
+  const ecs = new ECSClient({ endpoint: autoscaler.url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1 })
+  t.teardown(() => ecs.destroy())
+  const counts = async () => {
+    const s = (await ecs.send(new DescribeServicesCommand({ services: ['checkout'] }))).services![0]
+    return { desired: s.desiredCount, pending: s.pendingCount, running: s.runningCount }
+  }
+
+  // Healthy: a task comes up through EventBridge and Kinesis.
+  await ecs.send(new CreateServiceCommand({ serviceName: 'checkout', desiredCount: 1 }))
+  await until('the first task RUNNING through the real EventBridge', async () => (await counts()).running === 1, 60_000)
+  t.ok((await metric(autoscaler.url, /^autoscaler_workflow_events_total\{.*kind="running",outcome="delivered"/)) >= 1, 'its RUNNING event came back')
+
+  await kinesis.break()
+  await ecs.send(new UpdateServiceCommand({ service: 'checkout', desiredCount: 3 }))
+  // Give the workflows time they would need when healthy (the first task took far less).
+  await sleep(8_000)
+  t.same(await counts(), { desired: 3, pending: 2, running: 1 }, 'provisioning stalls while Kinesis is broken')
+
+  await kinesis.heal()
+  await until('three tasks RUNNING after Kinesis healed', async () => (await counts()).running === 3, 120_000)
+  t.same(await counts(), { desired: 3, pending: 0, running: 3 })
+  t.equal(await metric(autoscaler.url, /^autoscaler_demand_to_capacity_seconds_count\{.*service_name="checkout",trigger="api"/), 2, 'both demands were met, the second after the outage')
+})
