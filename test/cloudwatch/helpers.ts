@@ -1,0 +1,49 @@
+// Shared by the CloudWatch tests: the stock CloudWatch client, either over a real port or wired
+// straight into an app's inject() (same signing, serialisation and error parsing, no socket).
+import { Readable } from 'node:stream'
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
+import type { FastifyInstance } from 'fastify'
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
+
+export const CREDENTIALS = { accessKeyId: 'AKIDOUTAGELAB', secretAccessKey: 'outage-lab-secret' }
+
+export function cloudWatchClient(endpoint: string, opts: { maxAttempts?: number } = {}): CloudWatchClient {
+  return new CloudWatchClient({ endpoint, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: opts.maxAttempts ?? 1 })
+}
+
+/** A client whose requests go to app.inject(): the SDK's whole pipeline without a port. */
+export function injectedClient(app: FastifyInstance): CloudWatchClient {
+  const requestHandler = {
+    metadata: { handlerProtocol: 'http/1.1' },
+    async handle(req: any) {
+      const query = new URLSearchParams(req.query ?? {}).toString()
+      const body = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : Buffer.from(req.body)
+      const res = await app.inject({ method: req.method, url: `${req.path}${query ? `?${query}` : ''}`, headers: req.headers, payload: body })
+      return { response: { statusCode: res.statusCode, reason: res.statusMessage, headers: res.headers as Record<string, string>, body: Readable.from([res.rawPayload]) } }
+    },
+    updateHttpClientConfig() {},
+    httpHandlerConfigs: () => ({}),
+    destroy() {},
+  }
+  return new CloudWatchClient({ endpoint: 'http://cloudwatch.local', region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1, requestHandler: requestHandler as any })
+}
+
+/** The error a call fails with, as the fields a CloudWatch user branches on. */
+export async function failure(client: CloudWatchClient, command: any): Promise<{ name: string; code?: string; status?: number; message: string }> {
+  try {
+    await client.send(command)
+  } catch (err: any) {
+    return { name: err.name, code: err.Code, status: err.$metadata?.httpStatusCode, message: err.message }
+  }
+  throw new Error('the call succeeded')
+}
+
+export async function until(what: string, timeoutMs: number, cond: () => Promise<boolean> | boolean, stepMs = 100): Promise<number> {
+  const started = Date.now()
+  while (!(await cond())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`)
+    await new Promise((r) => setTimeout(r, stepMs))
+  }
+  return Date.now() - started
+}
