@@ -80,7 +80,7 @@ async function readYaml(file: string, abs: string): Promise<Obj> {
     const code = (err as NodeJS.ErrnoException).code
     throw new InvalidExperiment(file, [{ path: '(file)', expected: 'a readable experiment file', got: code === 'ENOENT' ? 'no such file' : String(code ?? err) }])
   }
-  const parsed = YAML.parseDocument(text, { prettyErrors: false })
+  const parsed = YAML.parseDocument(text)
   if (parsed.errors.length > 0) {
     throw new InvalidExperiment(
       file,
