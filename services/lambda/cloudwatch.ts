@@ -22,6 +22,9 @@ export function cloudWatchShipper(opts: CloudWatchShipperOptions): { ship: ShipD
     requestHandler: new NodeHttpHandler({
       connectionTimeout: Math.min(opts.requestTimeoutMs, 1000),
       requestTimeout: opts.requestTimeoutMs,
+      // Without it, @smithy/node-http-handler 4.x only logs a warning when requestTimeout passes and
+      // keeps waiting: a CloudWatch that stops answering would hold the flusher forever.
+      throwOnRequestTimeout: true,
     }),
   })
   return {

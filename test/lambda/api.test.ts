@@ -28,7 +28,7 @@ async function startLambda(t: any) {
   })
   const url = await app.listen({ port: 0, host: '127.0.0.1' })
   const client = (credentials = CREDENTIALS) =>
-    new LambdaClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1, requestHandler: new NodeHttpHandler({ requestTimeout: 10_000 }) })
+    new LambdaClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1, requestHandler: new NodeHttpHandler({ requestTimeout: 10_000, throwOnRequestTimeout: true }) })
   t.teardown(async () => {
     await app.close()
     shipper.close()
