@@ -1,36 +1,19 @@
 // Process entry of status-page: env -> update log -> app -> serve.
-import path from 'node:path'
-import { envString, envInt, envBool, serve, InvalidConfig } from '../kit/index.js'
+import { InvalidConfig, serve } from '../kit/index.js'
 import { UpdateLog } from './updates.js'
 import { buildApp } from './app.js'
-import { COMPONENT_NAME, DEFAULT_COMPONENTS } from './components.js'
-import { MIN_OPERATOR_KEY_CHARS } from './backup-key.js'
+import { loadConfig, type StatusPageConfig } from './config.js'
 
-const env = process.env
-const port = envInt(env, 'PORT', { min: 0, max: 65535 })
-const host = envString(env, 'HOST', '127.0.0.1')
-const dataDir = envString(env, 'OUTAGE_LAB_DATA_DIR', './.outage-lab/data')
-const file = path.resolve(envString(env, 'STATUS_PAGE_UPDATES_FILE', path.join(dataDir, 'status-page-updates.jsonl')))
-const cognitoUrl = envString(env, 'COGNITO_URL')
-if (!/^https?:\/\/[^/]+\/?$/.test(cognitoUrl)) throw new InvalidConfig('COGNITO_URL', 'the base URL of Cognito (http://host:port)', cognitoUrl)
-const operatorKey = env.OUTAGE_LAB_OPERATOR_KEY || undefined
-if (operatorKey !== undefined && operatorKey.length < MIN_OPERATOR_KEY_CHARS) throw new InvalidConfig('OUTAGE_LAB_OPERATOR_KEY', `at least ${MIN_OPERATOR_KEY_CHARS} characters (or unset: backup path disabled)`, '<redacted>')
-const components = envString(env, 'STATUS_PAGE_COMPONENTS', DEFAULT_COMPONENTS.join(',')).split(',').map((c) => c.trim())
-if (components.some((c) => !COMPONENT_NAME.test(c))) throw new InvalidConfig('STATUS_PAGE_COMPONENTS', 'component names (lower-case letters, digits, dashes) separated by commas', env.STATUS_PAGE_COMPONENTS)
-
+let config: StatusPageConfig
+try {
+  config = loadConfig(process.env)
+} catch (err) {
+  if (!(err instanceof InvalidConfig)) throw err
+  process.stderr.write(`status-page: ${err.message}\n`)
+  process.exit(2)
+}
+const file = config.updatesFile
 const log = await UpdateLog.open(file, { onSkippedLine: (line, reason) => process.stderr.write(`status-page: ${file} line ${line} skipped: ${reason}\n`) })
-const app = buildApp({
-  log,
-  cognitoUrl,
-  operatorPoolId: env.OPERATOR_POOL_ID || undefined,
-  operatorClientId: env.OPERATOR_CLIENT_ID || undefined,
-  jwksTimeoutMs: envInt(env, 'JWKS_TIMEOUT_MS', { fallback: 2_000, min: 1, max: 600_000 }),
-  jwksCacheMs: envInt(env, 'JWKS_CACHE_MS', { fallback: 0, min: 0, max: 86_400_000 }),
-  operatorKey,
-  components,
-  refreshSeconds: envInt(env, 'STATUS_PAGE_REFRESH_SECONDS', { fallback: 30, min: 0, max: 86_400 }),
-  adminToken: env.OUTAGE_LAB_ADMIN_TOKEN || undefined,
-  logLevel: envString(env, 'LOG_LEVEL', 'info'),
-})
-app.log.info({ file, updates: log.size, backupPath: operatorKey ? 'enabled' : 'disabled', cognitoUrl }, 'updates loaded')
-await serve(app, { port, host, watchParent: envBool(env, 'OUTAGE_LAB_WATCH_PARENT', false) })
+const app = buildApp({ log, ...config })
+app.log.info({ file, updates: log.size, backupPath: config.operatorKey ? 'enabled' : 'disabled', cognitoUrl: config.cognitoUrl }, 'updates loaded')
+await serve(app, { port: config.port, host: config.host, watchParent: config.watchParent })
