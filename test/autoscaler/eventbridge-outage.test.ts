@@ -6,6 +6,8 @@ import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { ECSClient, CreateServiceCommand, UpdateServiceCommand, DescribeServicesCommand } from '@aws-sdk/client-ecs'
+import { CloudWatchClient, PutMetricAlarmCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { request } from 'undici'
 import { CREDENTIALS, ROOT, spawnService } from '../helpers/spawn.js'
 import { startKinesisOutage, kinesisOutageSkip } from '../helpers/kinesis-outage.js'
@@ -13,7 +15,9 @@ import { startKinesisOutage, kinesisOutageSkip } from '../helpers/kinesis-outage
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
 const EVENTBRIDGE = 'services/eventbridge/main.js'
-const skip = kinesisOutageSkip || (fs.existsSync(path.join(ROOT, 'dist', EVENTBRIDGE)) ? false : `${EVENTBRIDGE} is not built: run npx tsc -p .`)
+const CLOUDWATCH = 'services/cloudwatch/main.js'
+const unbuilt = [EVENTBRIDGE, CLOUDWATCH].filter((entry) => !fs.existsSync(path.join(ROOT, 'dist', entry)))
+const skip = kinesisOutageSkip || (unbuilt.length ? `${unbuilt.join(', ')} not built: run npx tsc -p .` : false)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
@@ -34,13 +38,17 @@ async function metric(url: string, pattern: RegExp): Promise<number> {
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0)
 }
 
-t.test('a Kinesis outage stalls provisioning through EventBridge; healing Kinesis completes it', { skip, timeout: 280_000 }, async (t) => {
+t.test('a CloudWatch alarm scales out through EventBridge; a Kinesis outage stalls provisioning, healing Kinesis completes it', { skip, timeout: 280_000 }, async (t) => {
   // One test dir for both: a second t.testdir() would wipe the first (the topology's logs).
-  const dir = t.testdir({ kinesis: {}, eventbridge: {} })
+  const dir = t.testdir({ kinesis: {}, eventbridge: {}, cloudwatch: {} })
   const kinesis = await startKinesisOutage(t, { runDir: path.join(dir, 'kinesis') })
   const eventBridge = await spawnService(EVENTBRIDGE, { KINESIS_ENDPOINT: kinesis.endpoint, OUTAGE_LAB_DATA_DIR: path.join(dir, 'eventbridge') })
   t.teardown(() => eventBridge.stop())
-  await until('the events stream ready', async () => ((await (await request(`${eventBridge.url}/health`)).body.json()) as any).stream_ready === true, 60_000)
+  const cloudWatch = await spawnService(CLOUDWATCH, { KINESIS_ENDPOINT: kinesis.endpoint, OUTAGE_LAB_DATA_DIR: path.join(dir, 'cloudwatch') })
+  t.teardown(() => cloudWatch.stop())
+  for (const svc of [eventBridge, cloudWatch]) {
+    await until('its stream ready', async () => ((await (await request(`${svc.url}/health`)).body.json()) as any).stream_ready === true, 60_000)
+  }
   const autoscaler = await spawnService('services/autoscaler/main.js', { EVENTBRIDGE_URL: eventBridge.url, WORKFLOW_RETRY_MAX_MS: '1000', WORKFLOW_EVENT_TIMEOUT_MS: '15000' })
   t.teardown(() => autoscaler.stop())
   const ecs = new ECSClient({ endpoint: autoscaler.url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1 })
@@ -50,9 +58,22 @@ t.test('a Kinesis outage stalls provisioning through EventBridge; healing Kinesi
     return { desired: s.desiredCount, pending: s.pendingCount, running: s.runningCount }
   }
 
-  // Healthy: a task comes up through EventBridge and Kinesis.
-  await ecs.send(new CreateServiceCommand({ serviceName: 'checkout', desiredCount: 1 }))
+  // Healthy: the customer's latency alarm invokes the scaling policy; the task comes up through
+  // EventBridge (both CloudWatch and EventBridge on Kinesis).
+  await ecs.send(new CreateServiceCommand({ serviceName: 'checkout', desiredCount: 0 }))
+  const policy: any = await (
+    await request(`${autoscaler.url}/policies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ service: 'checkout', name: 'checkout-out', adjustment: 1, cooldownMs: 600_000 }) })
+  ).body.json()
+  const cw = new CloudWatchClient({ endpoint: cloudWatch.url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1, requestHandler: new NodeHttpHandler({ requestTimeout: 10_000 }) })
+  t.teardown(() => cw.destroy())
+  const metricSpec = { Namespace: 'Shop', MetricName: 'CheckoutLatency', Dimensions: [{ Name: 'Service', Value: 'checkout' }] }
+  await cw.send(new PutMetricAlarmCommand({ AlarmName: 'checkout-latency-high', ...metricSpec, Statistic: 'Maximum', Period: 1, EvaluationPeriods: 1, Threshold: 500, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [policy.invokeUrl] }))
+  await until('the alarm to invoke the policy', async () => {
+    await cw.send(new PutMetricDataCommand({ Namespace: 'Shop', MetricData: [{ MetricName: 'CheckoutLatency', Dimensions: metricSpec.Dimensions, Value: 2_000, Unit: 'Milliseconds' }] }))
+    return (await metric(autoscaler.url, /^autoscaler_policy_invocations_total\{.*policy="checkout-out",state="ALARM",outcome="scaled"/)) === 1
+  }, 60_000)
   await until('the first task RUNNING through the real EventBridge', async () => (await counts()).running === 1, 60_000)
+  t.equal(await metric(autoscaler.url, /^autoscaler_demand_to_capacity_seconds_count\{.*service_name="checkout",trigger="policy"/), 1, 'the demand from the alarm was met')
   t.ok((await metric(autoscaler.url, /^autoscaler_workflow_events_total\{.*kind="running",outcome="delivered"/)) >= 1, 'its RUNNING event came back')
 
   await kinesis.break()
@@ -60,9 +81,10 @@ t.test('a Kinesis outage stalls provisioning through EventBridge; healing Kinesi
   // Give the workflows time they would need when healthy (the first task took far less).
   await sleep(8_000)
   t.same(await counts(), { desired: 3, pending: 2, running: 1 }, 'provisioning stalls while Kinesis is broken')
+  t.ok((await metric(autoscaler.url, /^autoscaler_workflow_events_total\{.*kind="provisioning",outcome="failed"/)) >= 1, 'PutEvents failed')
 
   await kinesis.heal()
   await until('three tasks RUNNING after Kinesis healed', async () => (await counts()).running === 3, 120_000)
   t.same(await counts(), { desired: 3, pending: 0, running: 3 })
-  t.equal(await metric(autoscaler.url, /^autoscaler_demand_to_capacity_seconds_count\{.*service_name="checkout",trigger="api"/), 2, 'both demands were met, the second after the outage')
+  t.equal(await metric(autoscaler.url, /^autoscaler_demand_to_capacity_seconds_count\{.*service_name="checkout",trigger="api"/), 1, 'the demand of the update was met after the outage')
 })
