@@ -149,3 +149,26 @@ t.test('with the local store, a gzip-compressed PutMetricData of 1000 datapoints
   const list = await cw.send(new ListMetricsCommand({ Namespace: 'App' }))
   t.same(list.Metrics, [{ Namespace: 'App', MetricName: 'latency', Dimensions: [] }])
 })
+
+t.test('after a restart the local store serves its datapoints again and still holds the pending ones', async (t) => {
+  const file = path.join(t.testdir(), 'local.log')
+  const at = new Date(Math.floor(Date.now() / 1000) * 1000 - 5_000)
+  const query = new GetMetricStatisticsCommand({ Namespace: 'App', MetricName: 'beat', StartTime: new Date(at.getTime() - 1_000), EndTime: new Date(at.getTime() + 1_000), Period: 1, Statistics: ['SampleCount', 'Sum'] })
+
+  const first = await LocalStore.open(file, { retentionMs: 3 * 3600_000 })
+  const before = buildApp(deps({ localStore: first }))
+  await injectedClient(before).send(new PutMetricDataCommand({ Namespace: 'App', MetricData: [{ MetricName: 'beat', Value: 2, Timestamp: at }, { MetricName: 'beat', Value: 3, Timestamp: at }] }))
+  await before.close()
+  await first.close()
+
+  const second = await LocalStore.open(file, { retentionMs: 3 * 3600_000 })
+  const after = buildApp(deps({ localStore: second }))
+  t.teardown(async () => {
+    await after.close()
+    await second.close()
+  })
+  const res = await injectedClient(after).send(query)
+  t.same(res.Datapoints?.map((d) => [d.Timestamp?.getTime(), d.SampleCount, d.Sum]), [[at.getTime(), 2, 5]])
+  t.equal(second.pendingCount, 2, 'nothing was shipped (Kinesis is dead): both still pending')
+  t.match((await after.inject('/health')).json(), { status: 'ok', local_store: { pending: 2, stored: 2, expired: 0 } })
+})

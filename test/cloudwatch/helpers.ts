@@ -1,6 +1,9 @@
 // Shared by the CloudWatch tests: the stock CloudWatch client, either over a real port or wired
 // straight into an app's inject() (same signing, serialisation and error parsing, no socket).
 import { Readable } from 'node:stream'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import type { FastifyInstance } from 'fastify'
 
@@ -46,4 +49,14 @@ export async function until(what: string, timeoutMs: number, cond: () => Promise
     await new Promise((r) => setTimeout(r, stepMs))
   }
   return Date.now() - started
+}
+
+/**
+ * A scratch directory removed at teardown. Not t.testdir(): that one is shared with (and wiped
+ * under) the Kinesis topology startKinesisOutage() keeps its logs in.
+ */
+export function scratchDir(t: { teardown(fn: () => void): void }, name: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `outage-lab-cw-${name}-`))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
 }

@@ -17,7 +17,7 @@ import { KinesisClient, ListShardsCommand, GetShardIteratorCommand, GetRecordsCo
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { spawnService } from '../helpers/spawn.js'
 import { startKinesisOutage, kinesisOutageSkip } from '../helpers/kinesis-outage.js'
-import { cloudWatchClient, failure, until, CREDENTIALS } from './helpers.js'
+import { cloudWatchClient, failure, until, scratchDir, CREDENTIALS } from './helpers.js'
 
 const STREAM = 'cw-sdk'
 
@@ -26,7 +26,7 @@ t.test('CloudWatch on a healthy Kinesis serves every operation to the stock SDK'
   const cw = await spawnService('services/cloudwatch/main.js', {
     KINESIS_ENDPOINT: kinesis.endpoint,
     CLOUDWATCH_STREAM: STREAM,
-    OUTAGE_LAB_DATA_DIR: t.testdir(),
+    OUTAGE_LAB_DATA_DIR: scratchDir(t, 'sdk'),
     CONSUMER_POLL_MS: '100',
     ALARM_EVALUATION_INTERVAL_MS: '250',
   })
