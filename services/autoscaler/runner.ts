@@ -39,13 +39,22 @@ export class TaskRunner {
       stdio: ['ignore', 'pipe', 'ignore'],
     })
     this.#children.set(arn, child)
-    const exited = new Promise<void>((resolve) =>
+    // A spawn that fails (EAGAIN, ENOMEM under a loaded host) emits 'error' and never 'exit'.
+    let spawnError: Error | undefined
+    const exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         this.#children.delete(arn)
         onExit(code, signal)
         resolve()
-      }),
-    )
+      })
+      child.once('error', (err) => {
+        spawnError = err
+        if (child.pid !== undefined) return
+        this.#children.delete(arn)
+        onExit(null, null)
+        resolve()
+      })
+    })
     const deadline = Date.now() + this.#opts.startTimeoutMs
     try {
       const port = await new Promise<number>((resolve, reject) => {
@@ -56,7 +65,7 @@ export class TaskRunner {
         })
         void exited.then(() => {
           clearTimeout(timer)
-          reject(new Error('task process exited before listening'))
+          reject(new Error(spawnError ? `task process could not start: ${spawnError.message}` : 'task process exited before listening'))
         })
       })
       while (!(await healthy(port))) {
