@@ -2,10 +2,11 @@
 // outage-lab: the command line. Each command registers itself here; a command's action hands its
 // exit code (as a promise) to run(), so exit codes are decided in one place: 0 ok, 1 failed,
 // 2 bad input (naming the option or file), 130 interrupted.
-// validate, run, suite, compare and report slot in as further register*() calls.
 import { Command, CommanderError } from 'commander'
 import { registerUp, registerDown, registerScale, registerRestart, registerDemo } from './control/commands.js'
 import { EXIT, UsageError } from './control/cli-support.js'
+import { registerExperimentCommands } from './run/commands.js'
+import { registerStatusPage } from './status-page/post.js'
 
 // The AWS SDK warns once per process on Node < 22 that future releases need Node 22: noise in a
 // chaos run's terminal (the pinned SDK works on Node 20).
@@ -27,6 +28,8 @@ registerScale(program, run)
 registerRestart(program, run)
 registerDown(program, run)
 registerDemo(program, run)
+registerExperimentCommands(program, run)
+registerStatusPage(program, run)
 
 for (const cmd of program.commands) cmd.exitOverride()
 

@@ -1,0 +1,99 @@
+// `outage-lab suite` (run many experiments, one after another, and compare them) and
+// `outage-lab compare RUN_A RUN_B`.
+import fs from 'node:fs'
+import path from 'node:path'
+import { runExperiment } from './runner.js'
+import { terminalProgress } from './progress.js'
+import { readJournal } from './cli-run.js'
+import { writeFileDurably } from './outputs.js'
+import { suiteMarkdown, compareMarkdown, type SuiteEntry } from '../report/compare.js'
+import { EXIT, say } from '../control/cli-support.js'
+
+function experimentFiles(paths: string[]): string[] {
+  const files: string[] = []
+  for (const p of paths) {
+    let st: fs.Stats
+    try {
+      st = fs.statSync(p)
+    } catch {
+      throw Object.assign(new Error(`${p}: no such file or folder`), { badInput: true })
+    }
+    if (st.isDirectory()) files.push(...fs.readdirSync(p).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(p, f)))
+    else files.push(p)
+  }
+  return files
+}
+
+export async function suiteCommand(paths: string[], o: { out: string; backend: 'local' | 'compose'; seed?: number; set: string[]; cgroups: boolean }): Promise<number> {
+  let files: string[]
+  try {
+    files = experimentFiles(paths)
+  } catch (err) {
+    say(`outage-lab: ${(err as Error).message}`)
+    return EXIT.badInput
+  }
+  if (files.length === 0) {
+    say(`outage-lab: no experiment files (*.yaml) in ${paths.join(', ')}`)
+    return EXIT.badInput
+  }
+  // Validate every file first: a typo in the tenth must not cost nine runs.
+  const { loadExperiment, InvalidExperiment } = await import('../experiment/index.js')
+  for (const f of files) {
+    try {
+      await loadExperiment(f, { sets: o.set, seed: o.seed })
+    } catch (err) {
+      if (err instanceof InvalidExperiment) {
+        say(err.message)
+        return EXIT.badInput
+      }
+      throw err
+    }
+  }
+  fs.mkdirSync(o.out, { recursive: true })
+  const abort = new AbortController()
+  const onSignal = () => {
+    say('\ninterrupting the suite after tearing down the current run')
+    abort.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const entries: SuiteEntry[] = []
+  try {
+    for (const file of files) {
+      if (abort.signal.aborted) break
+      const outDir = path.join(o.out, path.basename(file).replace(/\.ya?ml$/, ''))
+      say(`\n=== ${file} -> ${outDir}`)
+      const r = await runExperiment({ file, backend: o.backend, out: outDir, seed: o.seed, sets: o.set, cgroups: o.cgroups, progress: terminalProgress(), signal: abort.signal })
+      entries.push({ file, outDir, exitCode: r.exitCode, journal: r.journal })
+      say(`=== ${file}: exit ${r.exitCode}`)
+    }
+  } finally {
+    process.removeListener('SIGINT', onSignal)
+    process.removeListener('SIGTERM', onSignal)
+  }
+  const md = suiteMarkdown(entries)
+  writeFileDurably(path.join(o.out, 'compare.md'), md)
+  writeFileDurably(path.join(o.out, 'suite.json'), JSON.stringify(entries.map((e) => ({ file: e.file, outDir: e.outDir, exitCode: e.exitCode, status: e.journal?.status })), null, 2) + '\n')
+  process.stdout.write(md)
+  process.stdout.write(`\ncomparison: ${path.join(o.out, 'compare.md')}\n`)
+  if (abort.signal.aborted) return EXIT.interrupted
+  return entries.every((e) => e.exitCode === 0) ? EXIT.ok : EXIT.failed
+}
+
+export async function compareCommand(a: string, b: string, o: { out?: string }): Promise<number> {
+  let ja, jb
+  try {
+    ja = readJournal(a)
+    jb = readJournal(b)
+  } catch (err) {
+    say(`outage-lab: ${(err as Error).message}`)
+    return EXIT.badInput
+  }
+  const md = compareMarkdown(ja, jb)
+  process.stdout.write(md)
+  if (o.out) {
+    fs.mkdirSync(o.out, { recursive: true })
+    writeFileDurably(path.join(o.out, 'compare.md'), md)
+  }
+  return EXIT.ok
+}

@@ -1,0 +1,99 @@
+// What the terminal shows while a run goes: the phase, the elapsed time and a line per service
+// (calls, success ratio, p99 in the last second). On a TTY the block redraws in place; without one
+// (CI, a pipe) it prints a plain line every few seconds and each event as it happens.
+import type { Experiment } from '../experiment/types.js'
+import type { Journal, JournalEvent } from '../analyze/journal.js'
+import type { WindowStats } from '../workload/recorder.js'
+
+export interface Progress {
+  start(exp: Experiment, outDir: string): void
+  phase(name: string): void
+  event(e: JournalEvent): void
+  services(stats: WindowStats[], atMs: number): void
+  error(message: string): void
+  done(journal: Journal, outDir: string): void
+}
+
+export const silentProgress: Progress = {
+  start() {},
+  phase() {},
+  event() {},
+  services() {},
+  error() {},
+  done() {},
+}
+
+const fmtMs = (ms: number) => `${ms < 0 ? '-' : ''}${(Math.abs(ms) / 1000).toFixed(1)}s`
+
+function describe(e: JournalEvent): string | undefined {
+  const d = e.detail as any
+  switch (e.kind) {
+    case 'action-start':
+      return `${d.phase === 'rollbacks' ? 'rollback' : 'action'} ${d.name} (${d.provider}) started`
+    case 'action-end':
+      return `${d.phase === 'rollbacks' ? 'rollback' : 'action'} ${d.name} ${d.ok ? 'done' : `FAILED: ${d.error}`}`
+    case 'probe':
+      return `probe ${d.name} (${d.phase}): ${d.met ? 'met' : 'NOT met'} (${d.value === null ? 'no data' : Number(d.value).toFixed(3)})`
+    case 'alarm':
+      return `alarm ${d.name} -> ${d.state}${d.member ? ` (${d.member}: ${d.threads}/${d.limit} threads)` : ''}`
+    case 'service-exited':
+      return `exited ${d.name} (${d.signal ?? `code ${d.code}`})`
+    case 'fleet-scaled':
+      return `fleet ${d.fleet} scaled ${d.from} -> ${d.to}`
+    case 'fleet-restarted':
+      return `fleet ${d.fleet} restarted (${d.restarted?.length ?? 0} members in ${d.durationMs} ms)`
+    case 'log':
+      return d.level ? `${d.level}: ${d.message}` : d.message
+    default:
+      return undefined
+  }
+}
+
+export function terminalProgress(out: NodeJS.WriteStream = process.stderr): Progress {
+  const tty = !!out.isTTY && process.env.CI !== 'true'
+  let phase = 'validate'
+  let started = Date.now()
+  let lastPlain = 0
+  let drawn = 0
+  const clear = () => {
+    if (tty && drawn) out.write(`\x1b[${drawn}A\x1b[0J`)
+    drawn = 0
+  }
+  const line = (s: string) => {
+    clear()
+    out.write(s + '\n')
+  }
+  return {
+    start(exp, outDir) {
+      started = Date.now()
+      line(`outage-lab run: ${exp.title}`)
+      line(`  ${exp.file} -> ${outDir}`)
+    },
+    phase(name) {
+      phase = name
+      line(`[${fmtMs(Date.now() - started)}] phase: ${name}`)
+    },
+    event(e) {
+      const text = describe(e)
+      if (text) line(`[${fmtMs(Date.now() - started)}] t=${fmtMs(e.atMs)} ${text}`)
+    },
+    services(stats, atMs) {
+      const rows = stats.map((s) => `  ${s.service.padEnd(12)} ${String(s.calls).padStart(4)} calls/s  ok ${s.successRatio === null ? '  -  ' : `${(s.successRatio * 100).toFixed(0).padStart(3)}%`}  p99 ${s.p99Ms === null ? '-' : `${Math.round(s.p99Ms)} ms`}${s.inFlight ? `  in flight ${s.inFlight}` : ''}`)
+      const head = `[${fmtMs(Date.now() - started)}] ${phase}, t=${fmtMs(atMs)}`
+      if (tty) {
+        clear()
+        out.write([head, ...rows].join('\n') + '\n')
+        drawn = rows.length + 1
+      } else if (Date.now() - lastPlain >= 5_000) {
+        lastPlain = Date.now()
+        out.write([head, ...rows].join('\n') + '\n')
+      }
+    },
+    error(message) {
+      line(`outage-lab: ${message}`)
+    },
+    done() {
+      clear()
+    },
+  }
+}
