@@ -1,5 +1,5 @@
 // The analysis' public face: pure functions of a run's timeline and events.
-export { analyzeRun, type Analysis, type AnalysisInput } from './analyze.js'
+export { analyzeRun, reanalyze, type Analysis, type AnalysisInput } from './analyze.js'
 export { clientWindows, detectImpact, judge, WINDOW_MS, ONSET_WINDOWS, RECOVERY_WINDOWS, type Window, type Verdict, type Impact } from './impact.js'
 export { DEPENDENCIES, RECOVERY_PROVIDERS, actionRuns, triggerMs, serviceResults, cascade, blastRadius, recoveryVerdict, servicesOf, type ActionRun } from './cascade.js'
 export { evaluateProbe, evaluateHypothesis, evaluateMethodProbes } from './steady-state.js'

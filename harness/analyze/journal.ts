@@ -1,7 +1,7 @@
 // The journal's shape (DESIGN.md "Outputs"): what a run writes to journal.json and what analyze,
 // report, compare and suite read back. Times are ms from the start of the method (negative before
 // it). analyze and report depend only on these types, so they can re-run on old runs.
-import type { Experiment, ServiceName } from '../experiment/types.js'
+import type { Experiment } from '../experiment/types.js'
 
 /** One line of timeline.jsonl. */
 export interface TimelineRow {
@@ -132,7 +132,8 @@ export interface Journal {
   threadLimitEnforcement: string
   steadyState: { before: SteadyStateResult; after: SteadyStateResult }
   events: JournalEvent[]
-  services: Partial<Record<ServiceName, ServiceResult>> & Record<string, ServiceResult>
+  /** Keyed by customer-facing service, in the catalogue's order. */
+  services: Record<string, ServiceResult>
   cascade: CascadeEntry[]
   blastRadius?: BlastRadius
   recovery?: RecoveryVerdict

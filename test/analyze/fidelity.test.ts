@@ -1,5 +1,5 @@
 import t from 'tap'
-import { analyzeRun, compareRuns, type Journal, type TimelineRow } from '../../harness/analyze/index.js'
+import { analyzeRun, compareRuns, reanalyze, type Journal, type TimelineRow } from '../../harness/analyze/index.js'
 import { experiment, client, down, scraped, alive, actionStart, actionEnd } from './helpers.js'
 
 const BROKEN = 'kinesis_frontend_shard_map_state{state="broken"}'
@@ -129,4 +129,14 @@ t.test('compareRuns lines two runs up per service', async (t) => {
     impactChanged: true,
   })
   t.same([by.kinesis.impactMsDelta, by.kinesis.timeToRecoverMsDelta, by.kinesis.impactChanged], [-8_000, -8_000, false])
+})
+
+t.test('reanalyze redoes the analysis of a journal on its timeline', async (t) => {
+  const j = journal('2020', outage())
+  const stale = { ...j, cascade: [], expectations: [], fidelity: { score: null, checks: [] } }
+  const again = reanalyze(stale, outage())
+  t.same(again.cascade, j.cascade)
+  t.same(again.expectations, j.expectations)
+  t.equal(again.fidelity.score, 1)
+  t.equal(again.title, '2020')
 })
