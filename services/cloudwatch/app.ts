@@ -120,8 +120,10 @@ export function buildApp(deps: CloudWatchDeps): FastifyInstance {
         throw Object.assign(CloudWatchErrors.InternalServiceError(`Internal service error: metric ingestion through Kinesis failed (${errorCode}: ${detail})`), { outcome: 'kinesis_error' })
       }
 
+  // Alarm actions go through the kit's Agent, so /admin/faults/outbound can make the receiver sick.
+  const actionDispatcher = createOutbound(service.outboundFaults, { timeoutMs: deps.actionTimeoutMs, connections: 8 })
   const actions = createAlarmActions({
-    dispatcher: createOutbound(service.outboundFaults, { timeoutMs: deps.actionTimeoutMs, connections: 8 }),
+    dispatcher: actionDispatcher,
     timeoutMs: deps.actionTimeoutMs,
     retries: deps.actionRetries,
     retryDelayMs: 200,
@@ -271,6 +273,7 @@ export function buildApp(deps: CloudWatchDeps): FastifyInstance {
   app.addHook('onClose', async () => {
     lifetime.abort()
     for (const t of timers) clearInterval(t)
+    await actionDispatcher.close()
   })
   return app
 }

@@ -32,6 +32,8 @@ export class LocalStore {
   #bytes: number
   #bytesAfterCompaction: number
   #expiredTotal = 0
+  /** Entries dropped since the last compaction: their lines still sit in the file. */
+  #deadEntries = 0
   // Serialises file work: appends that arrive while an fsync runs share the next one (group commit).
   #tail: Promise<void> = Promise.resolve()
   #queued: Buffer[] = []
@@ -149,7 +151,12 @@ export class LocalStore {
       dropped++
     }
     this.#expiredTotal += lostPending
-    if (dropped > 0 || this.#bytes > Math.max(2 * this.#bytesAfterCompaction, 8 * 1024 * 1024)) this.compact()
+    this.#deadEntries += dropped
+    // Rewrite only when it pays: at least as many dead entries as live ones, or the file doubled
+    // since the last rewrite (acks and appends), so the cost per appended byte stays constant.
+    const mostlyDead = this.#deadEntries > 0 && this.#deadEntries >= Math.max(1_000, this.#entries.size)
+    const doubled = this.#bytes > Math.max(2 * this.#bytesAfterCompaction, 8 * 1024 * 1024)
+    if (mostlyDead || doubled || (this.#entries.size === 0 && this.#deadEntries > 0)) this.compact()
     return lostPending
   }
 
@@ -179,6 +186,7 @@ export class LocalStore {
       await dir.sync().finally(() => dir.close())
       this.#fh = await fs.open(this.file, 'a')
       this.#bytes = this.#bytesAfterCompaction = Buffer.byteLength(body)
+      this.#deadEntries = 0
     })
     this.#tail = job.catch(() => {})
     return job
