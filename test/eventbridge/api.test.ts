@@ -3,6 +3,7 @@
 // input, delivery to a local HTTP target, retries, and a restart that resumes where it stopped.
 // Build first: npx tsc -p .
 import t from 'tap'
+import path from 'node:path'
 import {
   PutRuleCommand,
   DescribeRuleCommand,
@@ -30,8 +31,10 @@ async function failure(p: Promise<unknown>): Promise<{ name: string; message: st
 }
 
 t.test('EventBridge on a healthy Kinesis', { skip }, async (t) => {
-  const kinesis = await startKinesisOutage(t)
-  const dataDir = t.testdir()
+  // One t.testdir() per test: a second call would empty the first (the topology's logs among it).
+  const dir = t.testdir()
+  const kinesis = await startKinesisOutage(t, { runDir: path.join(dir, 'kinesis') })
+  const dataDir = path.join(dir, 'eventbridge')
   const env = {
     KINESIS_ENDPOINT: kinesis.endpoint,
     OUTAGE_LAB_DATA_DIR: dataDir,

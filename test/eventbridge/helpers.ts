@@ -9,7 +9,9 @@ import { spawnService, CREDENTIALS, type Spawned } from '../helpers/spawn.js'
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
 export async function startEventBridge(t: Tap.Test, env: Record<string, string>): Promise<Spawned> {
-  const eb = await spawnService('services/eventbridge/main.js', env)
+  // A loaded machine (other tests, a booting topology) can take well over 15 s to start a process.
+  // OUTAGE_LAB_WATCH_PARENT: a test process killed by tap's timeout takes its EventBridge along.
+  const eb = await spawnService('services/eventbridge/main.js', { OUTAGE_LAB_WATCH_PARENT: '1', ...env }, { timeoutMs: 60_000 })
   t.teardown(() => eb.stop())
   await until(async () => (await getJson(`${eb.url}/health`)).stream_ready === true, 'the events stream ready', 60_000)
   return eb
