@@ -31,7 +31,10 @@ export async function loadExperiment(file: string, opts: LoadOptions = {}): Prom
   for (const source of [...chain].reverse()) merged = mergeExperiment(merged, source.doc)
   delete merged.extends
 
-  const issues: Issue[] = applySets(merged, opts.sets ?? [])
+  // extends is resolved before the overrides: a --set of it could only be silently ignored.
+  const sets = opts.sets ?? []
+  const issues: Issue[] = sets.filter((s) => /^\s*extends\s*(=|\.|\[)/.test(s)).map((s) => ({ path: '--set', expected: 'a path other than extends (a base is chosen in the file)', got: describe(s) }))
+  issues.push(...applySets(merged, sets.filter((s) => !/^\s*extends\s*(=|\.|\[)/.test(s))))
   if (opts.seed !== undefined) {
     if (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > 2 ** 31 - 1) issues.push({ path: '--seed', expected: `an integer in [0, ${2 ** 31 - 1}]`, got: describe(opts.seed) })
     else merged.seed = opts.seed

@@ -171,6 +171,12 @@ const cases: Case[] = [
     message: 'DIR/x.yaml: --set method[7]: expected an index in [0, 3] (method has 4 entries), got 7',
   },
   {
+    name: 'a --set cannot choose a base experiment',
+    files: { 'x.yaml': VALID },
+    sets: ['extends=./other.yaml'],
+    message: 'DIR/x.yaml: --set: expected a path other than extends (a base is chosen in the file), got "extends=./other.yaml"',
+  },
+  {
     name: 'a --set value is validated like one written in the file',
     files: { 'x.yaml': VALID },
     sets: ['topology.fleets.main.threadLimit=lots'],
