@@ -67,6 +67,16 @@ export function postWithToken(opts: UpdateInput & { token: string }): Promise<Po
   return postUpdate(opts, '/api/updates', { authorization: `Bearer ${opts.token}` })
 }
 
+/**
+ * The primary path as the 2020 posting tool did it: sign in through Cognito, then post with the
+ * ID token. Fails (Timeout, Unreachable, 503) whenever Cognito cannot sign the operator in.
+ */
+export async function postPrimary(opts: UpdateInput & { cognitoUrl: string; clientId: string; username: string; password: string; credentials?: { accessKeyId: string; secretAccessKey: string } }): Promise<PostedUpdate> {
+  const { signIn } = await import('./sign-in.js')
+  const tokens = await signIn({ cognitoUrl: opts.cognitoUrl, clientId: opts.clientId, username: opts.username, password: opts.password, timeoutMs: opts.timeoutMs, credentials: opts.credentials })
+  return postWithToken({ ...opts, token: tokens.idToken })
+}
+
 async function postUpdate(opts: UpdateInput, route: string, auth: Record<string, string>): Promise<PostedUpdate> {
   const url = statusPageUrl(opts.url)
   const timeoutMs = opts.timeoutMs ?? 10_000
@@ -164,9 +174,7 @@ export async function statusPagePost(opts: PostCommandOptions, io: Io = stdio): 
       const password = opts.password ?? operator.password
       const missing = [!cognitoUrl && '--cognito-url', !clientId && '--client-id', !username && '--username', !password && '--password'].filter(Boolean)
       if (missing.length) throw new UsageError(`status-page post --primary signs in through Cognito and needs ${missing.join(', ')} (or an endpoints file that has them)`)
-      const { signIn } = await import('./sign-in.js')
-      const tokens = await signIn({ cognitoUrl: cognitoUrl!, clientId: clientId!, username: username!, password: password!, timeoutMs: opts.timeout, credentials: endpoints?.credentials })
-      update = await postWithToken({ ...input, token: tokens.idToken })
+      update = await postPrimary({ ...input, cognitoUrl: cognitoUrl!, clientId: clientId!, username: username!, password: password!, credentials: endpoints?.credentials })
     }
   } catch (err) {
     if (err instanceof StatusPagePostError) {
@@ -244,7 +252,13 @@ export function registerStatusPage(program: Command, run?: (code: Promise<number
     .option('--json', 'print the posted update as JSON')
     .action((opts: PostCommandOptions) => {
       const code = statusPagePost(opts)
-      if (run) return run(code)
+      // Bad input rejects at once, before the CLI awaits the code: mark it handled here so Node
+      // does not report it as unhandled; the CLI still sees the rejection (exit 2).
+      code.catch(() => {})
+      if (run) {
+        run(code)
+        return
+      }
       return code.then((c) => {
         process.exitCode = c
       })

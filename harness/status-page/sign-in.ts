@@ -36,7 +36,7 @@ export async function signIn(opts: SignInOptions): Promise<OperatorTokens> {
     credentials: opts.credentials ?? DEFAULT_CREDENTIALS,
     // An operator retries by hand; a sign-in that hangs must end.
     maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: timeoutMs, requestTimeout: timeoutMs }),
+    requestHandler: new NodeHttpHandler({ connectionTimeout: timeoutMs, requestTimeout: timeoutMs, throwOnRequestTimeout: true }),
   })
   try {
     const out = await client.send(

@@ -108,14 +108,14 @@ t.test('registerStatusPage adds `status-page post` with checked options', async 
     let errText = ''
     program.configureOutput({ writeErr: (s) => (errText += s), writeOut: () => {} })
     let code: Promise<number> | undefined
-    registerStatusPage(program, (c) => (code = c.catch((e) => e)))
+    registerStatusPage(program, (c) => (code = c))
     try {
       await program.parseAsync(['node', 'outage-lab', ...args])
     } catch (err) {
       if (!(err instanceof CommanderError)) throw err
       return { errText, code: undefined }
     }
-    return { errText, code: await code }
+    return { errText, code: await code!.catch((e) => e) }
   }
   t.match((await parse('status-page', 'post', '--backup', 'a', '--primary', 'b')).errText, /option '--(primary|backup) <message>' cannot be used with option '--(backup|primary) <message>'/)
   t.match((await parse('status-page', 'post', '--backup', 'a', '--status', 'down')).errText, /option '--status <status>' argument 'down' is invalid\. expected one of operational, degraded, outage/)
@@ -149,4 +149,18 @@ t.test('the outage-lab command posts through the backup path', { skip: (!built &
   const noFile = await run(['--backup', 'x', '--endpoints-file', path.join(dir, 'none.json')])
   t.equal(noFile.code, 2)
   t.match(noFile.stderr, /--endpoints-file: no endpoints file at/)
+})
+
+t.test('a bad environment stops the status page with exit 2, naming the variable', { skip: !built && 'run `npx tsc -p .` first' }, async (t) => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{}, /status-page: environment variable COGNITO_URL: expected a non-empty string, got nothing/],
+    [{ COGNITO_URL: 'http://127.0.0.1:9/pool' }, /environment variable COGNITO_URL: expected the base URL of Cognito \(http:\/\/host:port\)/],
+    [{ COGNITO_URL: 'http://127.0.0.1:9', OUTAGE_LAB_OPERATOR_KEY: 'short' }, /environment variable OUTAGE_LAB_OPERATOR_KEY: expected at least 16 characters \(or unset: backup path disabled\), got "5 characters"/],
+    [{ COGNITO_URL: 'http://127.0.0.1:9', JWKS_TIMEOUT_MS: 'soon' }, /environment variable JWKS_TIMEOUT_MS: expected an integer in \[1, 600000\]/],
+  ]
+  for (const [env, message] of cases) {
+    const err = await spawnService(ENTRY, { OUTAGE_LAB_DATA_DIR: t.testdir(), ...env }).then((s) => (s.stop(), undefined), (e) => e)
+    t.match(err?.message, /exited with 2 before listening/)
+    t.match(err?.message, message)
+  }
 })
