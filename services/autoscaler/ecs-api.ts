@@ -14,6 +14,8 @@ export const EcsErrors = {
   ServerException: (m: string) => new AwsError('ServerException', 500, m),
 }
 
+const TASK_DEFINITION_ARN = `arn:aws:ecs:us-east-1:000000000000:task-definition/${DEFAULT_TASK_DEFINITION}`
+const KNOWN_TASK_DEFINITIONS = new Set([DEFAULT_TASK_DEFINITION, DEFAULT_TASK_DEFINITION.split(':')[0], TASK_DEFINITION_ARN])
 const SERVICE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,254}$/
 const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000)
 
@@ -27,8 +29,9 @@ export function ecsOperations(cluster: Cluster, onDemand: (svc: EcsService) => v
       const desired = desiredCount(input.desiredCount ?? 0, cluster.maxTasks)
       const existing = cluster.services.get(name)
       if (existing && existing.status !== 'INACTIVE') throw EcsErrors.InvalidParameterException('Creation of service was not idempotent.')
-      if (input.taskDefinition !== undefined && typeof input.taskDefinition !== 'string') throw EcsErrors.InvalidParameterException('taskDefinition must be a string.')
-      const svc = cluster.createService(name, desired, input.taskDefinition || DEFAULT_TASK_DEFINITION)
+      // One task definition is registered on this host: the task app.
+      if (input.taskDefinition !== undefined && !KNOWN_TASK_DEFINITIONS.has(input.taskDefinition)) throw EcsErrors.ClientException('Unable to describe task definition.')
+      const svc = cluster.createService(name, desired, DEFAULT_TASK_DEFINITION)
       onDemand(svc)
       return { service: describeService(cluster, svc) }
     },
@@ -153,7 +156,7 @@ export function describeService(cluster: Cluster, svc: EcsService) {
     runningCount: running,
     pendingCount: pending,
     launchType: 'EC2',
-    taskDefinition: svc.taskDefinition,
+    taskDefinition: TASK_DEFINITION_ARN,
     schedulingStrategy: 'REPLICA',
     createdAt: seconds(svc.createdAtMs),
     events: svc.events.map((e) => ({ id: e.id, createdAt: seconds(e.createdAtMs), message: e.message })),
@@ -164,7 +167,7 @@ export function describeTask(task: Task) {
   return {
     taskArn: task.arn,
     clusterArn: clusterArn(),
-    taskDefinitionArn: `arn:aws:ecs:us-east-1:000000000000:task-definition/${DEFAULT_TASK_DEFINITION}`,
+    taskDefinitionArn: TASK_DEFINITION_ARN,
     group: `service:${task.service}`,
     startedBy: 'ecs-svc/outage-lab',
     lastStatus: task.lastStatus,

@@ -22,7 +22,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 const ENTRY = 'services/autoscaler/main.js'
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const v = await probe()
@@ -59,7 +59,7 @@ t.test('a bad variable stops the autoscaler before it listens, naming the variab
 
 t.test('services and tasks through the stock ECS client', async (t) => {
   const eventBridge = await startEventBridgeStandIn(t)
-  const autoscaler = await spawnService(ENTRY, { EVENTBRIDGE_URL: eventBridge.url, MAX_TASKS: '4' })
+  const autoscaler = await spawnService(ENTRY, { EVENTBRIDGE_URL: eventBridge.url, MAX_TASKS: '4', TASK_START_TIMEOUT_MS: '60000' }, { timeoutMs: 60_000 })
   t.teardown(() => autoscaler.stop())
   const ecs = new ECSClient({ endpoint: autoscaler.url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1 })
   t.teardown(() => ecs.destroy())
@@ -69,6 +69,7 @@ t.test('services and tasks through the stock ECS client', async (t) => {
   t.equal(created.service?.serviceArn, 'arn:aws:ecs:us-east-1:000000000000:service/default/web')
   t.equal(created.service?.status, 'ACTIVE')
   t.equal(created.service?.desiredCount, 1)
+  t.equal(created.service?.taskDefinition, 'arn:aws:ecs:us-east-1:000000000000:task-definition/outage-lab-task-app:1')
   t.ok(created.service?.createdAt instanceof Date, 'timestamps reach the SDK as dates')
 
   const running = await until('the task RUNNING', async () => {
@@ -97,6 +98,12 @@ t.test('services and tasks through the stock ECS client', async (t) => {
   // Errors: ECS's types, 400 for the client's faults, the messages ECS uses.
   t.same(await failure(ecs, new UpdateServiceCommand({ service: 'ghost', desiredCount: 1 })), { name: 'ServiceNotFoundException', status: 400, message: 'Service not found.' })
   t.same(await failure(ecs, new CreateServiceCommand({ serviceName: 'web', desiredCount: 1 })), { name: 'InvalidParameterException', status: 400, message: 'Creation of service was not idempotent.' })
+  t.same(await failure(ecs, new CreateServiceCommand({ serviceName: 'other', taskDefinition: 'nginx:3' })), { name: 'ClientException', status: 400, message: 'Unable to describe task definition.' })
+  t.same(await failure(ecs, new CreateServiceCommand({ serviceName: '9lives' })), {
+    name: 'InvalidParameterException',
+    status: 400,
+    message: 'Service name must begin with a letter and contain only letters, numbers, hyphens and underscores (up to 255).',
+  })
   t.same(await failure(ecs, new DescribeServicesCommand({ cluster: 'prod', services: ['web'] })), { name: 'ClusterNotFoundException', status: 400, message: 'Cluster not found.' })
   t.same(await failure(ecs, new UpdateServiceCommand({ service: 'web', desiredCount: -1 })), { name: 'InvalidParameterException', status: 400, message: 'desiredCount must be an integer >= 0.' })
   t.same(await failure(ecs, new UpdateServiceCommand({ service: 'web', desiredCount: 5 })), { name: 'InvalidParameterException', status: 400, message: 'desiredCount can not exceed 4 on this host (MAX_TASKS).' })

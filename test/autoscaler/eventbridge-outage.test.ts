@@ -42,14 +42,14 @@ t.test('a CloudWatch alarm scales out through EventBridge; a Kinesis outage stal
   // One test dir for both: a second t.testdir() would wipe the first (the topology's logs).
   const dir = t.testdir({ kinesis: {}, eventbridge: {}, cloudwatch: {} })
   const kinesis = await startKinesisOutage(t, { runDir: path.join(dir, 'kinesis') })
-  const eventBridge = await spawnService(EVENTBRIDGE, { KINESIS_ENDPOINT: kinesis.endpoint, OUTAGE_LAB_DATA_DIR: path.join(dir, 'eventbridge') })
+  const eventBridge = await spawnService(EVENTBRIDGE, { KINESIS_ENDPOINT: kinesis.endpoint, OUTAGE_LAB_DATA_DIR: path.join(dir, 'eventbridge') }, { timeoutMs: 60_000 })
   t.teardown(() => eventBridge.stop())
-  const cloudWatch = await spawnService(CLOUDWATCH, { KINESIS_ENDPOINT: kinesis.endpoint, OUTAGE_LAB_DATA_DIR: path.join(dir, 'cloudwatch') })
+  const cloudWatch = await spawnService(CLOUDWATCH, { KINESIS_ENDPOINT: kinesis.endpoint, OUTAGE_LAB_DATA_DIR: path.join(dir, 'cloudwatch') }, { timeoutMs: 60_000 })
   t.teardown(() => cloudWatch.stop())
   for (const svc of [eventBridge, cloudWatch]) {
     await until('its stream ready', async () => ((await (await request(`${svc.url}/health`)).body.json()) as any).stream_ready === true, 60_000)
   }
-  const autoscaler = await spawnService('services/autoscaler/main.js', { EVENTBRIDGE_URL: eventBridge.url, WORKFLOW_RETRY_MAX_MS: '1000', WORKFLOW_EVENT_TIMEOUT_MS: '15000' })
+  const autoscaler = await spawnService('services/autoscaler/main.js', { EVENTBRIDGE_URL: eventBridge.url, WORKFLOW_RETRY_MAX_MS: '1000', WORKFLOW_EVENT_TIMEOUT_MS: '15000' }, { timeoutMs: 60_000 })
   t.teardown(() => autoscaler.stop())
   const ecs = new ECSClient({ endpoint: autoscaler.url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1 })
   t.teardown(() => ecs.destroy())

@@ -13,7 +13,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 const ENTRY = 'services/autoscaler/main.js'
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const v = await probe()
@@ -46,7 +46,7 @@ function alive(pid: number): boolean {
 }
 
 async function answers(port: number): Promise<any> {
-  const res = await request(`http://127.0.0.1:${port}/`, { headersTimeout: 2_000 })
+  const res = await request(`http://127.0.0.1:${port}/`, { headersTimeout: 10_000 })
   return res.statusCode === 200 ? res.body.json() : undefined
 }
 
@@ -68,7 +68,7 @@ function harness(autoscaler: Spawned) {
 
 t.test('a scaling policy scales out through EventBridge; a sick EventBridge stalls provisioning until it recovers', async (t) => {
   const eventBridge = await startEventBridgeStandIn(t)
-  const autoscaler = await spawnService(ENTRY, { EVENTBRIDGE_URL: eventBridge.url, WORKFLOW_RETRY_MAX_MS: '500' })
+  const autoscaler = await spawnService(ENTRY, { EVENTBRIDGE_URL: eventBridge.url, WORKFLOW_RETRY_MAX_MS: '500', TASK_START_TIMEOUT_MS: '60000' }, { timeoutMs: 60_000 })
   t.teardown(() => autoscaler.stop())
   const { ecs, counts, tasks } = harness(autoscaler)
   t.teardown(() => ecs.destroy())
@@ -167,14 +167,14 @@ t.test('a scaling policy scales out through EventBridge; a sick EventBridge stal
     t.equal(pids.length, 1)
     t.ok(alive(pids[0]))
     await autoscaler.stop('SIGTERM')
-    await until('every task process gone', () => pids.every((pid) => !alive(pid)), 10_000)
+    await until('every task process gone', () => pids.every((pid) => !alive(pid)), 20_000)
     t.pass('no task outlived its autoscaler')
   })
 })
 
 t.test('tasks exit on their own when the autoscaler is SIGKILLed', async (t) => {
   const eventBridge = await startEventBridgeStandIn(t)
-  const autoscaler = await spawnService(ENTRY, { EVENTBRIDGE_URL: eventBridge.url })
+  const autoscaler = await spawnService(ENTRY, { EVENTBRIDGE_URL: eventBridge.url, TASK_START_TIMEOUT_MS: '60000' }, { timeoutMs: 60_000 })
   t.teardown(() => autoscaler.stop('SIGKILL'))
   const { ecs, tasks } = harness(autoscaler)
   t.teardown(() => ecs.destroy())
@@ -185,6 +185,6 @@ t.test('tasks exit on their own when the autoscaler is SIGKILLed', async (t) => 
   })
   const pids = running.map((task) => Number(task.containers![0].runtimeId))
   await autoscaler.stop('SIGKILL')
-  await until('every task process gone', () => pids.every((pid) => !alive(pid)), 10_000)
+  await until('every task process gone', () => pids.every((pid) => !alive(pid)), 20_000)
   t.pass('orphaned tasks noticed their parent was gone and exited')
 })
