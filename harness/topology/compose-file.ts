@@ -1,0 +1,140 @@
+// The topology as compose sees it: which services of docker-compose.yml run, with what env, how
+// many replicas and which host ports. docker-compose.yml holds what is fixed (image, commands,
+// dependencies, where ports are published); everything the experiment decides comes from the
+// topology model and goes into a generated override file, so the model stays the one truth for
+// counts, thread limits, switches and secrets.
+//
+// Naming: a single service of the topology is the compose service of the same name
+// ("kinesis-metadata"); a fleet is one scaled compose service named after its member prefix
+// ("kinesis-frontend-main"), whose replica n is member `<prefix>-<n>` (docker/entry.mjs gives the
+// front-end that FRONTEND_ID).
+import fs from 'node:fs'
+import { parse, stringify } from 'yaml'
+import { InvalidTopology } from './errors.js'
+import type { EnvSpec, FleetSpec, Topology } from './model.js'
+
+/** Every service listens on this port inside its own container. */
+export const CONTAINER_PORT = 8080
+
+export interface ComposeFileServices {
+  /** Compose service name -> its profiles (empty: always active). */
+  services: Map<string, string[]>
+}
+
+export function readComposeFile(file: string): ComposeFileServices {
+  let doc: any
+  try {
+    doc = parse(fs.readFileSync(file, 'utf8'), { merge: true })
+  } catch (err) {
+    throw new InvalidTopology('compose file', `a readable YAML file at ${file}`, (err as Error).message)
+  }
+  if (!doc || typeof doc.services !== 'object') throw new InvalidTopology('compose file', `a "services" map in ${file}`, doc?.services)
+  const services = new Map<string, string[]>()
+  for (const [name, svc] of Object.entries<any>(doc.services)) services.set(name, Array.isArray(svc?.profiles) ? svc.profiles.map(String) : [])
+  return { services }
+}
+
+/** `OUTAGE_LAB_PORT_KINESIS_METADATA`: the variable docker-compose.yml publishes a service's port with. */
+export function portVariable(service: string): string {
+  return `OUTAGE_LAB_PORT_${service.toUpperCase().replace(/-/g, '_')}`
+}
+
+/** How one container reaches a single service: compose's DNS name for it. */
+export function internalUrl(service: string): string {
+  return `http://${service}:${CONTAINER_PORT}`
+}
+
+export function fleetService(fleet: FleetSpec): string {
+  return fleet.memberPrefix
+}
+
+export interface ComposePlanOptions {
+  runId: string
+  adminToken: string
+  /** The value of a per-run secret (created on first use). */
+  secret: (name: string) => string
+  /** Host port of each single service (published on 127.0.0.1). */
+  hostPorts: Record<string, number>
+  /** Extra env for every service (LOG_LEVEL...). */
+  env?: Record<string, string>
+  /** Keep the image's Docker health checks (default: off; the harness waits on /health itself). */
+  healthchecks?: boolean
+}
+
+export interface ComposePlan {
+  /** Compose services the topology uses (singles and fleets). */
+  services: string[]
+  /** Profiles those services need. */
+  profiles: string[]
+  /** Variables docker-compose.yml interpolates: the host ports. */
+  variables: Record<string, string>
+  /** The override document (docker-compose.yml + this = the experiment's system). */
+  override: { version: string; services: Record<string, Record<string, unknown>> }
+  /** Replicas of each fleet's service. */
+  scale: Record<string, number>
+}
+
+export const RUN_LABEL = 'dev.outage-lab.run-id'
+
+export function planCompose(topology: Topology, file: ComposeFileServices, opts: ComposePlanOptions): ComposePlan {
+  const need = (service: string, path: string) => {
+    if (!file.services.has(service)) {
+      throw new InvalidTopology(path, `a service of docker-compose.yml (it has ${[...file.services.keys()].join(', ')})`, service)
+    }
+  }
+  const singles = new Set(topology.services.map((s) => s.name))
+  const resolve = (env: EnvSpec, path: string): Record<string, string> => {
+    const out: Record<string, string> = {}
+    for (const [k, v] of Object.entries(env)) {
+      if (typeof v === 'string') out[k] = v
+      else if ('urlOf' in v) {
+        if (!singles.has(v.urlOf)) throw new InvalidTopology(`${path}.env.${k}`, 'the URL of a single service (fleet members have no shared name)', v.urlOf)
+        out[k] = internalUrl(v.urlOf)
+      } else out[k] = opts.secret(v.secret)
+    }
+    return out
+  }
+  const common = { OUTAGE_LAB_ADMIN_TOKEN: opts.adminToken, ...(opts.env ?? {}) }
+  const labels = { [RUN_LABEL]: opts.runId }
+  const services: Record<string, Record<string, unknown>> = {}
+  const variables: Record<string, string> = {}
+  const profiles = new Set<string>()
+  const scale: Record<string, number> = {}
+  const off = opts.healthchecks ? {} : { healthcheck: { disable: true } }
+
+  topology.services.forEach((s, i) => {
+    need(s.name, `services[${i}].name`)
+    const port = opts.hostPorts[s.name]
+    if (port === undefined) throw new InvalidTopology(`services[${i}]`, 'a host port', s.name)
+    variables[portVariable(s.name)] = String(port)
+    for (const p of file.services.get(s.name)!) profiles.add(p)
+    services[s.name] = { environment: { ...resolve(s.env, `services[${i}]`), ...common }, labels, ...off }
+  })
+  topology.fleets.forEach((f, i) => {
+    const name = fleetService(f)
+    need(name, `fleets[${i}].memberPrefix`)
+    for (const p of file.services.get(name)!) profiles.add(p)
+    scale[name] = f.count
+    services[name] = {
+      environment: { ...resolve(f.env, `fleets[${i}]`), ...fleetEnv(f), ...common },
+      pids_limit: f.threadLimit,
+      labels,
+    }
+  })
+  return { services: Object.keys(services), profiles: [...profiles], variables, override: { version: '2.4', services }, scale }
+}
+
+/** What the local backend adds per member (model.fleetMember), in the form a replica can use. */
+export function fleetEnv(f: FleetSpec): Record<string, string> {
+  return {
+    FLEET: f.name,
+    THREAD_LIMIT: String(f.threadLimit),
+    THREAD_LIMIT_ENFORCEMENT: 'docker',
+    MEMBER_PREFIX: f.memberPrefix,
+    ...(f.cellSize !== undefined ? { CELL_SIZE: String(f.cellSize) } : f.cell !== undefined ? { CELL: f.cell } : {}),
+  }
+}
+
+export function writeOverride(file: string, plan: ComposePlan): void {
+  fs.writeFileSync(file, `# Generated by outage-lab for one run: docker-compose.yml + this file.\n${stringify(plan.override)}`)
+}
