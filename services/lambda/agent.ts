@@ -12,7 +12,12 @@ import type { MetricDatum } from '@aws-sdk/client-cloudwatch'
 import type { HostMemory } from './host-memory.js'
 import type { SpillFile } from './spill.js'
 
-export const NAMESPACE = 'AWS/Lambda'
+/**
+ * Real Lambda publishes under AWS/Lambda as AWS itself. CloudWatch refuses "AWS/" namespaces from
+ * customers, and the lab's CloudWatch cannot tell an internal caller from a customer, so the agent
+ * publishes under its own namespace by default (AGENT_NAMESPACE).
+ */
+export const DEFAULT_NAMESPACE = 'OutageLab/Lambda'
 /** PutMetricData takes at most 1,000 datums per call; an entry has three. */
 const ENTRIES_PER_CALL = 333
 /** Calls per flush tick: a backlog drains quickly after recovery without one tick running forever. */
@@ -29,17 +34,35 @@ export interface InvocationRecord {
 
 export type ShipDatums = (namespace: string, datums: MetricDatum[]) => Promise<void>
 
+/**
+ * Thrown by a ShipDatums when CloudWatch refused the batch itself (a client fault that is not
+ * throttling): sending it again would fail again forever, so the agent drops it and counts it, as
+ * an agent must with a poison batch. Unavailability (5xx, timeouts, refused connections) keeps it.
+ */
+export class BatchRejected extends Error {
+  readonly errorType: string
+  constructor(errorType: string, message: string) {
+    super(message)
+    this.name = 'BatchRejected'
+    this.errorType = errorType
+  }
+}
+
 export interface AgentEvents {
   shipped(datums: number): void
   flushFailed(err: Error): void
   /** A failing run ended: the first ship that worked again after failures. */
   recovered(failures: number): void
+  /** CloudWatch refused a batch as invalid; its datums are dropped. */
+  rejected(datums: number, err: BatchRejected): void
 }
 
 export interface AgentOptions {
   memory: HostMemory
   ship: ShipDatums
   flushIntervalMs: number
+  /** DEFAULT_NAMESPACE unless told otherwise. */
+  namespace?: string
   /** Absent: the unbounded 2020 buffer. */
   bounded?: { maxBytes: number; spill: SpillFile }
   events?: Partial<AgentEvents>
@@ -52,6 +75,7 @@ export interface AgentStats {
   spilledBytes: number
   spilledEntries: number
   datumsShipped: number
+  datumsRejected: number
   flushFailures: number
   consecutiveFailures: number
   lastFlushError?: string
@@ -82,6 +106,7 @@ export class MetricsAgent {
   #buffer: Buffer[] = []
   #bufferBytes = 0
   #datumsShipped = 0
+  #datumsRejected = 0
   #flushFailures = 0
   #consecutiveFailures = 0
   #lastError: string | undefined
@@ -144,11 +169,17 @@ export class MetricsAgent {
     }
   }
 
+  /** true when the lines are done with (shipped, or rejected for good); false when they must stay. */
   async #ship(lines: Buffer[]): Promise<boolean> {
     const datums = lines.flatMap((l) => toDatums(parse(l)))
     try {
-      await this.#opts.ship(NAMESPACE, datums)
+      await this.#opts.ship(this.#opts.namespace ?? DEFAULT_NAMESPACE, datums)
     } catch (err) {
+      if (err instanceof BatchRejected) {
+        this.#datumsRejected += datums.length
+        this.#opts.events?.rejected?.(datums.length, err)
+        return true
+      }
       this.#flushFailures++
       this.#consecutiveFailures++
       this.#lastError = (err as Error).message || (err as Error).name
@@ -190,6 +221,7 @@ export class MetricsAgent {
       spilledBytes: spill?.unshippedBytes ?? 0,
       spilledEntries: spill?.entries ?? 0,
       datumsShipped: this.#datumsShipped,
+      datumsRejected: this.#datumsRejected,
       flushFailures: this.#flushFailures,
       consecutiveFailures: this.#consecutiveFailures,
       ...(this.#lastError !== undefined ? { lastFlushError: this.#lastError } : {}),

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import { createService, type Service } from '../kit/index.js'
 import { HostMemory } from './host-memory.js'
-import { MetricsAgent, type ShipDatums } from './agent.js'
+import { MetricsAgent, DEFAULT_NAMESPACE, type ShipDatums } from './agent.js'
 import type { SpillFile } from './spill.js'
 import { FunctionCatalogue } from './functions.js'
 import { Invoker } from './invoker.js'
@@ -24,6 +24,8 @@ export interface LambdaDeps {
   logBytesPerInvocation: number
   maxConcurrentInvocations?: number
   agentFlushIntervalMs: number
+  /** The CloudWatch namespace of the agent's datums (DEFAULT_NAMESPACE). */
+  agentNamespace?: string
   /** The remediation: cap the in-memory buffer, spill the rest to this file. Absent: 2020's unbounded buffer. */
   boundedAgentBuffer?: { maxBytes: number; spill: SpillFile }
   /** The simulated host's id, for /health. */
@@ -62,6 +64,7 @@ export function buildApp(deps: LambdaDeps): FastifyInstance {
     memory,
     ship: deps.ship,
     flushIntervalMs: deps.agentFlushIntervalMs,
+    namespace: deps.agentNamespace,
     bounded: deps.boundedAgentBuffer,
     events: {
       shipped: (n) => metrics.shipped(n),
@@ -72,6 +75,10 @@ export function buildApp(deps: LambdaDeps): FastifyInstance {
         lastFailureLogMs = Date.now()
         const s = agent.stats()
         app.log.warn({ err: err.message, bufferBytes: s.bufferBytes, spilledBytes: s.spilledBytes, consecutiveFailures: s.consecutiveFailures }, 'agent: PutMetricData failed, keeping the datums buffered')
+      },
+      rejected: (n, err) => {
+        metrics.rejected(n)
+        app.log.error({ datums: n, errorType: err.errorType, err: err.message }, 'agent: CloudWatch refused a batch as invalid; dropped it')
       },
       recovered: (failures) => app.log.info({ failures, ...agent.stats() }, 'agent: CloudWatch accepts datums again'),
     },
@@ -116,6 +123,8 @@ export function buildApp(deps: LambdaDeps): FastifyInstance {
         spilled_bytes: a.spilledBytes,
         spilled_entries: a.spilledEntries,
         datums_shipped: a.datumsShipped,
+        datums_rejected: a.datumsRejected,
+        namespace: deps.agentNamespace ?? DEFAULT_NAMESPACE,
         flush_failures: a.flushFailures,
         consecutive_failures: a.consecutiveFailures,
         ...(a.lastFlushError ? { last_flush_error: a.lastFlushError } : {}),

@@ -5,7 +5,10 @@
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { DEFAULT_REGION } from '../kit/index.js'
-import type { ShipDatums } from './agent.js'
+import { BatchRejected, type ShipDatums } from './agent.js'
+
+/** Client faults that only mean "not now": kept and sent again, like unavailability. */
+const RETRYABLE_CLIENT_ERRORS = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'LimitExceededException', 'RequestThrottled'])
 
 export interface CloudWatchShipperOptions {
   endpoint: string
@@ -29,7 +32,16 @@ export function cloudWatchShipper(opts: CloudWatchShipperOptions): { ship: ShipD
   })
   return {
     ship: async (namespace, datums) => {
-      await client.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: datums }))
+      try {
+        await client.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: datums }))
+      } catch (err) {
+        const e = err as { $fault?: string; name?: string; message?: string; $metadata?: { httpStatusCode?: number } }
+        const status = e.$metadata?.httpStatusCode
+        if (e.$fault === 'client' && status !== undefined && status >= 400 && status < 500 && !RETRYABLE_CLIENT_ERRORS.has(e.name ?? '')) {
+          throw new BatchRejected(e.name ?? 'ClientError', e.message ?? '')
+        }
+        throw err
+      }
     },
     close: () => client.destroy(),
   }

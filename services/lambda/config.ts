@@ -24,6 +24,7 @@ export interface LambdaConfig {
   agent: {
     bounded: boolean
     flushIntervalMs: number
+    namespace: string
     requestTimeoutMs: number
     bufferMaxBytes: number
     spillFile: string
@@ -64,6 +65,7 @@ export function readConfig(env: Env): LambdaConfig {
     agent: {
       bounded,
       flushIntervalMs: envInt(env, 'AGENT_FLUSH_INTERVAL_MS', { fallback: 500, min: 10 }),
+      namespace: envString(env, 'AGENT_NAMESPACE', 'OutageLab/Lambda'),
       requestTimeoutMs: envInt(env, 'AGENT_REQUEST_TIMEOUT_MS', { fallback: 2000, min: 50 }),
       bufferMaxBytes,
       spillFile: path.resolve(envString(env, 'AGENT_SPILL_FILE', path.join(dataDir, `lambda-${hostId}-agent-spill.ndjson`))),

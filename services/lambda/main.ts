@@ -20,6 +20,7 @@ const app = buildApp({
   logBytesPerInvocation: cfg.logBytesPerInvocation,
   maxConcurrentInvocations: cfg.maxConcurrentInvocations,
   agentFlushIntervalMs: cfg.agent.flushIntervalMs,
+  agentNamespace: cfg.agent.namespace,
   boundedAgentBuffer: spill ? { maxBytes: cfg.agent.bufferMaxBytes, spill } : undefined,
   hostId: cfg.hostId,
   describe: { cloudwatch_url: cfg.cloudwatchUrl },

@@ -11,6 +11,7 @@ export interface LambdaMetrics {
   request(operation: string, status: number, errorType: string | undefined): void
   flushFailed(): void
   shipped(datums: number): void
+  rejected(datums: number): void
 }
 
 export function createLambdaMetrics(registry: Registry, parts: { memory: HostMemory; agent: () => MetricsAgent }): LambdaMetrics {
@@ -60,6 +61,11 @@ export function createLambdaMetrics(registry: Registry, parts: { memory: HostMem
     help: 'Metric datums CloudWatch accepted from the agent',
     registers: [registry],
   })
+  const rejected = new Counter({
+    name: 'lambda_agent_datums_rejected_total',
+    help: 'Metric datums CloudWatch refused as invalid (a client fault other than throttling); dropped, not retried',
+    registers: [registry],
+  })
   return {
     invocation(fn, outcome, durationMs) {
       invocations.inc({ function: fn, outcome })
@@ -70,5 +76,6 @@ export function createLambdaMetrics(registry: Registry, parts: { memory: HostMem
     },
     flushFailed: () => flushFailures.inc(),
     shipped: (n) => shipped.inc(n),
+    rejected: (n) => rejected.inc(n),
   }
 }

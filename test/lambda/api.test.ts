@@ -152,7 +152,7 @@ t.test('Invoke through the stock Lambda client', async (t) => {
     const errors = cloudwatch.datums.filter((d) => d.MetricName === 'Errors' && d.Value === 1)
     t.equal(errors.length, 1)
     t.same(errors[0].Dimensions, [{ Name: 'FunctionName', Value: 'cpu' }])
-    t.ok(cloudwatch.datums.every((d) => d.Namespace === 'AWS/Lambda'))
+    t.ok(cloudwatch.datums.every((d) => d.Namespace === 'OutageLab/Lambda'))
     const metrics = await app.inject({ url: '/metrics' })
     t.match(metrics.body, /lambda_invocations_total\{function="echo",outcome="success",service="lambda",instance="lambda"\} 3/)
     t.match(metrics.body, /lambda_invocations_total\{function="cpu",outcome="function_error",service="lambda",instance="lambda"\} 1/)

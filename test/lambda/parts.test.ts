@@ -136,3 +136,25 @@ t.test('config: defaults, and bad values name their variable', async (t) => {
     message: `environment variable AGENT_BUFFER_MAX_BYTES: expected at most HOST_MEMORY_BUDGET_MB - INVOCATION_MEMORY_MB (${8 * MiB} bytes) with BOUNDED_AGENT_BUFFER=true, got "${9 * MiB}"`,
   })
 })
+
+t.test('a batch CloudWatch refuses as invalid is dropped and counted, not kept forever', async (t) => {
+  const { BatchRejected } = await import('../../services/lambda/agent.js')
+  const memory = new HostMemory(16 * MiB)
+  const rejected: number[] = []
+  const agent = new MetricsAgent({
+    memory,
+    flushIntervalMs: 1000,
+    namespace: 'AWS/Lambda',
+    ship: async (ns) => {
+      throw new BatchRejected('InvalidParameterValueException', `The value ${ns} for parameter Namespace is invalid.`)
+    },
+    events: { rejected: (n) => rejected.push(n) },
+  })
+  for (let i = 0; i < 5; i++) agent.record(rec(i))
+  await agent.flush()
+  t.same(rejected, [15])
+  t.equal(agent.stats().datumsRejected, 15)
+  t.equal(agent.stats().bufferedEntries, 0)
+  t.equal(memory.agentBytes, 0, 'the host memory is given back')
+  t.equal(agent.stats().flushFailures, 0, 'a refusal is not an outage')
+})
