@@ -112,8 +112,12 @@ class Run {
     return Number.isFinite(this.t0) ? Date.now() - this.t0 : -1e9
   }
 
+  /** Events before the origin is known keep their wall time; finish() turns it into atMs. */
+  readonly #wall = new WeakMap<JournalEvent, number>()
+
   emit(kind: string, detail: Record<string, unknown>): void {
-    const e = { atMs: Math.round(this.clock()), kind, detail }
+    const e = { atMs: Number.isFinite(this.t0) ? Math.round(this.clock()) : 0, kind, detail }
+    if (!Number.isFinite(this.t0)) this.#wall.set(e, Date.now())
     this.events.push(e)
     this.progress.event(e)
   }
@@ -149,9 +153,7 @@ class Run {
       this.topology = await this.boot()
       this.phase('seed')
       await this.seedAndStart()
-      const hypothesisWindow = Math.max(0, ...(exp.steadyStateHypothesis?.probes ?? []).map((p) => p.windowMs))
-      // The time origin: the method starts once traffic warmed up and filled the hypothesis window.
-      this.t0 = Date.now() + WARMUP_MS + hypothesisWindow
+      const hypothesisWindow = this.hypothesisWindow()
       this.phase('steady-state-before')
       await this.sleepUntil(0)
       this.steadyBefore = this.hypothesis(0, 'before')
@@ -221,8 +223,10 @@ class Run {
     this.emit('log', { message: 'customers seeded', shards: seeded.shards.length, userPool: seeded.userPool?.id })
     this.checkInterrupt()
 
-    // Observation starts with the workload, so the hypothesis window before the method has data.
-    this.t0 = Date.now() + 60_000 // provisional until execute() sets the real origin
+    // The time origin: the method starts once traffic warmed up and filled the hypothesis window.
+    // Observation starts with the workload, so that window has data (at negative times).
+    this.t0 = Date.now() + WARMUP_MS + this.hypothesisWindow()
+    for (const e of this.events) if (this.#wall.has(e)) e.atMs = this.#wall.get(e)! - this.t0
     const alarm = exp.topology.threadAlarm.enabled
       ? new ThreadAlarm({
           threshold: exp.topology.threadAlarm.threshold,
@@ -265,6 +269,10 @@ class Run {
 
   statusPoster?: ReturnType<typeof statusPoster>
   progressTimer?: NodeJS.Timeout
+
+  hypothesisWindow(): number {
+    return Math.max(0, ...(this.exp.steadyStateHypothesis?.probes ?? []).map((p) => p.windowMs))
+  }
 
   hypothesis(atMs: number, phase: 'before' | 'after'): SteadyStateResult {
     const result = evaluateHypothesis(this.exp.steadyStateHypothesis, new SeriesIndex(this.timeline.kept!), atMs)
@@ -354,6 +362,9 @@ class Run {
 
   finish(): RunResult {
     const exp = this.exp
+    // A run that never reached the origin (bad boot, Ctrl-C while seeding) counts from its end.
+    if (!Number.isFinite(this.t0)) this.t0 = Date.now()
+    for (const e of this.events) if (this.#wall.has(e)) e.atMs = this.#wall.get(e)! - this.t0
     const endedAt = new Date()
     const analysis = Number.isFinite(this.t0) && this.timeline.kept!.length
       ? analyzeRun({ experiment: exp, timeline: this.timeline.kept!, events: this.events, steadyStateAfter: this.status === 'completed' ? this.steadyAfter : undefined })

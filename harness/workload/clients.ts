@@ -52,7 +52,8 @@ export function customerClients(
     retryMode: policy.retryMode,
     // HTTP/1.1 keep-alive with the experiment's timeout. (Kinesis's default HTTP/2 handler has no
     // per-request timeout of its own.)
-    requestHandler: new NodeHttpHandler({ connectionTimeout: policy.timeoutMs, requestTimeout: policy.timeoutMs }),
+    // throwOnRequestTimeout: without it the handler only logs a warning and the call hangs on.
+    requestHandler: new NodeHttpHandler({ connectionTimeout: policy.timeoutMs, requestTimeout: policy.timeoutMs, throwOnRequestTimeout: true }),
   })
   const c: CustomerClients = {
     ...(urls.kinesis ? { kinesis: new KinesisClient(base('kinesis', urls.kinesis)) } : {}),
