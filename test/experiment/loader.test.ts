@@ -147,3 +147,25 @@ t.test('validate prints a summary and exits 0, or every issue and exits 2', asyn
   ])
   t.same(out, [])
 })
+
+t.test('actions on processes and faults on calls to another service load with their arguments', async (t) => {
+  const dir = t.testdir()
+  writeFiles(dir, {
+    'x.yaml': `title: faults
+topology: { fleets: { main: { frontends: 2, threadLimit: 40 } }, backends: 3 }
+method:
+  - { type: action, name: kill-backend, at: 1s, provider: kill, args: { service: kinesis-backend-3 } }
+  - { type: action, name: slow-puts, at: 2s, provider: inject-fault, args: { service: cloudwatch, direction: outbound, kind: latency, delayMs: 1500, target: kinesis-endpoint-main, match: { operation: PutRecords } } }
+  - { type: action, name: pause-fe, at: 3s, provider: pause, args: { service: kinesis-frontend-main-2 } }
+`,
+  })
+  const e = await loadExperiment(path.join(dir, 'x.yaml'))
+  t.same(
+    e.method.map((a) => a.type === 'action' && a.args),
+    [
+      { provider: 'kill', service: 'kinesis-backend-3' },
+      { provider: 'inject-fault', service: 'cloudwatch', direction: 'outbound', kind: 'latency', delayMs: 1500, target: 'kinesis-endpoint-main', match: { operation: 'PutRecords' } },
+      { provider: 'pause', service: 'kinesis-frontend-main-2' },
+    ],
+  )
+})

@@ -111,6 +111,12 @@ const cases: Case[] = [
     message: 'DIR/x.yaml: method[0].args.fleet: expected a fleet of topology.fleets (main), got "cloudwatch"',
   },
   {
+    name: 'kill names a process this run does not have',
+    files: { 'x.yaml': swap('provider: restart-fleet, args: { fleet: main, ratePerSec: 1 }', 'provider: kill, args: { service: kinesis-backend-3 }') },
+    message:
+      'DIR/x.yaml: method[3].args.service: expected a service of this run or a Kinesis process (kinesis-metadata, kinesis-backend-N, kinesis-endpoint-FLEET, kinesis-frontend-FLEET-N); this run has kinesis, cognito, cloudwatch, eventbridge, autoscaler, lambda, status-page, got "kinesis-backend-3"',
+  },
+  {
     name: 'a probe with both a measure and a metric, and no tolerance',
     files: { 'x.yaml': swap('measure: successRatio, window: 3s, tolerance: { min: 0.99 }', 'measure: successRatio, metric: x, window: 3s') },
     message: [
