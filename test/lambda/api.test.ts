@@ -14,14 +14,15 @@ import { startCloudWatchStandIn } from './cloudwatch-stand-in.js'
 const MiB = 1024 * 1024
 const ARN = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`
 
-async function startLambda(t: any) {
+async function startLambda(t: any, host: { budgetMiB?: number; invocationMiB?: number; maxConcurrent?: number } = {}) {
   const cloudwatch = await startCloudWatchStandIn({ keepDatums: true })
   const shipper = cloudWatchShipper({ endpoint: cloudwatch.url, credentials: CREDENTIALS, requestTimeoutMs: 2000 })
   const app = buildApp({
     keys: new Map([[CREDENTIALS.accessKeyId, CREDENTIALS.secretAccessKey]]),
     ship: shipper.ship,
-    hostMemoryBudgetBytes: 64 * MiB,
-    invocationMemoryBytes: 8 * MiB,
+    hostMemoryBudgetBytes: (host.budgetMiB ?? 64) * MiB,
+    invocationMemoryBytes: (host.invocationMiB ?? 8) * MiB,
+    maxConcurrentInvocations: host.maxConcurrent,
     logBytesPerInvocation: 4096,
     agentFlushIntervalMs: 50,
     logger: false,
@@ -158,4 +159,26 @@ t.test('Invoke through the stock Lambda client', async (t) => {
     t.match(metrics.body, /lambda_invocations_total\{function="cpu",outcome="function_error",service="lambda",instance="lambda"\} 1/)
     t.match(metrics.body, /lambda_agent_datums_shipped_total\{service="lambda",instance="lambda"\} 18/)
   })
+})
+
+t.test('an invocation the simulated host cannot fit fails with ServiceException (500); over the concurrency limit, TooManyRequestsException (429)', async (t) => {
+  const small = await startLambda(t, { budgetMiB: 8, invocationMiB: 8 })
+  const holding = small.lambda.send(new InvokeCommand({ FunctionName: 'sleep', Payload: Buffer.from('{"ms": 1500}') }))
+  await new Promise((r) => setTimeout(r, 300))
+  const full = await failure(small.lambda, new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{}') }))
+  t.equal(full.name, 'ServiceException')
+  t.equal(full.status, 500)
+  t.equal(full.message, "Lambda could not place the invocation: its host has no memory left for it (simulated host: 8.0 of 8.0 MiB in use, 0.0 MiB by the metrics agent's buffer)")
+  t.equal((await holding).StatusCode, 200, 'the invocation holding the memory finishes')
+  const metrics = await small.app.inject({ url: '/metrics' })
+  t.match(metrics.body, /lambda_invocations_total\{function="echo",outcome="host_memory_exhausted",service="lambda",instance="lambda"\} 1/)
+
+  const narrow = await startLambda(t, { maxConcurrent: 1 })
+  const busy = narrow.lambda.send(new InvokeCommand({ FunctionName: 'sleep', Payload: Buffer.from('{"ms": 1500}') }))
+  await new Promise((r) => setTimeout(r, 300))
+  const throttled = await failure(narrow.lambda, new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{}') }))
+  t.equal(throttled.name, 'TooManyRequestsException')
+  t.equal(throttled.status, 429)
+  t.equal(throttled.message, 'Rate Exceeded.')
+  await busy
 })
