@@ -9,6 +9,9 @@ import type { FastifyInstance } from 'fastify'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
+/** Loading the AWS SDK takes a few CPU-seconds: on a loaded 2-core machine start-up took up to 18 s. */
+export const SPAWN = { timeoutMs: 60_000 }
+
 export const CREDENTIALS = { accessKeyId: 'AKIDOUTAGELAB', secretAccessKey: 'outage-lab-secret' }
 
 export function cloudWatchClient(endpoint: string, opts: { maxAttempts?: number } = {}): CloudWatchClient {

@@ -17,22 +17,23 @@ import { KinesisClient, ListShardsCommand, GetShardIteratorCommand, GetRecordsCo
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { spawnService } from '../helpers/spawn.js'
 import { startKinesisOutage, kinesisOutageSkip } from '../helpers/kinesis-outage.js'
-import { cloudWatchClient, failure, until, scratchDir, CREDENTIALS } from './helpers.js'
+import { cloudWatchClient, failure, until, scratchDir, SPAWN, CREDENTIALS } from './helpers.js'
 
 const STREAM = 'cw-sdk'
 
 t.test('CloudWatch on a healthy Kinesis serves every operation to the stock SDK', { skip: kinesisOutageSkip }, async (t) => {
   const kinesis = await startKinesisOutage(t)
   const cw = await spawnService('services/cloudwatch/main.js', {
+    OUTAGE_LAB_WATCH_PARENT: '1',
     KINESIS_ENDPOINT: kinesis.endpoint,
     CLOUDWATCH_STREAM: STREAM,
     OUTAGE_LAB_DATA_DIR: scratchDir(t, 'sdk'),
     CONSUMER_POLL_MS: '100',
     ALARM_EVALUATION_INTERVAL_MS: '250',
-  })
+  }, SPAWN)
   t.teardown(() => cw.stop())
   const client = cloudWatchClient(cw.url)
-  await until('the metric stream is ready', 30_000, async () => (await (await request(`${cw.url}/health`)).body.json() as any).stream_ready === true)
+  await until('the metric stream is ready', 60_000, async () => (await (await request(`${cw.url}/health`)).body.json() as any).stream_ready === true)
 
   // Datapoints one minute in the past, at known seconds, so every statistic is predictable.
   const minute = Math.floor(Date.now() / 60_000) * 60_000 - 60_000
@@ -54,7 +55,7 @@ t.test('CloudWatch on a healthy Kinesis serves every operation to the stock SDK'
       Namespace: 'Shop', MetricName: 'Latency', Dimensions: web, StartTime: at(0), EndTime: at(60), Period: period,
       Statistics: ['SampleCount', 'Sum', 'Average', 'Minimum', 'Maximum'], Unit: 'Milliseconds',
     }))
-  await until('the consumer aggregated the datapoints', 20_000, async () => (await stats(60)).Datapoints?.[0]?.SampleCount === 8)
+  await until('the consumer aggregated the datapoints', 60_000, async () => (await stats(60)).Datapoints?.[0]?.SampleCount === 8)
   const whole = (await stats(60)).Datapoints!
   t.same(whole.map((d) => ({ ts: d.Timestamp?.getTime(), n: d.SampleCount, sum: d.Sum, avg: d.Average, min: d.Minimum, max: d.Maximum, unit: d.Unit })), [
     { ts: at(0).getTime(), n: 8, sum: 40 + 50 + 400, avg: 490 / 8, min: 5, max: 250, unit: 'Milliseconds' },
