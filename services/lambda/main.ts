@@ -1,12 +1,20 @@
 // A Lambda invocation host process: env -> CloudWatch shipper (+ spill file) -> app -> serve.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
-import { serve } from '../kit/index.js'
+import { InvalidConfig, serve } from '../kit/index.js'
 import { readConfig } from './config.js'
 import { cloudWatchShipper } from './cloudwatch.js'
 import { SpillFile } from './spill.js'
 import { buildApp } from './app.js'
 
-const cfg = readConfig(process.env)
+let cfg: ReturnType<typeof readConfig>
+try {
+  cfg = readConfig(process.env)
+} catch (err) {
+  // A mis-wired host says which variable is wrong and exits 2, like every outage-lab service.
+  if (!(err instanceof InvalidConfig)) throw err
+  process.stderr.write(`lambda: ${err.message}\n`)
+  process.exit(2)
+}
 // The agent signs with the first accepted key pair: one set of credentials per run.
 const [accessKeyId, secretAccessKey] = cfg.keys.entries().next().value as [string, string]
 const shipper = cloudWatchShipper({ endpoint: cfg.cloudwatchUrl, credentials: { accessKeyId, secretAccessKey }, requestTimeoutMs: cfg.agent.requestTimeoutMs })

@@ -10,7 +10,8 @@ import t from 'tap'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { spawnService, type Spawned } from '../helpers/spawn.js'
+import { spawnSync } from 'node:child_process'
+import { spawnService, ROOT, type Spawned } from '../helpers/spawn.js'
 import { startCloudWatchStandIn, type CloudWatchStandIn } from './cloudwatch-stand-in.js'
 import { HOST_ENV, startWorkload, health, metric, until, sleep } from './helpers.js'
 
@@ -108,4 +109,14 @@ t.test('BOUNDED_AGENT_BUFFER=true: no invocation fails while CloudWatch hangs; t
   await until('the spill file to be emptied', async () => (await stat(spillFile)).size === 0, 5_000)
   t.equal((await health(lambda)).agent.spilled_bytes, 0)
   t.equal(await metric(lambda, 'lambda_agent_datums_shipped_total'), succeeded * 3)
+})
+
+t.test('a mis-wired host exits 2 naming the variable', async (t) => {
+  const run = spawnSync(process.execPath, [path.join(ROOT, 'dist/services/lambda/main.js')], {
+    env: { PATH: process.env.PATH, PORT: '0', CLOUDWATCH_URL: 'http://127.0.0.1:1', BOUNDED_AGENT_BUFFER: 'sometimes' },
+    encoding: 'utf8',
+    timeout: 15_000,
+  })
+  t.equal(run.status, 2)
+  t.equal(run.stderr, 'lambda: environment variable BOUNDED_AGENT_BUFFER: expected true or false, got "sometimes"\n')
 })
