@@ -184,7 +184,7 @@ t.test('through a Kinesis outage: the 2020 CloudWatch goes dark, the local store
   const metrics = await (await request(`${local.url}/metrics`)).body.text()
   t.match(metrics, new RegExp(`cloudwatch_local_store_shipped_total\\{[^}]*\\} ${accepted}\\n`))
   // Server-side view of the local store's PutMetricData latency (client-side includes this test process's own delays).
-  const bucket = (le: string) => Number(new RegExp(`cloudwatch_request_duration_seconds_bucket\\{le="${le}",[^}]*operation="PutMetricData"[^}]*\\} (\\d+)`).exec(metrics)?.[1])
+  const bucket = (le: string) => Number(new RegExp(`cloudwatch_request_duration_seconds_bucket\\{le="${le.replace('+', '\\+')}",[^}]*operation="PutMetricData"[^}]*\\} (\\d+)`).exec(metrics)?.[1])
   t.comment(`local store PutMetricData as the server measured it: ${bucket('0.05')} of ${bucket('+Inf')} under 50 ms, ${bucket('+Inf') - bucket('1')} over 1 s`)
   t.comment(`break() resolved at ${broken.atMs} ms of the Kinesis topology's life`)
 })
