@@ -41,7 +41,9 @@ export class AccessStream {
       region: opts.region,
       credentials: opts.credentials,
       maxAttempts: 1,
-      requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(2_000, opts.requestTimeoutMs), requestTimeout: opts.requestTimeoutMs }),
+      // throwOnRequestTimeout: without it this SDK only logs a warning when requestTimeout passes and
+      // keeps waiting, and a PutRecords to a hung Kinesis would hold the shipper forever.
+      requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(2_000, opts.requestTimeoutMs), requestTimeout: opts.requestTimeoutMs, throwOnRequestTimeout: true }),
     })
   }
 

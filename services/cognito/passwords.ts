@@ -4,25 +4,32 @@ import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
 import { CognitoErrors } from './errors.js'
 
 const KEY_LENGTH = 32
-// N=2^14, r=8, p=1: Node's defaults, ~16 MiB and a few tens of ms per hash.
-const COST = { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }
+// N=2^12, r=8 (4 MiB, ~10 ms): a quarter of Node's default cost. A chaos run signs users in at a
+// steady rate on a shared 2-core machine, and the cost of a sign-in must not be what breaks it.
+// N is stored with each hash, so a stronger cost can come later without breaking stored users.
+const COST_N = 4096
+const R = 8
+const P = 1
 
-function derive(password: string, salt: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, COST, (err, key) => (err ? reject(err) : resolve(key))))
+function derive(password: string, salt: Buffer, N: number): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { N, r: R, p: P, maxmem: 256 * N * R }, (err, key) => (err ? reject(err) : resolve(key))),
+  )
 }
 
-/** "scrypt$<salt b64>$<hash b64>" */
+/** "scrypt$<N>$<salt b64>$<hash b64>" */
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16)
-  return `scrypt$${salt.toString('base64')}$${(await derive(password, salt)).toString('base64')}`
+  return `scrypt$${COST_N}$${salt.toString('base64')}$${(await derive(password, salt, COST_N)).toString('base64')}`
 }
 
 export async function verifyPassword(password: string, stored: string | undefined): Promise<boolean> {
   if (!stored) return false
-  const [scheme, salt, hash] = stored.split('$')
-  if (scheme !== 'scrypt' || !salt || !hash) return false
+  const [scheme, n, salt, hash] = stored.split('$')
+  const N = Number(n)
+  if (scheme !== 'scrypt' || !Number.isInteger(N) || N < 2 || N > 1 << 20 || !salt || !hash) return false
   const want = Buffer.from(hash, 'base64')
-  const got = await derive(password, Buffer.from(salt, 'base64'))
+  const got = await derive(password, Buffer.from(salt, 'base64'), N)
   return got.length === want.length && timingSafeEqual(got, want)
 }
 
