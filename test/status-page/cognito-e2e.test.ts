@@ -22,6 +22,8 @@ import { spawnService, ROOT, CREDENTIALS } from '../helpers/spawn.js'
 const built = ['services/cognito/main.js', 'services/status-page/main.js'].every((e) => fs.existsSync(path.join(ROOT, 'dist', e)))
 const CLI = path.join(ROOT, 'dist/harness/cli.js')
 const cliWired = fs.existsSync(CLI) && fs.readFileSync(CLI, 'utf8').includes('registerStatusPage')
+// Several helpers share two cores: a process may take long to start.
+const SLOW_START = { timeoutMs: 60_000 }
 const KEY = 'e2e-operator-key-0123456789abcdef'
 const PASSWORD = 'Oncall-Passw0rd!'
 
@@ -29,7 +31,7 @@ t.test('while Cognito hangs or is gone the primary path cannot post and the back
   const dir = t.testdir()
   // Cognito ships its access records to Kinesis; none runs here, so they wait in its buffer
   // (far below ACCESS_BUFFER_RECORDS): this test is about Cognito failing, not about why.
-  const cognito = await spawnService('services/cognito/main.js', { KINESIS_ENDPOINT: 'http://127.0.0.1:9', OUTAGE_LAB_DATA_DIR: path.join(dir, 'cognito') })
+  const cognito = await spawnService('services/cognito/main.js', { KINESIS_ENDPOINT: 'http://127.0.0.1:9', OUTAGE_LAB_DATA_DIR: path.join(dir, 'cognito') }, SLOW_START)
   t.teardown(async () => {
     cognito.proc.kill('SIGCONT')
     await cognito.stop()
@@ -48,7 +50,7 @@ t.test('while Cognito hangs or is gone the primary path cannot post and the back
     JWKS_TIMEOUT_MS: '1000',
     OUTAGE_LAB_OPERATOR_KEY: KEY,
     OUTAGE_LAB_DATA_DIR: path.join(dir, 'status-page'),
-  })
+  }, SLOW_START)
   t.teardown(() => statusPage.stop())
   const endpointsFile = path.join(dir, 'endpoints.json')
   fs.writeFileSync(endpointsFile, JSON.stringify({ control: { url: 'http://127.0.0.1:1', token: 't' }, credentials: CREDENTIALS, services: { cognito: cognito.url, 'status-page': statusPage.url }, operatorKey: KEY }))
