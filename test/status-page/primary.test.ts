@@ -11,7 +11,7 @@ async function setup(t: Test, deps: Partial<StatusPageDeps> = {}) {
   const cognito = await startCognitoStandIn()
   t.teardown(() => cognito.close())
   const log = await UpdateLog.open(path.join(t.testdir(), 'updates.jsonl'))
-  const app = buildApp({ log, cognitoUrl: cognito.url, operatorKey: 'backup-operator-key-0123456789', jwksTimeoutMs: 300, logger: false, ...deps })
+  const app = buildApp({ log, cognitoUrl: cognito.url, operatorKey: 'backup-operator-key-0123456789', jwksTimeoutMs: 5_000, logger: false, ...deps })
   t.teardown(() => app.close())
   const post = (token: string | undefined, payload: unknown = { message: 'We are investigating.', component: 'kinesis', status: 'degraded' }) =>
     app.inject({ method: 'POST', url: '/api/updates', headers: token === undefined ? {} : { authorization: `Bearer ${token}` }, payload: payload as any })
@@ -78,7 +78,7 @@ t.test('OPERATOR_POOL_ID and OPERATOR_CLIENT_ID pin the operators\' pool and app
 })
 
 t.test('when Cognito cannot be reached the primary path answers 503 and the backup path still posts', async (t) => {
-  const { app, cognito, post, log } = await setup(t, { jwksTimeoutMs: 300 })
+  const { app, cognito, post, log } = await setup(t, { jwksTimeoutMs: 1_000 })
   const token = await cognito.mint({ username: 'alice' })
   t.equal((await post(token)).statusCode, 201)
 
