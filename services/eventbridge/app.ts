@@ -101,6 +101,7 @@ export function buildApp(deps: EventBridgeDeps): FastifyInstance {
     metrics,
     unprocessed,
     maxTargetsPerRule: tuning.maxTargetsPerRule,
+    targetHosts: tuning.targetHosts,
     now,
     log: app.log,
   }

@@ -18,6 +18,8 @@ export interface Tuning {
   retryMaxMs: number
   checkpointIntervalMs: number
   maxTargetsPerRule: number
+  /** Host names targets may use beside the loopback ones (service names inside a compose network). */
+  targetHosts: string[]
 }
 
 export interface Config {
@@ -69,6 +71,10 @@ export function readConfig(env: Record<string, string | undefined>): Config {
       retryMaxMs: envInt(env, 'DELIVERY_RETRY_MAX_MS', { fallback: 60_000, min: 1, max: 86_400_000 }),
       checkpointIntervalMs: envInt(env, 'CHECKPOINT_INTERVAL_MS', { fallback: 1_000, min: 10, max: 600_000 }),
       maxTargetsPerRule: envInt(env, 'MAX_TARGETS_PER_RULE', { fallback: 5, min: 1, max: 100 }),
+      targetHosts: envString(env, 'TARGET_HOSTS', ' ')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
     },
   }
 }

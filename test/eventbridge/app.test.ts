@@ -43,7 +43,7 @@ async function closedPort(): Promise<number> {
   return port
 }
 
-async function app(t: Tap.Test) {
+async function app(t: Tap.Test, tuning: { targetHosts?: string[] } = {}) {
   const kinesis = createKinesisClient({ endpoint: `http://127.0.0.1:${await closedPort()}`, region: 'us-east-1', credentials: CREDENTIALS, timeoutMs: 2_000 })
   const a = buildApp({
     kinesis,
@@ -51,6 +51,7 @@ async function app(t: Tap.Test) {
     checkpoints: await Checkpoints.open('eventbridge-events', undefined),
     keys: new Map([[CREDENTIALS.accessKeyId, CREDENTIALS.secretAccessKey]]),
     region: 'us-east-1',
+    tuning,
     logger: false,
   })
   t.teardown(async () => {
@@ -108,6 +109,20 @@ t.test('PutEvents answers 500 InternalException when the events stream cannot be
   t.match(metrics, /eventbridge_backlog\{[^}]*\} 0/)
   const health = (await a.inject({ method: 'GET', url: '/health' })).json()
   t.match(health, { status: 'ok', service: 'eventbridge', stream_ready: false, backlog: 0 })
+})
+
+t.test('a target host outside the machine is refused unless TARGET_HOSTS names it', async (t) => {
+  const put = (a: Awaited<ReturnType<typeof app>>) => a.inject(signed('PutTargets', { Rule: 'r', Targets: [{ Id: 'a', Arn: 'http://autoscaler:8080/hook' }] }))
+  const strict = await app(t)
+  await strict.inject(signed('PutRule', { Name: 'r', EventPattern: '{"source":["a"]}' }))
+  const refused = await put(strict)
+  t.equal(refused.statusCode, 400)
+  t.same(refused.json(), { __type: 'ValidationException', message: 'Parameter http://autoscaler:8080/hook is not valid. Reason: the target must be on this machine (127.0.0.1, localhost or [::1]), got autoscaler.' })
+  const compose = await app(t, { targetHosts: ['autoscaler'] })
+  await compose.inject(signed('PutRule', { Name: 'r', EventPattern: '{"source":["a"]}' }))
+  const accepted = await put(compose)
+  t.equal(accepted.statusCode, 200)
+  t.same(accepted.json(), { FailedEntryCount: 0, FailedEntries: [] })
 })
 
 t.test('a checkpoint moves only past records whose deliveries all finished, in order', async (t) => {

@@ -13,6 +13,8 @@ export interface EventsContext {
   unprocessed: Unprocessed
   /** Largest number of targets per rule (EventBridge: 5). */
   maxTargetsPerRule: number
+  /** Extra host names a target URL may name (TARGET_HOSTS). */
+  targetHosts: string[]
   now: () => number
   log: { warn(obj: object, msg: string): void }
 }

@@ -21,7 +21,7 @@ export function targetOperations(ctx: EventsContext): Record<string, Operation> 
   return {
     async PutTargets(input) {
       const rule = ruleOf(input)
-      const given = v.list(input.Targets, 'targets', 1, 10).map((t, i) => target(t, i))
+      const given = v.list(input.Targets, 'targets', 1, 10).map((t, i) => target(t, i, ctx.targetHosts))
       const ids = new Set(given.map((t) => t.Id))
       if (ids.size !== given.length) throw EventsErrors.ValidationException('Targets contain duplicate Ids.')
       const next = [...rule.targets.filter((t) => !ids.has(t.Id)), ...given]
@@ -48,7 +48,7 @@ export function targetOperations(ctx: EventsContext): Record<string, Operation> 
   }
 }
 
-function target(raw: unknown, i: number): Target {
+function target(raw: unknown, i: number, extraHosts: string[]): Target {
   const at = `targets.${i + 1}.member`
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw EventsErrors.ValidationException(`1 validation error detected: Value at '${at}' failed to satisfy constraint: Member must be a structure`)
   const t = raw as Record<string, any>
@@ -61,7 +61,7 @@ function target(raw: unknown, i: number): Target {
     throw EventsErrors.ValidationException(`Parameter ${arn} is not valid. Reason: outage-lab delivers only to http(s) URLs on this machine (e.g. http://127.0.0.1:8080/hook).`)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw EventsErrors.ValidationException(`Parameter ${arn} is not valid. Reason: the target URL must be http or https.`)
-  if (!LOOPBACK.test(url.hostname)) throw EventsErrors.ValidationException(`Parameter ${arn} is not valid. Reason: the target must be on this machine (127.0.0.1, localhost or [::1]), got ${url.hostname}.`)
+  if (!LOOPBACK.test(url.hostname) && !extraHosts.includes(url.hostname.toLowerCase())) throw EventsErrors.ValidationException(`Parameter ${arn} is not valid. Reason: the target must be on this machine (127.0.0.1, localhost or [::1]${extraHosts.length ? `, or one of TARGET_HOSTS: ${extraHosts.join(', ')}` : ''}), got ${url.hostname}.`)
   if (t.InputTransformer !== undefined && t.InputTransformer !== null) throw EventsErrors.ValidationException('InputTransformer is not supported by outage-lab: use Input or InputPath.')
   const out: Target = { Id: id, Arn: arn }
   const input = v.optionalString(t.Input, `${at}.input`, 8192)
