@@ -7,7 +7,7 @@ import type { Datapoint } from '../../services/cloudwatch/datapoints.js'
 
 const T0 = Date.UTC(2020, 10, 25, 13, 15, 0)
 
-function alarm(over: Partial<AlarmDefinition> = {}): AlarmDefinition & { state: AlarmState } {
+function alarm(over: Partial<AlarmDefinition & { state: AlarmState }> = {}): AlarmDefinition & { state: AlarmState } {
   return {
     alarmName: 'a', actionsEnabled: true, okActions: [], alarmActions: [], insufficientDataActions: [],
     namespace: 'App', metricName: 'latency', dimensions: [['svc', 'web']], statistic: 'Average', periodSec: 10,
