@@ -18,7 +18,7 @@ export function topologyOf(exp: Experiment): Topology {
     seed: exp.seed,
     // Cells of a fixed size: a capacity addition adds cells instead of growing every member's work.
     ...(main.cells > 1 ? { cellSize: Math.ceil(main.frontends / main.cells) } : {}),
-    ...(t.shardMapCache ? { shardMapCache: true } : {}),
+    ...(t.shardMapCache ? { shardMapCacheFleet: true } : {}),
     services: t.services,
     switches: {
       cognito: { sustainKinesisErrors: t.switches.cognito.sustainKinesisErrors, bufferRecords: t.switches.cognito.bufferRecords },

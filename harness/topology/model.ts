@@ -209,6 +209,11 @@ export interface KinesisTopologyOptions {
   frontendReadinessTimeoutMs?: number
   /** Remediation 7: the main fleet in cells of at most this many members. */
   cellSize?: number
+  /**
+   * Remediation 5: a dedicated fleet of this many members builds the shard-map (peering only among
+   * themselves); the customer-facing fleets read it from them and run no peer threads.
+   */
+  shardMapCache?: { frontends: number }
   /** Remediation 6: more fleets on the same back-ends, each behind its own endpoint. */
   partitionedFleets?: { name: string; frontends: number; threadLimit: number }[]
 }
@@ -240,6 +245,7 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
   const readiness = { path: '/health', timeoutMs: 15_000 }
   const metadataUrl = { urlOf: 'kinesis-metadata' }
   const backendNames = Array.from({ length: backends }, (_, i) => `kinesis-backend-${i + 1}`)
+  const cache = opts.shardMapCache
   const fleet = (name: string, count: number, limit: number, cellSize?: number): FleetSpec => ({
     name,
     kind: 'kinesis-frontend',
@@ -247,8 +253,8 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
     count,
     threadLimit: limit,
     ...(cellSize !== undefined ? { cellSize } : {}),
-    env: { ...common, METADATA_URL: metadataUrl, LEARN_DELAY_MS: String(learnDelayMs), BOOTSTRAP: bootstrap },
-    dependsOn: ['kinesis-metadata', ...backendNames],
+    env: { ...common, METADATA_URL: metadataUrl, LEARN_DELAY_MS: String(learnDelayMs), BOOTSTRAP: bootstrap, ...(cache && name !== 'cache' ? { SHARD_MAP_CACHE_FLEET: 'cache' } : {}) },
+    dependsOn: ['kinesis-metadata', ...backendNames, ...(cache && name !== 'cache' ? ['fleet:cache'] : [])],
     readiness: { path: '/health', timeoutMs: opts.frontendReadinessTimeoutMs ?? 30_000 + 2_000 * count },
     membership: 'kinesis-metadata',
     memberPrefix: `kinesis-frontend-${name}`,
@@ -278,13 +284,19 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
   ]
   const extra = opts.partitionedFleets ?? []
   extra.forEach((f, i) => {
-    if (f.name === 'main' || !/^[a-z][a-z0-9]{0,20}$/.test(f.name)) throw new InvalidTopology(`partitionedFleets[${i}].name`, 'a short lower-case name other than main', f.name)
+    if (f.name === 'main' || f.name === 'cache' || !/^[a-z][a-z0-9]{0,20}$/.test(f.name)) throw new InvalidTopology(`partitionedFleets[${i}].name`, 'a short lower-case name other than main and cache', f.name)
     int(f.frontends, `partitionedFleets[${i}].frontends`, 1, MAX_FLEET_SIZE)
     int(f.threadLimit, `partitionedFleets[${i}].threadLimit`, 1)
   })
   if (opts.cellSize !== undefined) int(opts.cellSize, 'cellSize', 1, MAX_FLEET_SIZE)
   services.push(...extra.map((f) => endpoint(f.name, f.frontends)))
+  if (cache) int(cache.frontends, 'shardMapCache.frontends', 1, 16)
   const fleets = [fleet('main', frontends, threadLimit, opts.cellSize), ...extra.map((f) => fleet(f.name, f.frontends, f.threadLimit))]
+  if (cache) {
+    // The cache fleet serves no customer: no endpoint in front of it.
+    const { endpoint: _none, ...cacheFleet } = fleet('cache', cache.frontends, threadLimit)
+    fleets.push(cacheFleet)
+  }
   const topology: Topology = {
     name: 'kinesis',
     seed,

@@ -30,6 +30,8 @@ export interface SystemTopologyOptions extends KinesisTopologyOptions {
   switches?: Switches
   /** Remediation 6: CloudWatch's own front-end fleet (used when switches.cloudwatch.partitionedFleet). */
   partitionedFleet?: { frontends: number; threadLimit: number }
+  /** Remediation 5 as a switch: a dedicated shard-map cache fleet of 3. */
+  shardMapCacheFleet?: boolean
 }
 
 const readiness = { path: '/health', timeoutMs: 20_000 }
@@ -48,6 +50,7 @@ export function systemTopology(opts: SystemTopologyOptions): Topology {
   if (partitioned && !services.includes('cloudwatch')) throw new InvalidTopology('switches.cloudwatch.partitionedFleet', 'cloudwatch among the services', services)
   const kinesis = kinesisTopology({
     ...opts,
+    ...(opts.shardMapCacheFleet ? { shardMapCache: { frontends: 3 } } : {}),
     partitionedFleets: partitioned ? [{ name: 'cloudwatch', frontends: opts.partitionedFleet?.frontends ?? 2, threadLimit: opts.partitionedFleet?.threadLimit ?? opts.threadLimit }] : [],
   })
   const common: EnvSpec = {

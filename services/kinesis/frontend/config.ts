@@ -23,6 +23,8 @@ export interface FrontendConfig {
   enforcement: ThreadLimitEnforcement
   learnDelayMs: number
   bootstrap: 'peers' | 'metadata'
+  /** SHARD_MAP_CACHE_FLEET: read the shard-map from this fleet instead of building it (remediation 5). */
+  cacheFleet?: string
   membershipPollMs: number
   peerHeartbeatMs: number
   shardMapRetryMs: number
@@ -51,9 +53,17 @@ export function readConfig(env: Env): FrontendConfig {
     enforcement: envEnum(env, 'THREAD_LIMIT_ENFORCEMENT', ['cgroup', 'docker', 'process'] as const, 'process'),
     learnDelayMs: envInt(env, 'LEARN_DELAY_MS', { fallback: 0, min: 0 }),
     bootstrap: envEnum(env, 'BOOTSTRAP', ['peers', 'metadata'] as const, 'peers'),
+    cacheFleet: cacheFleet(env),
     membershipPollMs: envInt(env, 'MEMBERSHIP_POLL_MS', { fallback: 500, min: 10 }),
     peerHeartbeatMs: envInt(env, 'PEER_HEARTBEAT_MS', { fallback: 1000, min: 10 }),
     shardMapRetryMs: envInt(env, 'SHARD_MAP_RETRY_MS', { fallback: 1000, min: 10 }),
     throttle: envEnum(env, 'THROTTLE', ['on', 'off'] as const, 'on') === 'on',
   }
+}
+
+function cacheFleet(env: Env): string | undefined {
+  const v = env.SHARD_MAP_CACHE_FLEET || undefined
+  if (v !== undefined && !/^[a-z][a-z0-9-]{0,62}$/.test(v)) throw new InvalidConfig('SHARD_MAP_CACHE_FLEET', 'a fleet name (lower-case letters, digits, dashes)', v)
+  if (v !== undefined && v === (env.FLEET || 'main')) throw new InvalidConfig('SHARD_MAP_CACHE_FLEET', 'a fleet other than this member\'s own', v)
+  return v
 }

@@ -22,6 +22,7 @@ const app = buildApp({
       selfId: cfg.frontendId,
       selfUrl: cfg.advertiseUrl,
       bootstrap: cfg.bootstrap,
+      cacheFleet: cfg.cacheFleet,
       learnDelayMs: cfg.learnDelayMs,
       seed: cfg.seed,
       membershipPollMs: cfg.membershipPollMs,

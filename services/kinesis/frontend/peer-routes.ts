@@ -1,6 +1,8 @@
 // What other members' peer threads read from this front-end (docs/internals.md):
 //   GET /peer/stream?from=<id>  NDJSON gossip: a hello with this member's shard-map version, a line
 //                               on every version change, a heartbeat every peerHeartbeatMs.
+//   GET /peer/authoritative     the authoritative map this member last read (the shard-map cache
+//                               fleet of remediation 5 serves it to front-ends of other fleets).
 //   GET /peer/shardmap          this member's whole shard-map (bootstrap from peers), NDJSON: a
 //                               header line, then one checksummed entry per line (map-document.ts).
 // Both are served whatever the map's state: a broken server still gossips (as at AWS, where the
@@ -56,6 +58,15 @@ export async function peerRoutes(app: FastifyInstance, opts: PeerRoutesOptions):
     })
     reply.header('content-type', 'application/x-ndjson').header('cache-control', 'no-store')
     return reply.send(out)
+  })
+
+  // A member of the shard-map cache fleet (remediation 5) hands the authoritative map it read to
+  // front-ends that no longer build one themselves.
+  app.get('/peer/authoritative', async (_req, reply) => {
+    const m = map.authoritative()
+    if (!m) throw AwsErrors.ServiceUnavailable('this member has not read the shard-map yet')
+    reply.header('cache-control', 'no-store')
+    return m
   })
 
   app.get('/peer/shardmap', async (_req, reply) => {

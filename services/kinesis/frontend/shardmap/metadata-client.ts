@@ -59,6 +59,19 @@ export class MetadataClient {
     return this.#call('GET', `/fleets/${enc(this.#fleet)}/members${this.#cell ? `?cell=${enc(this.#cell)}` : ''}`) as Promise<Membership>
   }
 
+  /** Members of another fleet (the shard-map cache fleet), whole fleet, no cell. */
+  fleetMembers(fleet: string): Promise<Membership> {
+    return this.#call('GET', `/fleets/${enc(fleet)}/members`) as Promise<Membership>
+  }
+
+  /** The authoritative map as a cache-fleet member last read it. */
+  async authoritativeFrom(memberUrl: string): Promise<AuthoritativeMap> {
+    const res = await request(`${memberUrl.replace(/\/$/, '')}/peer/authoritative`, { dispatcher: this.#dispatcher, headersTimeout: 3_000, bodyTimeout: 3_000 })
+    const text = await res.body.text()
+    if (res.statusCode !== 200) throw new MetadataError(res.statusCode, undefined, `shard-map cache ${memberUrl}: HTTP ${res.statusCode} ${text.slice(0, 200)}`)
+    return JSON.parse(text) as AuthoritativeMap
+  }
+
   shardMap(): Promise<AuthoritativeMap> {
     return this.#call('GET', `/shardmap?fleet=${enc(this.#fleet)}${this.#cell ? `&cell=${enc(this.#cell)}` : ''}`) as Promise<AuthoritativeMap>
   }

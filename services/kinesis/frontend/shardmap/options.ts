@@ -26,6 +26,12 @@ export interface ShardMapOptions {
    * once the server listens (PORT=0 is only known then).
    */
   selfUrl?: string
+  /**
+   * SHARD_MAP_CACHE_FLEET (remediation 5): read the shard-map from this dedicated fleet's members
+   * (GET /peer/authoritative) instead of building it here. No peer is learned and no peer thread
+   * is created, so this member's threads no longer grow with its own fleet.
+   */
+  cacheFleet?: string
   /** BOOTSTRAP: 'peers' (2020 behaviour: fetch every peer's whole map) or 'metadata' (remediation 4). */
   bootstrap: 'peers' | 'metadata'
   /** LEARN_DELAY_MS: upper bound of the seeded delay before a newly seen peer gets its thread. */

@@ -55,6 +55,8 @@ export interface FrontendShardMap extends ShardMap {
   /** The whole map as peers fetch it (GET /peer/shardmap), NDJSON. Throws ServiceUnavailable before the first config read. */
   peerDocumentNdjson(): string
   peerDocument(): PeerMapDocument
+  /** The authoritative map as last read; a shard-map cache fleet member hands it out. */
+  authoritative(): AuthoritativeMap | undefined
   /** Called with the new version whenever this member's map version changes; returns unsubscribe. */
   onVersion(listener: (version: number) => void): () => void
   /** Stream info known now (no metadata read). */
@@ -111,6 +113,8 @@ class PeerShardMap implements FrontendShardMap {
   #streams = new Map<string, { stream: StreamInfo; rev: number }>()
   #backends = new Map<string, { url: string; rev: number }>()
   #refreshing: Promise<void> | undefined
+  #lastAuthoritative: AuthoritativeMap | undefined
+  #cacheCursor = 0
   #lastGossipRefreshMs = 0
 
   // Source 1: membership.
@@ -206,11 +210,32 @@ class PeerShardMap implements FrontendShardMap {
   }
 
   refresh(): Promise<void> {
-    this.#refreshing ??= this.#client
-      .shardMap()
+    this.#refreshing ??= (this.#opts.cacheFleet ? this.#fromCacheFleet(this.#opts.cacheFleet) : this.#client.shardMap())
       .then((m) => this.#applyAuthoritative(m))
       .finally(() => (this.#refreshing = undefined))
     return this.#refreshing
+  }
+
+  /** The authoritative map as last read (what a cache-fleet member hands out). */
+  authoritative(): AuthoritativeMap | undefined {
+    return this.#lastAuthoritative
+  }
+
+  // Remediation 5: the map comes from a member of the dedicated cache fleet, tried in turn.
+  async #fromCacheFleet(fleet: string): Promise<AuthoritativeMap> {
+    const { members } = await this.#client.fleetMembers(fleet)
+    if (members.length === 0) throw new Error(`shard-map cache fleet ${fleet} has no members`)
+    const start = this.#cacheCursor++ % members.length
+    let last: unknown
+    for (let i = 0; i < members.length; i++) {
+      const m = members[(start + i) % members.length]
+      try {
+        return await this.#client.authoritativeFrom(m.url)
+      } catch (err) {
+        last = err
+      }
+    }
+    throw new Error(`no member of shard-map cache fleet ${fleet} answered: ${String(last)}`)
   }
 
   stats(): ShardMapStats {
@@ -308,7 +333,8 @@ class PeerShardMap implements FrontendShardMap {
   #onMembership(m: Membership): void {
     this.#membershipVersion = m.version
     this.#members = new Map(m.members.map((x) => [x.id, x]))
-    const others = m.members.filter((x) => x.id !== this.selfId)
+    // With a dedicated cache fleet, other members are nobody's business here: no peer, no thread.
+    const others = this.#opts.cacheFleet ? [] : m.members.filter((x) => x.id !== this.selfId)
     if (!this.#initialSnapshot) {
       // The initial fleet boots together: everything in the first snapshot is learned at once.
       this.#initialSnapshot = true
@@ -352,6 +378,7 @@ class PeerShardMap implements FrontendShardMap {
   }
 
   #applyAuthoritative(m: AuthoritativeMap): void {
+    this.#lastAuthoritative = m
     const streams = new Map<string, { stream: StreamInfo; rev: number }>()
     for (const s of m.streams) streams.set(s.name, { stream: s, rev: m.version })
     const backends = new Map<string, { url: string; rev: number }>()
@@ -485,7 +512,7 @@ class PeerShardMap implements FrontendShardMap {
       this.#brokenCause = undefined
     }
     if (!this.#configRead || !this.#initialSnapshot || missing.length > 0) return this.#setState('building')
-    if (this.#opts.bootstrap === 'peers' && !this.#initialBootstrapDone) {
+    if (this.#opts.bootstrap === 'peers' && !this.#opts.cacheFleet && !this.#initialBootstrapDone) {
       if (![...this.#links.values()].every((l) => l.bootstrapped)) return this.#setState('building')
       this.#initialBootstrapDone = true
     }
