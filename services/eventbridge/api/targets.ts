@@ -1,5 +1,5 @@
 // PutTargets, ListTargetsByRule, RemoveTargets. Targets are HTTP(S) URLs on this machine: outage-lab
-// keeps all its traffic on the loopback interface.
+// keeps its traffic on the loopback interface (TARGET_HOSTS adds service names inside a compose network).
 import type { Operation } from '../../kit/index.js'
 import { EventsErrors, DEFAULT_BUS } from '../errors.js'
 import type { Target } from '../rules.js'
