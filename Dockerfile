@@ -25,7 +25,7 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=deps --chown=1000:1000 /data /data
 COPY package.json ./
-COPY docker/entry.mjs docker/health.mjs ./docker/
+COPY docker/entry.mjs docker/health.mjs docker/membership-janitor.mjs ./docker/
 COPY dist/services ./dist/services
 # Numeric: works without a passwd entry, and lets the runtime check "non-root" before starting.
 USER 1000:1000

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 CLI := node dist/harness/cli.js
 
-.PHONY: install build run test up down bench clean
+.PHONY: install build run test up down bench clean image compose-up compose-down
 
 install: $(NODE_MODULES_STAMP)
 
@@ -35,3 +35,20 @@ bench: build
 
 clean:
 	rm -rf dist runs .outage-lab .tap coverage
+
+# The one image of every service (docs/compose.md). BASE_IMAGE is pulled when it can be; where no
+# registry is reachable, a base is built from this machine's node with `docker import`.
+IMAGE ?= outage-lab:latest
+BASE_IMAGE ?= node:20-bookworm-slim
+COMPOSE_PROJECT ?= outage-lab
+COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+
+image: build
+	IMAGE=$(IMAGE) BASE_IMAGE=$(BASE_IMAGE) docker/build-image.sh
+
+# The whole system on containers, by hand (ports on 127.0.0.1: see README "On containers").
+compose-up: image
+	OUTAGE_LAB_IMAGE=$(IMAGE) $(COMPOSE) -p $(COMPOSE_PROJECT) up -d
+
+compose-down:
+	$(COMPOSE) -p $(COMPOSE_PROJECT) --profile partitioned down -t 1

@@ -35,7 +35,7 @@ mkdir -p "$ctx/dist" "$ctx/docker"
 cp -al dist/services "$ctx/dist/services"
 cp -al node_modules "$ctx/node_modules"
 cp package.json package-lock.json Dockerfile .dockerignore "$ctx/"
-cp docker/entry.mjs docker/health.mjs docker/prune-dev-deps.mjs "$ctx/docker/"
+cp docker/entry.mjs docker/health.mjs docker/membership-janitor.mjs docker/prune-dev-deps.mjs "$ctx/docker/"
 node docker/prune-dev-deps.mjs "$ctx" >/dev/null
 
 docker build --build-arg "BASE_IMAGE=$base" -t "$image" "$ctx"

@@ -39,14 +39,21 @@ function ownAddress() {
   return undefined
 }
 
-/** Compose's replica number: the container's name is `<project>_<service>_<n>` (v1) or `-<n>` (v2). */
-async function replicaNumber(address) {
-  try {
-    const [name] = await dns.reverse(address)
-    const m = /[-_](\d+)$/.exec(name.split('.')[0])
-    return m ? Number(m[1]) : undefined
-  } catch {
-    return undefined
+/**
+ * Compose's replica number: the container's name is `<project>_<service>_<n>` (v1) or `-<n>` (v2).
+ * Docker's DNS may not know a container in the first moments after it (re)starts: ask again for a
+ * while rather than join the fleet under a second name.
+ */
+async function replicaNumber(address, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      const [name] = await dns.reverse(address)
+      const m = /[-_](\d+)$/.exec((name ?? '').split('.')[0])
+      if (m) return Number(m[1])
+    } catch {}
+    if (Date.now() > deadline) return undefined
+    await new Promise((r) => setTimeout(r, 200))
   }
 }
 

@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { request } from 'undici'
 import { bootWaves, memberNumber, validateTopology, MAX_FLEET_SIZE, type FleetSpec, type ReadinessSpec, type Topology } from './model.js'
 import { BootAborted, InvalidOperation, ServiceNotReady } from './errors.js'
 import { waitForHealth, getHealth, type WaitOutcome } from './readiness.js'
@@ -257,6 +258,8 @@ export class StartedComposeTopology implements StartedTopology {
   private async adoptContainers(): Promise<Member[]> {
     const list = await this.client.container.dockerode.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${this.projectName}`] } })
     const fresh: Member[] = []
+    const number = (c: { Labels: Record<string, string> }) => Number(c.Labels['com.docker.compose.container-number'])
+    list.sort((a: { Labels: Record<string, string> }, b: { Labels: Record<string, string> }) => number(a) - number(b))
     for (const c of list) {
       const service = c.Labels['com.docker.compose.service']
       const n = Number(c.Labels['com.docker.compose.container-number'])
@@ -538,9 +541,31 @@ export class StartedComposeTopology implements StartedTopology {
           result.removed.push(m.name)
         }
       }
+      await this.reconcileMembership(f.spec)
       this.emit('fleet-scaled', { ...result })
       return result
     })
+  }
+
+  /**
+   * Members register themselves (each replica under its own name), and metadata keeps a member
+   * until it is deleted: any id listed for the fleet that is not one of its containers now (a
+   * replica that could not learn its number, a container removed behind the harness's back) is
+   * deleted, so no peer keeps a thread for a ghost.
+   */
+  private async reconcileMembership(fleet: FleetSpec): Promise<string[]> {
+    const membership = this.members.get(fleet.membership)
+    if (!membership?.hostPort) return []
+    const current = new Set(this.fleetMembers(fleet.name).map((m) => m.name))
+    try {
+      const res = await request(`${this.urlOf(membership)}/fleets/${encodeURIComponent(fleet.name)}/members`, { headersTimeout: 5_000, bodyTimeout: 5_000 })
+      const body = (await res.body.json()) as { members?: { id: string }[] }
+      const ghosts = (body.members ?? []).map((x) => x.id).filter((id) => !current.has(id))
+      for (const id of ghosts) await deregisterMember(this.urlOf(membership), fleet.name, id)
+      return ghosts
+    } catch {
+      return []
+    }
   }
 
   private async removeMember(m: Member): Promise<void> {
@@ -603,6 +628,7 @@ export class StartedComposeTopology implements StartedTopology {
           return this.restartMember(m)
         }),
       )
+      await this.reconcileMembership(this.fleet(fleet).spec)
       const result: RestartResult = { fleet, restarted: members.map((m) => m.name), notReady: [], durationMs: Date.now() - began }
       outcomes.forEach((o, i) => {
         if (!o.ready) result.notReady.push({ name: members[i].name, reason: o.reason })

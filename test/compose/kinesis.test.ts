@@ -1,0 +1,138 @@
+// The compose backend on the real Kinesis images (docker-compose.yml + outage-lab:latest): the
+// outage's root cause in containers. A capacity addition pushes every front-end past its
+// container's pids_limit (new Worker() fails with EAGAIN), removing the capacity does not heal the
+// shard-maps, a paced restart of the containers does; container faults behave like process faults;
+// and teardown leaves no container or network behind.
+import t from 'tap'
+import { execFileSync } from 'node:child_process'
+import { KinesisClient, CreateStreamCommand, PutRecordsCommand, GetShardIteratorCommand, GetRecordsCommand } from '@aws-sdk/client-kinesis'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
+import { ComposeBackend, type StartedComposeTopology } from '../../harness/topology/compose.js'
+import { kinesisTopology } from '../../harness/topology/model.js'
+import { composeSkip, IMAGE } from './skip.js'
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: T | undefined
+  while (Date.now() < deadline) {
+    last = await probe()
+    if (last !== undefined) return last
+    await new Promise((r) => setTimeout(r, 250))
+  }
+  throw new Error(`${what} did not happen within ${timeoutMs} ms`)
+}
+
+async function frontends(topo: StartedComposeTopology): Promise<any[]> {
+  return (await topo.health()).filter((h) => h.name.startsWith('kinesis-frontend-')).map((h) => ({ name: h.name, status: h.status, ...(h.body ?? {}) }))
+}
+
+function projectResources(project: string): { containers: string[]; networks: string[] } {
+  const label = `label=com.docker.compose.project=${project}`
+  const lines = (args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean)
+  return { containers: lines(['ps', '-aq', '--filter', label]), networks: lines(['network', 'ls', '-q', '--filter', label]) }
+}
+
+// A front-end runs ~11 threads plus one per peer: with pids_limit 16, 3 members fit (13 threads)
+// and 8 do not (18).
+const LIMIT = 16
+
+t.test('the compose backend on the real Kinesis images', { skip: await composeSkip() }, async (t) => {
+  const topo = await new ComposeBackend(kinesisTopology({ frontends: 3, threadLimit: LIMIT }), { runDir: t.testdir(), signals: false, image: IMAGE }).start()
+  t.teardown(() => topo.stop())
+  const e = topo.endpoints()
+  const kinesis = new KinesisClient({ endpoint: e.kinesis, region: e.region, credentials: e.credentials, maxAttempts: 1 })
+  t.teardown(() => kinesis.destroy())
+
+  await t.test('the Kinesis topology boots in containers and serves the AWS SDK through its endpoint', async (t) => {
+    t.equal(topo.threadLimitEnforcement, 'docker')
+    t.match(e.kinesis, /^http:\/\/127\.0\.0\.1:\d+$/, 'the endpoint is published on 127.0.0.1')
+    for (const url of Object.values(e.services)) t.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
+    t.same(e.fleets.main.members, ['kinesis-frontend-main-1', 'kinesis-frontend-main-2', 'kinesis-frontend-main-3'])
+    const health = await topo.health()
+    t.same(health.filter((h) => h.status !== 200).map((h) => h.name), [], 'every service answers /health with 200')
+    t.equal(health.length, 7)
+
+    await kinesis.send(new CreateStreamCommand({ StreamName: 'orders', ShardCount: 1 }))
+    const records = Array.from({ length: 20 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(`order-${i}`) }))
+    const put = await kinesis.send(new PutRecordsCommand({ StreamName: 'orders', Records: records }))
+    t.equal(put.FailedRecordCount, 0)
+    // The stock client speaks h2c by default; the same endpoint serves HTTP/1.1 too.
+    const h1 = new KinesisClient({ endpoint: e.kinesis, region: e.region, credentials: e.credentials, maxAttempts: 1, requestHandler: new NodeHttpHandler({ requestTimeout: 10_000 }) })
+    t.teardown(() => h1.destroy())
+    const { ShardIterator } = await h1.send(new GetShardIteratorCommand({ StreamName: 'orders', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }))
+    const got = await h1.send(new GetRecordsCommand({ ShardIterator }))
+    t.same(got.Records?.map((r) => Buffer.from(r.Data!).toString()), records.map((r) => r.Data.toString()), 'every acknowledged record reads back in order')
+
+    for (const fe of await frontends(topo)) {
+      t.equal(fe.thread_limit_enforcement, 'docker', `${fe.name} knows its limit is docker's`)
+      t.equal(fe.thread_limit, LIMIT, `${fe.name} reads its pids_limit`)
+      t.equal(fe.shard_map_state, 'ready', `${fe.name} has a usable shard-map`)
+      t.equal(fe.peers, 2, `${fe.name} knows its 2 peers`)
+    }
+  })
+
+  await t.test('scaling the front-ends past pids_limit breaks every one (EAGAIN); removing them does not heal; a paced restart does', async (t) => {
+    const up = await topo.scaleFleet('main', 8)
+    t.same(up.added, [4, 5, 6, 7, 8].map((n) => `kinesis-frontend-main-${n}`))
+    const broken = await until('every front-end broken', 120_000, async () => {
+      const fes = await frontends(topo)
+      return fes.length === 8 && fes.every((f) => f.shard_map_state === 'broken') ? fes : undefined
+    })
+    for (const fe of broken) t.match(fe.lastError ?? fe.last_error ?? '', /EAGAIN/, `${fe.name} failed to create a peer thread with EAGAIN`)
+    const failed = await kinesis.send(new PutRecordsCommand({ StreamName: 'orders', Records: records.slice(0, 1) })).then(() => undefined, (err) => err)
+    t.ok(failed, 'the data plane fails')
+    t.equal(failed?.$metadata?.httpStatusCode, 500)
+    t.equal(failed?.name, 'InternalFailure')
+
+    const down = await topo.scaleFleet('main', 3)
+    t.same(down.removed, [8, 7, 6, 5, 4].map((n) => `kinesis-frontend-main-${n}`))
+    t.equal(projectResources(topo.projectName).containers.length, 7, 'removed replicas leave no container')
+    await new Promise((r) => setTimeout(r, 2_000))
+    t.same((await frontends(topo)).map((f) => f.shard_map_state), ['broken', 'broken', 'broken'], 'removing the capacity does not heal')
+
+    const restarted = await topo.restartFleet('main', { ratePerSec: 2 })
+    t.same(restarted.notReady, [])
+    await until('every front-end ready', 60_000, async () => {
+      const fes = await frontends(topo)
+      return fes.length === 3 && fes.every((f) => f.shard_map_state === 'ready' && f.peers === 2) ? true : undefined
+    })
+    const healed = await until('the endpoint routes again', 30_000, () => kinesis.send(new PutRecordsCommand({ StreamName: 'orders', Records: records.slice(0, 1) })).catch(() => undefined))
+    t.equal(healed.FailedRecordCount, 0)
+    t.same(topo.services().filter((s) => s.fleet === 'main').map((s) => s.restarts), [1, 1, 1])
+  })
+
+  await t.test('process faults are container faults: pause, resume, kill, restart, partition', async (t) => {
+    const name = 'kinesis-backend-1'
+    const url = topo.endpoints().services[name]
+    await topo.pause(name)
+    t.equal(topo.services().find((s) => s.name === name)?.state, 'paused')
+    const probe = (await topo.health()).find((h) => h.name === name)
+    t.equal(probe?.status, undefined, 'a paused container answers nothing')
+    await topo.resume(name)
+    t.equal((await topo.health()).find((h) => h.name === name)?.status, 200, 'resumed, it answers again')
+
+    await topo.kill(name)
+    t.equal(topo.services().find((s) => s.name === name)?.state, 'exited')
+    t.same(topo.services().find((s) => s.name === name)?.exit, { code: 137, signal: 'SIGKILL' })
+    await topo.restart(name)
+    t.equal(topo.services().find((s) => s.name === name)?.state, 'running')
+    t.equal(topo.endpoints().services[name], url, 'a single service keeps its address across a restart')
+
+    const cut = await topo.partition(name)
+    t.match(cut.how, /docker network disconnect/)
+    t.equal((await topo.health()).find((h) => h.name === name)?.status, undefined, 'a partitioned container is unreachable')
+    await topo.healPartition(name)
+    await until(`${name} reachable again`, 15_000, async () => ((await topo.health()).find((h) => h.name === name)?.status === 200 ? true : undefined))
+    // Reachable by name again from the other containers: the stream's shards still read back.
+    const { ShardIterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: 'orders', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }))
+    t.equal((await kinesis.send(new GetRecordsCommand({ ShardIterator }))).Records?.length, 21, 'the 20 records and the one put after the restart')
+  })
+
+  await t.test('teardown leaves no container and no network behind', async (t) => {
+    t.ok(projectResources(topo.projectName).containers.length > 0, 'the project has containers before stop()')
+    await topo.stop()
+    t.same(projectResources(topo.projectName), { containers: [], networks: [] })
+  })
+})
