@@ -3,16 +3,20 @@
 import type { FastifyInstance } from 'fastify'
 import { fileURLToPath } from 'node:url'
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge'
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { createService, awsJsonProtocol, seededRandom, AwsError } from '../kit/index.js'
 import { Cluster } from './cluster.js'
 import { TaskRunner } from './runner.js'
 import { Workflow } from './workflow.js'
+import { AlarmPutter } from './alarms.js'
 import { createMetrics } from './metrics.js'
 import { ecsOperations, EcsErrors } from './ecs-api.js'
 import { alarmState, demandTime, nextDesired, parsePolicy, PolicyNotFound, type ScalingPolicy } from './policies.js'
 
 export interface AutoscalerDeps {
   eventBridge: EventBridgeClient
+  /** CLOUDWATCH_URL's client: policies with an `alarm` get it put there. */
+  cloudWatch?: CloudWatchClient
   keys: Map<string, string>
   instance?: string
   ruleName?: string
@@ -83,6 +87,9 @@ export function buildApp(deps: AutoscalerDeps): FastifyInstance {
     log: app.log,
   })
   const policies = new Map<string, ScalingPolicy>()
+  const alarms = deps.cloudWatch
+    ? new AlarmPutter({ client: deps.cloudWatch, random, retryBaseMs: deps.retryBaseMs ?? 200, retryMaxMs: deps.retryMaxMs ?? 5_000, log: app.log })
+    : undefined
 
   app.register(awsJsonProtocol, {
     targetPrefix: 'AmazonEC2ContainerServiceV20141113',
@@ -102,7 +109,9 @@ export function buildApp(deps: AutoscalerDeps): FastifyInstance {
     const policy = parsePolicy(req.body, Date.now())
     const svc = cluster.services.get(policy.service)
     if (!svc || svc.status === 'INACTIVE') throw EcsErrors.ServiceNotFoundException()
+    if (policy.alarm && !alarms) throw new AwsError('InvalidParameterException', 400, 'alarm needs CloudWatch: start the autoscaler with CLOUDWATCH_URL')
     policies.set(policy.name, policy)
+    if (policy.alarm) alarms!.put(policy.alarm, invokeUrl(policy.name), () => policies.get(policy.name) === policy)
     reply.code(201)
     return view(policy)
   })
@@ -160,6 +169,7 @@ export function buildApp(deps: AutoscalerDeps): FastifyInstance {
   // No task outlives the autoscaler.
   app.addHook('onClose', async () => {
     workflow.close()
+    alarms?.close()
     await cluster.close()
   })
   return app

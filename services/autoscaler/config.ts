@@ -18,7 +18,7 @@ export interface AutoscalerConfig {
   eventBridgeTimeoutMs: number
   /** The URL EventBridge delivers to; undefined: http://127.0.0.1:<bound port>. */
   publicUrl?: string
-  /** Accepted, not used yet: scaling policies are invoked by CloudWatch, not read from it. */
+  /** Where policies with an `alarm` get it put (PutMetricAlarm); CloudWatch invokes the policy. */
   cloudWatchUrl?: string
   eventBusName: string
   ruleName: string

@@ -3,12 +3,15 @@ import { serve, DEFAULT_REGION } from '../kit/index.js'
 import { readConfig } from './config.js'
 import { buildApp } from './app.js'
 import { createEventBridgeClient } from './workflow.js'
+import { createCloudWatchClient } from './alarms.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
 const cfg = readConfig(process.env)
 const [accessKeyId, secretAccessKey] = [...cfg.keys.entries()][0]
+const credentials = { accessKeyId, secretAccessKey }
 const app = buildApp({
+  cloudWatch: cfg.cloudWatchUrl ? createCloudWatchClient({ endpoint: cfg.cloudWatchUrl, region: DEFAULT_REGION, credentials, timeoutMs: cfg.eventBridgeTimeoutMs }) : undefined,
   eventBridge: createEventBridgeClient({ endpoint: cfg.eventBridgeUrl, region: DEFAULT_REGION, credentials: { accessKeyId, secretAccessKey }, timeoutMs: cfg.eventBridgeTimeoutMs }),
   keys: cfg.keys,
   instance: cfg.instance,

@@ -3,6 +3,7 @@
 // the alarm's state change; only ALARM scales. So a CloudWatch outage (no datapoints, alarms in
 // INSUFFICIENT_DATA) delays scaling decisions, as it did on 2020-11-25.
 import { AwsError } from '../kit/index.js'
+import { parseAlarm, type AlarmSpec } from './alarms.js'
 
 export interface ScalingPolicy {
   name: string
@@ -14,6 +15,8 @@ export interface ScalingPolicy {
   cooldownMs: number
   createdAtMs: number
   lastScaledAtMs?: number
+  /** The CloudWatch alarm the autoscaler puts for this policy (needs CLOUDWATCH_URL). */
+  alarm?: AlarmSpec
 }
 
 const NAME = /^[A-Za-z0-9_.:-]{1,255}$/
@@ -23,7 +26,7 @@ export const PolicyNotFound = (name: string) => new AwsError('ObjectNotFoundExce
 
 /** Checks a policy definition (POST /policies) and fills its defaults. */
 export function parsePolicy(body: any, nowMs: number): ScalingPolicy {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw InvalidParameter('Expected a JSON object {service, name, adjustment | exactCapacity, cooldownMs?}')
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw InvalidParameter('Expected a JSON object {service, name, adjustment | exactCapacity, cooldownMs?, alarm?}')
   const { name, service, adjustment, exactCapacity, cooldownMs = 0 } = body
   if (typeof name !== 'string' || !NAME.test(name)) throw InvalidParameter('name must be 1-255 letters, digits, _ . : or -')
   if (typeof service !== 'string' || service === '') throw InvalidParameter('service must name an ECS service')
@@ -31,7 +34,8 @@ export function parsePolicy(body: any, nowMs: number): ScalingPolicy {
   if (adjustment !== undefined && (!Number.isInteger(adjustment) || adjustment === 0)) throw InvalidParameter('adjustment must be a non-zero integer')
   if (exactCapacity !== undefined && (!Number.isInteger(exactCapacity) || exactCapacity < 0)) throw InvalidParameter('exactCapacity must be an integer >= 0')
   if (!Number.isInteger(cooldownMs) || cooldownMs < 0) throw InvalidParameter('cooldownMs must be an integer >= 0')
-  return { name, service, adjustment, exactCapacity, cooldownMs, createdAtMs: nowMs }
+  const alarm = body.alarm === undefined ? undefined : parseAlarm(body.alarm, name)
+  return { name, service, adjustment, exactCapacity, cooldownMs, createdAtMs: nowMs, alarm }
 }
 
 /**

@@ -6,7 +6,7 @@ import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { ECSClient, CreateServiceCommand, UpdateServiceCommand, DescribeServicesCommand } from '@aws-sdk/client-ecs'
-import { CloudWatchClient, PutMetricAlarmCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch'
+import { CloudWatchClient, DescribeAlarmsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { request } from 'undici'
 import { CREDENTIALS, ROOT, spawnService } from '../helpers/spawn.js'
@@ -49,7 +49,7 @@ t.test('a CloudWatch alarm scales out through EventBridge; a Kinesis outage stal
   for (const svc of [eventBridge, cloudWatch]) {
     await until('its stream ready', async () => ((await (await request(`${svc.url}/health`)).body.json()) as any).stream_ready === true, 60_000)
   }
-  const autoscaler = await spawnService('services/autoscaler/main.js', { EVENTBRIDGE_URL: eventBridge.url, WORKFLOW_RETRY_MAX_MS: '1000', WORKFLOW_EVENT_TIMEOUT_MS: '15000' }, { timeoutMs: 60_000 })
+  const autoscaler = await spawnService('services/autoscaler/main.js', { EVENTBRIDGE_URL: eventBridge.url, CLOUDWATCH_URL: cloudWatch.url, WORKFLOW_RETRY_MAX_MS: '1000', WORKFLOW_EVENT_TIMEOUT_MS: '15000' }, { timeoutMs: 60_000 })
   t.teardown(() => autoscaler.stop())
   const ecs = new ECSClient({ endpoint: autoscaler.url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1 })
   t.teardown(() => ecs.destroy())
@@ -61,13 +61,16 @@ t.test('a CloudWatch alarm scales out through EventBridge; a Kinesis outage stal
   // Healthy: the customer's latency alarm invokes the scaling policy; the task comes up through
   // EventBridge (both CloudWatch and EventBridge on Kinesis).
   await ecs.send(new CreateServiceCommand({ serviceName: 'checkout', desiredCount: 0 }))
+  // The policy brings its alarm: the autoscaler puts it in CloudWatch with the invoke URL as action.
+  const alarm = { alarmName: 'checkout-latency-high', namespace: 'Shop', metricName: 'CheckoutLatency', dimensions: { Service: 'checkout' }, statistic: 'Maximum', periodSeconds: 1, threshold: 500 }
   const policy: any = await (
-    await request(`${autoscaler.url}/policies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ service: 'checkout', name: 'checkout-out', adjustment: 1, cooldownMs: 600_000 }) })
+    await request(`${autoscaler.url}/policies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ service: 'checkout', name: 'checkout-out', adjustment: 1, cooldownMs: 600_000, alarm }) })
   ).body.json()
   const cw = new CloudWatchClient({ endpoint: cloudWatch.url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1, requestHandler: new NodeHttpHandler({ requestTimeout: 10_000 }) })
   t.teardown(() => cw.destroy())
+  const created = await until('the alarm in CloudWatch', async () => (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['checkout-latency-high'] }))).MetricAlarms?.[0], 30_000)
+  t.same(created.AlarmActions, [policy.invokeUrl])
   const metricSpec = { Namespace: 'Shop', MetricName: 'CheckoutLatency', Dimensions: [{ Name: 'Service', Value: 'checkout' }] }
-  await cw.send(new PutMetricAlarmCommand({ AlarmName: 'checkout-latency-high', ...metricSpec, Statistic: 'Maximum', Period: 1, EvaluationPeriods: 1, Threshold: 500, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [policy.invokeUrl] }))
   await until('the alarm to invoke the policy', async () => {
     await cw.send(new PutMetricDataCommand({ Namespace: 'Shop', MetricData: [{ MetricName: 'CheckoutLatency', Dimensions: metricSpec.Dimensions, Value: 2_000, Unit: 'Milliseconds' }] }))
     return (await metric(autoscaler.url, /^autoscaler_policy_invocations_total\{.*policy="checkout-out",state="ALARM",outcome="scaled"/)) === 1

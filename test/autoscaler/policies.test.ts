@@ -31,6 +31,9 @@ t.test('a policy definition is checked and named errors come back', async (t) =>
     [{ service: 'shop', name: 'a b', adjustment: 1 }, 400, 'InvalidParameterException', 'name must be 1-255 letters, digits, _ . : or -'],
     [{ service: 'shop', name: 'p', adjustment: 1, cooldownMs: -1 }, 400, 'InvalidParameterException', 'cooldownMs must be an integer >= 0'],
     [{ service: 'ghost', name: 'p', adjustment: 1 }, 400, 'ServiceNotFoundException', 'Service not found.'],
+    [{ service: 'shop', name: 'p', adjustment: 1, alarm: { namespace: 'Shop', metricName: 'Latency' } }, 400, 'InvalidParameterException', 'alarm.threshold must be a number'],
+    [{ service: 'shop', name: 'p', adjustment: 1, alarm: { namespace: 'Shop', metricName: 'Latency', threshold: 1, statistic: 'p99' } }, 400, 'InvalidParameterException', 'alarm.statistic must be one of SampleCount, Average, Sum, Minimum, Maximum'],
+    [{ service: 'shop', name: 'p', adjustment: 1, alarm: { namespace: 'Shop', metricName: 'Latency', threshold: 1 } }, 400, 'InvalidParameterException', 'alarm needs CloudWatch: start the autoscaler with CLOUDWATCH_URL'],
   ]
   for (const [body, status, type, message] of cases) t.same(await post('/policies', body), { status, body: { __type: type, message } }, message)
   t.same(await post('/policies/nope/invoke', { NewStateValue: 'ALARM' }), { status: 400, body: { __type: 'ObjectNotFoundException', message: 'No scaling policy found for policy name: nope' } })
