@@ -20,6 +20,7 @@ export interface AutoscalerConfig {
   publicUrl?: string
   /** Where policies with an `alarm` get it put (PutMetricAlarm); CloudWatch invokes the policy. */
   cloudWatchUrl?: string
+  cloudWatchTimeoutMs: number
   eventBusName: string
   ruleName: string
   maxTasks: number
@@ -53,6 +54,7 @@ export function readConfig(env: Env): AutoscalerConfig {
     eventBridgeTimeoutMs: envInt(env, 'EVENTBRIDGE_TIMEOUT_MS', { fallback: 5_000, min: 1 }),
     publicUrl: url(env, 'AUTOSCALER_PUBLIC_URL', false),
     cloudWatchUrl: url(env, 'CLOUDWATCH_URL', false),
+    cloudWatchTimeoutMs: envInt(env, 'CLOUDWATCH_TIMEOUT_MS', { fallback: 5_000, min: 1 }),
     eventBusName: envString(env, 'EVENT_BUS_NAME', 'default'),
     ruleName: envString(env, 'WORKFLOW_RULE_NAME', `outage-lab-ecs-workflows-${instance}`),
     maxTasks: envInt(env, 'MAX_TASKS', { fallback: 16, min: 1, max: 256 }),
