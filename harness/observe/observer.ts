@@ -80,6 +80,12 @@ export class Observer {
     }
   }
 
+  /** The last value written for a series of a service (the thread alarm reads these). */
+  lastValue(service: string, metric: string): number | undefined {
+    const v = this.#last.get(`${service}\u0000${metric}`)?.value
+    return v === null ? undefined : v
+  }
+
   #changed(service: string, metric: string, value: number | null, atMs: number): void {
     const key = `${service}\u0000${metric}`
     const last = this.#last.get(key)

@@ -14,14 +14,18 @@ export class TimelineWriter {
   #fd: number
   #buffer: string[] = []
   rows = 0
+  /** Every row so far, when kept: the runner judges probes on them during the run. */
+  readonly kept: TimelineRow[] | undefined
 
-  constructor(file: string) {
+  constructor(file: string, opts: { keep?: boolean } = {}) {
     this.file = file
+    this.kept = opts.keep ? [] : undefined
     this.#fd = fs.openSync(file, 'a')
   }
 
   write(row: TimelineRow): void {
     this.#buffer.push(JSON.stringify(row))
+    this.kept?.push(row)
     this.rows++
     if (this.#buffer.length >= 512) this.flush()
   }

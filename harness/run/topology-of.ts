@@ -27,8 +27,21 @@ export function topologyOf(exp: Experiment): Topology {
         localStoreRetentionMs: Math.round(cw.localStoreHours * exp.timeScale * 1000),
         partitionedFleet: !!partitioned,
       },
-      lambda: { boundedAgentBuffer: t.switches.lambda.boundedAgentBuffer },
+      lambda: { boundedAgentBuffer: t.switches.lambda.boundedAgentBuffer, ...lambdaHost(exp) },
     },
     ...(partitioned ? { partitionedFleet: { frontends: partitioned.frontends, threadLimit: partitioned.threadLimit } } : {}),
   })
+}
+
+// In 2020 Lambda's invocation errors began about an hour after CloudWatch's (06:15 vs 05:15): the
+// time the metrics agent's growing buffer took to crowd invocations out of the host's memory. The
+// simulated host is sized so that the experiment's own invocation rate fills it in one simulated
+// hour (timeScale seconds): each invocation leaves its share of logs in the agent's buffer.
+export const LAMBDA_HOST_MB = 16
+export const LAMBDA_INVOCATION_MB = 2
+
+export function lambdaHost(exp: Experiment): { hostMemoryMb: number; invocationMemoryMb: number; logBytesPerInvocation: number } {
+  const rate = exp.workload.rates.lambdaInvoke || 1
+  const free = (LAMBDA_HOST_MB - LAMBDA_INVOCATION_MB) * 1024 * 1024
+  return { hostMemoryMb: LAMBDA_HOST_MB, invocationMemoryMb: LAMBDA_INVOCATION_MB, logBytesPerInvocation: Math.max(1024, Math.round(free / (rate * exp.timeScale))) }
 }

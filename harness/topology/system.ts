@@ -21,7 +21,13 @@ export const DEPENDS_ON: Record<Downstream, Downstream[]> = {
 export interface Switches {
   cognito?: { sustainKinesisErrors?: boolean; bufferRecords?: number }
   cloudwatch?: { localStore?: boolean; localStoreRetentionMs?: number; partitionedFleet?: boolean }
-  lambda?: { boundedAgentBuffer?: boolean }
+  lambda?: {
+    boundedAgentBuffer?: boolean
+    /** The simulated invocation host's memory, and what each invocation's logs add to the agent's buffer. */
+    hostMemoryMb?: number
+    invocationMemoryMb?: number
+    logBytesPerInvocation?: number
+  }
 }
 
 export interface SystemTopologyOptions extends KinesisTopologyOptions {
@@ -79,7 +85,14 @@ export function systemTopology(opts: SystemTopologyOptions): Topology {
       EVENTBRIDGE_URL: { urlOf: 'eventbridge' },
       AUTOSCALER_PUBLIC_URL: { urlOf: 'autoscaler' },
     }),
-    lambda: spec('lambda', ['cloudwatch'], { ...common, CLOUDWATCH_URL: { urlOf: 'cloudwatch' }, BOUNDED_AGENT_BUFFER: bool(sw.lambda?.boundedAgentBuffer) }),
+    lambda: spec('lambda', ['cloudwatch'], {
+      ...common,
+      CLOUDWATCH_URL: { urlOf: 'cloudwatch' },
+      BOUNDED_AGENT_BUFFER: bool(sw.lambda?.boundedAgentBuffer),
+      ...(sw.lambda?.hostMemoryMb !== undefined ? { HOST_MEMORY_BUDGET_MB: String(sw.lambda.hostMemoryMb) } : {}),
+      ...(sw.lambda?.invocationMemoryMb !== undefined ? { INVOCATION_MEMORY_MB: String(sw.lambda.invocationMemoryMb) } : {}),
+      ...(sw.lambda?.logBytesPerInvocation !== undefined ? { LOG_BYTES_PER_INVOCATION: String(sw.lambda.logBytesPerInvocation) } : {}),
+    }),
     'status-page': spec('status-page', ['cognito'], { ...common, COGNITO_URL: { urlOf: 'cognito' }, OUTAGE_LAB_OPERATOR_KEY: { secret: 'operator-key' } }),
   }
   const topology: Topology = {
