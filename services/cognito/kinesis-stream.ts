@@ -93,6 +93,11 @@ export class AccessStream {
       return failed
     } catch (err) {
       this.#lastError = `${(err as Error).name}: ${(err as Error).message}`
+      // The stream is gone (a Kinesis that lost its metadata): hold records and create it again.
+      if ((err as Error).name === 'ResourceNotFoundException' && this.#ready) {
+        this.#ready = false
+        this.start()
+      }
       throw err
     }
   }

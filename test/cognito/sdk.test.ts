@@ -46,7 +46,7 @@ t.test('the stock Cognito client works end to end against a real process shippin
   const kinesis = await startKinesis(t)
   const dataDir = path.join(t.testdir(), 'cognito')
   const start = async (env: Record<string, string> = {}) => {
-    const p = await spawnService('services/cognito/main.js', { KINESIS_ENDPOINT: kinesis.frontend.url, OUTAGE_LAB_DATA_DIR: dataDir, ACCESS_FLUSH_INTERVAL_MS: '50', ...env })
+    const p = await spawnService('services/cognito/main.js', { KINESIS_ENDPOINT: kinesis.frontend.url, OUTAGE_LAB_DATA_DIR: dataDir, ACCESS_FLUSH_INTERVAL_MS: '50', ...env }, { timeoutMs: 60_000 })
     t.teardown(() => p.stop())
     await until(async () => (await health(p.url)).stream?.ready === true, 'the access-pattern stream ready')
     return p
@@ -135,6 +135,7 @@ t.test('the stock Cognito client works end to end against a real process shippin
 })
 
 t.test('a bad environment stops the process before it listens, naming the variable', async (t) => {
-  const err: any = await spawnService('services/cognito/main.js', { ACCESS_BUFFER_RECORDS: '10' }).catch((e) => e)
+  // A loaded machine may take long to load the process; it must exit, not listen.
+  const err: any = await spawnService('services/cognito/main.js', { ACCESS_BUFFER_RECORDS: '10' }, { timeoutMs: 60_000 }).catch((e) => e)
   t.match(err?.message, /exited with 2 before listening; stderr: cognito: environment variable KINESIS_ENDPOINT: expected a non-empty string, got nothing/)
 })
