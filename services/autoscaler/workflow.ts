@@ -244,6 +244,6 @@ export function createEventBridgeClient(opts: { endpoint: string; region: string
     region: opts.region,
     credentials: opts.credentials,
     maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(opts.timeoutMs, 2_000), requestTimeout: opts.timeoutMs }),
+    requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(opts.timeoutMs, 2_000), requestTimeout: opts.timeoutMs, throwOnRequestTimeout: true }),
   })
 }

@@ -157,10 +157,23 @@ export function buildApp(deps: CloudWatchDeps): FastifyInstance {
     },
   })
 
+  // CloudWatch invokes Auto Scaling actions again every period while the alarm stays in ALARM
+  // (other actions only on a transition); that is how a scaling policy keeps stepping until the
+  // metric recovers. Here an Auto Scaling action is a scaling policy's invoke URL.
+  const lastScalingInvokeMs = new Map<string, number>()
   const evaluateAlarms = (nowMs = now()) => {
     for (const alarm of alarms.values()) {
       const ev = evaluate(alarm, store, nowMs)
+      if (ev && ev.state === alarm.state && alarm.state === 'ALARM') {
+        const scaling = alarm.alarmActions.filter(isScalingAction)
+        const last = lastScalingInvokeMs.get(alarm.alarmName) ?? alarm.stateUpdatedMs
+        if (scaling.length && nowMs - last >= alarm.periodSec * 1000) {
+          lastScalingInvokeMs.set(alarm.alarmName, nowMs)
+          actions({ alarm: { ...alarm, alarmActions: scaling }, oldState: 'ALARM', newState: 'ALARM', reason: ev.reason, atMs: nowMs })
+        }
+      }
       if (!ev || ev.state === alarm.state) continue
+      lastScalingInvokeMs.set(alarm.alarmName, nowMs)
       const oldState = alarm.state
       Object.assign(alarm, { state: ev.state, stateReason: ev.reason, stateReasonData: ev.reasonData, stateUpdatedMs: nowMs })
       metrics.alarmState(alarm.alarmName, ev.state)
@@ -286,5 +299,14 @@ function rateLimited(intervalMs: number): (kind: string, log: () => void) => voi
     if (t - (last.get(kind) ?? 0) < intervalMs) return
     last.set(kind, t)
     log()
+  }
+}
+
+/** An Auto Scaling action: a scaling policy's invoke URL (http://host/policies/<name>/invoke). */
+export function isScalingAction(action: string): boolean {
+  try {
+    return /^\/policies\/[^/]+\/invoke$/.test(new URL(action).pathname)
+  } catch {
+    return false
   }
 }

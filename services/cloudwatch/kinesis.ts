@@ -23,7 +23,7 @@ export function createKinesisClient(opts: KinesisOptions): KinesisClient {
     region: DEFAULT_REGION,
     credentials: opts.credentials,
     maxAttempts: opts.maxAttempts,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(opts.timeoutMs, 2_000), requestTimeout: opts.timeoutMs }),
+    requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(opts.timeoutMs, 2_000), requestTimeout: opts.timeoutMs, throwOnRequestTimeout: true }),
   })
 }
 

@@ -22,6 +22,8 @@ export function createKinesisClient(opts: KinesisOptions): KinesisClient {
     requestHandler: new NodeHttpHandler({
       connectionTimeout: Math.min(opts.timeoutMs, 3_000),
       requestTimeout: opts.timeoutMs,
+      // Without it the handler only warns when requestTimeout passes, and the call hangs on.
+      throwOnRequestTimeout: true,
       httpAgent: new Agent({ keepAlive: true, maxSockets: 32 }),
     }),
   })
