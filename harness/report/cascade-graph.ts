@@ -111,12 +111,12 @@ export function cascadeGraph(j: Journal): string {
   let triggerBox = ''
   const hit = j.cascade.filter((c) => c.cause === 'trigger')
   if (trigger) {
-    const ty = height / 2 - 34
-    triggerBox = `<g class="trigger"><rect x="8" y="${ty}" width="160" height="68" rx="8" fill="#fff" stroke="#333" stroke-dasharray="5 3"/><text x="18" y="${ty + 22}" font-weight="600">trigger</text><text x="18" y="${ty + 40}">${esc(trigger.name)}</text><text x="18" y="${ty + 57}">at ${esc(sec(trigger.atMs))}</text></g>`
+    const ty = height / 2 - 45
+    const first = hit[0] ? `<text x="18" y="${ty + 76}" class="edge-label">${esc(hit[0].service)} ${esc(delta(hit[0].onsetMs - trigger.atMs))}</text>` : ''
+    triggerBox = `<g class="trigger"><rect x="8" y="${ty}" width="160" height="90" rx="8" fill="#fff" stroke="#333" stroke-dasharray="5 3"/><text x="18" y="${ty + 22}" font-weight="600">trigger</text><text x="18" y="${ty + 41}">${esc(trigger.name)}</text><text x="18" y="${ty + 58}">at ${esc(sec(trigger.atMs))}</text>${first}</g>`
     for (const c of hit) {
       const to = placed.get(c.service)
-      if (to) edges.push(`<path class="edge cause" data-from="trigger" data-to="${esc(c.service)}" d="${edgePath(168, ty + 34, to.x, to.y + NODE_H / 2)}" marker-end="url(#arrow-cause)"/>`)
-      if (to) labels.push(`<text class="edge-label" x="${(168 + to.x) / 2}" y="${(ty + 34 + to.y + NODE_H / 2) / 2 - 6}" text-anchor="middle">${esc(delta(c.onsetMs - trigger.atMs))}</text>`)
+      if (to) edges.push(`<path class="edge cause" data-from="trigger" data-to="${esc(c.service)}" d="${edgePath(168, ty + 45, to.x, to.y + NODE_H / 2)}" marker-end="url(#arrow-cause)"/>`)
     }
   }
   // Impacted nodes first, in cascade order: the DOM order is the order of the cascade.

@@ -160,8 +160,8 @@ export function clientMain(data: any, uPlot: any, doc: any, win: any): void {
     const draw = (u: any) => {
       const ctx = u.ctx
       const { left, top, width, height } = u.bbox
-      const yPub = top + height * 0.3
-      const yMeas = top + height * 0.78
+      const yPub = top + height * 0.22
+      const yMeas = top + height * 0.56
       ctx.save()
       ctx.font = `${11 * pr}px system-ui, sans-serif`
       ctx.textBaseline = 'middle'
@@ -230,7 +230,7 @@ export function clientMain(data: any, uPlot: any, doc: any, win: any): void {
           ctx.beginPath()
           ctx.arc(mx, yMeas, 5 * pr, 0, Math.PI * 2)
           ctx.fill()
-          label(m.text, mx, yMeas, measEnds, color, true)
+          label(m.short || m.text, mx, yMeas, measEnds, color, true)
         }
       }
       if (after) {
@@ -242,7 +242,7 @@ export function clientMain(data: any, uPlot: any, doc: any, win: any): void {
     }
     const opts = {
       width: widthOf(el),
-      height: 270 + bandPx,
+      height: 300 + bandPx,
       padding: [bandPx, null, null, null],
       scales: { x: { time: false }, y: { range: [0, 1] } },
       axes: [

@@ -14,6 +14,8 @@ export const ANCHOR_PST = '03:47'
 export interface Measured {
   atMs: number | null
   text: string
+  /** A few words for the chart's lane (the table has the full text). */
+  short?: string
 }
 
 export interface PublishedEntry {
@@ -140,12 +142,12 @@ export function publishedTimeline(j: Journal, rows: readonly TimelineRow[], anch
   const onset = (name: string): Measured[] => {
     const s = svc(name)
     if (!s) return []
-    return [{ atMs: s.onsetMs, text: s.onsetMs === null ? `${name} not impacted` : `${name} impacted` }]
+    return [{ atMs: s.onsetMs, text: s.onsetMs === null ? `${name} not impacted` : `${name} impacted`, short: name }]
   }
   const recovered = (name: string, what = 'recovered'): Measured[] => {
     const s = svc(name)
     if (!s || !s.impacted) return []
-    return [{ atMs: s.recoveredMs, text: s.recoveredMs === null ? `${name} never recovered` : `${name} ${what}` }]
+    return [{ atMs: s.recoveredMs, text: s.recoveredMs === null ? `${name} never recovered` : `${name} ${what}`, short: name }]
   }
   const actions = (j.events ?? []).filter((e) => e.kind === 'action-start' && Math.abs(e.atMs) < SANE_MS)
   const removal = actions.find((e) => e.atMs > triggerMs && e.detail.provider === 'scale-fleet')
@@ -158,9 +160,9 @@ export function publishedTimeline(j: Journal, rows: readonly TimelineRow[], anch
         return []
       case '03:47': {
         const out: Measured[] = []
-        if (trigger) out.push({ atMs: trigger.atMs, text: `trigger: ${trigger.name}` })
-        if (fe.firstBrokeMs !== null) out.push({ atMs: fe.firstBrokeMs, text: 'first front-end shard-map broken' })
-        if (fe.allBrokeMs !== null) out.push({ atMs: fe.allBrokeMs, text: `all ${fe.members} front-ends broken` })
+        if (trigger) out.push({ atMs: trigger.atMs, text: `trigger: ${trigger.name}`, short: 'trigger' })
+        if (fe.firstBrokeMs !== null) out.push({ atMs: fe.firstBrokeMs, text: 'first front-end shard-map broken', short: '1st broken' })
+        if (fe.allBrokeMs !== null) out.push({ atMs: fe.allBrokeMs, text: `all ${fe.members} front-ends broken`, short: 'all broken' })
         else if (fe.brokeCount) out.push({ atMs: null, text: `${fe.brokeCount} of ${fe.members} front-ends broke` })
         return out
       }
@@ -172,12 +174,12 @@ export function publishedTimeline(j: Journal, rows: readonly TimelineRow[], anch
         return onset('cognito')
       case '09:39': {
         const out: Measured[] = []
-        if (threadAlarm) out.push({ atMs: threadAlarm.atMs, text: `${threadAlarm.detail.name} fired` })
-        if (removal) out.push({ atMs: removal.atMs, text: `capacity removed: ${removal.detail.name}` })
+        if (threadAlarm) out.push({ atMs: threadAlarm.atMs, text: `${threadAlarm.detail.name} fired`, short: 'thread alarm' })
+        if (removal) out.push({ atMs: removal.atMs, text: `capacity removed: ${removal.detail.name}`, short: 'removed' })
         return out
       }
       case '10:07':
-        return fe.firstServingMs === null ? [] : [{ atMs: fe.firstServingMs, text: 'first front-end ready again' }]
+        return fe.firstServingMs === null ? [] : [{ atMs: fe.firstServingMs, text: 'first front-end ready again', short: '1st ready' }]
       case '10:36':
         return recovered('lambda')
       case '14:18':
@@ -189,7 +191,7 @@ export function publishedTimeline(j: Journal, rows: readonly TimelineRow[], anch
       case '22:23':
         return recovered('kinesis')
       case '22:31':
-        return back === null ? [] : [{ atMs: back, text: 'alarms evaluated on data again' }]
+        return back === null ? [] : [{ atMs: back, text: 'alarms evaluated on data again', short: 'alarms back' }]
       default:
         return []
     }

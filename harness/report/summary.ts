@@ -1,44 +1,69 @@
-// summary.md: the verdict first, then the cascade, the services, the expectations, the steady
-// state and the fidelity checks. Plain GitHub-flavoured markdown, so it renders where it lands.
-import type { Journal } from '../analyze/journal.js'
+// summary.md: the same verdict as report.html, then the cascade, the services, the expectations,
+// the steady state, the 2020 timeline on this run's scale and the fidelity checks. Plain
+// GitHub-flavoured markdown (tables, no HTML), so it reads the same in a terminal and on GitHub.
+import path from 'node:path'
+import type { Journal, TimelineRow } from '../analyze/journal.js'
+import { readTimeline } from '../observe/timeline.js'
+import { sec, pct, ms, score, delta, escCell as esc, toleranceText, probeValue } from './format.js'
+import { publishedTimeline } from './published.js'
 
-export const sec = (ms: number | null | undefined) => (ms === null || ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`)
-const pct = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${(v * 100).toFixed(1)}%`)
-const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
-const mark = (ok: boolean) => (ok ? 'met' : '**NOT met**')
+export { sec } from './format.js'
+
+const mark = (ok: boolean) => (ok ? '✅ met' : '❌ **NOT met**')
 
 export function verdictLine(j: Journal): string {
   const met = j.expectations.filter((x) => x.met).length
   const parts = [
-    `status **${j.status}**`,
+    `status **${j.status}${j.deviated ? ' (deviated)' : ''}**`,
     `expectations ${met}/${j.expectations.length} met`,
-    `fidelity ${j.fidelity.score === null ? '-' : `${Math.round(j.fidelity.score * 100)}%`}`,
+    `fidelity ${score(j.fidelity.score)}`,
     `blast radius ${j.blastRadius ? `${j.blastRadius.count}/${j.blastRadius.total}` : '-'}`,
     `time to recover ${sec(j.recovery?.timeToRecoverMs)}`,
   ]
   return parts.join(' · ')
 }
 
-export function summaryMarkdown(j: Journal, outDir?: string): string {
+/** The cascade as a table: order, onset, the dependency it came through, recovery. */
+export function cascadeTable(j: Journal): string[] {
+  if (j.cascade.length === 0) return ['No service was impacted.']
+  const lines = ['| # | service | onset | caused by | after its cause | recovered | down for |', '|---:|---|---:|---|---:|---:|---:|']
+  j.cascade.forEach((c, i) => {
+    const s = j.services[c.service]
+    const rec = !s ? '-' : s.recoveredMs === null ? '**never**' : sec(s.recoveredMs)
+    const down = !s ? '-' : `${sec(s.impactMs)}${s.recoveredMs === null ? '+' : ''}`
+    lines.push(`| ${i + 1} | **${c.service}** | ${sec(c.onsetMs)} | ${c.cause} | ${sec(c.lagMs)} | ${rec} | ${down} |`)
+  })
+  return lines
+}
+
+/** `rows`: the run's timeline (read from outDir/timeline.jsonl when not given) for the 2020 timeline's measured moments. */
+export function summaryMarkdown(j: Journal, outDir?: string, rows?: readonly TimelineRow[]): string {
   const lines: string[] = []
   lines.push(`# ${j.title}`, '')
   lines.push(verdictLine(j), '')
-  lines.push(`Backend ${j.backend}, thread limit enforced by ${j.threadLimitEnforcement}, seed ${j.seed}, ${sec(j.durationMs)} from boot to teardown. Experiment: \`${j.experiment.file}\`.`)
-  if ((j as any).error) lines.push('', `> The run aborted: ${(j as any).error}`)
+  lines.push(`Backend ${j.backend}, thread limit enforced by ${j.threadLimitEnforcement}, seed ${j.seed}, ${sec(j.durationMs)} from boot to teardown. Experiment: \`${j.experiment?.file ?? ''}\`.`)
+  const error = (j as { error?: string }).error
+  if (error) lines.push('', `> The run aborted: ${error}`)
   if (j.status === 'failed') lines.push('', '> The steady state did not hold before the method, so the method did not run.')
   if (j.deviated) lines.push('', '> The steady state did not hold after the method (the run deviated).')
-  lines.push('', '## Cascade', '')
-  if (j.cascade.length === 0) lines.push('No service was impacted.')
-  else {
-    lines.push('| # | service | onset | caused by | after its cause |', '|---|---|---|---|---|')
-    j.cascade.forEach((c, i) => lines.push(`| ${i + 1} | ${c.service} | ${sec(c.onsetMs)} | ${c.cause} | ${sec(c.lagMs)} |`))
+  if (j.recovery) {
+    const r = j.recovery
+    const how = r.unrecovered.length
+      ? `Not recovered by the end: ${r.unrecovered.join(', ')}.`
+      : r.recoveryAction
+        ? `Recovered ${sec(r.timeToRecoverMs)} after **${r.recoveryAction.name}** (${r.recoveryAction.provider}, at ${sec(r.recoveryAction.atMs)}); the last service came back at ${sec(r.lastRecoveredMs)}.`
+        : r.lastRecoveredMs !== null
+          ? `The last service came back at ${sec(r.lastRecoveredMs)}, with no recovery action before it.`
+          : ''
+    if (how) lines.push('', how)
   }
+  lines.push('', '## Cascade', '', ...cascadeTable(j))
   lines.push('', '## Services (client side)', '')
-  lines.push('| service | impacted | onset | recovered | impact | time to recover | availability | p99 | errors |', '|---|---|---|---|---|---|---|---|---|')
+  lines.push('| service | impacted | onset | recovered | impact | time to recover | availability | p99 | errors |', '|---|---|---:|---:|---:|---:|---:|---:|---:|')
   for (const [name, s] of Object.entries(j.services)) {
-    lines.push(`| ${name} | ${s.impacted ? '**yes**' : 'no'} | ${sec(s.onsetMs)} | ${sec(s.recoveredMs)} | ${sec(s.impactMs)} | ${sec(s.timeToRecoverMs)} | ${pct(s.availability)} | ${s.p99Ms === null ? '-' : `${Math.round(s.p99Ms)} ms`} | ${s.errors} |`)
+    lines.push(`| ${name} | ${s.impacted ? '**yes**' : 'no'} | ${sec(s.onsetMs)} | ${sec(s.recoveredMs)} | ${sec(s.impactMs)} | ${sec(s.timeToRecoverMs)} | ${pct(s.availability)} | ${ms(s.p99Ms)} | ${s.errors} |`)
   }
-  const clientErrors = (j as any).clientErrors as Record<string, Record<string, number>> | undefined
+  const clientErrors = (j as { clientErrors?: Record<string, Record<string, number>> }).clientErrors
   const errorKinds = Object.entries(clientErrors ?? {}).filter(([, e]) => Object.keys(e).length)
   if (errorKinds.length) {
     lines.push('', 'Errors the customers saw:', '')
@@ -48,23 +73,40 @@ export function summaryMarkdown(j: Journal, outDir?: string): string {
   if (j.expectations.length === 0) lines.push('None were stated.')
   for (const x of j.expectations) lines.push(`- ${mark(x.met)}: **${x.name}**: ${esc(x.detail)}`)
   lines.push('', '## Steady-state hypothesis', '')
-  for (const [when, ss] of [['before', j.steadyState.before], ['after', j.steadyState.after]] as const) {
-    if (ss.probes.length === 0) continue
-    lines.push(`${when} the method: ${mark(ss.met)}`, '', '| probe | service | value | tolerance | |', '|---|---|---|---|---|')
-    for (const p of ss.probes) {
-      const tol = [p.tolerance.min !== undefined ? `>= ${p.tolerance.min}` : '', p.tolerance.max !== undefined ? `<= ${p.tolerance.max}` : ''].filter(Boolean).join(', ')
-      lines.push(`| ${p.name} | ${p.service} | ${p.value === null ? 'no data' : Number(p.value.toFixed(3))} | ${tol} | ${p.met ? 'met' : '**NOT met**'} |`)
+  const names = [...new Set([...j.steadyState.before.probes, ...j.steadyState.after.probes].map((p) => p.name))]
+  if (names.length === 0) lines.push('The experiment states no steady-state hypothesis.')
+  else {
+    const held = (ss: Journal['steadyState']['before']) => (ss.probes.length === 0 ? 'not checked' : ss.met ? 'held' : '**did NOT hold**')
+    lines.push(`Before the method: ${held(j.steadyState.before)}; after the rollbacks: ${held(j.steadyState.after)}.`, '')
+    lines.push('| probe | service | tolerance | before | after |', '|---|---|---|---:|---:|')
+    for (const n of names) {
+      const b = j.steadyState.before.probes.find((p) => p.name === n)
+      const a = j.steadyState.after.probes.find((p) => p.name === n)
+      const any = (b ?? a)!
+      const cell = (p: typeof b) => (p ? `${probeValue(p.value)} ${p.met ? '✅' : '❌'}` : 'not checked')
+      lines.push(`| ${n} | ${any.service} | ${toleranceText(any.tolerance)} | ${cell(b)} | ${cell(a)} |`)
     }
-    lines.push('')
   }
-  lines.push('## Fidelity to the 2020 outage', '')
-  lines.push(`Score: ${j.fidelity.score === null ? '-' : `${Math.round(j.fidelity.score * 100)}%`} of the applicable mechanisms of FIDELITY.md showed.`, '')
-  for (const c of j.fidelity.checks) lines.push(`- ${c.applicable ? mark(c.met) : 'n/a'}: ${c.name}: ${esc(c.detail)}`)
+  if (j.status !== 'failed') {
+    const p = publishedTimeline(j, rows ?? (outDir ? readTimeline(path.join(outDir, 'timeline.jsonl')) : []))
+    lines.push('', '## The 2020 timeline on this run\'s scale', '')
+    lines.push(`${p.timeScale} s of run per incident hour; the trigger (at ${sec(p.triggerMs)}) stands for ${p.anchor} PST, when the capacity addition was done and the fleet, learning of the new servers, crossed its thread limit.`, '')
+    lines.push('| PST | published | mapped | measured in this run |', '|---|---|---:|---|')
+    for (const e of p.entries) {
+      const m = e.measured.length ? e.measured.map((x) => (x.atMs === null ? x.text : `${x.text} at ${sec(x.atMs)} (${delta(x.atMs - e.mappedMs)})`)).join('; ') : '-'
+      lines.push(`| ${e.pst} | ${esc(e.text)} | ${sec(e.mappedMs)} | ${esc(m)} |`)
+    }
+  }
+  lines.push('', '## Fidelity to the 2020 outage', '')
+  lines.push(`Score: ${score(j.fidelity.score)} of the applicable mechanisms of FIDELITY.md showed.`, '')
+  for (const c of j.fidelity.checks) lines.push(`- ${c.applicable ? mark(c.met) : '➖ n/a'}: ${c.name}: ${esc(c.detail)}`)
   lines.push('', '## What was done', '')
-  for (const e of j.events) {
-    const d = e.detail as any
+  const done = j.events.filter((e) => Math.abs(e.atMs) < 1e8 && (e.kind === 'action-start' || (e.kind === 'action-end' && e.detail.ok === false) || e.kind === 'alarm'))
+  if (done.length === 0) lines.push('Nothing: the method did not run.')
+  for (const e of done) {
+    const d = e.detail as Record<string, unknown>
     if (e.kind === 'action-start') lines.push(`- ${sec(e.atMs)}: ${d.phase === 'rollbacks' ? 'rollback' : 'action'} **${d.name}** (${d.provider})`)
-    if (e.kind === 'action-end' && !d.ok) lines.push(`- ${sec(e.atMs)}: **${d.name}** failed: ${esc(String(d.error))}`)
+    if (e.kind === 'action-end') lines.push(`- ${sec(e.atMs)}: **${d.name}** failed: ${esc(String(d.error))}`)
     if (e.kind === 'alarm') lines.push(`- ${sec(e.atMs)}: alarm ${d.name} -> ${d.state}`)
   }
   if (outDir) lines.push('', `Files: journal.json, timeline.jsonl, report.html in \`${outDir}\`.`)

@@ -7,6 +7,8 @@ import { terminalProgress } from './progress.js'
 import { readJournal } from './cli-run.js'
 import { writeFileDurably } from './outputs.js'
 import { suiteMarkdown, compareMarkdown, type SuiteEntry } from '../report/compare.js'
+import { compareHtml } from '../report/compare-html.js'
+import { readTimeline } from '../observe/timeline.js'
 import { EXIT, say } from '../control/cli-support.js'
 
 function experimentFiles(paths: string[]): string[] {
@@ -73,9 +75,11 @@ export async function suiteCommand(paths: string[], o: { out: string; backend: '
   }
   const md = suiteMarkdown(entries)
   writeFileDurably(path.join(o.out, 'compare.md'), md)
+  const runs = entries.map((e) => ({ source: e.file, journal: e.journal, exitCode: e.exitCode, rows: e.journal ? readTimeline(path.join(e.outDir, 'timeline.jsonl')) : [] }))
+  writeFileDurably(path.join(o.out, 'compare.html'), compareHtml(runs, `outage-lab suite: ${entries.length} experiments`))
   writeFileDurably(path.join(o.out, 'suite.json'), JSON.stringify(entries.map((e) => ({ file: e.file, outDir: e.outDir, exitCode: e.exitCode, status: e.journal?.status })), null, 2) + '\n')
   process.stdout.write(md)
-  process.stdout.write(`\ncomparison: ${path.join(o.out, 'compare.md')}\n`)
+  process.stdout.write(`\ncomparison: ${path.join(o.out, 'compare.md')}, ${path.join(o.out, 'compare.html')}\n`)
   if (abort.signal.aborted) return EXIT.interrupted
   return entries.every((e) => e.exitCode === 0) ? EXIT.ok : EXIT.failed
 }
@@ -94,6 +98,10 @@ export async function compareCommand(a: string, b: string, o: { out?: string }):
   if (o.out) {
     fs.mkdirSync(o.out, { recursive: true })
     writeFileDurably(path.join(o.out, 'compare.md'), md)
+    const runDir = (p: string) => (p.endsWith('.json') ? path.dirname(p) : p)
+    const runs = [a, b].map((p, i) => ({ source: p, journal: [ja, jb][i], rows: readTimeline(path.join(runDir(p), 'timeline.jsonl')) }))
+    writeFileDurably(path.join(o.out, 'compare.html'), compareHtml(runs, `${ja.title}  vs  ${jb.title}`))
+    process.stdout.write(`\ncomparison: ${path.join(o.out, 'compare.md')}, ${path.join(o.out, 'compare.html')}\n`)
   }
   return EXIT.ok
 }
