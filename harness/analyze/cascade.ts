@@ -2,7 +2,7 @@
 // ordered by onset with each service's cause from the static dependency graph, the blast radius,
 // and the recovery verdict measured from the action that pushed the system back.
 import { SERVICES, type Action, type Experiment, type ServiceName } from '../experiment/types.js'
-import { clientWindows, detectImpact, WINDOW_MS } from './impact.js'
+import { clientWindows, detectImpact, ONSET_TOLERANCE_MS, WINDOW_MS } from './impact.js'
 import type { BlastRadius, CascadeEntry, JournalEvent, RecoveryVerdict, ServiceResult } from './journal.js'
 import type { SeriesIndex } from './series.js'
 
@@ -128,16 +128,26 @@ export function cascade(services: Record<string, ServiceResult>, runs: readonly 
     .filter(([, r]) => r.impacted && r.onsetMs !== null)
     .sort(([a, ra], [b, rb]) => ra.onsetMs! - rb.onsetMs! || order.indexOf(a) - order.indexOf(b))
   const targets = targetsOf(runs)
-  return impacted.map(([service, r], i) => {
+  const entries = impacted.map(([service, r], i) => {
     const t = r.onsetMs!
+    // A dependency that broke in the same window or just after still caused this (ONSET_TOLERANCE_MS).
     const causes = (DEPENDENCIES[service as ServiceName] ?? []).filter((d) => {
       const dr = services[d]
-      return dr?.impacted && dr.onsetMs! <= t && (dr.recoveredMs === null || dr.recoveredMs > t)
+      return dr?.impacted && dr.onsetMs! <= t + ONSET_TOLERANCE_MS && (dr.recoveredMs === null || dr.recoveredMs > t)
     })
     causes.sort((a, b) => services[a].onsetMs! - services[b].onsetMs!)
     const cause = causes[0] ?? (i === 0 || targets.has(service) ? 'trigger' : 'unexplained')
-    return { service, onsetMs: t, cause, causes, lagMs: causes[0] ? t - services[causes[0]].onsetMs! : null }
+    return { service, onsetMs: t, cause, causes, lagMs: causes[0] ? Math.max(0, t - services[causes[0]].onsetMs!) : null }
   })
+  // A service listed after the dependency that caused it, even when its window came first.
+  const key = (e: CascadeEntry) => Math.max(e.onsetMs, e.cause in services ? services[e.cause].onsetMs ?? e.onsetMs : e.onsetMs)
+  const depth = (s: string, seen = new Set<string>()): number => {
+    const e = entries.find((x) => x.service === s)
+    if (!e || !(e.cause in services) || seen.has(s)) return 0
+    seen.add(s)
+    return 1 + depth(e.cause, seen)
+  }
+  return entries.sort((a, b) => key(a) - key(b) || depth(a.service) - depth(b.service) || order.indexOf(a.service) - order.indexOf(b.service))
 }
 
 export function blastRadius(services: Record<string, ServiceResult>): BlastRadius {

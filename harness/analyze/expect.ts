@@ -3,6 +3,7 @@
 import type { Expectations } from '../experiment/types.js'
 import type { ExpectationResult, JournalEvent, ServiceResult, SteadyStateResult } from './journal.js'
 import { matchesSelector, type SeriesIndex } from './series.js'
+import { ONSET_TOLERANCE_MS } from './impact.js'
 
 export const THREAD_ALARM = 'thread-alarm'
 const BROKEN = { name: 'kinesis_frontend_shard_map_state', labels: { state: 'broken' } }
@@ -80,6 +81,7 @@ export function checkExpectations(expect: Expectations, input: ExpectInput): Exp
 }
 
 /** Groups in order: no member of a group may break after a member of a later group. */
+
 export function checkOnsetOrder(groups: readonly (readonly string[])[], services: Record<string, ServiceResult>): ExpectationResult {
   const missing = groups.flat().filter((s) => !services[s]?.impacted)
   const seen = groups
@@ -92,7 +94,7 @@ export function checkOnsetOrder(groups: readonly (readonly string[])[], services
   for (let i = 0; i + 1 < groups.length; i++) {
     const latest = groups[i].reduce((m, s) => (services[s].onsetMs! > services[m].onsetMs! ? s : m), groups[i][0])
     const earliest = groups[i + 1].reduce((m, s) => (services[s].onsetMs! < services[m].onsetMs! ? s : m), groups[i + 1][0])
-    if (services[latest].onsetMs! > services[earliest].onsetMs!) {
+    if (services[latest].onsetMs! > services[earliest].onsetMs! + ONSET_TOLERANCE_MS) {
       return { name: 'onsetOrder', met: false, detail: `${earliest} broke before ${latest} (seen: ${seen})` }
     }
   }

@@ -9,6 +9,11 @@ import type { SeriesIndex } from './series.js'
 export const WINDOW_MS = 1_000
 export const ONSET_WINDOWS = 2
 export const RECOVERY_WINDOWS = 5
+/**
+ * Two onsets this close cannot be ordered: each is the start of a 1 s window, and a dependent
+ * that fails on its first call to a broken dependency lands in the same window or the next one.
+ */
+export const ONSET_TOLERANCE_MS = 2 * 1_000
 
 export type Verdict = 'breached' | 'healthy' | 'unknown'
 

@@ -237,13 +237,13 @@ export function extractSeries(j: Journal, rs: RunSeries): Map<string, ChartSerie
     if (values) add({ id, label, color, values, ...extra })
   }
   scraped('buffer:cognito', 'access-pattern buffer', SERVICE_COLORS.cognito, 'cognito', 'cognito_access_buffer_records', { stepped: true })
-  scraped('buffer-capacity:cognito', 'buffer capacity', '#000000', 'cognito', 'cognito_access_buffer_capacity', { dash: [2, 3], width: 1, reference: true })
+  scraped('buffer-capacity:cognito', 'buffer capacity', '#555555', 'cognito', 'cognito_access_buffer_capacity', { dash: [2, 3], width: 1, reference: true })
   scraped('blocked:cognito', 'requests blocked on the buffer', '#d62728', 'cognito', 'cognito_requests_blocked', { stepped: true, axis: 2 })
   scraped('buffer:cloudwatch', 'CloudWatch local store (datapoints)', SERVICE_COLORS.cloudwatch, 'cloudwatch', 'cloudwatch_local_store_pending', { stepped: true, width: 2 })
   scraped('buffer:lambda', 'agent buffer', SERVICE_COLORS.lambda, 'lambda', 'lambda_agent_buffer_bytes', { width: 2 })
   scraped('spilled:lambda', 'agent spill file', '#8c564b', 'lambda', 'lambda_agent_spilled_bytes', { width: 1.5, dash: [6, 3] })
   scraped('memory:lambda', 'host memory used', '#7f7f7f', 'lambda', 'lambda_host_memory_used_bytes', { width: 1 })
-  scraped('memory-budget:lambda', 'host memory budget', '#000000', 'lambda', 'lambda_host_memory_budget_bytes', { dash: [2, 3], width: 1, reference: true })
+  scraped('memory-budget:lambda', 'host memory budget', '#555555', 'lambda', 'lambda_host_memory_budget_bytes', { dash: [2, 3], width: 1, reference: true })
 
   // Alarm states: CloudWatch's alarms and the harness's own (the thread alarm), as state indexes.
   for (const alarm of rs.labelValues('cloudwatch', 'cloudwatch_alarm_state', 'alarm')) {

@@ -6,8 +6,8 @@
 //
 // Naming: a single service of the topology is the compose service of the same name
 // ("kinesis-metadata"); a fleet is one scaled compose service named after its member prefix
-// ("kinesis-frontend-main"), whose replica n is member `<prefix>-<n>` (docker/entry.mjs gives the
-// front-end that FRONTEND_ID).
+// ("kinesis-frontend-main"), whose replica n is `<prefix>-<n>` to the harness (as on the local
+// backend) and registers in metadata as `<prefix>-<container id>` (docker/entry.mjs).
 import fs from 'node:fs'
 import { parse, stringify } from 'yaml'
 import { InvalidTopology } from './errors.js'
@@ -113,6 +113,8 @@ export function planCompose(topology: Topology, file: ComposeFileServices, opts:
   topology.fleets.forEach((f, i) => {
     const name = fleetService(f)
     need(name, `fleets[${i}].memberPrefix`)
+    // A cell comes from a member's number, which a replica cannot learn (docker/entry.mjs).
+    if (f.cellSize !== undefined) throw new InvalidTopology(`fleets[${i}].cellSize`, 'no cells on the compose backend (replicas share one config; use the local backend for cellular fleets)', f.cellSize)
     for (const p of file.services.get(name)!) profiles.add(p)
     scale[name] = f.count
     services[name] = {
@@ -131,7 +133,7 @@ export function fleetEnv(f: FleetSpec): Record<string, string> {
     THREAD_LIMIT: String(f.threadLimit),
     THREAD_LIMIT_ENFORCEMENT: 'docker',
     MEMBER_PREFIX: f.memberPrefix,
-    ...(f.cellSize !== undefined ? { CELL_SIZE: String(f.cellSize) } : f.cell !== undefined ? { CELL: f.cell } : {}),
+    ...(f.cell !== undefined ? { CELL: f.cell } : {}),
   }
 }
 

@@ -108,6 +108,8 @@ interface Member {
   fleet?: FleetSpec
   readiness: ReadinessSpec
   containerId?: string
+  /** The id it registers with in metadata: `<prefix>-<container id>` for a replica (docker/entry.mjs). */
+  memberId?: string
   hostPort?: number
   pid?: number
   state: ServiceState
@@ -273,12 +275,13 @@ export class StartedComposeTopology implements StartedTopology {
       if (!m) continue
       if (m.containerId !== c.Id) {
         m.containerId = c.Id
+        if (fleet) m.memberId = `${fleet.memberPrefix}-${c.Id.slice(0, 12)}`
         fresh.push(m)
       }
       if (c.State === 'running' && (m.state === 'stopped' || m.state === 'exited')) {
         m.state = 'starting'
         this.armDeath(m)
-        this.emit('service-started', { name, container: c.Id.slice(0, 12) })
+        this.emit('service-started', { name, container: c.Id.slice(0, 12), ...(m.memberId ? { member: m.memberId } : {}) })
       }
       await this.refreshPort(m)
     }
@@ -533,7 +536,7 @@ export class StartedComposeTopology implements StartedTopology {
         // Metadata keeps members until deleted: a replica removed without this would stay listed.
         const membership = this.members.get(f.spec.membership)!
         const leaving = this.fleetMembers(fleet).slice(to).reverse()
-        for (const m of leaving) await deregisterMember(this.urlOf(membership), fleet, m.name)
+        for (const m of leaving) await deregisterMember(this.urlOf(membership), fleet, m.memberId ?? m.name)
         f.count = to
         await Promise.all(leaving.map((m) => this.removeMember(m)))
         for (const m of leaving) {
@@ -548,15 +551,14 @@ export class StartedComposeTopology implements StartedTopology {
   }
 
   /**
-   * Members register themselves (each replica under its own name), and metadata keeps a member
-   * until it is deleted: any id listed for the fleet that is not one of its containers now (a
-   * replica that could not learn its number, a container removed behind the harness's back) is
-   * deleted, so no peer keeps a thread for a ghost.
+   * Members register themselves, and metadata keeps a member until it is deleted: any id listed
+   * for the fleet that is not one of its containers now (a container removed behind the harness's
+   * back, a failed deregistration) is deleted, so no peer keeps a thread for a ghost.
    */
   private async reconcileMembership(fleet: FleetSpec): Promise<string[]> {
     const membership = this.members.get(fleet.membership)
     if (!membership?.hostPort) return []
-    const current = new Set(this.fleetMembers(fleet.name).map((m) => m.name))
+    const current = new Set(this.fleetMembers(fleet.name).map((m) => m.memberId ?? m.name))
     try {
       const res = await request(`${this.urlOf(membership)}/fleets/${encodeURIComponent(fleet.name)}/members`, { headersTimeout: 5_000, bodyTimeout: 5_000 })
       const body = (await res.body.json()) as { members?: { id: string }[] }

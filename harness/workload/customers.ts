@@ -8,6 +8,7 @@ import { CreateUserPoolCommand, CreateUserPoolClientCommand, AdminCreateUserComm
 import { PutMetricDataCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch'
 import { PutRuleCommand, PutTargetsCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge'
 import { InvokeCommand } from '@aws-sdk/client-lambda'
+import { CreateServiceCommand, DescribeServicesCommand } from '@aws-sdk/client-ecs'
 import type { Random } from '../../services/kit/prng.js'
 import type { CustomerClients } from './clients.js'
 import type { ClientRecorder } from './recorder.js'
@@ -31,7 +32,12 @@ export const HEARTBEAT_ALARM = 'orders-heartbeat'
 const USERS = 20
 const PASSWORD = 'Customer-Passw0rd!'
 
+/** The autoscaled customer service and how its demand moves (see the autoscaler generator). */
+export const WEB_SERVICE = 'web'
+export const DEMAND = { lowTasks: 2, highTasks: 3, periodMs: 6_000, lagToleranceMs: 4_000 }
+
 export interface Seeded {
+  autoscaler?: { service: string }
   shards: string[]
   userPool?: { id: string; clientId: string; users: string[] }
   operator?: { userPoolId: string; clientId: string; username: string; password: string }
@@ -52,7 +58,7 @@ async function eventually<T>(what: string, timeoutMs: number, step: () => Promis
   throw new Error(`seeding: ${what} did not succeed within ${timeoutMs} ms: ${(last as Error)?.name ?? ''} ${(last as Error)?.message ?? last}`)
 }
 
-export async function seedCustomers(c: CustomerClients, opts: { eventTarget?: EventTarget; timeoutMs?: number; withOperator?: boolean }): Promise<Seeded> {
+export async function seedCustomers(c: CustomerClients, opts: { eventTarget?: EventTarget; timeoutMs?: number; withOperator?: boolean; autoscalerUrl?: string }): Promise<Seeded> {
   const timeoutMs = opts.timeoutMs ?? 30_000
   const seeded: Seeded = { shards: [] }
   const steps: Promise<unknown>[] = []
@@ -129,6 +135,37 @@ export async function seedCustomers(c: CustomerClients, opts: { eventTarget?: Ev
       })(),
     )
   }
+  if (c.ecs && opts.autoscalerUrl) {
+    const ecs = c.ecs
+    const url = opts.autoscalerUrl
+    steps.push(
+      (async () => {
+        await eventually('CreateService', timeoutMs, () => ecs.send(new CreateServiceCommand({ serviceName: WEB_SERVICE, desiredCount: DEMAND.lowTasks })))
+        // Reactive scaling as AWS customers set it up: a policy per direction, each fired by a
+        // CloudWatch alarm on the customer's own metric (how many tasks short of demand it is).
+        for (const [name, adjustment, op] of [['web-scale-out', 1, 'GreaterThanThreshold'], ['web-scale-in', -1, 'LessThanThreshold']] as const) {
+          await eventually(`scaling policy ${name}`, timeoutMs, async () => {
+            const res = await request(`${url}/policies`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({
+                service: WEB_SERVICE,
+                name,
+                adjustment,
+                cooldownMs: 1_000,
+                alarm: { namespace: METRIC_NAMESPACE, metricName: 'CapacityShortfall', dimensions: { Service: WEB_SERVICE }, threshold: 0, statistic: 'Maximum', periodSeconds: 1, evaluationPeriods: 1, comparisonOperator: op },
+              }),
+              headersTimeout: 5_000,
+              bodyTimeout: 5_000,
+            })
+            const text = await res.body.text()
+            if (res.statusCode >= 300 && res.statusCode !== 409) throw new Error(`POST /policies answered ${res.statusCode}: ${text}`)
+          })
+        }
+        seeded.autoscaler = { service: WEB_SERVICE }
+      })(),
+    )
+  }
   await Promise.all(steps)
   return seeded
 }
@@ -197,6 +234,34 @@ export function startWorkload(
         if (out.FunctionError) throw Object.assign(new Error('function error'), { name: `FunctionError.${out.FunctionError}` })
       }),
     )
+  }
+  if (c.ecs && seeded.autoscaler) {
+    // The customers' demand swings between two sizes every DEMAND.periodMs; each tick they publish
+    // how many tasks the service is short (CloudWatch's alarms turn that into scaling decisions)
+    // and read the service. Healthy reactive scaling changes the desired count every swing; the
+    // customers are hurt when no decision came for a swing plus a tolerance (2020: "scaling
+    // decisions delayed"); a stuck count that happens to match the demand does not hide that.
+    // Provisioning delays show in pending/running, not here.
+    const ecs = c.ecs
+    const cw = c.cloudwatch
+    let lastDesired: number | undefined
+    let lastDecisionAtMs = 0
+    loop('autoscaler', 'DescribeServices', rates.customerDemand, async () => {
+      const now = opts.clock()
+      const target = Math.floor(now / DEMAND.periodMs) % 2 === 0 ? DEMAND.lowTasks : DEMAND.highTasks
+      const out = await ecs.send(new DescribeServicesCommand({ services: [WEB_SERVICE] }))
+      const desired = out.services?.[0]?.desiredCount ?? 0
+      if (desired !== lastDesired) {
+        lastDesired = desired
+        lastDecisionAtMs = now
+      }
+      // Publishing the metric is the customer's job, not the probe's: its failure is CloudWatch's.
+      cw?.send(new PutMetricDataCommand({ Namespace: METRIC_NAMESPACE, MetricData: [{ MetricName: 'CapacityShortfall', Dimensions: [{ Name: 'Service', Value: WEB_SERVICE }], Value: target - desired }] })).catch(() => {})
+      // Demand moves every period, so a healthy autoscaler decides at least that often.
+      if (now - lastDecisionAtMs > DEMAND.periodMs + DEMAND.lagToleranceMs) {
+        throw Object.assign(new Error(`desired ${desired} tasks, demand ${target}: no scaling decision for ${Math.round(now - lastDecisionAtMs)} ms`), { name: 'ScalingDecisionsDelayed' })
+      }
+    })
   }
   if (opts.statusPageUrl) {
     const url = opts.statusPageUrl
