@@ -37,6 +37,7 @@ function projectResources(project: string): { containers: string[]; networks: st
 // A front-end runs ~11 threads plus one per peer: with pids_limit 16, 3 members fit (13 threads)
 // and 8 do not (18).
 const LIMIT = 16
+const records = Array.from({ length: 20 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(`order-${i}`) }))
 
 t.test('the compose backend on the real Kinesis images', { skip: await composeSkip() }, async (t) => {
   const topo = await new ComposeBackend(kinesisTopology({ frontends: 3, threadLimit: LIMIT }), { runDir: t.testdir(), signals: false, image: IMAGE }).start()
@@ -55,7 +56,6 @@ t.test('the compose backend on the real Kinesis images', { skip: await composeSk
     t.equal(health.length, 7)
 
     await kinesis.send(new CreateStreamCommand({ StreamName: 'orders', ShardCount: 1 }))
-    const records = Array.from({ length: 20 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(`order-${i}`) }))
     const put = await kinesis.send(new PutRecordsCommand({ StreamName: 'orders', Records: records }))
     t.equal(put.FailedRecordCount, 0)
     // The stock client speaks h2c by default; the same endpoint serves HTTP/1.1 too.
