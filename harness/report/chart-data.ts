@@ -246,15 +246,16 @@ export function extractSeries(j: Journal, rs: RunSeries): Map<string, ChartSerie
   scraped('memory-budget:lambda', 'host memory budget', '#555555', 'lambda', 'lambda_host_memory_budget_bytes', { dash: [2, 3], width: 1, reference: true })
 
   // Alarm states: CloudWatch's alarms and the harness's own (the thread alarm), as state indexes.
-  for (const alarm of rs.labelValues('cloudwatch', 'cloudwatch_alarm_state', 'alarm')) {
+  const ALARM_COLORS = ['#9467bd', '#8c564b', '#17becf', '#bcbd22', '#e377c2', '#1f77b4']
+  rs.labelValues('cloudwatch', 'cloudwatch_alarm_state', 'alarm').forEach((alarm, k) => {
     const per = ALARM_STATES.map((state) => rs.scraped('cloudwatch', 'cloudwatch_alarm_state', { alarm, state }, 'last'))
     const values = rs.times.map((_, i) => {
       // The worst state set at that time wins (a scrape between two updates can show two).
       for (let s = ALARM_STATES.length - 1; s >= 0; s--) if (per[s]?.[i] === 1) return s
       return per.some((p) => p && p[i] !== null) ? 0 : null
     })
-    add({ id: `alarm:${alarm}`, label: alarm, color: PALETTE[out.size % PALETTE.length], values, stepped: true, width: 2 })
-  }
+    add({ id: `alarm:${alarm}`, label: alarm, color: ALARM_COLORS[k % ALARM_COLORS.length], values, stepped: true, width: 2 })
+  })
   for (const [name, values] of eventAlarms(j, rs.times)) add({ id: `alarm:${name}`, label: name, color: '#d62728', values, stepped: true, width: 2, dash: [6, 3] })
 
   // ECS: desired / pending / running tasks (summed over the autoscaler's services).

@@ -95,7 +95,7 @@ function matrix(runs: CompareRun[]): string {
       const b = base?.services[svc]
       const diff = (s.impactMs ?? 0) - (b?.impactMs ?? 0)
       const vsBase = i > 0 && b && base !== r.journal ? ` <span class="muted">(${diff === 0 ? '=' : delta(diff)} vs A)</span>` : ''
-      const text = s.impacted ? `<b>down ${esc(sec(s.impactMs))}${s.recoveredMs === null ? '+' : ''}</b>${vsBase}<br>${esc(sec(s.onsetMs))} → ${s.recoveredMs === null ? '<b>never</b>' : esc(sec(s.recoveredMs))}` : `ok${vsBase}<br><span class="muted">${esc(pct(s.availability))} available</span>`
+      const text = impact === 'idle' ? 'no calls measured' : s.impacted ? `<b>down ${esc(sec(s.impactMs))}${s.recoveredMs === null ? '+' : ''}</b>${vsBase}<br>${esc(sec(s.onsetMs))} → ${s.recoveredMs === null ? '<b>never</b>' : esc(sec(s.recoveredMs))}` : `ok${vsBase}<br><span class="muted">${esc(pct(s.availability))} available</span>`
       return `<td class="cell-${impact}" data-service="${esc(svc)}" data-run="${letter(i)}" data-impacted="${s.impacted}">${text}</td>`
     })
     return `<tr><th>${esc(svc)}</th>${cells.join('')}</tr>`
@@ -154,7 +154,7 @@ export function compareHtml(runs: CompareRun[], title = 'outage-lab comparison')
     const sw = `<span style="color:${RUN_COLORS[i % RUN_COLORS.length]}">■</span> <b>${letter(i)}</b>`
     if (!j) return `<tr><td>${sw}</td><td colspan="7"><code>${esc(r.source)}</code>: <span class="bad">did not run${r.exitCode === undefined ? '' : ` (exit ${r.exitCode})`}</span></td></tr>`
     const met = j.expectations.filter((x) => x.met).length
-    return `<tr><td>${sw}</td><td>${esc(j.title)}<br><code>${esc(j.experiment?.file ?? r.source)}</code></td><td class="${j.status === 'completed' && !j.deviated ? 'ok' : 'bad'}">${esc(j.status)}${j.deviated ? ' (deviated)' : ''}</td><td class="${met === j.expectations.length ? 'ok' : 'bad'}">${met}/${j.expectations.length}</td><td class="num">${esc(score(j.fidelity?.score))}</td><td class="num">${j.blastRadius ? `${j.blastRadius.count}/${j.blastRadius.total}` : '-'}</td><td class="num">${esc(sec(j.recovery?.timeToRecoverMs))}</td><td>${esc(j.cascade.map((c) => c.service).join(' → ') || 'no impact')}</td></tr>`
+    return `<tr><td>${sw}</td><td>${esc(j.title)}<br><code>${esc(j.experiment?.file ?? r.source)}</code>${r.source !== j.experiment?.file ? `<br><span class="muted">run: ${esc(r.source)}</span>` : ''}</td><td class="${j.status === 'completed' && !j.deviated ? 'ok' : 'bad'}">${esc(j.status)}${j.deviated ? ' (deviated)' : ''}</td><td class="${met === j.expectations.length ? 'ok' : 'bad'}">${met}/${j.expectations.length}</td><td class="num">${esc(score(j.fidelity?.score))}</td><td class="num">${j.blastRadius ? `${j.blastRadius.count}/${j.blastRadius.total}` : '-'}</td><td class="num">${esc(sec(j.recovery?.timeToRecoverMs))}</td><td>${esc(j.cascade.map((c) => c.service).join(' → ') || 'no impact')}</td></tr>`
   })
   const body = `<header><h1>${esc(title)}</h1><p class="meta">${runs.length} runs, side by side. Times are seconds from the start of each run's method.</p></header>
 <section><h2>Runs</h2><table id="runs"><tr><th>run</th><th>experiment</th><th>status</th><th>expectations</th><th>fidelity</th><th>blast radius</th><th>time to recover</th><th>cascade</th></tr>${runRows.join('')}</table></section>

@@ -100,7 +100,7 @@ export async function compareCommand(a: string, b: string, o: { out?: string }):
     writeFileDurably(path.join(o.out, 'compare.md'), md)
     const runDir = (p: string) => (p.endsWith('.json') ? path.dirname(p) : p)
     const runs = [a, b].map((p, i) => ({ source: p, journal: [ja, jb][i], rows: readTimeline(path.join(runDir(p), 'timeline.jsonl')) }))
-    writeFileDurably(path.join(o.out, 'compare.html'), compareHtml(runs, `${ja.title}  vs  ${jb.title}`))
+    writeFileDurably(path.join(o.out, 'compare.html'), compareHtml(runs, ja.title === jb.title ? `${ja.title}: ${a} vs ${b}` : `${ja.title}  vs  ${jb.title}`))
     process.stdout.write(`\ncomparison: ${path.join(o.out, 'compare.md')}, ${path.join(o.out, 'compare.html')}\n`)
   }
   return EXIT.ok
