@@ -39,6 +39,7 @@ export function analyzeRun(input: AnalysisInput): Analysis {
   const runs = actionRuns(input.experiment, input.events)
   const trigger = triggerMs(runs)
   const services = serviceResults(input.experiment, index, runs, endMs)
+  const probes = evaluateMethodProbes(input.experiment, index)
   return {
     triggerMs: trigger,
     endMs,
@@ -46,8 +47,12 @@ export function analyzeRun(input: AnalysisInput): Analysis {
     cascade: cascade(services, runs),
     blastRadius: blastRadius(services),
     recovery: recoveryVerdict(services, runs),
-    probes: evaluateMethodProbes(input.experiment, index),
-    expectations: checkExpectations(input.experiment.expect, { services, steadyStateAfter: input.steadyStateAfter, events: input.events, index, triggerMs: trigger }),
+    probes,
+    // A method probe is a claim about the run, as in Chaos Toolkit: one that is not met fails it.
+    expectations: [
+      ...checkExpectations(input.experiment.expect, { services, steadyStateAfter: input.steadyStateAfter, events: input.events, index, triggerMs: trigger }),
+      ...probes.map((p) => ({ name: `probe ${p.name}`, met: p.met, detail: p.detail })),
+    ],
     fidelity: fidelity({ experiment: input.experiment, index, events: input.events, services, runs, triggerMs: trigger }),
   }
 }
