@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 CLI := node dist/harness/cli.js
 
-.PHONY: install build run test up down bench clean image compose-up compose-down
+.PHONY: install build run suite test up down bench clean image compose-up compose-down
 
 install: $(NODE_MODULES_STAMP)
 
@@ -14,10 +14,16 @@ $(NODE_MODULES_STAMP): package.json package-lock.json
 build: install
 	npx tsc -p tsconfig.json
 
-# Until the flagship experiment lands: boot the Kinesis topology, push records through it with the
-# AWS SDK, scale the fleet past its thread limit, show the breakage, scale back, restart, recover.
+# The flagship experiment on the local backend: boot the whole system, drive customer traffic with
+# the AWS SDK, add capacity past the thread limit, watch the cascade, remove it (no help), restart
+# at a pace (recovery). Prints the summary and the report's path (runs/latest/report.html).
+FLAGSHIP := experiments/kinesis-2020-11-25.yaml
 run: build
-	$(CLI) demo
+	$(CLI) run $(FLAGSHIP)
+
+# Every experiment (the flagship, each remediation, the all-at-once restart) and their comparison.
+suite: build
+	$(CLI) suite experiments --out runs/suite
 
 test: build
 	npx tap
