@@ -381,6 +381,7 @@ class Run {
       endedAt: endedAt.toISOString(),
       durationMs: endedAt.getTime() - this.startedAt.getTime(),
       threadLimitEnforcement: this.topology?.threadLimitEnforcement ?? 'unknown',
+      ...(this.topology ? { runId: this.topology.runId } : {}),
       steadyState: { before: this.steadyBefore, after: this.steadyAfter },
       events: this.events,
       services: analysis?.services ?? {},
