@@ -10,7 +10,6 @@ import { ROOT } from '../helpers/spawn.js'
 import { kinesisOutageSkip } from '../helpers/kinesis-outage.js'
 
 const CLI = path.join(ROOT, 'dist/harness/cli.js')
-t.setTimeout(1_500_000)
 
 interface CliRun {
   code: number | null
