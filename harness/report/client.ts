@@ -260,11 +260,65 @@ export function clientMain(data: any, uPlot: any, doc: any, win: any): void {
     state.plots.push({ id: 'published', plot, el })
   }
 
+  // The cascade unfolding: one row per service, a bar from its onset to its recovery.
+  const makeImpact = (rowsData: any[], el: any) => {
+    const n = rowsData.length
+    const yOf = (i: number) => n - i - 0.5
+    const draw = (u: any) => {
+      const ctx = u.ctx
+      const { left, width } = u.bbox
+      ctx.save()
+      ctx.font = `${11 * pr}px system-ui, sans-serif`
+      ctx.textBaseline = 'middle'
+      rowsData.forEach((r: any, i: number) => {
+        const yc = u.valToPos(yOf(i), 'y', true)
+        const h = Math.abs(u.valToPos(0, 'y', true) - u.valToPos(1, 'y', true)) * 0.62
+        ctx.fillStyle = '#f1f1f1'
+        ctx.fillRect(left, yc - h / 2, width, h)
+        if (!r.impacted || r.onsetMs === null) {
+          ctx.fillStyle = r.calls ? '#2e7d32' : '#9e9e9e'
+          ctx.fillText(r.calls ? 'no impact' : 'no calls measured', left + 6 * pr, yc)
+          return
+        }
+        const end = r.recoveredMs === null ? x1 * 1000 : r.recoveredMs
+        const a = Math.max(left, u.valToPos(r.onsetMs / 1000, 'x', true))
+        const b = Math.min(left + width, u.valToPos(end / 1000, 'x', true))
+        ctx.fillStyle = r.recoveredMs === null ? '#c62828' : '#e08a00'
+        ctx.fillRect(a, yc - h / 2, Math.max(2 * pr, b - a), h)
+        const text = `${r.rank}. ${r.service} ${((end - r.onsetMs) / 1000).toFixed(1)} s${r.recoveredMs === null ? '+ (not recovered)' : ''}${r.cause && r.cause !== 'trigger' ? `, via ${r.cause}` : ''}`
+        const w = ctx.measureText(text).width
+        ctx.fillStyle = w + 10 * pr < b - a ? '#fff' : '#333'
+        ctx.fillText(text, w + 10 * pr < b - a ? a + 5 * pr : Math.min(b + 5 * pr, left + width - w), yc)
+      })
+      ctx.restore()
+    }
+    const opts = {
+      width: widthOf(el),
+      height: n * 28 + 40 + bandPx,
+      padding: [bandPx, null, null, null],
+      scales: { x: { time: false }, y: { range: [0, n] } },
+      axes: [
+        xAxis(),
+        { scale: 'y', label: '', size: AXIS, splits: () => rowsData.map((_: any, i: number) => yOf(i)), values: () => rowsData.map((r: any) => r.service), grid: { show: false }, ticks: { show: false } },
+        { scale: 'y', side: 1, label: '', size: AXIS, values: (_u: any, sp: number[]) => sp.map(() => ''), grid: { show: false }, ticks: { show: false } },
+      ],
+      series: [{}, { label: 'impact', stroke: 'transparent', points: { show: false } }],
+      legend: { show: false },
+      cursor: { sync: { key: 'outage-lab' }, drag: { x: false, y: false } },
+      hooks: { draw: [draw] },
+      plugins: [markersPlugin()],
+    }
+    const plot = new uPlot(opts, [data.x, data.x.map(() => null)], el)
+    state.plots.push({ id: 'impact', plot, el })
+  }
+
   try {
     for (const el of doc.querySelectorAll('[data-panel]')) {
       const panel = data.panels.find((p: any) => p.id === el.getAttribute('data-panel'))
       if (panel) makePlot(panel, el)
     }
+    const impactEl = doc.querySelector('[data-impact]')
+    if (impactEl && data.impact) makeImpact(data.impact, impactEl)
     const laneEl = doc.querySelector('[data-lane]')
     if (laneEl && data.lane) makeLane(data.lane, laneEl)
   } catch (err: any) {

@@ -141,6 +141,7 @@ export function reportHtml(j: Journal, rows: readonly TimelineRow[]): string {
 ${cascadeGraph(j)}</section>
 <section id="charts"><h2>The run on one time axis</h2>
 <p class="muted">Dashed vertical lines: the method's actions (black) and the rollbacks (purple). Drag across a chart to zoom (double-click resets); the cursor is shared by every chart.</p>
+<div class="chart"><h3>Impact per service</h3><p class="note2">From each service's onset to its recovery (orange), or to the end of the run (red: not recovered), as judged on the customers' 1-second windows.</p><div class="plot" data-impact="services"></div></div>
 ${chartSlots}${missing}</section>
 <section><h2>Steady-state hypothesis</h2>${steadyStateTable(j.steadyState.before, j.steadyState.after)}</section>
 <section><h2>The 2020 timeline on this run's scale</h2>
@@ -153,5 +154,10 @@ ${probes}
 <section><h2>Fidelity to the 2020 outage</h2><p>Score ${esc(score(j.fidelity.score))} of the applicable mechanisms.</p>${fidelity}</section>
 <section><h2>What happened</h2>${eventLog(j)}</section>
 <footer>outage-lab report, re-render with <code>outage-lab report RUN_DIR</code> from journal.json and timeline.jsonl.</footer>`
-  return page({ title: `${j.title}: outage-lab report`, body, data: { x: charts.x, stepMs: charts.stepMs, panels: charts.panels, markers: charts.markers, lane: published } })
+  const rank = new Map(j.cascade.map((c, i) => [c.service, { rank: i + 1, cause: c.cause }]))
+  // Rows in cascade order, so the bars step down as the cascade unfolds; the unimpacted last.
+  const impact = Object.entries(j.services)
+    .sort(([a], [b]) => (rank.get(a)?.rank ?? 99) - (rank.get(b)?.rank ?? 99))
+    .map(([service, s]) => ({ service, impacted: s.impacted, onsetMs: s.onsetMs, recoveredMs: s.recoveredMs, calls: s.calls, rank: rank.get(service)?.rank ?? null, cause: rank.get(service)?.cause ?? null }))
+  return page({ title: `${j.title}: outage-lab report`, body, data: { x: charts.x, stepMs: charts.stepMs, panels: charts.panels, markers: charts.markers, lane: published, impact } })
 }

@@ -51,11 +51,11 @@ async function paint(page: Page) {
   return page.evaluate(() => {
     const data = JSON.parse(document.getElementById('report-data')!.textContent!)
     const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16))
-    return [...document.querySelectorAll<HTMLElement>('[data-panel], [data-lane]')].map((el) => {
-      const id = el.dataset.panel ?? `lane:${el.dataset.lane}`
+    return [...document.querySelectorAll<HTMLElement>('[data-panel], [data-lane], [data-impact]')].map((el) => {
+      const id = el.dataset.panel ?? (el.dataset.lane ? `lane:${el.dataset.lane}` : 'impact')
       const panel = data.panels.find((p: any) => p.id === el.dataset.panel)
-      // Greys are left out: anti-aliased text and grid lines are grey too.
-      const colors: number[][] = (panel ? panel.series.map((s: any) => rgb(s.color)) : []).filter((c: number[]) => Math.max(...c) - Math.min(...c) > 40)
+      // Greys are left out: anti-aliased text and grid lines are grey too. The impact bars are orange (recovered) or red.
+      const colors: number[][] = (panel ? panel.series.map((s: any) => rgb(s.color)) : id === 'impact' ? [rgb('#e08a00'), rgb('#c62828')] : []).filter((c: number[]) => Math.max(...c) - Math.min(...c) > 40)
       const canvas = el.querySelector('canvas')
       if (!canvas) return { id, width: 0, painted: 0, inSeriesColor: 0 }
       const img = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data
@@ -90,7 +90,7 @@ t.test('the report pages in headless Chromium', { skip: executablePath ? false :
     const { page, problems } = await open(browser, path.join(runA, 'report.html'))
     t.same(problems, [], 'no console error, page error or network request')
     const charts = await paint(page)
-    t.equal(charts.length, 10, 'nine charts and the 2020 lane')
+    t.same(charts.map((c) => c.id), ['impact', 'success', 'p99', 'threads', 'shardmap', 'buffer-cognito', 'buffer-lambda', 'alarms', 'tasks', 'delivery', 'lane:published'], 'the impact bars, nine charts and the 2020 lane')
     for (const c of charts) {
       t.ok(c.width > 600, `${c.id}: a canvas ${c.width} px wide`)
       t.ok(c.painted > 1_000, `${c.id}: painted (${c.painted} px)`)
