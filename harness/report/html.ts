@@ -9,7 +9,7 @@ import { buildCharts } from './chart-data.js'
 import { cascadeGraph } from './cascade-graph.js'
 import { escHtml as esc, sec, pct, ms, score, delta, toleranceText, probeValue } from './format.js'
 import { chartSlot, page } from './page.js'
-import { publishedTimeline, type PublishedTimeline } from './published.js'
+import { publishedTimeline, triggerOf, type PublishedTimeline } from './published.js'
 
 const SANE_MS = 1e8
 
@@ -29,11 +29,11 @@ export function verdictCards(j: Journal): string {
     ? ''
     : rec.unrecovered.length
       ? `<span class="bad">not recovered: ${esc(rec.unrecovered.join(', '))}</span>`
-      : rec.recoveryAction
+      : rec.lastRecoveredMs === null
+        ? 'nothing needed to recover'
+        : rec.recoveryAction
         ? `from <b>${esc(rec.recoveryAction.name)}</b> at ${esc(sec(rec.recoveryAction.atMs))} to the last recovery at ${esc(sec(rec.lastRecoveredMs))}`
-        : rec.lastRecoveredMs !== null
-          ? `last recovery at ${esc(sec(rec.lastRecoveredMs))}, no recovery action before it`
-          : 'nothing needed to recover'
+        : `last recovery at ${esc(sec(rec.lastRecoveredMs))}, no recovery action before it`
   const fid = j.fidelity
   const fidApplicable = fid.checks.filter((c) => c.applicable)
   return `<div class="cards" id="verdict">
@@ -41,7 +41,7 @@ ${card('status', j.status + (j.deviated ? ' (deviated)' : ''), esc(statusNote), 
 ${card('expectations', total ? `${met}/${total} met` : 'none stated', j.expectations.filter((x) => !x.met).map((x) => `<span class="bad">not met: ${esc(x.name)}</span>`).join('<br>') || (total ? 'every expectation held' : ''), expCls)}
 ${card('fidelity to 2020', score(fid.score), `${fidApplicable.filter((c) => c.met).length} of ${fidApplicable.length} applicable mechanisms of FIDELITY.md showed`, fid.score === null ? '' : fid.score >= 0.8 ? 'ok' : fid.score >= 0.5 ? 'warn' : 'bad')}
 ${card('blast radius', br ? `${br.count}/${br.total}` : '-', br ? (br.impacted.length ? `impacted: ${esc(br.impacted.join(', '))}` : 'no service impacted') : '', br ? (br.count === 0 ? 'ok' : 'bad') : '')}
-${card('time to recover', sec(rec?.timeToRecoverMs), recNote, rec ? (rec.recovered ? 'ok' : 'bad') : '')}
+${card('time to recover', sec(rec?.timeToRecoverMs), recNote, !rec || (rec.lastRecoveredMs === null && rec.recovered) ? '' : rec.recovered ? 'ok' : 'bad')}
 </div>`
 }
 
@@ -146,8 +146,7 @@ ${chartSlots}${missing}</section>
 <section><h2>Steady-state hypothesis</h2>${steadyStateTable(j.steadyState.before, j.steadyState.after)}</section>
 <section><h2>The 2020 timeline on this run's scale</h2>
 <p class="muted">The published timeline (FIDELITY.md, PST on 2020-11-25) at ${esc(published.timeScale)} s of run per incident hour, with this run's trigger (its first method action, at ${esc(sec(published.triggerMs))}) standing for ${esc(published.anchor)}, the end of the capacity addition, after which every front-end crossed its thread limit as the fleet learned of the new servers (a run adds its members at once). Top: the published moments; bottom: what this run measured for each.</p>
-<div class="chart"><div class="plot" data-lane="published"></div></div>
-${publishedTable(published)}</section>
+${triggerOf(j) ? `<div class="chart"><div class="plot" data-lane="published"></div></div>\n${publishedTable(published)}` : '<p>The method did not run: there is no trigger to map the 2020 timeline onto.</p>'}</section>
 <section><h2>Services (client side)</h2>${servicesTable(j)}</section>
 ${probes}
 <section><h2>Expectations</h2>${expectations}</section>
@@ -159,5 +158,5 @@ ${probes}
   const impact = Object.entries(j.services)
     .sort(([a], [b]) => (rank.get(a)?.rank ?? 99) - (rank.get(b)?.rank ?? 99))
     .map(([service, s]) => ({ service, impacted: s.impacted, onsetMs: s.onsetMs, recoveredMs: s.recoveredMs, calls: s.calls, rank: rank.get(service)?.rank ?? null, cause: rank.get(service)?.cause ?? null }))
-  return page({ title: `${j.title}: outage-lab report`, body, data: { x: charts.x, stepMs: charts.stepMs, panels: charts.panels, markers: charts.markers, lane: published, impact } })
+  return page({ title: `${j.title}: outage-lab report`, body, data: { x: charts.x, stepMs: charts.stepMs, panels: charts.panels, markers: charts.markers, lane: triggerOf(j) ? published : null, impact } })
 }

@@ -65,12 +65,10 @@ const hours = (pst: string) => {
 
 const SANE_MS = 1e8
 
-/** The first method action's start: the trigger. */
+/** The first method action's start: the trigger (none when the method did not run). */
 export function triggerOf(j: Journal): { atMs: number; name: string } | null {
   const e = (j.events ?? []).find((x) => x.kind === 'action-start' && x.detail.phase !== 'rollbacks' && Math.abs(x.atMs) < SANE_MS)
-  if (e) return { atMs: e.atMs, name: String(e.detail.name) }
-  const a = j.experiment?.method?.find((x) => x.type === 'action')
-  return a && a.type === 'action' ? { atMs: a.atMs ?? 0, name: a.name } : null
+  return e ? { atMs: e.atMs, name: String(e.detail.name) } : null
 }
 
 interface FrontendFacts {

@@ -5,7 +5,7 @@ import path from 'node:path'
 import type { Journal, TimelineRow } from '../analyze/journal.js'
 import { readTimeline } from '../observe/timeline.js'
 import { sec, pct, ms, score, delta, escCell as esc, toleranceText, probeValue } from './format.js'
-import { publishedTimeline } from './published.js'
+import { publishedTimeline, triggerOf } from './published.js'
 
 export { sec } from './format.js'
 
@@ -50,11 +50,11 @@ export function summaryMarkdown(j: Journal, outDir?: string, rows?: readonly Tim
     const r = j.recovery
     const how = r.unrecovered.length
       ? `Not recovered by the end: ${r.unrecovered.join(', ')}.`
-      : r.recoveryAction
+      : r.lastRecoveredMs === null
+        ? ''
+        : r.recoveryAction
         ? `Recovered ${sec(r.timeToRecoverMs)} after **${r.recoveryAction.name}** (${r.recoveryAction.provider}, at ${sec(r.recoveryAction.atMs)}); the last service came back at ${sec(r.lastRecoveredMs)}.`
-        : r.lastRecoveredMs !== null
-          ? `The last service came back at ${sec(r.lastRecoveredMs)}, with no recovery action before it.`
-          : ''
+        : `The last service came back at ${sec(r.lastRecoveredMs)}, with no recovery action before it.`
     if (how) lines.push('', how)
   }
   lines.push('', '## Cascade', '', ...cascadeTable(j))
@@ -87,7 +87,7 @@ export function summaryMarkdown(j: Journal, outDir?: string, rows?: readonly Tim
       lines.push(`| ${n} | ${any.service} | ${toleranceText(any.tolerance)} | ${cell(b)} | ${cell(a)} |`)
     }
   }
-  if (j.status !== 'failed') {
+  if (triggerOf(j)) {
     const p = publishedTimeline(j, rows ?? (outDir ? readTimeline(path.join(outDir, 'timeline.jsonl')) : []))
     lines.push('', '## The 2020 timeline on this run\'s scale', '')
     lines.push(`${p.timeScale} s of run per incident hour; the trigger (at ${sec(p.triggerMs)}) stands for ${p.anchor} PST, when the capacity addition was done and the fleet, learning of the new servers, crossed its thread limit.`, '')
