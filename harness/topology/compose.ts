@@ -203,15 +203,16 @@ export class StartedComposeTopology implements StartedTopology {
     const abort = () => void this.stop()
     this.opts.signal?.addEventListener('abort', abort, { once: true })
     try {
+      // Every container is created by one compose call, then started wave by wave through the
+      // engine's API: one compose invocation per wave cost several seconds each (v1 is a Python
+      // program that re-reads the project every time), more than the services' own start.
+      const fleetsUp = this.topology.fleets.filter((f) => f.count > 0)
+      await this.create([...this.topology.services.map((s) => s.name), ...fleetsUp.map(fleetService)], fleetsUp.flatMap((f) => ['--scale', `${fleetService(f)}=${f.count}`]))
+      await this.adoptContainers()
       for (const wave of waves) {
         if (this.opts.signal?.aborted) throw new BootAborted()
-        const singles = wave.flatMap((n) => ('service' in n ? [n.service.name] : []))
-        const fleets = wave.flatMap((n) => ('fleet' in n && n.fleet.count > 0 ? [n.fleet] : []))
-        if (singles.length + fleets.length === 0) continue
-        const scale = fleets.flatMap((f) => ['--scale', `${fleetService(f)}=${f.count}`])
-        await this.up([...singles, ...fleets.map(fleetService)], scale)
-        await this.adoptContainers()
-        const waiting = [...singles.map((s) => this.members.get(s)!), ...fleets.flatMap((f) => this.fleetMembers(f.name))]
+        const waiting = wave.flatMap((n) => ('service' in n ? [this.members.get(n.service.name)!] : this.fleetMembers(n.fleet.name)))
+        await Promise.all(waiting.map((m) => this.startContainer(m)))
         // The first failure ends the boot; teardown below ends the other waits.
         await Promise.all(waiting.map((m) => this.waitReadyOrThrow(m)))
         if (this.opts.signal?.aborted) throw new BootAborted()
@@ -238,6 +239,31 @@ export class StartedComposeTopology implements StartedTopology {
       environment: { ...this.plan.variables, OUTAGE_LAB_IMAGE: this.image },
       ...composeExecutable(this.compose),
     }
+  }
+
+  /** `up --no-start`: every container of the run exists (created, not started) when it resolves. */
+  private create(services: string[], commandOptions: string[]): Promise<void> {
+    const o = this.composeOptions()
+    const [file, ...pre] = composeCommand(this.compose)
+    const args = [...pre, '-f', this.composeFile, '-f', this.overrideFile, '-p', this.projectName, ...o.composeOptions, 'up', '--no-start', '--no-deps', ...commandOptions, ...services]
+    return new Promise((resolve, reject) => {
+      const child = spawn(file, args, { cwd: o.filePath, env: { ...process.env, ...o.environment }, stdio: ['ignore', 'ignore', 'pipe'] })
+      let stderr = ''
+      child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)))
+      child.on('error', reject)
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${[file, ...args].join(' ')} failed (exit ${code}): ${stderr.trim()}`))))
+    })
+  }
+
+  /** Starts a created (or stopped) container; its published port is known from then on. */
+  private async startContainer(m: Member): Promise<void> {
+    if (!m.containerId) throw new ServiceNotReady(m.name, 'compose created no container for it', '')
+    await this.container(m).start()
+    m.state = 'starting'
+    m.exit = undefined
+    this.armDeath(m)
+    await this.refreshPort(m)
+    this.emit('service-started', { name: m.name, container: m.containerId.slice(0, 12), ...(m.memberId ? { member: m.memberId } : {}) })
   }
 
   /**
