@@ -18,7 +18,7 @@ export interface CompareRun {
   exitCode?: number
 }
 
-export const RUN_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f', '#393b79']
+export const RUN_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f', '#393b79', '#ad494a', '#637939', '#8c6d31', '#843c39', '#7b4173', '#3182bd']
 const letter = (i: number) => (i < 26 ? String.fromCharCode(65 + i) : `R${i + 1}`)
 
 interface OverlaySpec {
@@ -158,7 +158,7 @@ export function compareHtml(runs: CompareRun[], title = 'outage-lab comparison')
   })
   const body = `<header><h1>${esc(title)}</h1><p class="meta">${runs.length} runs, side by side. Times are seconds from the start of each run's method.</p></header>
 <section><h2>Runs</h2><table id="runs"><tr><th>run</th><th>experiment</th><th>status</th><th>expectations</th><th>fidelity</th><th>blast radius</th><th>time to recover</th><th>cascade</th></tr>${runRows.join('')}</table></section>
-<section><h2>Impact per service</h2>${matrix(runs)}</section>
+<section><h2>Impact per service</h2><div class="scroll">${matrix(runs)}</div></section>
 <section><h2>Impact windows</h2><p class="muted">From onset to recovery (dashed red outline: not recovered by the end of the run).</p>${impactWindows(runs)}</section>
 <section id="charts"><h2>The runs overlaid</h2><p class="muted">One colour per run. Vertical lines: actions every run took at the same moment (grey), or one run's actions (its colour, its letter).</p>
 ${panels.map((p) => chartSlot(p.id, p.title, p.note)).join('\n')}

@@ -41,6 +41,7 @@ ol.cascade-order{margin:6px 0;padding-left:22px}
 .plot{width:100%;min-height:120px}
 .uplot{font-family:system-ui,sans-serif}.u-legend{font-size:12px}.u-legend .u-marker{width:12px;height:3px}
 .matrix td{min-width:96px}.matrix td.cell-down{background:#f9d4d4}.matrix td.cell-recovered{background:#fde3bf}.matrix td.cell-healthy{background:#d9efd9}.matrix td.cell-idle{background:#eee}
+.scroll{overflow-x:auto;max-width:100%}
 details{margin:8px 0}summary{cursor:pointer;color:#333}
 footer{margin-top:30px;color:var(--muted);font-size:12px}
 code{font-size:12.5px;background:#f3f3f3;padding:0 3px;border-radius:3px}
