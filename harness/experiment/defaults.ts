@@ -29,17 +29,17 @@ export const DEFAULT_RATES: Rates = {
 
 /**
  * A service is impacted in a 1 s window whose success ratio is below min or p99 above max. The
- * latency bound is 1.5 s: on a 2-core machine a capacity addition's cold starts hold the CPU for
- * seconds, and a tighter bound would call every service impacted by the machine, not the cascade.
+ * latency bound (3 s) sits above the customers' default client timeout (2 s): on a 2-core machine
+ * a capacity addition's cold starts hold the CPU for seconds and slow every process alike, so a
+ * tighter bound would blame the machine rather than the cascade. Every 2020 failure the lab
+ * reproduces shows as errors or calls that outlive the client's timeout.
  */
 export const DEFAULT_SLO: Record<ServiceName, Slo> = {
-  kinesis: { minSuccessRatio: 0.95, maxP99Ms: 1500 },
-  cognito: { minSuccessRatio: 0.95, maxP99Ms: 1500 },
-  cloudwatch: { minSuccessRatio: 0.95, maxP99Ms: 1500 },
-  eventbridge: { minSuccessRatio: 0.95, maxP99Ms: 1500 },
-  autoscaler: { minSuccessRatio: 0.95, maxP99Ms: 1500 },
-  // An invocation runs a handler, then publishes its metrics: slower than a plain API call.
-  lambda: { minSuccessRatio: 0.95, maxP99Ms: 2000 },
-  // A page read: its readers tolerate a slower answer than an API's callers.
-  'status-page': { minSuccessRatio: 0.95, maxP99Ms: 2000 },
+  kinesis: { minSuccessRatio: 0.95, maxP99Ms: 3000 },
+  cognito: { minSuccessRatio: 0.95, maxP99Ms: 3000 },
+  cloudwatch: { minSuccessRatio: 0.95, maxP99Ms: 3000 },
+  eventbridge: { minSuccessRatio: 0.95, maxP99Ms: 3000 },
+  autoscaler: { minSuccessRatio: 0.95, maxP99Ms: 3000 },
+  lambda: { minSuccessRatio: 0.95, maxP99Ms: 3000 },
+  'status-page': { minSuccessRatio: 0.95, maxP99Ms: 3000 },
 }

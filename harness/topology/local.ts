@@ -43,6 +43,8 @@ export interface LocalBackendOptions {
   onEvent?: (event: TopologyEvent) => void
   /** Aborting it during start() stops what started and rejects with BootAborted. */
   signal?: AbortSignal
+  /** Run every service at this niceness (the launcher keeps its own): see harness/run/runner.ts. */
+  servicesNice?: number
 }
 
 export const PACKAGE_ROOT = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)))
@@ -236,6 +238,7 @@ export class StartedLocalTopology implements StartedTopology {
       cwd: this.runDir,
       logFile: path.join(this.runDir, 'logs', `${m.spec.name}.log`),
       cgroupProcs: m.cgroupProcs,
+      ...(this.opts.servicesNice ? { nice: this.opts.servicesNice } : {}),
     })
     m.proc = proc
     m.state = 'starting'

@@ -13,6 +13,8 @@ export interface ProcessSpec {
   logFile: string
   /** The cgroup.procs file the process joins before exec'ing the program (pids cgroups). */
   cgroupProcs?: string
+  /** Start the program under `nice -n <nice>` (a lower CPU priority than the launcher's). */
+  nice?: number
 }
 
 export interface ExitInfo {
@@ -34,6 +36,11 @@ export class ServiceProcess {
     this.spec = spec
     const out = fs.openSync(spec.logFile, 'a')
     let [cmd, ...args] = spec.argv
+    if (spec.nice) {
+      // nice exec's the program: the pid (and so the cgroup membership below) stays the same.
+      args = ['-n', String(spec.nice), cmd, ...args]
+      cmd = 'nice'
+    }
     if (spec.cgroupProcs) {
       // The shell joins the cgroup, then exec's node: the program's first thread already counts
       // against pids.max, and no thread is ever created outside the limit.
