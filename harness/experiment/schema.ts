@@ -62,7 +62,7 @@ export const NEEDS: Partial<Record<DownstreamName, DownstreamName[]>> = {
 
 /** Each provider's arguments as messages show them. */
 export const PROVIDER_ARGS: Record<ProviderName, { keys: string[]; shape: string }> = {
-  'scale-fleet': { keys: ['fleet', 'to'], shape: '{fleet, to}' },
+  'scale-fleet': { keys: ['fleet', 'to', 'stepEvery'], shape: '{fleet, to, stepEvery?}' },
   'restart-fleet': { keys: ['fleet', 'ratePerSec', 'all'], shape: '{fleet, ratePerSec} or {fleet, all: true}' },
   kill: { keys: ['service'], shape: '{service}' },
   pause: { keys: ['service'], shape: '{service}' },
@@ -314,8 +314,10 @@ function readArgs(c: Checker, provider: ProviderName, v: unknown, path: string):
   const fleet = () => c.string(a, 'fleet', path, { required: true }) ?? ''
   const service = () => c.string(a, 'service', path, { required: true }) ?? ''
   switch (provider) {
-    case 'scale-fleet':
-      return { provider, fleet: fleet(), to: c.integer(a, 'to', path, 0, MAX_FLEET_SIZE) ?? 0 }
+    case 'scale-fleet': {
+      const stepEveryMs = a.stepEvery === undefined ? undefined : c.duration(a, 'stepEvery', path, { positive: true })
+      return { provider, fleet: fleet(), to: c.integer(a, 'to', path, 0, MAX_FLEET_SIZE) ?? 0, ...(stepEveryMs !== undefined ? { stepEveryMs } : {}) }
+    }
     case 'set-thread-limit':
       return { provider, fleet: fleet(), to: c.integer(a, 'to', path, 1, MAX_THREAD_LIMIT) ?? 1 }
     case 'restart-fleet': {

@@ -99,7 +99,8 @@ export interface Probe {
 }
 
 export type ActionArgs =
-  | { provider: 'scale-fleet'; fleet: string; to: number }
+  /** stepEveryMs: one member at a time, this far apart (a gradual capacity addition, as in 2020). */
+  | { provider: 'scale-fleet'; fleet: string; to: number; stepEveryMs?: number }
   | { provider: 'restart-fleet'; fleet: string; ratePerSec?: number; all?: true }
   | { provider: 'kill' | 'pause' | 'resume' | 'restart' | 'clear-faults' | 'partition' | 'heal-partition'; service: string }
   | {

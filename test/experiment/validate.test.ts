@@ -65,12 +65,12 @@ const cases: Case[] = [
   {
     name: 'scale-fleet: an unknown argument names the provider and its shape',
     files: { 'x.yaml': swap('args: { fleet: main, to: 4 }', 'args: { fleet: main, to: 4, count: 4 }') },
-    message: 'DIR/x.yaml: method[2].args.count: expected a known key (fleet, to), got "count"',
+    message: 'DIR/x.yaml: method[2].args.count: expected a known key (fleet, to, stepEvery), got "count"',
   },
   {
     name: 'scale-fleet: args missing altogether',
     files: { 'x.yaml': swap(', args: { fleet: main, to: 4 }', '') },
-    message: 'DIR/x.yaml: method[2].args: expected {fleet, to} for scale-fleet, got nothing',
+    message: 'DIR/x.yaml: method[2].args: expected {fleet, to, stepEvery?} for scale-fleet, got nothing',
   },
   {
     name: 'restart-fleet needs a pace or all',
