@@ -4,7 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { exportJWK, generateKeyPair, type JWK } from 'jose'
 import { seededRandom, type Random } from '../kit/index.js'
-import { AtomicJsonFile } from './atomic-file.js'
+import { AtomicJsonFile } from '../kit/atomic-file.js'
 import { CognitoErrors } from './errors.js'
 import { DEFAULT_POLICY, type PasswordPolicy } from './passwords.js'
 

@@ -1,4 +1,4 @@
-// The store's durability: the whole state is one JSON file, replaced atomically on every mutation
+// A store's durability (kinesis/metadata, cognito): the whole state is one JSON file, replaced atomically on every mutation
 // (write a temp file, fsync it, rename it over the old one, fsync the directory so the rename
 // itself survives a crash). Saves that arrive while one is being written share the next write,
 // which always serialises the latest state, so a burst of mutations costs two writes, not N.
@@ -28,7 +28,7 @@ export class AtomicJsonFile {
     try {
       return JSON.parse(text)
     } catch (err) {
-      throw new Error(`metadata file ${this.file} is not valid JSON: ${(err as Error).message}`)
+      throw new Error(`${this.file} is not valid JSON: ${(err as Error).message}`)
     }
   }
 

@@ -2,7 +2,7 @@
 // ownership, back-end addresses, and fleet membership per fleet and cell. Every mutation but a
 // heartbeat bumps one version counter and is durable (atomic-file.ts) before it is answered.
 import { AwsErrors } from '../../kit/index.js'
-import { AtomicJsonFile } from './atomic-file.js'
+import { AtomicJsonFile } from '../../kit/atomic-file.js'
 import { evenHashKeyRanges, shardIdOf, startingSequenceNumber } from './shards.js'
 
 export interface Shard {
