@@ -189,8 +189,9 @@ class Run {
   async boot(): Promise<StartedTopology> {
     const topology = topologyOf(this.exp)
     if (this.backendName === 'compose') {
-      const { ComposeBackend } = await import('../topology/compose.js' as string)
-      return new ComposeBackend(topology, { runDir: this.outDir, signal: this.abort.signal, onEvent: (e: any) => this.emit(e.kind, e.detail) }).start()
+      const { ComposeBackend } = await import('../topology/compose.js')
+      // signals: false — Ctrl-C belongs to the run, which tears down after writing its journal.
+      return new ComposeBackend(topology, { runDir: this.outDir, signals: false, signal: this.abort.signal, onEvent: (e: any) => this.emit(e.kind, e.detail) }).start()
     }
     return new LocalBackend(topology, {
       // The customers and the observer share two cores with twenty services. Running the services
