@@ -50,19 +50,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 export const PROVIDERS: Record<string, Provider> = {
   async 'scale-fleet'(args: { fleet: string; to: number; stepEveryMs?: number }, ctx) {
-    if (!args.stepEveryMs) return { ...(await ctx.topology.scaleFleet(args.fleet, args.to)) }
-    // One member at a time: each step starts stepEveryMs after the previous one started.
-    const from = ctx.topology.fleetSize(args.fleet)
-    const dir = Math.sign(args.to - from)
-    const steps: Record<string, unknown>[] = []
-    for (let n = from + dir; dir !== 0 && n !== args.to + dir; n += dir) {
-      if (ctx.signal?.aborted) break
-      const started = Date.now()
-      const r = await ctx.topology.scaleFleet(args.fleet, n)
-      steps.push({ to: n, added: r.added, removed: r.removed, notReady: r.notReady })
-      if (n !== args.to) await sleep(Math.max(0, args.stepEveryMs - (Date.now() - started)), ctx.signal)
-    }
-    return { fleet: args.fleet, from, to: args.to, steps }
+    return { ...(await ctx.topology.scaleFleet(args.fleet, args.to, args.stepEveryMs ? { stepEveryMs: args.stepEveryMs } : {})) }
   },
   async 'restart-fleet'(args: { fleet: string; ratePerSec?: number; all?: boolean }, ctx) {
     const r = await ctx.topology.restartFleet(args.fleet, args.all ? { all: true } : { ratePerSec: args.ratePerSec ?? 1 })

@@ -19,7 +19,7 @@ import { freePorts } from './ports.js'
 import { registerMember, deregisterMember } from './membership.js'
 import { writeRunState, RUN_ID_ENV } from './run-state.js'
 import type {
-  Endpoints, HealthProbe, RestartOptions, RestartResult, ScaleResult, ServiceState, ServiceStatus,
+  Endpoints, HealthProbe, RestartOptions, RestartResult, ScaleOptions, ScaleResult, ServiceState, ServiceStatus,
   StartedTopology, ThreadLimitEnforcement, TopologyEvent,
 } from './started.js'
 
@@ -444,7 +444,7 @@ export class StartedLocalTopology implements StartedTopology {
     return { fleet, from, to, live }
   }
 
-  async scaleFleet(fleet: string, to: number): Promise<ScaleResult> {
+  async scaleFleet(fleet: string, to: number, opts: ScaleOptions = {}): Promise<ScaleResult> {
     const f = this.fleet(fleet)
     if (!Number.isInteger(to) || to < 0 || to > MAX_FLEET_SIZE) {
       throw new InvalidOperation('INVALID_ARGUMENT', `fleet size: expected an integer in [0, ${MAX_FLEET_SIZE}], got ${JSON.stringify(to)}`)
@@ -464,10 +464,14 @@ export class StartedLocalTopology implements StartedTopology {
           added.push(m)
         }
         f.count = to
-        for (const m of added) {
+        const waits: Promise<WaitOutcome>[] = []
+        for (const [i, m] of added.entries()) {
+          // A paced addition launches a server every stepEveryMs, ready or not, as operators do.
+          if (i > 0 && opts.stepEveryMs) await new Promise((r) => setTimeout(r, opts.stepEveryMs))
           await registerMember(membership.url, fleet, m.spec.name, { url: m.url, ...cellOf(f.spec, m.spec.name) })
+          if (opts.stepEveryMs) waits.push(this.waitReady(m, this.spawnMember(m)))
         }
-        const outcomes = await Promise.all(added.map((m) => this.waitReady(m, this.spawnMember(m))))
+        const outcomes = opts.stepEveryMs ? await Promise.all(waits) : await Promise.all(added.map((m) => this.waitReady(m, this.spawnMember(m))))
         added.forEach((m, i) => {
           result.added.push(m.spec.name)
           const o = outcomes[i]

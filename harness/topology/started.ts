@@ -34,6 +34,10 @@ export interface Endpoints {
   fleets: Record<string, { members: string[]; memberUrls: string[]; endpoint?: string }>
 }
 
+export interface ScaleOptions {
+  stepEveryMs?: number
+}
+
 export interface ScaleResult {
   fleet: string
   from: number
@@ -77,7 +81,8 @@ export interface StartedTopology extends AsyncDisposable {
   services(): ServiceStatus[]
   health(): Promise<HealthProbe[]>
   fleetSize(fleet: string): number
-  scaleFleet(fleet: string, to: number): Promise<ScaleResult>
+  /** stepEveryMs: add members one at a time, this far apart (backends that cannot pace add them at once). */
+  scaleFleet(fleet: string, to: number, opts?: ScaleOptions): Promise<ScaleResult>
   /**
    * Changes a fleet's OS thread limit: at once for running members where the OS enforces it
    * (pids.max), for members started from now on everywhere. Returns the members changed live.
