@@ -71,6 +71,7 @@ const everyFrontendBroke: Check = ({ index, triggerMs }) => {
   const broken = new Map(fes.map((fe) => [fe, series(index, fe, 'kinesis_frontend_shard_map_state', { state: 'broken' })]))
   const times = [...new Set([...broken.values()].flatMap((pts) => pts.filter((p) => p.value === 1 && p.atMs >= triggerMs).map((p) => p.atMs)))].sort((a, b) => a - b)
   let best = { count: 0, of: 0, atMs: 0 }
+  let whole: { count: number; atMs: number } | undefined
   for (const t of times) {
     // A member counts while it is alive: it wrote something in the last two seconds.
     const alive = fes.filter((fe) => {
@@ -78,9 +79,11 @@ const everyFrontendBroke: Check = ({ index, triggerMs }) => {
       return seen !== undefined && t - seen <= 2_000
     })
     const count = alive.filter((fe) => valueAt(broken.get(fe)!, t)?.value === 1).length
-    if (alive.length > 0 && count === alive.length) return judged(name, true, `all ${count} front-ends had a broken shard-map at ${sec(t)}`)
+    // The largest moment at which every live member was broken (the fleet keeps growing as it breaks).
+    if (alive.length > 0 && count === alive.length && count > (whole?.count ?? 0)) whole = { count, atMs: t }
     if (count > best.count) best = { count, of: alive.length, atMs: t }
   }
+  if (whole) return judged(name, true, `all ${whole.count} front-ends had a broken shard-map at ${sec(whole.atMs)}`)
   return judged(name, false, best.count === 0 ? 'no front-end shard-map broke' : `at most ${best.count} of ${best.of} front-ends were broken at once (${sec(best.atMs)})`)
 }
 
