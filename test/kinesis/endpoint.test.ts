@@ -37,6 +37,8 @@ interface TestMember {
   /** /health sleeps this long before answering (0: at once). */
   healthDelayMs: number
   healthStatus: number
+  /** shard_map_state in /health's body, when set. */
+  shardMapState?: string
   hangsClosedByPeer: number
 }
 
@@ -48,7 +50,7 @@ async function startMember(t: Test, name: string): Promise<TestMember> {
   app.get('/health', async (_req, reply) => {
     if (m.healthDelayMs) await sleep(m.healthDelayMs)
     reply.code(m.healthStatus)
-    return { member: name }
+    return { member: name, ...(m.shardMapState ? { shard_map_state: m.shardMapState } : {}) }
   })
   app.post('/reset', async (req) => {
     m.hits.push({ method: req.method, url: req.url, headers: req.headers, bytes: 0 })
@@ -210,6 +212,20 @@ t.test('a member whose health check answers after HEALTH_TIMEOUT_MS is ejected, 
   for (let i = 0; i < 4; i++) seen.add((await post(`${ep.url}/`)).json().member)
   t.same([...seen].sort(), ['a', 'b'], 'b serves again')
   t.match(await ep.metrics(), new RegExp(`kinesis_endpoint_member_healthy\\{member="${b.id}"[^}]*\\} 1`))
+})
+
+t.test('a front-end still building its shard-map gets no traffic; a broken one still does, as in 2020', async (t) => {
+  const [a, b] = await Promise.all([startMember(t, 'a'), startMember(t, 'b')])
+  b.shardMapState = 'building'
+  const ep = await startEndpoint(t, { ENDPOINT_MEMBERS: `${a.url},${b.url}` })
+  await waitFor('a admitted', async () => ((await ep.member(a.id)).healthy ? true : undefined))
+  t.match((await ep.member(b.id)).lastError, /shard-map still building/)
+  for (let i = 0; i < 4; i++) t.equal((await post(`${ep.url}/`)).json().member, 'a', 'traffic avoids the cold-starting member')
+  b.shardMapState = 'broken'
+  await waitFor('b admitted once its map is no longer building', async () => ((await ep.member(b.id)).healthy ? true : undefined))
+  const seen = new Set<string>()
+  for (let i = 0; i < 4; i++) seen.add((await post(`${ep.url}/`)).json().member)
+  t.same([...seen].sort(), ['a', 'b'], 'a broken member is routed to: its process is up and answers')
 })
 
 t.test('a member whose event loop is blocked fails its checks and is ejected; it comes back when the loop runs again', async (t) => {

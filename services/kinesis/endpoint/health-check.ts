@@ -1,6 +1,6 @@
 // Active health checks, one loop per member: GET HEALTH_PATH every HEALTH_INTERVAL_MS, failed when
-// the answer is not 2xx, when the connection fails, or when the whole answer (headers and body)
-// takes longer than HEALTH_TIMEOUT_MS. A member whose event loop is blocked cannot answer, so it
+// the answer is not 2xx, when the connection fails, when the whole answer (headers and body)
+// takes longer than HEALTH_TIMEOUT_MS, or when a front-end says its shard-map is still building. A member whose event loop is blocked cannot answer, so it
 // fails its checks: a slow member is a sick member, as for a real load balancer.
 import type { Dispatcher } from 'undici'
 import type { Member } from './members.js'
@@ -69,10 +69,13 @@ export class HealthChecker {
     try {
       const res = await this.#opts.dispatcher.request({ origin: member.url, path: this.#opts.path, method: 'GET', signal })
       // The body counts too: a member that sends headers and then stalls is not healthy.
-      await res.body.arrayBuffer()
+      const body = Buffer.from(await res.body.arrayBuffer())
       const durationMs = performance.now() - started
       if (durationMs > timeoutMs) return { ok: false, durationMs, error: `answered in ${Math.round(durationMs)} ms, over the ${timeoutMs} ms timeout` }
       if (res.statusCode < 200 || res.statusCode > 299) return { ok: false, durationMs, error: `status ${res.statusCode}` }
+      // A front-end still building its shard-map would answer every call 503: not ready for
+      // traffic. A broken one passes (its process is up and answers), as the 2020 servers did.
+      if (buildingShardMap(body)) return { ok: false, durationMs, error: 'shard-map still building' }
       return { ok: true, durationMs }
     } catch (err) {
       const durationMs = performance.now() - started
@@ -80,5 +83,14 @@ export class HealthChecker {
       const e = err as { code?: string; message?: string }
       return { ok: false, durationMs, error: e.code ? `${e.code}: ${e.message}` : String(e.message ?? err) }
     }
+  }
+}
+
+function buildingShardMap(body: Buffer): boolean {
+  if (body.length === 0 || body.length > 65_536) return false
+  try {
+    return (JSON.parse(body.toString('utf8')) as { shard_map_state?: unknown })?.shard_map_state === 'building'
+  } catch {
+    return false
   }
 }
