@@ -38,6 +38,7 @@ bench: build
 	node dist/bench/data-path.js
 	node dist/bench/fleet-scale.js
 	node dist/bench/boot.js
+	node dist/bench/flagship.js
 
 clean:
 	rm -rf dist runs .outage-lab .tap coverage
