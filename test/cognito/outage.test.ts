@@ -152,8 +152,12 @@ t.test('sign-ins block and time out once the access buffer fills behind a broken
   t.ok(stuck.accessBuffer.blockedRequests > 0, `request handlers wait for buffer space (${stuck.accessBuffer.blockedRequests})`)
   t.equal(stuck.status, 'ok', '/health itself still answers: only the API calls hang')
   await new Promise((r) => setTimeout(r, 2 * CLIENT_TIMEOUT_MS))
-  const late = loop.attempts.filter((a) => a.startedAtMs >= firstFailure.startedAtMs)
-  t.ok(late.length > 5 && late.every((a) => a.error === 'TimeoutError'), `every sign-in since then times out (${late.length})`)
+  // Counted from the first handler seen blocked: on a loaded machine an earlier sign-in can time
+  // out from CPU contention alone while the buffer still has room.
+  const since = blockedAtMs ?? firstFailure.startedAtMs
+  const late = loop.attempts.filter((a) => a.startedAtMs >= since)
+  const notTimedOut = late.filter((a) => a.error !== 'TimeoutError').map((a) => a.error ?? 'ok')
+  t.ok(late.length > 5 && notTimedOut.length === 0, `every sign-in since the buffer filled times out (${late.length}; others: ${notTimedOut.join(', ') || 'none'})`)
   await loop.stop()
   t.ok(blockedAtMs, 'the watcher saw handlers blocked')
   t.comment(
