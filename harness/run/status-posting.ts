@@ -15,7 +15,7 @@ export interface StatusPosting {
 }
 
 /** How long an operator keeps retrying the primary path before the action fails. */
-export const PRIMARY_RETRY_MS = 15_000
+export const PRIMARY_RETRY_MS = 8_000
 const ATTEMPT_TIMEOUT_MS = 3_000
 
 export function statusPoster(p: StatusPosting) {

@@ -37,8 +37,8 @@ export async function spawnService(entry: string, env: Record<string, string>, o
     // A child that never says where it listens is killed, not left behind.
     const timer = setTimeout(() => {
       proc.kill('SIGKILL')
-      reject(new Error(`${entry} did not log "listening" within ${opts.timeoutMs ?? 15000} ms (LOG_LEVEL must be info or lower); stderr: ${stderr}`))
-    }, opts.timeoutMs ?? 15_000)
+      reject(new Error(`${entry} did not log "listening" within ${opts.timeoutMs ?? 60000} ms (LOG_LEVEL must be info or lower); stderr: ${stderr}`))
+    }, opts.timeoutMs ?? 60_000)
     proc.once('exit', (code) => {
       clearTimeout(timer)
       reject(new Error(`${entry} exited with ${code} before listening; stderr: ${stderr}`))

@@ -29,7 +29,12 @@ t.test('with a dedicated shard-map cache fleet, a capacity addition past the thr
   const kinesis = new KinesisClient({ endpoint: e.kinesis, region: e.region, credentials: e.credentials, maxAttempts: 1, requestHandler: new NodeHttpHandler({ requestTimeout: 5_000, throwOnRequestTimeout: true }) })
   t.teardown(() => kinesis.destroy())
   await kinesis.send(new CreateStreamCommand({ StreamName: 'orders', ShardCount: 2 }))
-  await until('the stream is ACTIVE', 10_000, async () => ((await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'orders' }))).StreamDescriptionSummary?.StreamStatus === 'ACTIVE' ? true : undefined))
+  // The cache fleet re-reads the map on its own poll: a front-end may not know the stream for a
+  // moment after CreateStream (the cache is eventually consistent).
+  await until('the stream is ACTIVE', 20_000, async () => {
+    const out = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'orders' })).catch(() => undefined)
+    return out?.StreamDescriptionSummary?.StreamStatus === 'ACTIVE' ? true : undefined
+  })
 
   await topo.scaleFleet('main', 6)
   const main = await until('six ready main front-ends', 60_000, async () => {
