@@ -6,6 +6,7 @@ export const DEFAULT_DURATION_MS = 120_000
 export const DEFAULT_SEED = 1
 export const DEFAULT_BACKENDS = 2
 export const DEFAULT_CLIENT_TIMEOUT_MS = 2_000
+export const DEFAULT_STREAM_SHARDS = 4
 export const DEFAULT_PROBE_WINDOW_MS = 3_000
 export const DEFAULT_RETRIES = { maxAttempts: 3, mode: 'standard' } as const
 export const DEFAULT_THREAD_ALARM = { enabled: false, threshold: 0.8 } as const

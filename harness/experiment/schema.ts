@@ -162,7 +162,7 @@ function readTopology(c: Checker, v: unknown): TopologyConfig {
     for (const [name, f] of Object.entries(fo)) {
       if (!(FLEETS as readonly string[]).includes(name)) continue
       const fp = `topology.fleets.${name}`
-      const m = c.map(f, fp, ['frontends', 'threadLimit', 'bootstrap', 'learnDelay', 'cells'], 'a map {frontends, threadLimit, bootstrap?, learnDelay?, cells?}')
+      const m = c.map(f, fp, ['frontends', 'threadLimit', 'bootstrap', 'learnDelay', 'cells', 'removeUnhealthyAfter'], 'a map {frontends, threadLimit, bootstrap?, learnDelay?, cells?, removeUnhealthyAfter?}')
       if (!m) continue
       fleets[name] = {
         frontends: c.integer(m, 'frontends', fp, 1, MAX_FLEET_SIZE) ?? 1,
@@ -170,6 +170,7 @@ function readTopology(c: Checker, v: unknown): TopologyConfig {
         bootstrap: c.oneOf(m, 'bootstrap', fp, ['peers', 'metadata'] as const, 'peers')!,
         learnDelayMs: c.duration(m, 'learnDelay', fp, { default: 0 })!,
         cells: c.integer(m, 'cells', fp, 1, 64, 1)!,
+        removeUnhealthyAfterMs: c.duration(m, 'removeUnhealthyAfter', fp, { default: 0 })!,
       }
     }
   }
@@ -205,7 +206,7 @@ function readTopology(c: Checker, v: unknown): TopologyConfig {
 
 function readWorkload(c: Checker, v: unknown): WorkloadConfig {
   const path = 'workload'
-  const o = c.map(v ?? {}, path, ['clientTimeout', 'retries', 'rates']) ?? {}
+  const o = c.map(v ?? {}, path, ['clientTimeout', 'retries', 'rates', 'streamShards']) ?? {}
   const r = c.map(o.retries ?? {}, 'workload.retries', ['maxAttempts', 'mode']) ?? {}
   const ro = c.map(o.rates ?? {}, 'workload.rates', RATE_KEYS) ?? {}
   const rates = { ...D.DEFAULT_RATES } as Rates
@@ -217,6 +218,7 @@ function readWorkload(c: Checker, v: unknown): WorkloadConfig {
       mode: c.oneOf(r, 'mode', 'workload.retries', RETRY_MODES, D.DEFAULT_RETRIES.mode)!,
     },
     rates,
+    streamShards: c.integer(o, 'streamShards', path, 1, 100_000, D.DEFAULT_STREAM_SHARDS)!,
   }
 }
 

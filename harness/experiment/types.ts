@@ -43,6 +43,8 @@ export interface FleetConfig {
   bootstrap: 'peers' | 'metadata'
   learnDelayMs: number
   cells: number
+  /** The fleet's health system removes a member that passes no check this long (0: never). */
+  removeUnhealthyAfterMs: number
 }
 
 export interface TopologyConfig {
@@ -64,6 +66,11 @@ export interface WorkloadConfig {
   retries: { maxAttempts: number; mode: RetryMode }
   /** Calls per second of each customer API (open loop). */
   rates: Rates
+  /**
+   * Shards of the customers' stream. Every front-end's shard-map holds an ack entry per member and
+   * shard, so this is what makes a cold start from peers cost real work (restart experiments).
+   */
+  streamShards: number
 }
 
 export interface Slo {

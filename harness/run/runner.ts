@@ -225,7 +225,7 @@ class Run {
       { timeoutMs: w.clientTimeoutMs, maxAttempts: w.retries.maxAttempts, retryMode: w.retries.mode },
     )
     if (has('eventbridge')) this.eventTarget = await new EventTarget(() => this.clock()).start()
-    const seeded = await seedCustomers(this.clients, { eventTarget: this.eventTarget, withOperator: has('status-page'), autoscalerUrl: has('autoscaler') ? e.services.autoscaler : undefined })
+    const seeded = await seedCustomers(this.clients, { eventTarget: this.eventTarget, withOperator: has('status-page'), autoscalerUrl: has('autoscaler') ? e.services.autoscaler : undefined, streamShards: w.streamShards })
     this.emit('log', { message: 'customers seeded', shards: seeded.shards.length, userPool: seeded.userPool?.id })
     this.checkInterrupt()
 

@@ -14,6 +14,7 @@ export function topologyOf(exp: Experiment): Topology {
     threadLimit: main.threadLimit,
     backends: t.backends,
     learnDelayMs: main.learnDelayMs,
+    removeUnhealthyAfterMs: main.removeUnhealthyAfterMs,
     bootstrap: main.bootstrap,
     seed: exp.seed,
     // Cells of a fixed size: a capacity addition adds cells instead of growing every member's work.

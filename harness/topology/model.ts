@@ -210,6 +210,11 @@ export interface KinesisTopologyOptions {
   /** Remediation 7: the main fleet in cells of at most this many members. */
   cellSize?: number
   /**
+   * The fleet's health system: a member that passes no health check at its endpoint for this long
+   * is removed from membership and must rejoin with a fresh cold start (0 or absent: never).
+   */
+  removeUnhealthyAfterMs?: number
+  /**
    * Remediation 5: a dedicated fleet of this many members builds the shard-map (peering only among
    * themselves); the customer-facing fleets read it from them and run no peer threads.
    */
@@ -236,6 +241,8 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
   int(backends, 'backends', 1, 64)
   int(learnDelayMs, 'learnDelayMs', 0)
   int(seed, 'seed', 0)
+  const removeAfter = opts.removeUnhealthyAfterMs ?? 0
+  int(removeAfter, 'removeUnhealthyAfterMs', 0)
   if (bootstrap !== 'peers' && bootstrap !== 'metadata') throw new InvalidTopology('bootstrap', 'peers or metadata', bootstrap)
 
   const common: EnvSpec = {
@@ -264,7 +271,7 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
     name: `kinesis-endpoint-${name}`,
     kind: 'kinesis-endpoint',
     entry: ENTRY.endpoint,
-    env: { ...common, FLEET: name, METADATA_URL: metadataUrl },
+    env: { ...common, FLEET: name, METADATA_URL: metadataUrl, ...(removeAfter > 0 ? { REMOVE_UNHEALTHY_AFTER_MS: String(removeAfter) } : {}) },
     dependsOn: ['kinesis-metadata', `fleet:${name}`],
     // A load balancer is ready when it can route: its health checks passed on a member (which
     // takes longer while a large fleet's cold start holds the cores).

@@ -58,7 +58,7 @@ async function eventually<T>(what: string, timeoutMs: number, step: () => Promis
   throw new Error(`seeding: ${what} did not succeed within ${timeoutMs} ms: ${(last as Error)?.name ?? ''} ${(last as Error)?.message ?? last}`)
 }
 
-export async function seedCustomers(c: CustomerClients, opts: { eventTarget?: EventTarget; timeoutMs?: number; withOperator?: boolean; autoscalerUrl?: string }): Promise<Seeded> {
+export async function seedCustomers(c: CustomerClients, opts: { eventTarget?: EventTarget; timeoutMs?: number; withOperator?: boolean; autoscalerUrl?: string; streamShards?: number }): Promise<Seeded> {
   const timeoutMs = opts.timeoutMs ?? 30_000
   const seeded: Seeded = { shards: [] }
   const steps: Promise<unknown>[] = []
@@ -66,7 +66,7 @@ export async function seedCustomers(c: CustomerClients, opts: { eventTarget?: Ev
     const k = c.kinesis
     steps.push(
       (async () => {
-        await eventually('CreateStream', timeoutMs, () => k.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 4 })).catch((err) => {
+        await eventually('CreateStream', timeoutMs, () => k.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: opts.streamShards ?? 4 })).catch((err) => {
           if (err.name !== 'ResourceInUseException') throw err
         }))
         await eventually('the customer stream becoming ACTIVE', timeoutMs, async () => {

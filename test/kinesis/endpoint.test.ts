@@ -525,3 +525,39 @@ t.test('inbound and outbound faults of the kit steer the endpoint too', async (t
   const missed = await post(`${ep.url}/`, '{}', { 'x-amz-target': 'Kinesis_20131202.ListStreams' })
   t.equal(missed.status, 200)
 })
+
+t.test('a member that passes no check for REMOVE_UNHEALTHY_AFTER_MS is removed from fleet membership; a healthy or broken one never is', async (t) => {
+  const fs = await import('node:fs/promises')
+  const os = await import('node:os')
+  const path = await import('node:path')
+  const { buildApp: buildMetadata } = await import('../../services/kinesis/metadata/app.js')
+  const { MetadataStore } = await import('../../services/kinesis/metadata/store.js')
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'outage-lab-endpoint-removal-'))
+  t.teardown(() => fs.rm(dir, { recursive: true, force: true }))
+  const metadata = buildMetadata({ store: await MetadataStore.open(path.join(dir, 'metadata.json')), logger: false })
+  await metadata.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => metadata.close())
+  const metadataUrl = `http://127.0.0.1:${(metadata.server.address() as { port: number }).port}`
+  const [fast, broken, cold] = await Promise.all([startMember(t, 'fast'), startMember(t, 'broken'), startMember(t, 'cold')])
+  broken.shardMapState = 'broken'
+  cold.shardMapState = 'building'
+  const register = async (id: string, url: string) => {
+    const res = await request(`${metadataUrl}/fleets/main/members/${id}`, { method: 'PUT', body: JSON.stringify({ url }), headers: { 'content-type': 'application/json' } })
+    t.equal(res.statusCode, 200, `${id} registered`)
+    await res.body.dump()
+  }
+  for (const m of [fast, broken, cold]) await register(m.name, m.url)
+  const ep = await startEndpoint(t, { METADATA_URL: metadataUrl, MEMBERSHIP_POLL_MS: '50', REMOVE_UNHEALTHY_AFTER_MS: '600' })
+  const inFleet = async () => ((await (await request(`${metadataUrl}/fleets/main/members`)).body.json()) as { members: { id: string }[] }).members.map((m) => m.id).sort()
+
+  await waitFor('the cold-starting member removed', async () => !(await inFleet()).includes('cold'))
+  t.same(await inFleet(), ['broken', 'fast'], 'only the member that never passed is gone; a broken map passes its checks, as in 2020')
+  await waitFor('the removal counted', async () => /kinesis_endpoint_fleet_removals_total\{[^}]*member="cold"[^}]*\} 1\n/.test(await ep.metrics()))
+
+  // It rejoins (as a front-end does when it finds itself removed) and gets a whole window again.
+  cold.shardMapState = 'ready'
+  await register('cold', cold.url)
+  await waitFor('the rejoined member admitted', async () => ((await ep.member('cold'))?.healthy ? true : undefined))
+  await sleep(800)
+  t.same(await inFleet(), ['broken', 'cold', 'fast'], 'a member that passes stays in the fleet')
+})

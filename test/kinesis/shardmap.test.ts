@@ -210,6 +210,26 @@ t.test('initial members are learned at once; a later one after its seeded delay;
   t.pass('close() ends every peer thread')
 })
 
+t.test('a member removed from the fleet rejoins: it registers again and rebuilds from a fresh snapshot', async (t) => {
+  const md = await metadataDouble(t)
+  md.addMember('fe-a', DEAD)
+  md.addMember('fe-b', DEAD)
+  const map = newMap(t, md.url)
+  map.start()
+  await until('ready with two peers', () => map.state === 'ready' && map.stats().peerThreads === 2)
+  const registrations = md.state.registrations
+  md.removeMember('fe-a')
+  await until('membership read', () => map.stats().members === 1)
+  t.match(map.stats(), { peers: 2, stalePeers: ['fe-a'] }, 'a running member keeps a peer that left')
+
+  // The fleet's health system (kinesis/endpoint, REMOVE_UNHEALTHY_AFTER_MS) takes this member out.
+  md.removeMember('fe-self')
+  await until('registered again', () => md.state.registrations > registrations)
+  await until('ready again', () => map.state === 'ready' && map.stats().fleetRemovals === 1)
+  t.match(map.stats(), { peers: 1, peerThreads: 1, stalePeers: [], fleetRemovals: 1 }, 'the rejoin is a cold start: the peer that left is no longer held')
+  t.ok(md.state.members.has('fe-self'), 'back in membership')
+})
+
 t.test('over the in-process cap the map breaks, retries, and keeps failing while the learned peers stay', async (t) => {
   const md = await metadataDouble(t)
   md.addMember('fe-a', DEAD)

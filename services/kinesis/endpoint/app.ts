@@ -8,6 +8,7 @@ import { HealthChecker } from './health-check.js'
 import { MemberTable, type Member } from './members.js'
 import { metadataMembership, staticMembership, type MembershipSource } from './membership.js'
 import { endpointMetrics } from './metrics.js'
+import { startFleetRemoval } from './fleet-removal.js'
 import { proxyRoutes } from './proxy.js'
 
 export interface EndpointDeps {
@@ -78,7 +79,22 @@ export function buildApp(deps: EndpointDeps): FastifyInstance {
 
   svc.setHealth(() => ({ status: 'ok', fleet: config.fleet, cell: config.cell ?? null, members: table.size, healthyMembers: table.healthyCount }))
 
+  let removal: { stop(): void } | undefined
   app.addHook('onReady', async () => {
+    if (config.removeUnhealthyAfterMs > 0 && config.members.kind === 'metadata') {
+      removal = startFleetRemoval({
+        table,
+        dispatcher: upstream,
+        metadataUrl: config.members.metadataUrl,
+        fleet: config.fleet,
+        afterMs: config.removeUnhealthyAfterMs,
+        log: app.log,
+        onRemoved: (m) => {
+          metrics.fleetRemovals.inc({ member: m.id })
+          table.restartClock(m.id)
+        },
+      })
+    }
     source.start((specs) => {
       const { added, removed } = table.sync(specs)
       for (const m of removed) {
@@ -96,6 +112,7 @@ export function buildApp(deps: EndpointDeps): FastifyInstance {
   })
   app.addHook('onClose', async () => {
     source.stop()
+    removal?.stop()
     checker.stopAll()
     await Promise.allSettled([upstream.destroy(), checkDispatcher.destroy()])
   })

@@ -18,6 +18,12 @@ export interface EndpointConfig {
   upstreamTimeoutMs: number
   /** Keep-alive connections per member. */
   upstreamConnections: number
+  /**
+   * REMOVE_UNHEALTHY_AFTER_MS: a member that has passed no check for this long (since it joined,
+   * or since its last pass) is removed from fleet membership in metadata; 0 keeps every member.
+   * Only with membership from metadata.
+   */
+  removeUnhealthyAfterMs: number
 }
 
 export function loadConfig(env: Env): EndpointConfig {
@@ -45,6 +51,7 @@ export function loadConfig(env: Env): EndpointConfig {
     healthyThreshold: envInt(env, 'HEALTHY_THRESHOLD', { fallback: 2, min: 1, max: 100 }),
     upstreamTimeoutMs: envInt(env, 'UPSTREAM_TIMEOUT_MS', { fallback: 30_000, min: 1 }),
     upstreamConnections: envInt(env, 'UPSTREAM_CONNECTIONS', { fallback: 64, min: 1, max: 10_000 }),
+    removeUnhealthyAfterMs: envInt(env, 'REMOVE_UNHEALTHY_AFTER_MS', { fallback: 0, min: 0 }),
   }
 }
 

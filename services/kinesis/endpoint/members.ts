@@ -21,6 +21,8 @@ export interface Member extends MemberSpec {
   lastError: string | null
   ejections: number
   addedAtMs: number
+  /** The last passing check, or when the member joined (the clock of fleet removal). */
+  lastPassAtMs: number
 }
 
 export type Transition = 'admitted' | 'ejected'
@@ -69,6 +71,7 @@ export class MemberTable {
         lastError: null,
         ejections: 0,
         addedAtMs: this.#now(),
+        lastPassAtMs: this.#now(),
       }
       this.#members.set(spec.id, m)
       added.push(m)
@@ -88,6 +91,7 @@ export class MemberTable {
     m.lastCheckMs = Math.round(outcome.durationMs)
     m.lastCheckAtMs = this.#now()
     if (outcome.ok) {
+      m.lastPassAtMs = m.lastCheckAtMs
       m.consecutiveSuccesses++
       m.consecutiveFailures = 0
       m.lastError = null
@@ -108,6 +112,18 @@ export class MemberTable {
       }
     }
     return undefined
+  }
+
+  /** Members that have passed no check for at least ms (since joining or their last pass). */
+  unhealthyFor(ms: number): Member[] {
+    const now = this.#now()
+    return this.list().filter((m) => !m.healthy && now - m.lastPassAtMs >= ms)
+  }
+
+  /** A member removed from the fleet gets a whole window again once it rejoins. */
+  restartClock(id: string): void {
+    const m = this.#members.get(id)
+    if (m) m.lastPassAtMs = this.#now()
   }
 
   /** The next healthy member, round robin; undefined when none is healthy. */

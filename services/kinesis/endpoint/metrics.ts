@@ -8,6 +8,7 @@ export interface EndpointMetrics {
   proxyDuration: Histogram<'member'>
   memberHealthy: Gauge<'member'>
   ejections: Counter<'member'>
+  fleetRemovals: Counter<'member'>
   healthChecks: Counter<'member' | 'result'>
   members: Gauge
   healthyMembers: Gauge
@@ -27,6 +28,7 @@ export function endpointMetrics(registry: Registry): EndpointMetrics {
   })
   const memberHealthy = new Gauge({ name: 'kinesis_endpoint_member_healthy', help: '1 when the member receives traffic, 0 when it is new or ejected', labelNames: ['member'] as const, registers })
   const ejections = new Counter({ name: 'kinesis_endpoint_ejections_total', help: 'Members ejected after UNHEALTHY_THRESHOLD failed health checks in a row', labelNames: ['member'] as const, registers })
+  const fleetRemovals = new Counter({ name: 'kinesis_endpoint_fleet_removals_total', help: 'Members removed from fleet membership after REMOVE_UNHEALTHY_AFTER_MS without a passing check', labelNames: ['member'] as const, registers })
   const healthChecks = new Counter({ name: 'kinesis_endpoint_health_checks_total', help: 'Active health checks by member and result (pass|fail)', labelNames: ['member', 'result'] as const, registers })
   const members = new Gauge({ name: 'kinesis_endpoint_members', help: 'Members known to the endpoint', registers })
   const healthyMembers = new Gauge({ name: 'kinesis_endpoint_healthy_members', help: 'Members currently receiving traffic', registers })
@@ -36,6 +38,7 @@ export function endpointMetrics(registry: Registry): EndpointMetrics {
     proxyDuration,
     memberHealthy,
     ejections,
+    fleetRemovals,
     healthChecks,
     members,
     healthyMembers,

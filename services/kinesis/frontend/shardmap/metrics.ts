@@ -7,6 +7,7 @@ const STATES: ShardMapState[] = ['building', 'ready', 'broken']
 
 export interface ShardMapMetrics {
   threadCreateFailures: Counter
+  fleetRemovals: Counter
   peerBootstrapSeconds: Histogram
 }
 
@@ -42,6 +43,7 @@ export function registerShardMapMetrics(registry: Registry, stats: () => ShardMa
   })
   return {
     threadCreateFailures: new Counter({ name: 'kinesis_frontend_thread_create_failures_total', help: 'Peer threads that could not be created', registers }),
+    fleetRemovals: new Counter({ name: 'kinesis_frontend_fleet_removals_total', help: 'Times this member found itself removed from fleet membership and rejoined with a fresh bootstrap', registers }),
     peerBootstrapSeconds: new Histogram({
       name: 'kinesis_frontend_peer_bootstrap_seconds',
       help: "Time a peer thread took to fetch and process one peer's whole shard-map (bootstrap from peers)",

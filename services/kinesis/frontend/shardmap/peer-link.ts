@@ -57,6 +57,11 @@ export class PeerLink {
     this.#send({ type: 'retarget', url })
   }
 
+  /** The peer rejoined the fleet: fetch and process its whole map again (bootstrap 'peers' only). */
+  rebootstrap(): void {
+    this.#send({ type: 'rebootstrap' })
+  }
+
   /** Asks the thread to stop; terminates it if it has not exited after graceMs. */
   async drain(graceMs = 1_000): Promise<void> {
     if (this.state === 'closed') return this.#closed

@@ -26,7 +26,8 @@ export interface PeerThreadData {
   seed: string
 }
 
-export type MainToThread = { type: 'retarget'; url: string } | { type: 'drain' }
+// 'rebootstrap': the peer was removed from the fleet and rejoined; what it holds now is a new map.
+export type MainToThread = { type: 'retarget'; url: string } | { type: 'drain' } | { type: 'rebootstrap' }
 
 export type ThreadToMain =
   | { type: 'state'; state: PeerThreadState }

@@ -40,6 +40,7 @@ let draining = false
 let peerUrl = data.peerUrl
 let current: http.ClientRequest | undefined
 let wake: (() => void) | undefined
+let rebootstrapWanted = false
 
 const post = (msg: ThreadToMain) => port.postMessage(msg)
 
@@ -51,7 +52,12 @@ function setState(next: PeerThreadState): void {
 
 port.on('message', (msg: MainToThread) => {
   if (msg.type === 'drain') drain()
-  else if (msg.type === 'retarget' && msg.url !== peerUrl) {
+  else if (msg.type === 'rebootstrap' && data.bootstrap) {
+    // The gossip stream is to the old incarnation; end it and fetch the new map before resuming.
+    rebootstrapWanted = true
+    current?.destroy(new Error('peer rejoined'))
+    wake?.()
+  } else if (msg.type === 'retarget' && msg.url !== peerUrl) {
     peerUrl = msg.url
     current?.destroy(new Error('peer moved'))
     wake?.()
@@ -174,6 +180,11 @@ async function gossip(): Promise<void> {
   let attempt = 0
   let lastSeq = -1
   while (!draining) {
+    if (rebootstrapWanted) {
+      rebootstrapWanted = false
+      await bootstrap()
+      if (draining) return
+    }
     const target = peerUrl
     const outcome = await streamOnce((line) => {
       let msg: PeerGossip
@@ -193,8 +204,8 @@ async function gossip(): Promise<void> {
     })
     if (draining) return
     post({ type: 'link', connected: false, error: outcome, attempt: ++attempt })
-    // A retarget during the request means "reconnect now", not "back off".
-    if (peerUrl === target) await sleep(backoffMs(attempt))
+    // A retarget or a rejoin during the request means "reconnect now", not "back off".
+    if (peerUrl === target && !rebootstrapWanted) await sleep(backoffMs(attempt))
   }
 }
 

@@ -68,6 +68,8 @@ interface LearnedPeer {
   url: string
   cell?: string | null
   learnedAtMs: number
+  /** Its registration time in membership: a new one means it was removed and rejoined. */
+  registeredAtMs?: number
   /** Learned from the initial snapshot (at once) or later (after its learn delay). */
   initial: boolean
 }
@@ -106,6 +108,9 @@ class PeerShardMap implements FrontendShardMap {
   #started = false
   #closed = false
   #registered = false
+  /** Set while a member removed from the fleet drains its peer threads before it registers again. */
+  #rejoining: Promise<void> | undefined
+  #removals = 0
 
   // Source 2: the authoritative config (and what peers' maps added on top).
   #version = 0
@@ -258,6 +263,7 @@ class PeerShardMap implements FrontendShardMap {
       connectedPeers: [...this.#links.values()].filter((l) => l.connected).length,
       baseThreads: this.#baseThreads,
       stateSinceMs: this.#stateSinceMs,
+      fleetRemovals: this.#removals,
     }
   }
 
@@ -302,6 +308,7 @@ class PeerShardMap implements FrontendShardMap {
   async #poll(): Promise<void> {
     if (this.#closed) return
     try {
+      if (this.#rejoining) await this.#rejoining
       if (!this.#registered) {
         await this.#client.register(this.selfId, this.#selfUrl!)
         this.#registered = true
@@ -331,6 +338,7 @@ class PeerShardMap implements FrontendShardMap {
   }
 
   #onMembership(m: Membership): void {
+    if (this.#initialSnapshot && !this.#opts.cacheFleet && !m.members.some((x) => x.id === this.selfId)) return this.#removedFromFleet(m.version)
     this.#membershipVersion = m.version
     this.#members = new Map(m.members.map((x) => [x.id, x]))
     // With a dedicated cache fleet, other members are nobody's business here: no peer, no thread.
@@ -338,7 +346,7 @@ class PeerShardMap implements FrontendShardMap {
     if (!this.#initialSnapshot) {
       // The initial fleet boots together: everything in the first snapshot is learned at once.
       this.#initialSnapshot = true
-      for (const peer of others) this.#learned.set(peer.id, { id: peer.id, url: peer.url, cell: peer.cell, learnedAtMs: Date.now(), initial: true })
+      for (const peer of others) this.#learned.set(peer.id, { id: peer.id, url: peer.url, cell: peer.cell, registeredAtMs: peer.registeredAtMs, learnedAtMs: Date.now(), initial: true })
       this.#log.info({ peers: others.map((p) => p.id) }, 'initial membership snapshot')
       this.#construct()
       return
@@ -350,6 +358,12 @@ class PeerShardMap implements FrontendShardMap {
           // Same member, new address (it restarted): its thread follows it.
           known.url = peer.url
           this.#links.get(peer.id)?.retarget(peer.url)
+        }
+        if (peer.registeredAtMs !== undefined && known.registeredAtMs !== undefined && peer.registeredAtMs !== known.registeredAtMs) {
+          // It was removed from the fleet and rejoined: with bootstrap 'peers', its whole map is
+          // fetched and processed again, work every member does for every rejoin.
+          known.registeredAtMs = peer.registeredAtMs
+          if (this.#opts.bootstrap === 'peers') this.#links.get(peer.id)?.rebootstrap()
         }
       } else if (!this.#pending.has(peer.id)) {
         const delay = learnDelayMs(this.#opts.seed, this.selfId, peer.id, this.#opts.learnDelayMs)
@@ -368,11 +382,43 @@ class PeerShardMap implements FrontendShardMap {
     }
   }
 
+  /**
+   * The fleet's health system took this member out of membership (the endpoint removes members
+   * that stay unhealthy too long). A member that is not in the fleet has no business holding a
+   * map of it: it rejoins as a new member does, with a fresh snapshot and, with bootstrap 'peers',
+   * every peer's whole map fetched again. That is what sets a slow recovery back in 2020: cold
+   * starts that took too long got servers removed, and their next cold start began from nothing.
+   */
+  #removedFromFleet(version: number): void {
+    this.#removals++
+    this.#metrics.fleetRemovals.inc()
+    this.#log.warn({ selfId: this.selfId, membershipVersion: version, state: this.#state, peerThreads: this.#links.size, removals: this.#removals }, 'removed from the fleet; rejoining with a fresh bootstrap')
+    for (const p of this.#pending.values()) clearTimeout(p.timer)
+    this.#pending.clear()
+    clearTimeout(this.#retryTimer)
+    this.#retryTimer = undefined
+    const links = [...this.#links.values()]
+    this.#links.clear()
+    this.#learned.clear()
+    this.#brokenCause = undefined
+    this.#initialSnapshot = false
+    this.#initialBootstrapDone = false
+    this.#registered = false
+    this.#membershipVersion = undefined
+    this.#startedAtMs = Date.now()
+    this.#setState('building')
+    // The old threads must be gone before the new ones are made: both together could cross the
+    // thread limit for a reason that is not the fleet's size.
+    this.#rejoining = Promise.all(links.map((l) => l.drain())).then(() => {
+      this.#rejoining = undefined
+    })
+  }
+
   #learn(id: string): void {
     this.#pending.delete(id)
     const member = this.#members.get(id)
     if (this.#closed || !member || this.#learned.has(id)) return
-    this.#learned.set(id, { id, url: member.url, cell: member.cell, learnedAtMs: Date.now(), initial: false })
+    this.#learned.set(id, { id, url: member.url, cell: member.cell, registeredAtMs: member.registeredAtMs, learnedAtMs: Date.now(), initial: false })
     this.#log.info({ peer: id, peers: this.#learned.size }, 'learned new peer')
     this.#construct()
   }

@@ -51,6 +51,8 @@ export interface ShardMapStats {
   baseThreads?: number
   /** When the map entered its current state (epoch ms). */
   stateSinceMs?: number
+  /** Times the fleet's health system removed this member from membership (each one a fresh bootstrap). */
+  fleetRemovals?: number
 }
 
 export interface ShardMap {
