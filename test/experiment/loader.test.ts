@@ -44,7 +44,7 @@ expect:
   t.same(e.files, [path.join(dir, 'remedies/cognito.yaml'), path.join(dir, 'base.yaml')])
   t.same(e.topology.switches.cognito, { sustainKinesisErrors: true, bufferRecords: 500 }, 'a nested map keeps the keys the child does not set')
   t.same(e.topology.services, ['cognito'], 'a list replaces the inherited one')
-  t.same(e.topology.fleets.main, { frontends: 4, threadLimit: 18, bootstrap: 'peers', learnDelayMs: 3000, cells: 1 })
+  t.same(e.topology.fleets.main, { frontends: 4, threadLimit: 18, bootstrap: 'peers', learnDelayMs: 3000, cells: 1, removeUnhealthyAfterMs: 0 })
   t.equal(e.workload.rates.kinesisPut, 40, 'inherited rate')
   t.equal(e.workload.rates.cognitoSignIn, 20, 'overridden rate')
   t.equal(e.workload.rates.putEvents, DEFAULT_RATES.putEvents, 'default rate')
