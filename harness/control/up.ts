@@ -44,6 +44,8 @@ function describeEvent(e: TopologyEvent): string | undefined {
     case 'member-paused':
     case 'member-resumed':
       return `  ${e.kind.slice(7).padEnd(9)} ${d.name} (pid ${d.pid})`
+    case 'member-replaced':
+      return `  replaced  ${d.name} (pid ${d.pid}, ${d.reason})`
     case 'cgroups':
       return d.removedStale ? `  removed stale cgroups: ${d.removedStale.join(', ')}` : undefined
     default:

@@ -38,6 +38,8 @@ function describe(e: JournalEvent): string | undefined {
       return `alarm ${d.name} -> ${d.state}${d.member ? ` (${d.member}: ${d.threads}/${d.limit} threads)` : ''}`
     case 'service-exited':
       return `exited ${d.name} (${d.signal ?? `code ${d.code}`})`
+    case 'member-replaced':
+      return `replaced ${d.name} (${d.reason})`
     case 'fleet-scaled':
       return `fleet ${d.fleet} scaled ${d.from} -> ${d.to}`
     case 'fleet-restarted':

@@ -117,10 +117,14 @@ export function planCompose(topology: Topology, file: ComposeFileServices, opts:
     if (f.cellSize !== undefined) throw new InvalidTopology(`fleets[${i}].cellSize`, 'no cells on the compose backend (replicas share one config; use the local backend for cellular fleets)', f.cellSize)
     for (const p of file.services.get(name)!) profiles.add(p)
     scale[name] = f.count
+    // With a fleet health system, a front-end it removes exits (code 75) and Docker starts it again,
+    // as the local backend replaces it; without one, a front-end that exits stays down.
+    const healthSystem = topology.services.some((s) => s.name === f.endpoint && s.env.REMOVE_UNHEALTHY_AFTER_MS !== undefined)
     services[name] = {
       environment: { ...resolve(f.env, `fleets[${i}]`), ...fleetEnv(f), ...common },
       pids_limit: f.threadLimit,
       labels,
+      ...(healthSystem ? { restart: 'on-failure' } : {}),
     }
   })
   return { services: Object.keys(services), profiles: [...profiles], variables, override: { version: '2.4', services }, scale }

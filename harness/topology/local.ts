@@ -23,6 +23,9 @@ import type {
   StartedTopology, ThreadLimitEnforcement, TopologyEvent,
 } from './started.js'
 
+/** A front-end removed from its fleet exits with EX_TEMPFAIL (services/kinesis/frontend/main.ts). */
+const EXIT_REMOVED_FROM_FLEET = 75
+
 export interface LocalBackendOptions {
   /** Where logs, data and the run's state go; default `.outage-lab/runs/<runId>`. */
   runDir?: string
@@ -248,6 +251,13 @@ export class StartedLocalTopology implements StartedTopology {
       if (m.state !== 'stopping' && m.state !== 'stopped') {
         m.state = 'exited'
         this.emit('service-exited', { name: m.spec.name, pid: proc.pid, ...exit })
+        if (m.fleet && exit.code === EXIT_REMOVED_FROM_FLEET && !this.stopping) {
+          // The fleet's scheduler puts a new server in the place of one its health system removed.
+          m.restarts++
+          this.emit('member-replaced', { name: m.spec.name, pid: proc.pid, reason: 'removed from the fleet' })
+          void this.waitReady(m, this.spawnMember(m))
+          return
+        }
       }
       this.writeState()
     })
@@ -481,6 +491,8 @@ export class StartedLocalTopology implements StartedTopology {
         // The highest-numbered members leave first, each out of membership before it stops, so
         // its peers and the endpoint see a removal rather than a crash.
         const leaving = this.fleetMembers(fleet).slice(to).reverse()
+        // Leaving from now on: a member that sees itself out of membership and exits is not replaced.
+        for (const m of leaving) m.state = 'stopping'
         for (const m of leaving) await deregisterMember(membership.url, fleet, m.spec.name)
         f.count = to
         await Promise.all(leaving.map((m) => this.stopMember(m)))

@@ -1,5 +1,5 @@
 export { createService, adminGuard, type Service, type ServiceOptions, type HealthReport } from './service.js'
-export { serve, type ServeOptions } from './lifecycle.js'
+export { serve, type ServeOptions, type Served } from './lifecycle.js'
 export { AwsError, AwsErrors, isAwsError } from './errors.js'
 export { awsJsonProtocol, toAwsError, sendError, type Operation, type AwsJsonOptions } from './aws-json.js'
 export { verifySigV4, type Caller, type SignedRequest } from './sigv4.js'

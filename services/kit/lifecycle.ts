@@ -12,7 +12,12 @@ export interface ServeOptions {
   closeTimeoutMs?: number
 }
 
-export async function serve(app: FastifyInstance, opts: ServeOptions): Promise<void> {
+/** What serve() hands back: a way to end the process as a signal would, with an exit code. */
+export interface Served {
+  close(reason: string, code: number): Promise<void>
+}
+
+export async function serve(app: FastifyInstance, opts: ServeOptions): Promise<Served> {
   let closing = false
   const close = async (reason: string, code: number) => {
     if (closing) return
@@ -46,4 +51,5 @@ export async function serve(app: FastifyInstance, opts: ServeOptions): Promise<v
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : opts.port
   app.log.info({ port, host: opts.host, pid: process.pid }, 'listening')
+  return { close }
 }

@@ -92,4 +92,22 @@ t.test('the local backend on the real Kinesis services', { skip: notBuilt }, asy
       kinesis.send(new PutRecordCommand({ StreamName: 'orders', PartitionKey: 'a', Data: Buffer.from('after') })).then((r) => r, () => undefined))
     t.match(after.SequenceNumber, /^\d+$/, 'a restarted fleet serves again')
   })
+
+  await t.test('a front-end the fleet\'s health system removes leaves, and the backend starts a new one in its place', async (t) => {
+    const before = topo.services().find((s) => s.name === 'kinesis-frontend-main-2')!
+    const metadata = topo.services().find((s) => s.name === 'kinesis-metadata')!.url
+    const res = await fetch(`${metadata}/fleets/main/members/kinesis-frontend-main-2`, { method: 'DELETE' })
+    t.equal(res.status, 200, 'removed from membership, as the endpoint does with REMOVE_UNHEALTHY_AFTER_MS')
+    const replaced = await until('a new process in its place', 30_000, async () => {
+      const now = topo.services().find((s) => s.name === 'kinesis-frontend-main-2')!
+      return now.pid !== before.pid && now.state === 'running' ? now : undefined
+    })
+    t.equal(replaced.restarts, before.restarts + 1, 'counted as a restart')
+    await until('the new process back in membership with a ready map', 30_000, async () => {
+      const members = (await (await fetch(`${metadata}/fleets/main/members`)).json()) as { members: { id: string }[] }
+      const fe = (await frontends(topo)).find((f) => f.name === 'kinesis-frontend-main-2')
+      return members.members.some((m) => m.id === 'kinesis-frontend-main-2') && fe?.shard_map_state === 'ready' ? true : undefined
+    })
+    t.pass('it cold-started and rejoined the fleet')
+  })
 })

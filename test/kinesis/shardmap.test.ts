@@ -230,6 +230,21 @@ t.test('a member removed from the fleet rejoins: it registers again and rebuilds
   t.ok(md.state.members.has('fe-self'), 'back in membership')
 })
 
+t.test('a member removed from the fleet leaves when its process is replaced by a scheduler (front-end main.ts exits 75)', async (t) => {
+  const md = await metadataDouble(t)
+  md.addMember('fe-a', DEAD)
+  let removed = 0
+  const map = newMap(t, md.url, { onRemovedFromFleet: () => removed++ })
+  map.start()
+  await until('ready', () => map.state === 'ready')
+  const registrations = md.state.registrations
+  md.removeMember('fe-self')
+  await until('told to leave', () => removed === 1)
+  await new Promise((r) => setTimeout(r, 300))
+  t.equal(removed, 1, 'told once, not on every later membership read')
+  t.equal(md.state.registrations, registrations, 'it does not register again: its replacement will')
+})
+
 t.test('over the in-process cap the map breaks, retries, and keeps failing while the learned peers stay', async (t) => {
   const md = await metadataDouble(t)
   md.addMember('fe-a', DEAD)

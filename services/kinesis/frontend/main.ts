@@ -1,11 +1,15 @@
 // A Kinesis front-end process: env -> shard-map + app -> listen -> join the fleet.
-import { createOutbound, serve } from '../../kit/index.js'
+import { createOutbound, serve, type Served } from '../../kit/index.js'
 import { readConfig } from './config.js'
 import { buildApp } from './app.js'
 import { createShardMap, peerRoutes, type FrontendShardMap } from './shardmap/index.js'
 
 const cfg = readConfig(process.env)
 let shardMap!: FrontendShardMap
+let served: Served | undefined
+// EX_TEMPFAIL: the launcher (local backend, docker's restart policy) starts a new process in its
+// place, which cold-starts from nothing: the setback a removal was in 2020.
+const REMOVED_FROM_FLEET = 75
 
 const app = buildApp({
   instance: cfg.frontendId,
@@ -33,13 +37,14 @@ const app = buildApp({
       logger: service.app.log,
       metrics: service.metrics,
       dispatcher: createOutbound(service.outboundFaults),
+      onRemovedFromFleet: () => void served?.close('removed from the fleet', REMOVED_FROM_FLEET),
     })),
   register: (app, service) => {
     app.register(peerRoutes, { shardMap, metrics: service.metrics })
   },
 })
 
-await serve(app, { port: cfg.port, host: cfg.host, watchParent: cfg.watchParent })
+served = await serve(app, { port: cfg.port, host: cfg.host, watchParent: cfg.watchParent })
 // Peers and metadata learn this member's URL only now: with PORT=0 the port is known after listen.
 const address = app.server.address()
 const port = typeof address === 'object' && address ? address.port : cfg.port

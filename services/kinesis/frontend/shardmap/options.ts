@@ -53,6 +53,12 @@ export interface ShardMapOptions {
   metrics: Registry
   /** Outbound HTTP for metadata calls on the main thread (createOutbound(service.outboundFaults)). */
   dispatcher?: Dispatcher
+  /**
+   * Called when a membership read no longer lists this member (the fleet's health system removed
+   * it). A process whose scheduler starts a replacement exits here (main.ts); without it the map
+   * rejoins in-process with a fresh snapshot.
+   */
+  onRemovedFromFleet?: () => void
   /** Heartbeat period towards metadata (default: membershipPollMs * 2). */
   metadataHeartbeatMs?: number
 }

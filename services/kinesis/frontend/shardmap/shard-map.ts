@@ -110,6 +110,7 @@ class PeerShardMap implements FrontendShardMap {
   #registered = false
   /** Set while a member removed from the fleet drains its peer threads before it registers again. */
   #rejoining: Promise<void> | undefined
+  #leaving = false
   #removals = 0
 
   // Source 2: the authoritative config (and what peers' maps added on top).
@@ -390,8 +391,15 @@ class PeerShardMap implements FrontendShardMap {
    * starts that took too long got servers removed, and their next cold start began from nothing.
    */
   #removedFromFleet(version: number): void {
+    if (this.#leaving) return
     this.#removals++
     this.#metrics.fleetRemovals.inc()
+    if (this.#opts.onRemovedFromFleet) {
+      this.#leaving = true
+      this.#log.warn({ selfId: this.selfId, membershipVersion: version, state: this.#state, peerThreads: this.#links.size }, 'removed from the fleet; leaving for a replacement')
+      this.#opts.onRemovedFromFleet()
+      return
+    }
     this.#log.warn({ selfId: this.selfId, membershipVersion: version, state: this.#state, peerThreads: this.#links.size, removals: this.#removals }, 'removed from the fleet; rejoining with a fresh bootstrap')
     for (const p of this.#pending.values()) clearTimeout(p.timer)
     this.#pending.clear()
