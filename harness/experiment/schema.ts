@@ -63,7 +63,7 @@ export const NEEDS: Partial<Record<DownstreamName, DownstreamName[]>> = {
 /** Each provider's arguments as messages show them. */
 export const PROVIDER_ARGS: Record<ProviderName, { keys: string[]; shape: string }> = {
   'scale-fleet': { keys: ['fleet', 'to', 'stepEvery'], shape: '{fleet, to, stepEvery?}' },
-  'restart-fleet': { keys: ['fleet', 'ratePerSec', 'all'], shape: '{fleet, ratePerSec} or {fleet, all: true}' },
+  'restart-fleet': { keys: ['fleet', 'ratePerSec', 'all', 'waitReady'], shape: '{fleet, ratePerSec, waitReady?} or {fleet, all: true}' },
   kill: { keys: ['service'], shape: '{service}' },
   pause: { keys: ['service'], shape: '{service}' },
   resume: { keys: ['service'], shape: '{service}' },
@@ -330,13 +330,15 @@ function readArgs(c: Checker, provider: ProviderName, v: unknown, path: string):
       }
       if (a.all !== undefined) {
         if (a.all !== true) c.bad(join(path, 'all'), 'true (restart every member at once)', a.all)
+        if (a.waitReady !== undefined) c.bad(join(path, 'waitReady'), 'nothing with all: true (it paces a rate: each member waits for the previous one)', a.waitReady)
         return { provider, fleet: f, all: true }
       }
       if (a.ratePerSec === undefined) {
         c.badText(path, 'ratePerSec (members per second) or all: true for restart-fleet', 'neither')
         return undefined
       }
-      return { provider, fleet: f, ratePerSec: c.number(a, 'ratePerSec', path, { min: 0, exclusiveMin: true, max: 1000 }) ?? 1 }
+      const waitReady = c.boolean(a, 'waitReady', path, false)
+      return { provider, fleet: f, ratePerSec: c.number(a, 'ratePerSec', path, { min: 0, exclusiveMin: true, max: 1000 }) ?? 1, ...(waitReady ? { waitReady: true } : {}) }
     }
     case 'kill':
     case 'pause':

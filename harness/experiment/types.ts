@@ -108,7 +108,7 @@ export interface Probe {
 export type ActionArgs =
   /** stepEveryMs: one member at a time, this far apart (a gradual capacity addition, as in 2020). */
   | { provider: 'scale-fleet'; fleet: string; to: number; stepEveryMs?: number }
-  | { provider: 'restart-fleet'; fleet: string; ratePerSec?: number; all?: true }
+  | { provider: 'restart-fleet'; fleet: string; ratePerSec?: number; all?: true; waitReady?: boolean }
   | { provider: 'kill' | 'pause' | 'resume' | 'restart' | 'clear-faults' | 'partition' | 'heal-partition'; service: string }
   | {
       provider: 'inject-fault'

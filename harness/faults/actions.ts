@@ -52,8 +52,8 @@ export const PROVIDERS: Record<string, Provider> = {
   async 'scale-fleet'(args: { fleet: string; to: number; stepEveryMs?: number }, ctx) {
     return { ...(await ctx.topology.scaleFleet(args.fleet, args.to, args.stepEveryMs ? { stepEveryMs: args.stepEveryMs } : {})) }
   },
-  async 'restart-fleet'(args: { fleet: string; ratePerSec?: number; all?: boolean }, ctx) {
-    const r = await ctx.topology.restartFleet(args.fleet, args.all ? { all: true } : { ratePerSec: args.ratePerSec ?? 1 })
+  async 'restart-fleet'(args: { fleet: string; ratePerSec?: number; all?: boolean; waitReady?: boolean }, ctx) {
+    const r = await ctx.topology.restartFleet(args.fleet, args.all ? { all: true } : { ratePerSec: args.ratePerSec ?? 1, ...(args.waitReady ? { waitReady: true } : {}) })
     return { ...r }
   },
   async 'set-thread-limit'(args: { fleet: string; to: number }, ctx) {

@@ -16,6 +16,7 @@ import { detectPidsCgroups, cleanStaleCgroups, RunCgroups, type PidsCgroups } fr
 import { ServiceProcess } from './process.js'
 import { waitForHealth, getHealth, type WaitOutcome } from './readiness.js'
 import { freePorts } from './ports.js'
+import { checkRestartOptions, runRestart } from './restart-plan.js'
 import { registerMember, deregisterMember } from './membership.js'
 import { writeRunState, RUN_ID_ENV } from './run-state.js'
 import type {
@@ -510,33 +511,22 @@ export class StartedLocalTopology implements StartedTopology {
 
   async restartFleet(fleet: string, opts: RestartOptions): Promise<RestartResult> {
     this.fleet(fleet)
-    const paced = opts.ratePerSec !== undefined
-    if (paced === Boolean(opts.all)) {
-      throw new InvalidOperation('INVALID_ARGUMENT', 'restart: give either a rate (members per second) or all at once')
-    }
-    if (paced && !(typeof opts.ratePerSec === 'number' && Number.isFinite(opts.ratePerSec) && opts.ratePerSec > 0)) {
-      throw new InvalidOperation('INVALID_ARGUMENT', `restart rate: expected a positive number of members per second, got ${JSON.stringify(opts.ratePerSec)}`)
-    }
+    const { paced } = checkRestartOptions(opts)
     return this.serialize(fleet, async () => {
       this.assertRunning()
       const began = Date.now()
       const members = this.fleetMembers(fleet)
-      const gapMs = paced ? 1000 / opts.ratePerSec! : 0
-      const outcomes = await Promise.all(
-        members.map(async (m, i) => {
-          // Paced from the start of the restart, not from the previous member's readiness: a slow
-          // member does not slow the pace (as an operator's script would not wait either).
-          const wait = began + i * gapMs - Date.now()
-          if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-          if (this.stopping) return { ready: false as const, reason: 'the run stopped' }
-          return this.restartMember(m)
-        }),
-      )
+      const outcomes = await runRestart(opts, {
+        members,
+        restart: (m) => this.restartMember(m),
+        settled: (m) => waitForHealth({ url: m.url, path: '/health', timeoutMs: m.spec.readiness.timeoutMs, mapSettled: true, exited: m.proc?.exited }),
+        stopping: () => !!this.stopping,
+      })
       const result: RestartResult = { fleet, restarted: members.map((m) => m.spec.name), notReady: [], durationMs: Date.now() - began }
       outcomes.forEach((o, i) => {
         if (!o.ready) result.notReady.push({ name: members[i].spec.name, reason: o.reason })
       })
-      this.emit('fleet-restarted', { ...result, ...(paced ? { ratePerSec: opts.ratePerSec } : { all: true }) })
+      this.emit('fleet-restarted', { ...result, ...(paced ? { ratePerSec: opts.ratePerSec, ...(opts.waitReady ? { waitReady: true } : {}) } : { all: true }) })
       return result
     })
   }

@@ -53,6 +53,8 @@ export interface RestartOptions {
   ratePerSec?: number
   /** Restart every member at once. */
   all?: boolean
+  /** With a rate: a member's restart also waits until the previous member's shard-map settled. */
+  waitReady?: boolean
 }
 
 export interface RestartResult {

@@ -78,6 +78,11 @@ const cases: Case[] = [
     message: 'DIR/x.yaml: method[3].args: expected ratePerSec (members per second) or all: true for restart-fleet, got neither',
   },
   {
+    name: 'restart-fleet: waitReady paces a rate, it means nothing with all: true',
+    files: { 'x.yaml': swap('args: { fleet: main, ratePerSec: 1 }', 'args: { fleet: main, all: true, waitReady: true }') },
+    message: 'DIR/x.yaml: method[3].args.waitReady: expected nothing with all: true (it paces a rate: each member waits for the previous one), got true',
+  },
+  {
     name: 'inject-fault: a latency fault needs its delay, the direction is checked',
     files: {
       'x.yaml': swap(
