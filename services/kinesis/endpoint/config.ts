@@ -19,8 +19,9 @@ export interface EndpointConfig {
   /** Keep-alive connections per member. */
   upstreamConnections: number
   /**
-   * REMOVE_UNHEALTHY_AFTER_MS: a member that has passed no check for this long (since it joined,
-   * or since its last pass) is removed from fleet membership in metadata; 0 keeps every member.
+   * REMOVE_UNHEALTHY_AFTER_MS: a member out of rotation that has failed every check for this long
+   * (since its first failure, or since it joined) is removed from fleet membership in metadata;
+   * 0 keeps every member.
    * Only with membership from metadata.
    */
   removeUnhealthyAfterMs: number

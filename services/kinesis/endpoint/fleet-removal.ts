@@ -36,7 +36,7 @@ export function startFleetRemoval(opts: FleetRemovalOptions): { stop(): void } {
       const res = await opts.dispatcher.request({ origin: opts.metadataUrl, path, method: 'DELETE', signal: AbortSignal.any([AbortSignal.timeout(5_000), stop.signal]) })
       const text = await res.body.text()
       if (res.statusCode !== 200 && res.statusCode !== 404) throw new Error(`DELETE ${path} answered ${res.statusCode}: ${text.slice(0, 200)}`)
-      opts.log.warn({ member: m.id, url: m.url, unhealthyForMs: Date.now() - m.lastPassAtMs, lastError: m.lastError }, 'member removed from the fleet: unhealthy too long')
+      opts.log.warn({ member: m.id, url: m.url, unhealthyForMs: m.unhealthySinceMs === null ? 0 : Date.now() - m.unhealthySinceMs, lastError: m.lastError }, 'member removed from the fleet: unhealthy too long')
       opts.onRemoved(m)
     } catch (err) {
       if (!stop.signal.aborted) opts.log.warn({ member: m.id, err: (err as Error).message }, 'could not remove an unhealthy member from the fleet')

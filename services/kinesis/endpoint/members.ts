@@ -21,8 +21,11 @@ export interface Member extends MemberSpec {
   lastError: string | null
   ejections: number
   addedAtMs: number
-  /** The last passing check, or when the member joined (the clock of fleet removal). */
-  lastPassAtMs: number
+  /**
+   * Since when the member has failed every check (its first failure after a pass, or when it
+   * joined: new members start unhealthy); null while it passes. The clock of fleet removal.
+   */
+  unhealthySinceMs: number | null
 }
 
 export type Transition = 'admitted' | 'ejected'
@@ -71,7 +74,7 @@ export class MemberTable {
         lastError: null,
         ejections: 0,
         addedAtMs: this.#now(),
-        lastPassAtMs: this.#now(),
+        unhealthySinceMs: this.#now(),
       }
       this.#members.set(spec.id, m)
       added.push(m)
@@ -91,7 +94,7 @@ export class MemberTable {
     m.lastCheckMs = Math.round(outcome.durationMs)
     m.lastCheckAtMs = this.#now()
     if (outcome.ok) {
-      m.lastPassAtMs = m.lastCheckAtMs
+      m.unhealthySinceMs = null
       m.consecutiveSuccesses++
       m.consecutiveFailures = 0
       m.lastError = null
@@ -101,6 +104,7 @@ export class MemberTable {
         return 'admitted'
       }
     } else {
+      m.unhealthySinceMs ??= m.lastCheckAtMs
       m.consecutiveFailures++
       m.consecutiveSuccesses = 0
       m.lastError = outcome.error ?? 'failed'
@@ -114,16 +118,16 @@ export class MemberTable {
     return undefined
   }
 
-  /** Members that have passed no check for at least ms (since joining or their last pass). */
+  /** Members out of rotation that have failed every check for at least ms. */
   unhealthyFor(ms: number): Member[] {
     const now = this.#now()
-    return this.list().filter((m) => !m.healthy && now - m.lastPassAtMs >= ms)
+    return this.list().filter((m) => !m.healthy && m.unhealthySinceMs !== null && now - m.unhealthySinceMs >= ms)
   }
 
   /** A member removed from the fleet gets a whole window again once it rejoins. */
   restartClock(id: string): void {
     const m = this.#members.get(id)
-    if (m) m.lastPassAtMs = this.#now()
+    if (m) m.unhealthySinceMs = this.#now()
   }
 
   /** The next healthy member, round robin; undefined when none is healthy. */
