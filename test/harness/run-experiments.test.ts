@@ -21,7 +21,11 @@ interface CliRun {
 
 function run(file: string, outDir: string, opts: { interruptOn?: RegExp } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'run', path.join(ROOT, 'experiments', file), '--out', outDir], { cwd: ROOT, env: { PATH: process.env.PATH, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    // As a user runs it: tap puts its coverage loader into every child's NODE_OPTIONS, whatever env
+    // we pass, and the harness would hand it on to every service and peer thread (a loader thread
+    // and hooked imports in each): the capacity addition then measures the test runner, not the
+    // fleet. The shell drops it before exec'ing node.
+    const child = spawn('/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$@"', process.execPath, CLI, 'run', path.join(ROOT, 'experiments', file), '--out', outDir], { cwd: ROOT, env: { PATH: process.env.PATH, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     let interrupted = false
