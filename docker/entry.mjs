@@ -8,9 +8,12 @@
 //                  one config, and a container cannot learn its compose replica number (Docker's
 //                  DNS answers no PTR query on compose networks); the id is unique and survives
 //                  a restart, so a restarted replica rejoins under its own name
+//   CELL           for a replica of a cellular fleet, from $OUTAGE_LAB_DATA_DIR/placement.json,
+//                  which the harness writes into the created container before its first start
+//                  (a cell follows from the replica number, which the replica cannot learn)
 // Nothing else: no shell in the image, no wrapper process, so the service is PID 1, receives
 // SIGTERM itself (the kit's serve() closes on it) and is the only task counted by pids_limit.
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -45,4 +48,15 @@ env.PORT = port
 if (!env.ADVERTISE_URL && address) env.ADVERTISE_URL = `http://${address}:${port}`
 // The container's hostname is its id: unique in the fleet, and kept across restarts.
 if (env.MEMBER_PREFIX && !env.FRONTEND_ID) env.FRONTEND_ID = `${env.MEMBER_PREFIX}-${os.hostname()}`
+const placement = path.join(env.OUTAGE_LAB_DATA_DIR ?? '/data', 'placement.json')
+if (!env.CELL && existsSync(placement)) {
+  let cell
+  try {
+    cell = JSON.parse(readFileSync(placement, 'utf8')).cell
+  } catch (err) {
+    fail(`${placement}: expected JSON {"cell": "<id>"}: ${err.message}`)
+  }
+  if (typeof cell !== 'string' || !cell) fail(`${placement}: expected a non-empty string at "cell", got ${JSON.stringify(cell)}`)
+  env.CELL = cell
+}
 await import(pathToFileURL(file).href)

@@ -17,7 +17,7 @@ import { EventTarget } from '../workload/event-target.js'
 import { Observer } from '../observe/observer.js'
 import { TimelineWriter } from '../observe/timeline.js'
 import { PROVIDERS, type ActionContext } from '../faults/actions.js'
-import { topologyOf } from './topology-of.js'
+import { fleetPeaks, topologyOf } from './topology-of.js'
 import { ThreadAlarm } from './thread-alarm.js'
 import { statusPoster } from './status-posting.js'
 import { writeOutputs, defaultOutDir, linkLatest } from './outputs.js'
@@ -191,7 +191,7 @@ class Run {
     if (this.backendName === 'compose') {
       const { ComposeBackend } = await import('../topology/compose.js')
       // signals: false — Ctrl-C belongs to the run, which tears down after writing its journal.
-      return new ComposeBackend(topology, { runDir: this.outDir, signals: false, signal: this.abort.signal, onEvent: (e: any) => this.emit(e.kind, e.detail) }).start()
+      return new ComposeBackend(topology, { runDir: this.outDir, fleetPeaks: fleetPeaks(this.exp, topology), signals: false, signal: this.abort.signal, onEvent: (e: any) => this.emit(e.kind, e.detail) }).start()
     }
     return new LocalBackend(topology, {
       // The customers and the observer share two cores with twenty services. Running the services

@@ -46,3 +46,16 @@ export function lambdaHost(exp: Experiment): { hostMemoryMb: number; invocationM
   const free = (LAMBDA_HOST_MB - LAMBDA_INVOCATION_MB) * 1024 * 1024
   return { hostMemoryMb: LAMBDA_HOST_MB, invocationMemoryMb: LAMBDA_INVOCATION_MB, logBytesPerInvocation: Math.max(1024, Math.round(free / (rate * exp.timeScale))) }
 }
+
+/**
+ * The most members each fleet will have during the run: its size, or the largest target of a
+ * scale-fleet action (method or rollback). The compose backend creates that many replicas up
+ * front so that the capacity addition starts containers rather than running compose.
+ */
+export function fleetPeaks(exp: Experiment, topology: Topology): Record<string, number> {
+  const peaks: Record<string, number> = Object.fromEntries(topology.fleets.map((f) => [f.name, f.count]))
+  for (const a of [...exp.method, ...exp.rollbacks]) {
+    if (a.type === 'action' && a.args.provider === 'scale-fleet') peaks[a.args.fleet] = Math.max(peaks[a.args.fleet] ?? 0, a.args.to)
+  }
+  return peaks
+}

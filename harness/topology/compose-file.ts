@@ -113,8 +113,7 @@ export function planCompose(topology: Topology, file: ComposeFileServices, opts:
   topology.fleets.forEach((f, i) => {
     const name = fleetService(f)
     need(name, `fleets[${i}].memberPrefix`)
-    // A cell comes from a member's number, which a replica cannot learn (docker/entry.mjs).
-    if (f.cellSize !== undefined) throw new InvalidTopology(`fleets[${i}].cellSize`, 'no cells on the compose backend (replicas share one config; use the local backend for cellular fleets)', f.cellSize)
+    // Cells of a cellular fleet come per replica, from its number (compose.ts writes a placement file).
     for (const p of file.services.get(name)!) profiles.add(p)
     scale[name] = f.count
     // With a fleet health system, a front-end it removes exits (code 75) and Docker starts it again,

@@ -21,7 +21,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { request } from 'undici'
-import { bootWaves, memberNumber, validateTopology, MAX_FLEET_SIZE, type FleetSpec, type ReadinessSpec, type Topology } from './model.js'
+import { pack } from 'tar-stream'
+import { bootWaves, memberCell, memberNumber, validateTopology, MAX_FLEET_SIZE, type FleetSpec, type ReadinessSpec, type Topology } from './model.js'
 import { BootAborted, InvalidOperation, ServiceNotReady } from './errors.js'
 import { waitForHealth, getHealth, type WaitOutcome } from './readiness.js'
 import { checkRestartOptions, runRestart } from './restart-plan.js'
@@ -31,7 +32,7 @@ import { PACKAGE_ROOT, newRunId } from './local.js'
 import { detectDocker, composeCommand, composeExecutable, type ComposeFlavour } from './compose-engine.js'
 import { CONTAINER_PORT, fleetEnv, fleetService, planCompose, readComposeFile, writeOverride, type ComposePlan } from './compose-file.js'
 import type {
-  Endpoints, HealthProbe, RestartOptions, RestartResult, ScaleResult, ServiceState, ServiceStatus,
+  Endpoints, HealthProbe, RestartOptions, RestartResult, ScaleOptions, ScaleResult, ServiceState, ServiceStatus,
   StartedTopology, ThreadLimitEnforcement, TopologyEvent,
 } from './started.js'
 
@@ -61,6 +62,13 @@ export interface ComposeBackendOptions {
   /** Copy each container's log to <runDir>/logs/<name>.log at teardown (default true). */
   keepLogs?: boolean
   onEvent?: (event: TopologyEvent) => void
+  /**
+   * The most members each fleet will have during the run (an experiment's largest scale-fleet
+   * target). Boot has compose create that many replicas and starts only the fleet's size; a
+   * scale-up then starts created replicas through the engine, a fraction of a second each,
+   * instead of one compose invocation (seconds of CPU with v1) in the middle of the method.
+   */
+  fleetPeaks?: Record<string, number>
   /** Aborting it during start() tears down what started and rejects with BootAborted. */
   signal?: AbortSignal
 }
@@ -120,9 +128,15 @@ interface Member {
   /** Resolved when the container dies (a readiness wait fails at once then). */
   died?: Promise<void>
   markDied?: () => void
+  /** Its placement (cell) is written into its container. */
+  placed?: boolean
   /** Networks and aliases it had before a partition. */
   partitioned?: { network: string; aliases: string[] }[]
 }
+
+/** Where a replica finds its placement (docker/entry.mjs): the image's data directory. */
+const PLACEMENT_DIR = '/data'
+const PLACEMENT_FILE = 'placement.json'
 
 // Loaded on first use: the CLI's other commands need not pay for testcontainers.
 type TC = typeof import('testcontainers')
@@ -144,6 +158,8 @@ export class StartedComposeTopology implements StartedTopology {
   private readonly opts: ComposeBackendOptions
   private readonly members = new Map<string, Member>()
   private readonly fleets = new Map<string, { spec: FleetSpec; count: number; queue: Promise<unknown> }>()
+  /** Created, never started replicas of each fleet, lowest replica number first: not members yet. */
+  private readonly spares = new Map<string, Member[]>()
   private readonly secrets = new Map<string, string>()
   private readonly startedAt = Date.now()
   private plan!: ComposePlan
@@ -207,13 +223,18 @@ export class StartedComposeTopology implements StartedTopology {
       // Every container is created by one compose call, then started wave by wave through the
       // engine's API: one compose invocation per wave cost several seconds each (v1 is a Python
       // program that re-reads the project every time), more than the services' own start.
-      const fleetsUp = this.topology.fleets.filter((f) => f.count > 0)
-      await this.create([...this.topology.services.map((s) => s.name), ...fleetsUp.map(fleetService)], fleetsUp.flatMap((f) => ['--scale', `${fleetService(f)}=${f.count}`]))
-      await this.adoptContainers()
-      for (const wave of waves) {
+      const created = this.topology.fleets.map((f) => ({ f, replicas: Math.max(f.count, Math.min(MAX_FLEET_SIZE, this.opts.fleetPeaks?.[f.name] ?? 0)) })).filter((x) => x.replicas > 0)
+      await this.create([...this.topology.services.map((s) => s.name), ...created.map((x) => fleetService(x.f))], created.flatMap((x) => ['--scale', `${fleetService(x.f)}=${x.replicas}`]))
+      this.setAside(await this.adoptContainers())
+      for (const [i, wave] of waves.entries()) {
         if (this.opts.signal?.aborted) throw new BootAborted()
         const waiting = wave.flatMap((n) => ('service' in n ? [this.members.get(n.service.name)!] : this.fleetMembers(n.fleet.name)))
-        await Promise.all(waiting.map((m) => this.startContainer(m)))
+        // The first wave (the services nothing is started before) goes up through
+        // DockerComposeEnvironment, which then owns the project's teardown (`down`); later waves
+        // start their created containers through the engine.
+        const byCompose = i === 0 ? waiting.filter((m) => !m.fleet) : []
+        if (byCompose.length) await this.up(byCompose.map((m) => m.service), [])
+        await Promise.all(waiting.map((m) => this.startContainer(m, byCompose.includes(m))))
         // The first failure ends the boot; teardown below ends the other waits.
         await Promise.all(waiting.map((m) => this.waitReadyOrThrow(m)))
         if (this.opts.signal?.aborted) throw new BootAborted()
@@ -256,15 +277,38 @@ export class StartedComposeTopology implements StartedTopology {
     })
   }
 
-  /** Starts a created (or stopped) container; its published port is known from then on. */
-  private async startContainer(m: Member): Promise<void> {
+  /**
+   * Starts a created (or stopped) container, or adopts one compose itself just started; its
+   * published port is known from then on.
+   */
+  private async startContainer(m: Member, startedByCompose = false): Promise<void> {
     if (!m.containerId) throw new ServiceNotReady(m.name, 'compose created no container for it', '')
-    await this.container(m).start()
+    if (!startedByCompose) {
+      await this.place(m)
+      await this.container(m).start()
+    }
     m.state = 'starting'
     m.exit = undefined
     this.armDeath(m)
     await this.refreshPort(m)
     this.emit('service-started', { name: m.name, container: m.containerId.slice(0, 12), ...(m.memberId ? { member: m.memberId } : {}) })
+  }
+
+  /**
+   * A replica's cell follows from its replica number, which the replica cannot learn (replicas
+   * share one config): written into its created container, where docker/entry.mjs reads it, before
+   * its first start. A restart keeps the container, so the member keeps its cell.
+   */
+  private async place(m: Member): Promise<void> {
+    if (m.fleet?.cellSize === undefined || m.placed) return
+    const cell = memberCell(m.fleet, memberNumber(m.fleet, m.name)!)
+    const tar = pack()
+    tar.entry({ name: PLACEMENT_FILE, mode: 0o644, uid: 1000, gid: 1000 }, `${JSON.stringify({ cell })}\n`)
+    tar.finalize()
+    const chunks: Buffer[] = []
+    for await (const chunk of tar) chunks.push(chunk as Buffer)
+    await this.container(m).putArchive(Buffer.concat(chunks), { path: PLACEMENT_DIR })
+    m.placed = true
   }
 
   /**
@@ -294,7 +338,7 @@ export class StartedComposeTopology implements StartedTopology {
       const n = Number(c.Labels['com.docker.compose.container-number'])
       const fleet = [...this.fleets.values()].find((f) => fleetService(f.spec) === service)?.spec
       const name = fleet ? `${fleet.memberPrefix}-${n}` : service
-      let m = this.members.get(name)
+      let m = this.members.get(name) ?? (fleet ? this.spares.get(fleet.name)?.find((x) => x.name === name) : undefined)
       if (!m && fleet) {
         m = { name, kind: fleet.kind, service, fleet, readiness: fleet.readiness, state: 'stopped', paused: false, restarts: 0 }
         this.members.set(name, m)
@@ -313,6 +357,36 @@ export class StartedComposeTopology implements StartedTopology {
       await this.refreshPort(m)
     }
     return fresh
+  }
+
+  /**
+   * Replicas created beyond their fleet's size wait, created and not started, outside the
+   * members: not in the endpoints, the health probes or the fleet's membership until a scale-up.
+   */
+  private setAside(fresh: Member[]): void {
+    for (const [name, f] of this.fleets) {
+      const active = this.fleetMembers(name)
+      const extra = active.slice(f.count).filter((m) => fresh.includes(m) && m.state === 'stopped')
+      for (const m of extra) this.members.delete(m.name)
+      const spares = [...(this.spares.get(name) ?? []), ...extra]
+      spares.sort((a, b) => memberNumber(f.spec, a.name)! - memberNumber(f.spec, b.name)!)
+      this.spares.set(name, spares)
+    }
+  }
+
+  /** The next n replicas of a fleet, created first (one compose call) when too few wait. */
+  private async takeSpares(fleet: string, n: number): Promise<Member[]> {
+    const f = this.fleet(fleet)
+    const waiting = this.spares.get(fleet) ?? []
+    if (waiting.length < n) {
+      const service = fleetService(f.spec)
+      const replicas = this.fleetMembers(fleet).length + n
+      await this.create([service], ['--no-recreate', '--scale', `${service}=${replicas}`])
+      this.setAside(await this.adoptContainers())
+    }
+    const taken = (this.spares.get(fleet) ?? []).splice(0, n)
+    for (const m of taken) this.members.set(m.name, m)
+    return taken
   }
 
   private armDeath(m: Member): void {
@@ -536,7 +610,7 @@ export class StartedComposeTopology implements StartedTopology {
     return this.fleet(fleet).count
   }
 
-  async scaleFleet(fleet: string, to: number): Promise<ScaleResult> {
+  async scaleFleet(fleet: string, to: number, opts: ScaleOptions = {}): Promise<ScaleResult> {
     const f = this.fleet(fleet)
     if (!Number.isInteger(to) || to < 0 || to > MAX_FLEET_SIZE) {
       throw new InvalidOperation('INVALID_ARGUMENT', `fleet size: expected an integer in [0, ${MAX_FLEET_SIZE}], got ${JSON.stringify(to)}`)
@@ -545,13 +619,25 @@ export class StartedComposeTopology implements StartedTopology {
       this.assertRunning()
       const from = f.count
       const result: ScaleResult = { fleet, from, to, added: [], removed: [], notReady: [] }
-      const service = fleetService(f.spec)
       if (to > from) {
+        // Compose created these replicas (at boot, from the experiment's peak, or just now);
+        // starting one is an engine call, so a paced addition keeps its pace.
+        const added = await this.takeSpares(fleet, to - from)
         f.count = to
-        // --no-recreate: members already running keep their containers (and pids_limit).
-        await this.up([service], ['--scale', `${service}=${to}`])
-        const added = (await this.adoptContainers()).filter((m) => m.fleet?.name === fleet)
-        const outcomes = await Promise.all(added.map((m) => this.waitReady(m)))
+        const waits: Promise<WaitOutcome>[] = []
+        for (const [i, m] of added.entries()) {
+          // A paced addition starts a server every stepEveryMs, ready or not, as operators do; a
+          // container's start (seconds on a busy engine) does not hold up the next one.
+          if (i > 0 && opts.stepEveryMs) await new Promise((r) => setTimeout(r, opts.stepEveryMs))
+          this.assertRunning()
+          waits.push(
+            this.startContainer(m).then(
+              () => this.waitReady(m),
+              (err: Error): WaitOutcome => ({ ready: false, reason: `the container did not start: ${err.message}` }),
+            ),
+          )
+        }
+        const outcomes = await Promise.all(waits)
         added.forEach((m, i) => {
           result.added.push(m.name)
           const o = outcomes[i]
@@ -563,6 +649,8 @@ export class StartedComposeTopology implements StartedTopology {
         // Metadata keeps members until deleted: a replica removed without this would stay listed.
         const membership = this.members.get(f.spec.membership)!
         const leaving = this.fleetMembers(fleet).slice(to).reverse()
+        // Leaving from now on: a member that sees itself out of membership and exits is not a crash.
+        for (const m of leaving) m.state = 'stopping'
         for (const m of leaving) await deregisterMember(this.urlOf(membership), fleet, m.memberId ?? m.name)
         f.count = to
         await Promise.all(leaving.map((m) => this.removeMember(m)))

@@ -40,7 +40,9 @@ const LIMIT = 16
 const records = Array.from({ length: 20 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(`order-${i}`) }))
 
 t.test('the compose backend on the real Kinesis images', { skip: await composeSkip() }, async (t) => {
-  const topo = await new ComposeBackend(kinesisTopology({ frontends: 3, threadLimit: LIMIT }), { runDir: t.testdir(), signals: false, image: IMAGE }).start()
+  // Replicas 4-6 are created at boot and wait unstarted; the scale-up to 8 starts them and has
+  // compose create 7 and 8.
+  const topo = await new ComposeBackend(kinesisTopology({ frontends: 3, threadLimit: LIMIT }), { runDir: t.testdir(), signals: false, image: IMAGE, fleetPeaks: { main: 6 } }).start()
   t.teardown(() => topo.stop())
   const e = topo.endpoints()
   const kinesis = new KinesisClient({ endpoint: e.kinesis, region: e.region, credentials: e.credentials, maxAttempts: 1 })
@@ -53,7 +55,8 @@ t.test('the compose backend on the real Kinesis images', { skip: await composeSk
     t.same(e.fleets.main.members, ['kinesis-frontend-main-1', 'kinesis-frontend-main-2', 'kinesis-frontend-main-3'])
     const health = await topo.health()
     t.same(health.filter((h) => h.status !== 200).map((h) => h.name), [], 'every service answers /health with 200')
-    t.equal(health.length, 7)
+    t.equal(health.length, 7, 'replicas created ahead are not members: no endpoint, no health probe')
+    t.equal(projectResources(topo.projectName).containers.length, 10, 'the 3 replicas created ahead exist as containers')
 
     await kinesis.send(new CreateStreamCommand({ StreamName: 'orders', ShardCount: 1 }))
     const put = await kinesis.send(new PutRecordsCommand({ StreamName: 'orders', Records: records }))
@@ -74,8 +77,10 @@ t.test('the compose backend on the real Kinesis images', { skip: await composeSk
   })
 
   await t.test('scaling the front-ends past pids_limit breaks every one (EAGAIN); removing them does not heal; a paced restart does', async (t) => {
-    const up = await topo.scaleFleet('main', 8)
+    const up = await topo.scaleFleet('main', 8, { stepEveryMs: 300 })
     t.same(up.added, [4, 5, 6, 7, 8].map((n) => `kinesis-frontend-main-${n}`))
+    const started = topo.services().filter((s) => s.fleet === 'main')
+    t.same(started.map((s) => s.name), [1, 2, 3, 4, 5, 6, 7, 8].map((n) => `kinesis-frontend-main-${n}`), 'created-ahead and newly created replicas are members now')
     const broken = await until('every front-end broken', 120_000, async () => {
       const fes = await frontends(topo)
       return fes.length === 8 && fes.every((f) => f.shard_map_state === 'broken') ? fes : undefined
@@ -135,4 +140,25 @@ t.test('the compose backend on the real Kinesis images', { skip: await composeSk
     await topo.stop()
     t.same(projectResources(topo.projectName), { containers: [], networks: [] })
   })
+})
+
+t.test('a cellular fleet on compose: each replica learns its cell and keeps its shard-map work within it', { skip: await composeSkip() }, async (t) => {
+  // Cells of 2: members 1-2 in cell-1, 3-4 in cell-2, 5 (started by a scale-up) in cell-3.
+  const topo = await new ComposeBackend(kinesisTopology({ frontends: 4, threadLimit: LIMIT, cellSize: 2 }), { runDir: t.testdir(), signals: false, image: IMAGE, fleetPeaks: { main: 5 } }).start()
+  t.teardown(() => topo.stop())
+  await topo.scaleFleet('main', 5)
+  const e = topo.endpoints()
+  const listed = await until('5 members registered', 30_000, async () => {
+    const res = await fetch(`${e.services['kinesis-metadata']}/fleets/main/members`)
+    const body = (await res.json()) as { members: { id: string; cell: string | null }[] }
+    return body.members.length === 5 ? body.members : undefined
+  })
+  t.same(listed.map((m) => m.cell).sort(), ['cell-1', 'cell-1', 'cell-2', 'cell-2', 'cell-3'], 'metadata lists each replica in the cell of its number')
+  const fes = await until('every front-end ready', 60_000, async () => {
+    const fes = await frontends(topo)
+    return fes.length === 5 && fes.every((f) => f.shard_map_state === 'ready') ? fes : undefined
+  })
+  t.same(fes.map((f) => f.peers), [1, 1, 1, 1, 0], 'a member runs a peer thread only for the members of its own cell')
+  await topo.stop()
+  t.same(projectResources(topo.projectName), { containers: [], networks: [] })
 })

@@ -4,51 +4,9 @@
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
-import { spawn } from 'node:child_process'
 import { processesOfRun } from '../../harness/topology/run-state.js'
-import { ROOT } from '../helpers/spawn.js'
+import { runExperiment as run, failedExpectations as failed } from '../helpers/cli-run.js'
 import { kinesisOutageSkip } from '../helpers/kinesis-outage.js'
-
-const CLI = path.join(ROOT, 'dist/harness/cli.js')
-
-interface CliRun {
-  code: number | null
-  stdout: string
-  stderr: string
-  journal: any
-  outDir: string
-}
-
-function run(file: string, outDir: string, opts: { interruptOn?: RegExp } = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    // As a user runs it: tap puts its coverage loader into every child's NODE_OPTIONS, whatever env
-    // we pass, and the harness would hand it on to every service and peer thread (a loader thread
-    // and hooked imports in each): the capacity addition then measures the test runner, not the
-    // fleet. The shell drops it before exec'ing node.
-    const child = spawn('/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$@"', process.execPath, CLI, 'run', path.join(ROOT, 'experiments', file), '--out', outDir], { cwd: ROOT, env: { PATH: process.env.PATH, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    let interrupted = false
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => {
-      stderr += d
-      if (opts.interruptOn && !interrupted && opts.interruptOn.test(stderr)) {
-        interrupted = true
-        child.kill('SIGINT')
-      }
-    })
-    const killer = setTimeout(() => child.kill('SIGKILL'), 600_000)
-    child.on('error', reject)
-    child.on('exit', (code) => {
-      clearTimeout(killer)
-      const file = path.join(outDir, 'journal.json')
-      const journal = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined
-      resolve({ code, stdout, stderr, journal, outDir })
-    })
-  })
-}
-
-const failed = (j: any) => j.expectations.filter((x: any) => !x.met).map((x: any) => `${x.name}: ${x.detail}`)
 
 t.test('runs on the local backend', { skip: kinesisOutageSkip }, async (t) => {
   const dir = t.testdir()
