@@ -435,7 +435,7 @@ export class StartedComposeTopology implements StartedTopology {
 
   private async watchEvents(): Promise<void> {
     const stream = (await this.client.container.dockerode.getEvents({
-      filters: { type: ['container'], event: ['die'], label: [`com.docker.compose.project=${this.projectName}`] },
+      filters: { type: ['container'], event: ['die', 'start'], label: [`com.docker.compose.project=${this.projectName}`] },
     })) as NodeJS.ReadableStream & { destroy?: () => void }
     this.events = stream
     let buffered = ''
@@ -446,7 +446,9 @@ export class StartedComposeTopology implements StartedTopology {
         const line = buffered.slice(0, nl)
         buffered = buffered.slice(nl + 1)
         try {
-          this.onDie(JSON.parse(line))
+          const e = JSON.parse(line)
+          if (e.Action === 'die' || e.status === 'die') this.onDie(e)
+          else void this.onRestartedByDocker(e)
         } catch {}
       }
     })
@@ -463,6 +465,22 @@ export class StartedComposeTopology implements StartedTopology {
       m.state = 'exited'
       this.emit('service-exited', { name: m.name, container: m.containerId?.slice(0, 12), ...m.exit })
     }
+  }
+
+  /**
+   * A front-end removed from its fleet exits 75 and its restart policy (`on-failure`, set when the
+   * fleet's endpoint removes members) starts the same container again: the fleet's scheduler
+   * replacing the server, as the local backend does. The harness did not start it: it learns the
+   * new published port and waits for it like any member. Starts the harness made itself find the
+   * member no longer `exited` and are left alone.
+   */
+  private async onRestartedByDocker(e: { id?: string }): Promise<void> {
+    const m = [...this.members.values()].find((x) => x.containerId === e.id)
+    if (!m?.fleet || m.state !== 'exited' || this.stopping) return
+    m.restarts++
+    this.emit('member-replaced', { name: m.name, container: m.containerId?.slice(0, 12), reason: `restart policy after exit ${m.exit?.code}` })
+    await this.startContainer(m, true)
+    await this.waitReady(m)
   }
 
   private installExitHandlers(): void {

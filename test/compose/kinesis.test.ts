@@ -142,9 +142,12 @@ t.test('the compose backend on the real Kinesis images', { skip: await composeSk
   })
 })
 
-t.test('a cellular fleet on compose: each replica learns its cell and keeps its shard-map work within it', { skip: await composeSkip() }, async (t) => {
-  // Cells of 2: members 1-2 in cell-1, 3-4 in cell-2, 5 (started by a scale-up) in cell-3.
-  const topo = await new ComposeBackend(kinesisTopology({ frontends: 4, threadLimit: LIMIT, cellSize: 2 }), { runDir: t.testdir(), signals: false, image: IMAGE, fleetPeaks: { main: 5 } }).start()
+t.test('a cellular fleet with a health system on compose', { skip: await composeSkip() }, async (t) => {
+  // Cells of 2: members 1-2 in cell-1, 3-4 in cell-2, 5 (started by a scale-up) in cell-3. The
+  // health system's window is long: only the test removes a member here.
+  const events: { kind: string; detail: any }[] = []
+  const topology = kinesisTopology({ frontends: 4, threadLimit: LIMIT, cellSize: 2, removeUnhealthyAfterMs: 600_000 })
+  const topo = await new ComposeBackend(topology, { runDir: t.testdir(), signals: false, image: IMAGE, fleetPeaks: { main: 5 }, onEvent: (e) => events.push(e) }).start()
   t.teardown(() => topo.stop())
   await topo.scaleFleet('main', 5)
   const e = topo.endpoints()
@@ -159,6 +162,22 @@ t.test('a cellular fleet on compose: each replica learns its cell and keeps its 
     return fes.length === 5 && fes.every((f) => f.shard_map_state === 'ready') ? fes : undefined
   })
   t.same(fes.map((f) => f.peers), [1, 1, 1, 1, 0], 'a member runs a peer thread only for the members of its own cell')
+
+  // Removed from membership (what the endpoint does after REMOVE_UNHEALTHY_AFTER_MS), a front-end
+  // exits 75 and its restart policy starts the same container again: it rejoins, in its cell.
+  const name = 'kinesis-frontend-main-3'
+  const memberId = `kinesis-frontend-main-${topo.containerOf(name)!.slice(0, 12)}`
+  const res = await fetch(`${e.services['kinesis-metadata']}/fleets/main/members/${memberId}`, { method: 'DELETE' })
+  t.equal(res.status, 200)
+  const replaced = await until('the member replaced', 60_000, async () => events.find((x) => x.kind === 'member-replaced' && x.detail.name === name))
+  t.match(replaced.detail.reason, /exit 75/, 'it left with EX_TEMPFAIL and Docker started it again')
+  const back = await until('it rejoined with a ready map', 60_000, async () => {
+    const fe = (await frontends(topo)).find((f) => f.name === name)
+    const st = topo.services().find((x) => x.name === name)
+    return fe?.shard_map_state === 'ready' && st?.state === 'running' ? { fe, st } : undefined
+  })
+  t.equal(back.st.restarts, 1, 'counted as a restart')
+  t.equal(back.fe.peers, 1, 'back in cell-2 with its one peer')
   await topo.stop()
   t.same(projectResources(topo.projectName), { containers: [], networks: [] })
 })
