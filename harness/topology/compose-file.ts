@@ -59,6 +59,8 @@ export interface ComposePlanOptions {
   env?: Record<string, string>
   /** Keep the image's Docker health checks (default: off; the harness waits on /health itself). */
   healthchecks?: boolean
+  /** Every container's cgroup parent and cpu_shares (compose.ts: the services' niceness). */
+  cpu?: { cgroupParent: string; shares: number }
 }
 
 export interface ComposePlan {
@@ -100,7 +102,8 @@ export function planCompose(topology: Topology, file: ComposeFileServices, opts:
   const variables: Record<string, string> = {}
   const profiles = new Set<string>()
   const scale: Record<string, number> = {}
-  const off = opts.healthchecks ? {} : { healthcheck: { disable: true } }
+  const cpu = opts.cpu ? { cgroup_parent: opts.cpu.cgroupParent, cpu_shares: opts.cpu.shares } : {}
+  const off = { ...(opts.healthchecks ? {} : { healthcheck: { disable: true } }), ...cpu }
 
   topology.services.forEach((s, i) => {
     need(s.name, `services[${i}].name`)
@@ -123,6 +126,7 @@ export function planCompose(topology: Topology, file: ComposeFileServices, opts:
       environment: { ...resolve(f.env, `fleets[${i}]`), ...fleetEnv(f), ...common },
       pids_limit: f.threadLimit,
       labels,
+      ...cpu,
       ...(healthSystem ? { restart: 'on-failure' } : {}),
     }
   })

@@ -29,7 +29,7 @@ import { checkRestartOptions, runRestart } from './restart-plan.js'
 import { freePorts } from './ports.js'
 import { deregisterMember } from './membership.js'
 import { PACKAGE_ROOT, newRunId } from './local.js'
-import { detectDocker, composeCommand, composeExecutable, type ComposeFlavour } from './compose-engine.js'
+import { detectDocker, composeCommand, composeExecutable, type ComposeFlavour, type EngineCgroups } from './compose-engine.js'
 import { CONTAINER_PORT, fleetEnv, fleetService, planCompose, readComposeFile, writeOverride, type ComposePlan } from './compose-file.js'
 import type {
   Endpoints, HealthProbe, RestartOptions, RestartResult, ScaleOptions, ScaleResult, ServiceState, ServiceStatus,
@@ -69,6 +69,15 @@ export interface ComposeBackendOptions {
    * instead of one compose invocation (seconds of CPU with v1) in the middle of the method.
    */
   fleetPeaks?: Record<string, number>
+  /**
+   * The local backend's `servicesNice` on containers: each container weighted against the
+   * harness's own tasks as a process at this niceness would be (the kernel's CFS weight, e.g. 335
+   * for nice 5 against the harness's 1024), so the customers and the observer measure the cascade,
+   * not the CPU queue. Applied where it means that: cgroup v1 with the cgroupfs driver, by placing
+   * every container's cgroup at the root (`cgroup_parent: /`) with that `cpu_shares`. Elsewhere
+   * containers keep the engine's placement (an event says which).
+   */
+  servicesNice?: number
   /** Aborting it during start() tears down what started and rejects with BootAborted. */
   signal?: AbortSignal
 }
@@ -103,7 +112,7 @@ export class ComposeBackend {
   async start(): Promise<StartedComposeTopology> {
     const docker = await detectDocker()
     if (!docker.ok) throw new DockerUnavailable(docker.reason)
-    const run = new StartedComposeTopology(this.topology, this.options, docker.compose)
+    const run = new StartedComposeTopology(this.topology, this.options, docker.compose, docker.cgroups)
     await run.boot()
     return run
   }
@@ -171,7 +180,10 @@ export class StartedComposeTopology implements StartedTopology {
   private readonly signalHandlers: [NodeJS.Signals, () => void][] = []
   private readonly onExit = () => this.removeAllSync()
 
-  constructor(topology: Topology, opts: ComposeBackendOptions, compose: ComposeFlavour) {
+  private readonly engineCgroups: EngineCgroups
+
+  constructor(topology: Topology, opts: ComposeBackendOptions, compose: ComposeFlavour, engineCgroups: EngineCgroups = { driver: '', version: '' }) {
+    this.engineCgroups = engineCgroups
     this.topology = topology
     this.opts = opts
     this.compose = compose
@@ -197,6 +209,7 @@ export class StartedComposeTopology implements StartedTopology {
       secret: (name) => this.secretValue(name),
       hostPorts,
       env: { LOG_LEVEL: 'info', ...this.opts.env },
+      ...this.cpuPlacement(),
     })
     const tc = await testcontainers()
     this.client = (await tc.getContainerRuntimeClient()) as unknown as RuntimeClient
@@ -245,6 +258,19 @@ export class StartedComposeTopology implements StartedTopology {
     } finally {
       this.opts.signal?.removeEventListener('abort', abort)
     }
+  }
+
+  private cpuPlacement(): { cpu?: { cgroupParent: string; shares: number } } {
+    const nice = this.opts.servicesNice
+    if (nice === undefined) return {}
+    const { driver, version } = this.engineCgroups
+    if (driver !== 'cgroupfs' || version !== '1') {
+      this.emit('cgroups', { cpu: `containers keep the engine's cgroup placement (${driver || 'unknown'} driver, cgroup v${version || '?'}): not weighted like services at nice ${nice}` })
+      return {}
+    }
+    const shares = niceWeight(nice)
+    this.emit('cgroups', { cpu: `every container at the cpu cgroup root with cpu_shares ${shares}, the weight of a process at nice ${nice} (the harness: 1024)` })
+    return { cpu: { cgroupParent: '/', shares } }
   }
 
   private secretValue(name: string): string {
@@ -918,6 +944,15 @@ export class StartedComposeTopology implements StartedTopology {
       }),
     )
   }
+}
+
+/** The kernel's CFS weight of a task at a niceness (kernel/sched/core.c, sched_prio_to_weight). */
+export function niceWeight(nice: number): number {
+  const table = [
+    88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904, 3906, 3121, 2501, 1991, 1586, 1277,
+    1024, 820, 655, 526, 423, 335, 272, 215, 172, 137, 110, 87, 70, 56, 45, 36, 29, 23, 18, 15,
+  ]
+  return table[Math.min(39, Math.max(0, Math.round(nice) + 20))]
 }
 
 /** docker logs of a container without a TTY: frames of [stream, 0, 0, 0, size (BE u32)] + payload. */

@@ -1,0 +1,35 @@
+// The override the compose backend generates for a run: what the experiment decides about each
+// container (no Docker needed to check it).
+import t from 'tap'
+import path from 'node:path'
+import { planCompose, readComposeFile } from '../../harness/topology/compose-file.js'
+import { niceWeight } from '../../harness/topology/compose.js'
+import { kinesisTopology } from '../../harness/topology/model.js'
+import { ROOT } from '../helpers/spawn.js'
+
+const file = readComposeFile(path.join(ROOT, 'docker-compose.yml'))
+const plan = (topology: ReturnType<typeof kinesisTopology>, extra = {}) => {
+  const hostPorts = Object.fromEntries(topology.services.map((s, i) => [s.name, 20_000 + i]))
+  return planCompose(topology, file, { runId: 'r1', adminToken: 'tok', secret: (n) => `secret-${n}`, hostPorts, ...extra })
+}
+
+t.test('containers weighted like services at nice 5 when the run asks for it', async (t) => {
+  t.equal(niceWeight(0), 1024, "the harness's own weight")
+  t.equal(niceWeight(5), 335)
+  const p = plan(kinesisTopology({ frontends: 2, threadLimit: 20 }), { cpu: { cgroupParent: '/', shares: niceWeight(5) } })
+  for (const [name, svc] of Object.entries(p.override.services)) {
+    t.same([svc.cgroup_parent, svc.cpu_shares], ['/', 335], `${name} at the cgroup root with cpu_shares 335`)
+  }
+  const plain = plan(kinesisTopology({ frontends: 2, threadLimit: 20 }))
+  t.notOk(Object.values(plain.override.services).some((svc) => 'cgroup_parent' in svc || 'cpu_shares' in svc), 'otherwise the engine places them')
+})
+
+t.test('a fleet: its thread limit as pids_limit, cells allowed, Docker restarts what the health system removes', async (t) => {
+  const p = plan(kinesisTopology({ frontends: 4, threadLimit: 20, cellSize: 2, removeUnhealthyAfterMs: 4_000 }))
+  const fe = p.override.services['kinesis-frontend-main']
+  t.equal(fe.pids_limit, 20)
+  t.equal((fe.environment as Record<string, string>).THREAD_LIMIT_ENFORCEMENT, 'docker')
+  t.equal(fe.restart, 'on-failure')
+  t.equal(p.scale['kinesis-frontend-main'], 4)
+  t.notOk('restart' in plan(kinesisTopology({ frontends: 4, threadLimit: 20 })).override.services['kinesis-frontend-main'], 'no health system, no restart policy')
+})
