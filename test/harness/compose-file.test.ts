@@ -33,3 +33,10 @@ t.test('a fleet: its thread limit as pids_limit, cells allowed, Docker restarts 
   t.equal(p.scale['kinesis-frontend-main'], 4)
   t.notOk('restart' in plan(kinesisTopology({ frontends: 4, threadLimit: 20 })).override.services['kinesis-frontend-main'], 'no health system, no restart policy')
 })
+
+t.test('every fleet of the remediations has its compose service, behind its profile', async (t) => {
+  const p = plan(kinesisTopology({ frontends: 2, threadLimit: 20, shardMapCache: { frontends: 2 } }))
+  t.ok(p.override.services['kinesis-frontend-cache'], 'the dedicated shard-map cache fleet (remediation 5)')
+  t.ok(p.profiles.includes('cache-fleet'))
+  t.equal((p.override.services['kinesis-frontend-main'].environment as Record<string, string>).SHARD_MAP_CACHE_FLEET, 'cache', 'the customer-facing fleet reads its map from it')
+})
