@@ -474,7 +474,8 @@ export class StartedComposeTopology implements StartedTopology {
         try {
           const e = JSON.parse(line)
           if (e.Action === 'die' || e.status === 'die') this.onDie(e)
-          else void this.onRestartedByDocker(e)
+          // A failure here (the container gone again, teardown under way) must not end the run.
+          else this.onRestartedByDocker(e).catch(() => {})
         } catch {}
       }
     })
