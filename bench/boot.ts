@@ -19,7 +19,7 @@ import { machine, describeMachine, loadNow } from './lib/machine.js'
 import { table } from './lib/markdown.js'
 import { recordSection } from './lib/results.js'
 import { median, cpuSeconds } from './lib/procfs.js'
-import type { TopologyEvent } from './../harness/topology/started.js'
+import type { TopologyEvent } from '../harness/platform/started.js'
 
 const { values: args } = parseArgs({
   options: {

@@ -19,7 +19,7 @@ import { machine, describeMachine, loadNow, memAvailableBytes } from './lib/mach
 import { table, int } from './lib/markdown.js'
 import { recordSection } from './lib/results.js'
 import { cpuSeconds, median, MiB } from './lib/procfs.js'
-import type { StartedLocalTopology } from '../harness/topology/local.js'
+import type { StartedLocalTopology } from '../harness/platform/local/started.js'
 
 const { values: args } = parseArgs({
   options: {

@@ -2,7 +2,7 @@
 // (/proc/<pid>/status), and a bounded wait for the whole fleet to hold a ready shard-map with a
 // live thread for every peer.
 import { request } from 'undici'
-import type { StartedLocalTopology } from '../../harness/topology/local.js'
+import type { StartedLocalTopology } from '../../harness/platform/local/started.js'
 import { procStatus } from './procfs.js'
 
 export interface MemberState {

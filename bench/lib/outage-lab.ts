@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { kinesisTopology, type KinesisTopologyOptions } from '../../harness/topology/model.js'
-import { LocalBackend, PACKAGE_ROOT, type StartedLocalTopology, type LocalBackendOptions } from '../../harness/topology/local.js'
+import { LocalBackend, PACKAGE_ROOT, type StartedLocalTopology, type LocalBackendOptions } from '../../harness/platform/local/started.js'
 import type { Cleanup } from './cleanup.js'
 
 export interface BenchTopology {

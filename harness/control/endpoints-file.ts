@@ -2,7 +2,7 @@
 // or `outage-lab scale`) needs to reach the run. It holds the run's admin token, so it is 0600.
 import fs from 'node:fs'
 import path from 'node:path'
-import type { Endpoints, ThreadLimitEnforcement } from '../topology/started.js'
+import type { Endpoints, ThreadLimitEnforcement } from '../platform/started.js'
 
 export const DEFAULT_ENDPOINTS_FILE = path.join('.outage-lab', 'endpoints.json')
 

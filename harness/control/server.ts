@@ -5,7 +5,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { timingSafeEqual } from 'node:crypto'
 import { InvalidOperation, ServiceNotReady } from '../topology/errors.js'
-import type { StartedTopology } from '../topology/started.js'
+import type { StartedTopology } from '../platform/started.js'
 
 export interface ControlServerOptions {
   topology: StartedTopology

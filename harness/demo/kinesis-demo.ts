@@ -10,7 +10,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { KinesisClient, PutRecordsCommand, CreateStreamCommand, ListShardsCommand, GetShardIteratorCommand, GetRecordsCommand } from '@aws-sdk/client-kinesis'
 import { kinesisTopology } from '../topology/model.js'
-import { LocalBackend, type StartedLocalTopology } from '../topology/local.js'
+import { LocalBackend, type StartedLocalTopology } from '../platform/local/started.js'
 import { EXIT, say } from '../control/cli-support.js'
 
 export interface DemoOptions {

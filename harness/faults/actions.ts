@@ -3,7 +3,7 @@
 // or a service's admin HTTP API, so the same action works on local processes and on containers.
 // A provider returns what it did (recorded in the journal) or throws ActionFailed.
 import { request } from 'undici'
-import type { StartedTopology } from '../topology/started.js'
+import type { StartedTopology } from '../platform/started.js'
 
 export class ActionFailed extends Error {
   readonly provider: string

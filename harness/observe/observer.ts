@@ -3,7 +3,7 @@
 // are written when they change, and at least once a second, which keeps a two-minute run of twenty
 // processes to a few megabytes while charts and analysis still see every step.
 import { request } from 'undici'
-import type { StartedTopology } from '../topology/started.js'
+import type { StartedTopology } from '../platform/started.js'
 import type { ClientRecorder } from '../workload/recorder.js'
 import { parsePromText, seriesKey, type PromSample } from './prom-text.js'
 import type { TimelineWriter } from './timeline.js'

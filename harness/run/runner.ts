@@ -6,8 +6,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { loadExperiment, InvalidExperiment, type Experiment, type Action, type Probe, type ServiceName } from '../experiment/index.js'
 import { analyzeRun, evaluateHypothesis, evaluateProbe, SeriesIndex, type Journal, type JournalEvent, type RunStatus, type SteadyStateResult } from '../analyze/index.js'
-import type { StartedTopology } from '../topology/started.js'
-import { LocalBackend } from '../topology/local.js'
+import type { StartedTopology } from '../platform/started.js'
+import { LocalBackend } from '../platform/local/started.js'
 import { BootAborted } from '../topology/errors.js'
 import { seededRandom } from '../../services/kit/prng.js'
 import { ClientRecorder } from '../workload/recorder.js'
@@ -197,7 +197,7 @@ class Run {
   async boot(): Promise<StartedTopology> {
     const topology = topologyOf(this.exp)
     if (this.backendName === 'compose') {
-      const { ComposeBackend } = await import('../topology/compose.js')
+      const { ComposeBackend } = await import('../platform/compose/started.js')
       // signals: false — Ctrl-C belongs to the run, which tears down after writing its journal.
       return new ComposeBackend(topology, { runDir: this.outDir, fleetPeaks: fleetPeaks(this.exp, topology), servicesNice: COMPOSE_SERVICES_NICE, signals: false, signal: this.abort.signal, onEvent: (e: any) => this.emit(e.kind, e.detail) }).start()
     }

@@ -2,9 +2,9 @@
 // begins every 1000/ratePerSec ms, whatever the previous one is doing, as a script would); or at a
 // rate *and* never before the previous member's shard-map has settled (a rolling restart that
 // watches each server come back, the way AWS added servers back "a few hundred per hour").
-import type { WaitOutcome } from './readiness.js'
+import type { WaitOutcome } from '../platform/readiness.js'
 import { InvalidOperation } from './errors.js'
-import type { RestartOptions } from './started.js'
+import type { RestartOptions } from '../platform/started.js'
 
 export interface RestartSteps<M> {
   members: M[]

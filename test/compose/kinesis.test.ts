@@ -7,7 +7,7 @@ import t from 'tap'
 import { execFileSync } from 'node:child_process'
 import { KinesisClient, CreateStreamCommand, PutRecordsCommand, GetShardIteratorCommand, GetRecordsCommand } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { ComposeBackend, type StartedComposeTopology } from '../../harness/topology/compose.js'
+import { ComposeBackend, type StartedComposeTopology } from '../../harness/platform/compose/started.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
 import { composeSkip, IMAGE } from './skip.js'
 

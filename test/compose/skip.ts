@@ -1,7 +1,7 @@
 // When the compose tests cannot run, they are skipped with the reason in tap's output: no Docker
 // engine answers, no compose is installed, or the image is not built (`make image`).
 import { execFile } from 'node:child_process'
-import { detectDocker } from '../../harness/topology/compose-engine.js'
+import { detectDocker } from '../../harness/platform/compose/engine.js'
 
 export const IMAGE = process.env.OUTAGE_LAB_IMAGE ?? 'outage-lab:latest'
 

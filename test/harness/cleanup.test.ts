@@ -4,9 +4,9 @@ import path from 'node:path'
 import readline from 'node:readline'
 import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { processesOfRun } from '../../harness/topology/run-state.js'
-import { detectPidsCgroups } from '../../harness/topology/cgroups.js'
-import { LocalBackend } from '../../harness/topology/local.js'
+import { processesOfRun } from '../../harness/platform/local/run-state.js'
+import { detectPidsCgroups } from '../../harness/platform/local/cgroups.js'
+import { LocalBackend } from '../../harness/platform/local/started.js'
 // @ts-ignore: a plain .mjs fixture (no types)
 import { fixtureTopology } from '../fixtures/topology-fixture.mjs'
 

@@ -2,8 +2,8 @@
 // container (no Docker needed to check it).
 import t from 'tap'
 import path from 'node:path'
-import { planCompose, readComposeFile } from '../../harness/topology/compose-file.js'
-import { niceWeight } from '../../harness/topology/compose.js'
+import { planCompose, readComposeFile } from '../../harness/platform/compose/file.js'
+import { niceWeight } from '../../harness/platform/compose/started.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
 import { ROOT } from '../helpers/spawn.js'
 

@@ -2,7 +2,7 @@
 // member's shard-map to settle (a rolling restart). Fake members, real timers.
 import t from 'tap'
 import { runRestart, checkRestartOptions } from '../../harness/topology/restart-plan.js'
-import type { WaitOutcome } from '../../harness/topology/readiness.js'
+import type { WaitOutcome } from '../../harness/platform/readiness.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

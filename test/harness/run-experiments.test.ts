@@ -4,7 +4,7 @@
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
-import { processesOfRun } from '../../harness/topology/run-state.js'
+import { processesOfRun } from '../../harness/platform/local/run-state.js'
 import { runExperiment as run, failedExpectations as failed } from '../helpers/cli-run.js'
 import { kinesisOutageSkip } from '../helpers/kinesis-outage.js'
 

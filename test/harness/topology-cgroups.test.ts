@@ -1,7 +1,7 @@
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
-import { detectPidsCgroups, RunCgroups, cleanStaleCgroups, runIdPid } from '../../harness/topology/cgroups.js'
+import { detectPidsCgroups, RunCgroups, cleanStaleCgroups, runIdPid } from '../../harness/platform/local/cgroups.js'
 
 t.test('OUTAGE_LAB_CGROUPS=off turns cgroups off, with the reason', async (t) => {
   t.same(detectPidsCgroups({ OUTAGE_LAB_CGROUPS: 'off' }), { kind: 'none', reason: 'OUTAGE_LAB_CGROUPS=off' })

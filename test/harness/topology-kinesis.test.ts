@@ -5,9 +5,9 @@ import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { KinesisClient, CreateStreamCommand, PutRecordCommand, ListStreamsCommand } from '@aws-sdk/client-kinesis'
-import { LocalBackend, PACKAGE_ROOT, type StartedLocalTopology } from '../../harness/topology/local.js'
+import { LocalBackend, PACKAGE_ROOT, type StartedLocalTopology } from '../../harness/platform/local/started.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
-import { detectPidsCgroups } from '../../harness/topology/cgroups.js'
+import { detectPidsCgroups } from '../../harness/platform/local/cgroups.js'
 
 const cgroups = detectPidsCgroups()
 const entries = ['metadata', 'backend', 'frontend', 'endpoint'].map((s) => path.join(PACKAGE_ROOT, 'dist/services/kinesis', s, 'main.js'))

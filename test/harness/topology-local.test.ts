@@ -2,9 +2,9 @@ import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { request } from 'undici'
-import { LocalBackend, type StartedLocalTopology } from '../../harness/topology/local.js'
-import { detectPidsCgroups } from '../../harness/topology/cgroups.js'
-import type { TopologyEvent } from '../../harness/topology/started.js'
+import { LocalBackend, type StartedLocalTopology } from '../../harness/platform/local/started.js'
+import { detectPidsCgroups } from '../../harness/platform/local/cgroups.js'
+import type { TopologyEvent } from '../../harness/platform/started.js'
 // @ts-ignore: a plain .mjs fixture (no types)
 import { fixtureTopology } from '../fixtures/topology-fixture.mjs'
 

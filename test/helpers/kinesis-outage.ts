@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { request } from 'undici'
-import { LocalBackend, PACKAGE_ROOT, type StartedLocalTopology } from '../../harness/topology/local.js'
+import { LocalBackend, PACKAGE_ROOT, type StartedLocalTopology } from '../../harness/platform/local/started.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'

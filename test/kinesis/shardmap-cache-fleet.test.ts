@@ -4,7 +4,7 @@
 import t from 'tap'
 import { KinesisClient, CreateStreamCommand, PutRecordCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { LocalBackend } from '../../harness/topology/local.js'
+import { LocalBackend } from '../../harness/platform/local/started.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
 import { kinesisOutageSkip } from '../helpers/kinesis-outage.js'
 

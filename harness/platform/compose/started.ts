@@ -22,19 +22,19 @@ import os from 'node:os'
 import path from 'node:path'
 import { request } from 'undici'
 import { pack } from 'tar-stream'
-import { bootWaves, memberCell, memberNumber, validateTopology, MAX_FLEET_SIZE, type FleetSpec, type ReadinessSpec, type Topology } from './model.js'
-import { BootAborted, InvalidOperation, ServiceNotReady } from './errors.js'
-import { waitForHealth, getHealth, type WaitOutcome } from './readiness.js'
-import { checkRestartOptions, runRestart } from './restart-plan.js'
-import { freePorts } from './ports.js'
-import { deregisterMember } from './membership.js'
-import { PACKAGE_ROOT, newRunId } from './local.js'
-import { detectDocker, composeCommand, composeExecutable, type ComposeFlavour, type EngineCgroups } from './compose-engine.js'
-import { CONTAINER_PORT, fleetEnv, fleetService, planCompose, readComposeFile, writeOverride, type ComposePlan } from './compose-file.js'
+import { bootWaves, memberCell, memberNumber, validateTopology, MAX_FLEET_SIZE, type FleetSpec, type ReadinessSpec, type Topology } from '../../topology/model.js'
+import { BootAborted, InvalidOperation, ServiceNotReady } from '../../topology/errors.js'
+import { waitForHealth, getHealth, type WaitOutcome } from '../readiness.js'
+import { checkRestartOptions, runRestart } from '../../topology/restart-plan.js'
+import { freePorts } from '../ports.js'
+import { deregisterMember } from '../membership.js'
+import { PACKAGE_ROOT, newRunId } from '../local/started.js'
+import { detectDocker, composeCommand, composeExecutable, type ComposeFlavour, type EngineCgroups } from './engine.js'
+import { CONTAINER_PORT, fleetEnv, fleetService, planCompose, readComposeFile, writeOverride, type ComposePlan } from './file.js'
 import type {
   Endpoints, HealthProbe, RestartOptions, RestartResult, ScaleOptions, ScaleResult, ServiceState, ServiceStatus,
   StartedTopology, ThreadLimitEnforcement, TopologyEvent,
-} from './started.js'
+} from '../started.js'
 
 // Ryuk (testcontainers' reaper) runs from an image no registry here can give us; this backend
 // tears down itself. Set before testcontainers reads it (on first use, below).

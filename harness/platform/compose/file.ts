@@ -10,8 +10,8 @@
 // backend) and registers in metadata as `<prefix>-<container id>` (docker/entry.mjs).
 import fs from 'node:fs'
 import { parse, stringify } from 'yaml'
-import { InvalidTopology } from './errors.js'
-import type { EnvSpec, FleetSpec, Topology } from './model.js'
+import { InvalidTopology } from '../../topology/errors.js'
+import type { EnvSpec, FleetSpec, Topology } from '../../topology/model.js'
 
 /** Every service listens on this port inside its own container. */
 export const CONTAINER_PORT = 8080

@@ -10,19 +10,19 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
-import { bootWaves, fleetMember, memberCell, memberNumber, validateTopology, MAX_FLEET_SIZE, type EnvSpec, type FleetSpec, type ServiceSpec, type Topology } from './model.js'
-import { BootAborted, InvalidOperation, MissingProgram, ServiceNotReady } from './errors.js'
+import { bootWaves, fleetMember, memberCell, memberNumber, validateTopology, MAX_FLEET_SIZE, type EnvSpec, type FleetSpec, type ServiceSpec, type Topology } from '../../topology/model.js'
+import { BootAborted, InvalidOperation, MissingProgram, ServiceNotReady } from '../../topology/errors.js'
 import { detectPidsCgroups, cleanStaleCgroups, RunCgroups, type PidsCgroups } from './cgroups.js'
 import { ServiceProcess } from './process.js'
-import { waitForHealth, getHealth, type WaitOutcome } from './readiness.js'
-import { freePorts } from './ports.js'
-import { checkRestartOptions, runRestart } from './restart-plan.js'
-import { registerMember, deregisterMember } from './membership.js'
+import { waitForHealth, getHealth, type WaitOutcome } from '../readiness.js'
+import { freePorts } from '../ports.js'
+import { checkRestartOptions, runRestart } from '../../topology/restart-plan.js'
+import { registerMember, deregisterMember } from '../membership.js'
 import { writeRunState, RUN_ID_ENV } from './run-state.js'
 import type {
   Endpoints, HealthProbe, RestartOptions, RestartResult, ScaleOptions, ScaleResult, ServiceState, ServiceStatus,
   StartedTopology, ThreadLimitEnforcement, TopologyEvent,
-} from './started.js'
+} from '../started.js'
 
 /** A front-end removed from its fleet exits with EX_TEMPFAIL (services/kinesis/frontend/main.ts). */
 const EXIT_REMOVED_FROM_FLEET = 75
@@ -298,7 +298,7 @@ export class StartedLocalTopology implements StartedTopology {
   }
 
   private reaperProgram(): string {
-    return path.join(this.distDir, 'harness', 'topology', 'reaper.js')
+    return path.join(this.distDir, 'harness', 'platform', 'local', 'reaper.js')
   }
 
   private startReaper(): void {
