@@ -1,4 +1,4 @@
-// Boot time: from the start of LocalBackend.start() (what `outage-lab up` runs) until every service
+// Boot time: from the start of localPlatform.start() (what `outage-lab up` runs) until every service
 // is healthy, for a fleet of 12 front-ends; each repetition boots a fresh topology and stops it.
 //   npx tsc -p . && node dist/bench/boot.js [--record] [--frontends 12] [--reps 3] [--bootstrap peers]
 // Three moments per boot, all from the start of start():
@@ -99,7 +99,7 @@ try {
     const watch = watchConvergence(t0, watching.signal)
     const { topo, startMs } = await startOutageLab({ frontends: N, threadLimit: THREAD_LIMIT, bootstrap: BOOTSTRAP, learnDelayMs: 0 }, cleanup, { onEvent: watch.onEvent })
     enforcement = topo.threadLimitEnforcement
-    // start() is timed inside startOutageLab around LocalBackend.start() alone; t0 here is a
+    // start() is timed inside startOutageLab around localPlatform.start() alone; t0 here is a
     // moment earlier (the run directory is made first), so the other two are measured from t0
     // minus that difference.
     const offset = performance.now() - t0 - startMs
@@ -136,7 +136,7 @@ try {
     '',
     `Machine: ${describeMachine(m)}; load average at the end ${loadNow()}. Wall time ${totalS.toFixed(0)} s.`,
     '',
-    `Each boot: a fresh \`LocalBackend.start()\` of \`kinesisTopology\` (what \`outage-lab up\` runs) with metadata, 2 back-ends, ${N} front-ends ` +
+    `Each boot: a fresh \`localPlatform.start()\` of \`kinesisTopology\` (what \`outage-lab up\` runs) with metadata, 2 back-ends, ${N} front-ends ` +
       `(thread limit ${THREAD_LIMIT}, enforcement ${enforcement}, bootstrap from **${BOOTSTRAP}**, learn delay 0) and the endpoint, then a full stop. ` +
       'Times from the start of start(): *start() resolved* = every process answered /health 200 in dependency order and the endpoint admitted a member ' +
       '(where `outage-lab up` reports ready); *all shard-maps ready* = every front-end reports shard_map_state `ready` with ' +

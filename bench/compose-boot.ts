@@ -12,8 +12,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { systemTopology, DOWNSTREAM } from '../harness/topology/system.js'
-import { LocalBackend, PACKAGE_ROOT } from '../harness/platform/local/started.js'
-import { ComposeBackend } from '../harness/platform/compose/started.js'
+import { localPlatform } from '../harness/platform/local/index.js'
+import { PACKAGE_ROOT } from '../harness/platform/paths.js'
+import { composePlatform } from '../harness/platform/compose/index.js'
 import { detectDocker } from '../harness/platform/compose/engine.js'
 import type { StartedTopology } from '../harness/platform/started.js'
 import { Cleanup } from './lib/cleanup.js'
@@ -62,7 +63,7 @@ async function boot(backend: Backend, cleanup: Cleanup): Promise<Boot> {
   const common = { runDir, signals: false, signal: cleanup.signal }
   const t0 = performance.now()
   const topo: StartedTopology =
-    backend === 'local' ? await new LocalBackend(topology, common).start() : await new ComposeBackend(topology, { ...common, image: args.image, keepLogs: false }).start()
+    backend === 'local' ? await localPlatform.start(topology, common) : await composePlatform.start(topology, { ...common, image: args.image, keepLogs: false })
   const startedMs = performance.now() - t0
   cleanup.add('topology', () => topo.stop())
   const ok = await converged(topo, t0 + TIMEOUT_MS)
@@ -103,7 +104,7 @@ try {
     `Machine: ${describeMachine(m)}; Docker ${docker.engineVersion}, compose ${docker.compose} ${docker.composeVersion}; load average at the end ${loadNow()}. Wall time ${((performance.now() - began) / 1000).toFixed(0)} s.`,
     '',
     `Each boot: \`systemTopology\` (the whole system: metadata, 2 back-ends, ${N} front-ends, the endpoint and ${DOWNSTREAM.join(', ')}; ${services} services), ` +
-      `thread limit ${args['thread-limit']}, bootstrap from peers, booted by \`LocalBackend.start()\` or \`ComposeBackend.start()\` (image ${args.image}; ` +
+      `thread limit ${args['thread-limit']}, bootstrap from peers, booted by \`localPlatform.start()\` or \`ComposeBackend.start()\` (image ${args.image}; ` +
       'compose creates every container with one \`up --no-start\`, starts the first wave with \`up\` through DockerComposeEnvironment and the later waves through the engine\'s API and waits on each one\'s /health through its published port), then a full stop; ' +
       'local and compose boots alternate. *start() resolved* = every service answered /health 200 in dependency order and the endpoint admitted a member; ' +
       `*all shard-maps ready* = every front-end reports shard_map_state \`ready\` with ${N - 1} peer threads; *stop()* = teardown (compose: \`down\`, then the check that no container or network of the project is left).`,

@@ -3,7 +3,7 @@
 // front-end and each peer thread costs in resident memory.
 //   npx tsc -p . && node dist/bench/fleet-scale.js [--record] [--steps 10,20,30,40] [--beyond 5]
 //     [--max 60] [--bootstrap peers|metadata] [--thread-limit 4096] [--reserve-gib 3]
-// The fleet boots at the first step (LocalBackend.start(), as `outage-lab up`), then grows through
+// The fleet boots at the first step (localPlatform.start(), as `outage-lab up`), then grows through
 // scaleFleet() to each next step; past the last step it keeps growing by --beyond while it holds,
 // up to --max. A step counts only when every member reports shard_map_state 'ready' and N - 1 live,
 // connected peer threads. Growth stops at the first step that does not converge in time, or when
@@ -236,7 +236,7 @@ try {
     '',
     `Machine: ${describeMachine(m)}; load average at the end ${loadNow()}. Wall time ${totalS.toFixed(0)} s.`,
     '',
-    `Fleet booted at ${STEPS[0]} front-ends with \`LocalBackend.start()\` (as \`outage-lab up\`), then grown with \`scaleFleet()\` ` +
+    `Fleet booted at ${STEPS[0]} front-ends with \`localPlatform.start()\` (as \`outage-lab up\`), then grown with \`scaleFleet()\` ` +
       `(${steps.map((s) => s.n).join(' -> ')}); bootstrap from **${BOOTSTRAP}**, learn delay 0, thread limit ${THREAD_LIMIT} per front-end ` +
       `(enforcement: ${enforcement}), 2 back-ends, one endpoint; a new member's readiness timeout is the step timeout (${STEP_TIMEOUT_MS / 1000} s; the harness default, 30 s + 2 s per member of the *initial* fleet, would be 50 s). ` +
       `A size *held* when, within ${STEP_TIMEOUT_MS / 1000} s, every front-end reported shard_map_state \`ready\` ` +

@@ -6,16 +6,17 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { kinesisTopology, type KinesisTopologyOptions } from '../../harness/topology/model.js'
-import { LocalBackend, PACKAGE_ROOT, type StartedLocalTopology, type LocalBackendOptions } from '../../harness/platform/local/started.js'
+import { localPlatform, type StartedLocalTopology, type LocalContext } from '../../harness/platform/local/index.js'
+import { PACKAGE_ROOT } from '../../harness/platform/paths.js'
 import type { Cleanup } from './cleanup.js'
 
 export interface BenchTopology {
   topo: StartedLocalTopology
-  /** Wall time of LocalBackend.start() alone: what `outage-lab up` waits before it says ready. */
+  /** Wall time of localPlatform.start() alone: what `outage-lab up` waits before it says ready. */
   startMs: number
 }
 
-export async function startOutageLab(opts: KinesisTopologyOptions, cleanup: Cleanup, extra: Partial<LocalBackendOptions> = {}): Promise<BenchTopology> {
+export async function startOutageLab(opts: KinesisTopologyOptions, cleanup: Cleanup, extra: Partial<LocalContext> = {}): Promise<BenchTopology> {
   const parent = path.join(PACKAGE_ROOT, '.outage-lab', 'bench-runs')
   fs.mkdirSync(parent, { recursive: true })
   const runDir = fs.mkdtempSync(path.join(parent, 'run-'))
@@ -27,17 +28,17 @@ export async function startOutageLab(opts: KinesisTopologyOptions, cleanup: Clea
       fs.rmSync(runDir, { recursive: true, force: true })
     }
   }
-  const backend = new LocalBackend(kinesisTopology(opts), {
+  const context: LocalContext = {
     runDir,
     // The benchmark's Cleanup owns Ctrl-C; an abort during boot stops what had started.
     signals: false,
     signal: cleanup.signal,
     ...extra,
-  })
+  }
   let started: StartedLocalTopology
   const t0 = performance.now()
   try {
-    started = await backend.start()
+    started = await localPlatform.start(kinesisTopology(opts), context)
   } catch (err) {
     cleanup.failed = true
     removeDir()

@@ -2,6 +2,7 @@
 // report, compare and suite read back. Times are ms from the start of the method (negative before
 // it). analyze and report depend only on these types, so they can re-run on old runs.
 import type { Experiment } from '../experiment/types.js'
+import type { PlatformName } from '../platform/registry.js'
 
 /** One line of timeline.jsonl. */
 export interface TimelineRow {
@@ -121,7 +122,9 @@ export interface FidelityResult {
 export interface Journal {
   title: string
   experiment: Experiment
-  backend: 'local' | 'compose'
+  /** Where the topology ran (the older name of `platform`, kept for readers of older journals). */
+  backend: PlatformName
+  platform?: PlatformName
   seed: number
   status: RunStatus
   /** The steady state did not hold after the method (Chaos Toolkit's word). */

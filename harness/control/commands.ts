@@ -3,7 +3,7 @@
 // Only registration lives here; each action loads its implementation when it runs, so a usage
 // error or --help answers without loading fastify, undici and the backend.
 import { Command, Option, InvalidArgumentError } from 'commander'
-import { MAX_FLEET_SIZE } from '../topology/model.js'
+import { MAX_FLEET_SIZE } from '../topology/catalogue.js'
 import { DEFAULT_ENDPOINTS_FILE } from './endpoints-file.js'
 import { integer, choice, rate, fleetName } from './cli-support.js'
 import { DOWNSTREAM, type Downstream } from '../topology/system.js'

@@ -4,7 +4,7 @@ import path from 'node:path'
 import fs from 'node:fs'
 import type { Bootstrap } from '../topology/model.js'
 import { systemTopology, DOWNSTREAM, type Downstream } from '../topology/system.js'
-import { LocalBackend, type StartedLocalTopology } from '../platform/local/started.js'
+import { localPlatform, type LocalContext, type StartedLocalTopology } from '../platform/local/index.js'
 import { BootAborted, MissingProgram, ServiceNotReady, InvalidTopology } from '../topology/errors.js'
 import type { TopologyEvent } from '../platform/started.js'
 import { startControlServer } from './server.js'
@@ -91,19 +91,19 @@ export async function up(opts: UpOptions): Promise<number> {
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
 
-  const backend = new LocalBackend(topology, {
+  const context: LocalContext = {
     runDir: opts.runDir,
-    cgroups: opts.cgroups,
+    osThreadLimit: opts.cgroups,
     signals: false,
     signal: booting.signal,
     onEvent: (e) => {
       const line = describeEvent(e)
       if (line) say(line)
     },
-  })
+  }
   say(`outage-lab up: ${opts.frontends} front-ends, thread limit ${opts.threadLimit}, bootstrap from ${opts.bootstrap}, learn delay ${opts.learnDelay} ms`)
   try {
-    started = await backend.start()
+    started = await localPlatform.start(topology, context)
   } catch (err) {
     process.removeListener('SIGINT', onSignal)
     process.removeListener('SIGTERM', onSignal)

@@ -10,7 +10,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { KinesisClient, PutRecordsCommand, CreateStreamCommand, ListShardsCommand, GetShardIteratorCommand, GetRecordsCommand } from '@aws-sdk/client-kinesis'
 import { kinesisTopology } from '../topology/model.js'
-import { LocalBackend, type StartedLocalTopology } from '../platform/local/started.js'
+import { localPlatform, type StartedLocalTopology } from '../platform/local/index.js'
 import { EXIT, say } from '../control/cli-support.js'
 
 export interface DemoOptions {
@@ -143,10 +143,10 @@ export async function demo(opts: DemoOptions): Promise<number> {
   const total = opts.frontends + opts.addFrontends
   say(`outage-lab demo: a fleet of ${opts.frontends} front-ends, thread limit ${opts.threadLimit} per front-end; adding ${opts.addFrontends} more needs ${total - 1} peer threads each.`)
 
-  const topo = await new LocalBackend(
+  const topo = await localPlatform.start(
     kinesisTopology({ frontends: opts.frontends, threadLimit: opts.threadLimit, learnDelayMs: opts.learnDelay, seed: opts.seed }),
-    { runDir: opts.runDir, cgroups: opts.cgroups, env: { LOG_LEVEL: 'warn' } },
-  ).start()
+    { runDir: opts.runDir, osThreadLimit: opts.cgroups, env: { LOG_LEVEL: 'warn' } },
+  )
   let producer: Producer | undefined
   try {
     const e = topo.endpoints()

@@ -9,8 +9,9 @@ import { readTimeline } from '../observe/timeline.js'
 import { writeFileDurably } from './outputs.js'
 import { EXIT, say } from '../control/cli-support.js'
 import type { Journal } from '../analyze/journal.js'
+import type { RunFlags } from './commands.js'
 
-export async function runCommand(file: string, o: { backend: 'local' | 'compose'; out?: string; seed?: number; set: string[]; cgroups: boolean }): Promise<number> {
+export async function runCommand(file: string, o: RunFlags): Promise<number> {
   const abort = new AbortController()
   let signals = 0
   const onSignal = (signal: NodeJS.Signals) => {
@@ -25,7 +26,7 @@ export async function runCommand(file: string, o: { backend: 'local' | 'compose'
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {
-    const r = await runExperiment({ file, backend: o.backend, out: o.out, seed: o.seed, sets: o.set, cgroups: o.cgroups, progress: terminalProgress(), signal: abort.signal })
+    const r = await runExperiment({ file, platform: o.backend ?? o.platform, out: o.out, seed: o.seed, sets: o.set, osThreadLimit: o.cgroups, progress: terminalProgress(), signal: abort.signal })
     if (r.journal && r.outDir) {
       process.stdout.write(fs.readFileSync(path.join(r.outDir, 'summary.md'), 'utf8'))
       process.stdout.write(`\nreport: ${path.join(r.outDir, 'report.html')}\n`)

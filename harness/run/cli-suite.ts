@@ -10,6 +10,7 @@ import { suiteMarkdown, compareMarkdown, type SuiteEntry } from '../report/compa
 import { compareHtml } from '../report/compare-html.js'
 import { readTimeline } from '../observe/timeline.js'
 import { EXIT, say } from '../control/cli-support.js'
+import type { RunFlags } from './commands.js'
 
 function experimentFiles(paths: string[]): string[] {
   const files: string[] = []
@@ -26,7 +27,7 @@ function experimentFiles(paths: string[]): string[] {
   return files
 }
 
-export async function suiteCommand(paths: string[], o: { out: string; backend: 'local' | 'compose'; seed?: number; set: string[]; cgroups: boolean }): Promise<number> {
+export async function suiteCommand(paths: string[], o: RunFlags & { out: string }): Promise<number> {
   let files: string[]
   try {
     files = experimentFiles(paths)
@@ -65,7 +66,7 @@ export async function suiteCommand(paths: string[], o: { out: string; backend: '
       if (abort.signal.aborted) break
       const outDir = path.join(o.out, path.basename(file).replace(/\.ya?ml$/, ''))
       say(`\n=== ${file} -> ${outDir}`)
-      const r = await runExperiment({ file, backend: o.backend, out: outDir, seed: o.seed, sets: o.set, cgroups: o.cgroups, progress: terminalProgress(), signal: abort.signal })
+      const r = await runExperiment({ file, platform: o.backend ?? o.platform, out: outDir, seed: o.seed, sets: o.set, osThreadLimit: o.cgroups, progress: terminalProgress(), signal: abort.signal })
       entries.push({ file, outDir, exitCode: r.exitCode, journal: r.journal })
       say(`=== ${file}: exit ${r.exitCode}`)
     }

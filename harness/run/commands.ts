@@ -2,6 +2,25 @@
 // each action loads its implementation when it runs.
 import { Command, Option } from 'commander'
 import { choice, integer } from '../control/cli-support.js'
+import { DEFAULT_PLATFORM, PLATFORM_NAMES, type PlatformName } from '../platform/registry.js'
+
+/** What `run` and `suite` take from their flags. */
+export interface RunFlags {
+  platform: PlatformName
+  /** The older name of --platform; wins when given. */
+  backend?: PlatformName
+  out?: string
+  seed?: number
+  set: string[]
+  cgroups: boolean
+}
+
+/** `--platform`, and `--backend`, its older name, that users know. */
+function platformOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--platform <name>', `where the services run (${PLATFORM_NAMES.join(', ')})`).argParser(choice(PLATFORM_NAMES)).default(DEFAULT_PLATFORM))
+    .addOption(new Option('--backend <name>', 'the older name of --platform').argParser(choice(PLATFORM_NAMES)))
+}
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
 
@@ -14,29 +33,31 @@ export function registerExperimentCommands(program: Command, run: (code: Promise
     .option('--seed <n>', 'seed for every random choice', integer(0))
     .action((file: string, o: { set: string[]; seed?: number }) => run(import('../experiment/validate-command.js').then((m) => m.validateCommand(file, o.set, { seed: o.seed }))))
 
-  program
-    .command('run')
-    .description('run an experiment: boot the topology, drive customer traffic, apply the method, analyze, write journal.json, timeline.jsonl, summary.md and report.html')
-    .argument('<file>', 'experiment YAML')
-    .addOption(new Option('--backend <backend>', 'where the services run').argParser(choice(['local', 'compose'] as const)).default('local'))
+  platformOptions(
+    program
+      .command('run')
+      .description('run an experiment: boot the topology, drive customer traffic, apply the method, analyze, write journal.json, timeline.jsonl, summary.md and report.html')
+      .argument('<file>', 'experiment YAML'),
+  )
     .option('--out <dir>', 'output folder (default runs/<timestamp>-<name>, and runs/latest points there)')
     .option('--seed <n>', 'seed for every random choice (overrides the file)', integer(0))
     .option('--set <path=value>', 'override a field of the experiment (repeatable)', collect, [])
-    .option('--no-cgroups', 'local backend: do not use pids cgroups (front-ends cap their own threads)')
-    .action((file: string, o: { backend: 'local' | 'compose'; out?: string; seed?: number; set: string[]; cgroups: boolean }) =>
+    .option('--no-cgroups', 'local platform: do not use pids cgroups (front-ends cap their own threads)')
+    .action((file: string, o: RunFlags) =>
       run(import('./cli-run.js').then((m) => m.runCommand(file, o))),
     )
 
-  program
-    .command('suite')
-    .description('run many experiments one after another and write a comparison (compare.md, compare.html, suite.json)')
-    .argument('<paths...>', 'experiment files, or folders of them')
-    .requiredOption('--out <dir>', 'folder for the runs and the comparison')
-    .addOption(new Option('--backend <backend>', 'where the services run').argParser(choice(['local', 'compose'] as const)).default('local'))
+  platformOptions(
+    program
+      .command('suite')
+      .description('run many experiments one after another and write a comparison (compare.md, compare.html, suite.json)')
+      .argument('<paths...>', 'experiment files, or folders of them')
+      .requiredOption('--out <dir>', 'folder for the runs and the comparison'),
+  )
     .option('--seed <n>', 'seed for every run', integer(0))
     .option('--set <path=value>', 'override a field in every experiment (repeatable)', collect, [])
-    .option('--no-cgroups', 'local backend: do not use pids cgroups')
-    .action((paths: string[], o: { out: string; backend: 'local' | 'compose'; seed?: number; set: string[]; cgroups: boolean }) =>
+    .option('--no-cgroups', 'local platform: do not use pids cgroups')
+    .action((paths: string[], o: RunFlags & { out: string }) =>
       run(import('./cli-suite.js').then((m) => m.suiteCommand(paths, o))),
     )
 

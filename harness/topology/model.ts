@@ -3,6 +3,7 @@
 // is started or where it listens: a backend (local processes, docker compose) turns this into
 // running services and resolves the references (`urlOf`, `secret`) to its own addresses.
 import { InvalidTopology } from './errors.js'
+import { MAX_FLEET_SIZE } from './catalogue.js'
 
 /**
  * An env value is a literal or a reference the backend resolves: the URL of another service as
@@ -83,8 +84,6 @@ export interface Topology {
 
 export const REGION = 'us-east-1'
 export const CREDENTIALS = { accessKeyId: 'AKIDOUTAGELAB', secretAccessKey: 'outage-lab-secret' } as const
-/** A sanity bound on a fleet: each member is a Node process (~50 MB); a typo must not fork-bomb. */
-export const MAX_FLEET_SIZE = 256
 
 export function memberName(fleet: FleetSpec, n: number): string {
   return `${fleet.memberPrefix}-${n}`

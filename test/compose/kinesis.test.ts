@@ -7,7 +7,7 @@ import t from 'tap'
 import { execFileSync } from 'node:child_process'
 import { KinesisClient, CreateStreamCommand, PutRecordsCommand, GetShardIteratorCommand, GetRecordsCommand } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { ComposeBackend, type StartedComposeTopology } from '../../harness/platform/compose/started.js'
+import { composePlatform, type StartedComposeTopology } from '../../harness/platform/compose/index.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
 import { composeSkip, IMAGE } from './skip.js'
 
@@ -42,7 +42,7 @@ const records = Array.from({ length: 20 }, (_, i) => ({ PartitionKey: `k${i}`, D
 t.test('the compose backend on the real Kinesis images', { skip: await composeSkip() }, async (t) => {
   // Replicas 4-6 are created at boot and wait unstarted; the scale-up to 8 starts them and has
   // compose create 7 and 8.
-  const topo = await new ComposeBackend(kinesisTopology({ frontends: 3, threadLimit: LIMIT }), { runDir: t.testdir(), signals: false, image: IMAGE, fleetPeaks: { main: 6 } }).start()
+  const topo = await composePlatform.start(kinesisTopology({ frontends: 3, threadLimit: LIMIT }), { runDir: t.testdir(), signals: false, image: IMAGE, fleetPeaks: { main: 6 } })
   t.teardown(() => topo.stop())
   const e = topo.endpoints()
   const kinesis = new KinesisClient({ endpoint: e.kinesis, region: e.region, credentials: e.credentials, maxAttempts: 1 })
@@ -147,7 +147,7 @@ t.test('a cellular fleet with a health system on compose', { skip: await compose
   // health system's window is long: only the test removes a member here.
   const events: { kind: string; detail: any }[] = []
   const topology = kinesisTopology({ frontends: 4, threadLimit: LIMIT, cellSize: 2, removeUnhealthyAfterMs: 600_000 })
-  const topo = await new ComposeBackend(topology, { runDir: t.testdir(), signals: false, image: IMAGE, fleetPeaks: { main: 5 }, onEvent: (e) => events.push(e) }).start()
+  const topo = await composePlatform.start(topology, { runDir: t.testdir(), signals: false, image: IMAGE, fleetPeaks: { main: 5 }, onEvent: (e) => events.push(e) })
   t.teardown(() => topo.stop())
   await topo.scaleFleet('main', 5)
   const e = topo.endpoints()

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { processesOfRun } from '../../harness/platform/local/run-state.js'
 import { detectPidsCgroups } from '../../harness/platform/local/cgroups.js'
-import { LocalBackend } from '../../harness/platform/local/started.js'
+import { localPlatform } from '../../harness/platform/local/index.js'
 // @ts-ignore: a plain .mjs fixture (no types)
 import { fixtureTopology } from '../fixtures/topology-fixture.mjs'
 
@@ -98,7 +98,7 @@ t.test('stale cgroups of dead runs with no tasks are removed at start; a live ha
   t.teardown(() => {
     for (const d of [stale, live]) for (const p of [path.join(d, 'member-1'), d]) fs.rmSync(p, { force: true, recursive: false } as any)
   })
-  const topo = await new LocalBackend(fixtureTopology({ members: 1 }), { runDir: t.testdir(), signals: false }).start()
+  const topo = await localPlatform.start(fixtureTopology({ members: 1 }), { runDir: t.testdir(), signals: false })
   await topo.stop()
   t.notOk(fs.existsSync(stale), 'the dead harness\'s empty cgroups are gone')
   t.ok(fs.existsSync(live), 'a running harness\'s cgroups are left alone')

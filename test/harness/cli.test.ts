@@ -3,7 +3,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
 import { request } from 'undici'
-import { PACKAGE_ROOT, LocalBackend } from '../../harness/platform/local/started.js'
+import { localPlatform } from '../../harness/platform/local/index.js'
+import { PACKAGE_ROOT } from '../../harness/platform/paths.js'
 import { processesOfRun } from '../../harness/platform/local/run-state.js'
 import { buildControlApp } from '../../harness/control/server.js'
 // @ts-ignore: a plain .mjs fixture (no types)
@@ -56,7 +57,7 @@ t.test('a malformed endpoints file is bad input, a stale one a failure to reach 
 })
 
 t.test('the control API refuses callers without the run\'s token and bad requests with AWS-shaped errors', async (t) => {
-  const topo = await new LocalBackend(fixtureTopology({ members: 1 }), { runDir: t.testdir(), signals: false }).start()
+  const topo = await localPlatform.start(fixtureTopology({ members: 1 }), { runDir: t.testdir(), signals: false })
   t.teardown(() => topo.stop())
   const app = buildControlApp({ topology: topo, token: topo.adminToken })
   t.teardown(() => app.close())

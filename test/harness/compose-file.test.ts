@@ -3,7 +3,7 @@
 import t from 'tap'
 import path from 'node:path'
 import { planCompose, readComposeFile } from '../../harness/platform/compose/file.js'
-import { niceWeight } from '../../harness/platform/compose/started.js'
+import { niceWeight } from '../../harness/platform/compose/cpu.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
 import { ROOT } from '../helpers/spawn.js'
 

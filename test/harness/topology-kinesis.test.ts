@@ -5,7 +5,8 @@ import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { KinesisClient, CreateStreamCommand, PutRecordCommand, ListStreamsCommand } from '@aws-sdk/client-kinesis'
-import { LocalBackend, PACKAGE_ROOT, type StartedLocalTopology } from '../../harness/platform/local/started.js'
+import { localPlatform, type StartedLocalTopology } from '../../harness/platform/local/index.js'
+import { PACKAGE_ROOT } from '../../harness/platform/paths.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
 import { detectPidsCgroups } from '../../harness/platform/local/cgroups.js'
 
@@ -37,7 +38,7 @@ async function frontends(topo: StartedLocalTopology): Promise<any[]> {
 const LIMIT = 16
 
 t.test('the local backend on the real Kinesis services', { skip: notBuilt }, async (t) => {
-  const topo = await new LocalBackend(kinesisTopology({ frontends: 3, threadLimit: LIMIT }), { runDir: t.testdir(), signals: false }).start()
+  const topo = await localPlatform.start(kinesisTopology({ frontends: 3, threadLimit: LIMIT }), { runDir: t.testdir(), signals: false })
   t.teardown(() => topo.stop())
   const e = topo.endpoints()
   const kinesis = new KinesisClient({ endpoint: e.kinesis, region: e.region, credentials: e.credentials, maxAttempts: 1 })

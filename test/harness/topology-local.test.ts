@@ -2,7 +2,7 @@ import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { request } from 'undici'
-import { LocalBackend, type StartedLocalTopology } from '../../harness/platform/local/started.js'
+import { localPlatform, type StartedLocalTopology } from '../../harness/platform/local/index.js'
 import { detectPidsCgroups } from '../../harness/platform/local/cgroups.js'
 import type { TopologyEvent } from '../../harness/platform/started.js'
 // @ts-ignore: a plain .mjs fixture (no types)
@@ -28,7 +28,7 @@ async function json(url: string, timeoutMs = 2_000): Promise<any> {
 
 async function boot(t: Tap.Test, opts: any = {}, backendOpts: any = {}): Promise<{ topo: StartedLocalTopology; events: TopologyEvent[] }> {
   const events: TopologyEvent[] = []
-  const topo = await new LocalBackend(fixtureTopology(opts), { runDir: t.testdir(), signals: false, onEvent: (e) => events.push(e), ...backendOpts }).start()
+  const topo = await localPlatform.start(fixtureTopology(opts), { runDir: t.testdir(), signals: false, onEvent: (e) => events.push(e), ...backendOpts })
   t.teardown(() => topo.stop())
   return { topo, events }
 }
@@ -132,8 +132,7 @@ t.test('a paused member answers nothing until resumed; a killed member stays dow
 
 t.test('a service that fails its readiness check tears everything down and reports its stderr', async (t) => {
   const events: TopologyEvent[] = []
-  const backend = new LocalBackend(fixtureTopology({ members: 2, memberEnv: { FIXTURE_FAIL: 'no disk' } }), { runDir: t.testdir(), signals: false, onEvent: (e) => events.push(e) })
-  const err: any = await backend.start().then(() => undefined, (e) => e)
+  const err: any = await localPlatform.start(fixtureTopology({ members: 2, memberEnv: { FIXTURE_FAIL: 'no disk' } }), { runDir: t.testdir(), signals: false, onEvent: (e) => events.push(e) }).then(() => undefined, (e) => e)
   t.equal(err?.name, 'ServiceNotReady')
   t.match(err.service, /^member-[12]$/)
   t.match(err.message, /was not ready: the process exited before it was ready/)
@@ -145,8 +144,7 @@ t.test('a service that fails its readiness check tears everything down and repor
 })
 
 t.test('a service that never turns healthy fails its wait after the timeout', async (t) => {
-  const backend = new LocalBackend(fixtureTopology({ members: 1, serviceEnv: { FIXTURE_NEVER_READY: '1' }, readinessTimeoutMs: 700 }), { runDir: t.testdir(), signals: false })
-  await t.rejects(backend.start(), { name: 'ServiceNotReady', service: 'registry', message: /no 200 from GET \/health within 700 ms \(last: GET \/health answered 503\)/ })
+  await t.rejects(localPlatform.start(fixtureTopology({ members: 1, serviceEnv: { FIXTURE_NEVER_READY: '1' }, readinessTimeoutMs: 700 }), { runDir: t.testdir(), signals: false }), { name: 'ServiceNotReady', service: 'registry', message: /no 200 from GET \/health within 700 ms \(last: GET \/health answered 503\)/ })
 })
 
 t.test('front-ends in pids cgroups cannot create threads past the thread limit', { skip: noCgroups }, async (t) => {
@@ -168,7 +166,7 @@ t.test('front-ends in pids cgroups cannot create threads past the thread limit',
 })
 
 t.test('without cgroups the front-ends are told to enforce their thread limit themselves', async (t) => {
-  const { topo } = await boot(t, { members: 1, workers: 2 }, { cgroups: false })
+  const { topo } = await boot(t, { members: 1, workers: 2 }, { osThreadLimit: false })
   t.equal(topo.threadLimitEnforcement, 'process')
   t.match(topo.enforcementNote, /cgroups disabled by the caller/)
   const member = (await topo.health()).find((h) => h.name === 'member-1')!.body as any
@@ -177,7 +175,7 @@ t.test('without cgroups the front-ends are told to enforce their thread limit th
 })
 
 t.test('a started topology is AsyncDisposable: disposing it stops every service', async (t) => {
-  const topo = await new LocalBackend(fixtureTopology({ members: 1 }), { runDir: t.testdir(), signals: false }).start()
+  const topo = await localPlatform.start(fixtureTopology({ members: 1 }), { runDir: t.testdir(), signals: false })
   const pids = topo.services().map((s) => s.pid!)
   t.ok(pids.every(alive))
   await topo[Symbol.asyncDispose]()

@@ -6,7 +6,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { request } from 'undici'
-import { LocalBackend, PACKAGE_ROOT, type StartedLocalTopology } from '../../harness/platform/local/started.js'
+import { localPlatform, type StartedLocalTopology } from '../../harness/platform/local/index.js'
+import { PACKAGE_ROOT } from '../../harness/platform/paths.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
@@ -40,10 +41,10 @@ const BROKEN = 7
 const LIMIT = 15
 
 export async function startKinesisOutage(t: Tap.Test, opts: { runDir?: string } = {}): Promise<KinesisOutage> {
-  const topo = await new LocalBackend(kinesisTopology({ frontends: HEALTHY, threadLimit: LIMIT, bootstrap: 'metadata' }), {
+  const topo = await localPlatform.start(kinesisTopology({ frontends: HEALTHY, threadLimit: LIMIT, bootstrap: 'metadata' }), {
     runDir: opts.runDir ?? t.testdir(),
     signals: false,
-  }).start()
+  })
   t.teardown(() => topo.stop())
   const e = topo.endpoints()
   const started = Date.now()

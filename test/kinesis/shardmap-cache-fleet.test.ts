@@ -4,7 +4,7 @@
 import t from 'tap'
 import { KinesisClient, CreateStreamCommand, PutRecordCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { LocalBackend } from '../../harness/platform/local/started.js'
+import { localPlatform } from '../../harness/platform/local/index.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
 import { kinesisOutageSkip } from '../helpers/kinesis-outage.js'
 
@@ -22,7 +22,7 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 const LIMIT = 14
 
 t.test('with a dedicated shard-map cache fleet, a capacity addition past the thread limit breaks no front-end', { skip: kinesisOutageSkip }, async (t) => {
-  const topo = await new LocalBackend(kinesisTopology({ frontends: 2, threadLimit: LIMIT, bootstrap: 'metadata', shardMapCache: { frontends: 2 } }), { runDir: t.testdir(), signals: false }).start()
+  const topo = await localPlatform.start(kinesisTopology({ frontends: 2, threadLimit: LIMIT, bootstrap: 'metadata', shardMapCache: { frontends: 2 } }), { runDir: t.testdir(), signals: false })
   t.teardown(() => topo.stop())
   const e = topo.endpoints()
   t.same(Object.keys(e.fleets).sort(), ['cache', 'main'])
