@@ -132,3 +132,37 @@ export function startProjectReaper(project: string, logFile: string): number | u
   child.unref()
   return child.pid
 }
+
+/** The service image is not built. */
+export class MissingImage extends Error {
+  readonly code = 'MISSING_IMAGE'
+  constructor(image: string) {
+    super(`image ${image} is not built; run \`make image\` (it builds the base image too when none can be pulled)`)
+    this.name = 'MissingImage'
+  }
+}
+
+/** Takes a container off every network it is on; returns what it had, for `reconnect`. */
+export async function disconnectAll(d: Dockerode, id: string): Promise<{ network: string; aliases: string[] }[]> {
+  const info = await d.getContainer(id).inspect()
+  const nets = Object.entries(info.NetworkSettings?.Networks ?? {}).map(([network, ep]) => ({ network, aliases: (ep.Aliases ?? []).filter((a) => !id.startsWith(a)) }))
+  for (const { network } of nets) await d.getNetwork(network).disconnect({ Container: id, Force: true })
+  return nets
+}
+
+export async function reconnect(d: Dockerode, id: string, nets: { network: string; aliases: string[] }[]): Promise<void> {
+  for (const { network, aliases } of nets) await d.getNetwork(network).connect({ Container: id, EndpointConfig: { Aliases: aliases } })
+}
+
+/** Copies each container's log to `<dir>/<name>.log`. */
+export async function saveLogs(d: Dockerode, containers: { name: string; containerId?: string }[], dir: string): Promise<void> {
+  await Promise.all(
+    containers.map(async (m) => {
+      if (!m.containerId) return
+      const log = await containerLog(d, m.containerId)
+      try {
+        fs.writeFileSync(path.join(dir, `${m.name}.log`), log)
+      } catch {}
+    }),
+  )
+}

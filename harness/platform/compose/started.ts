@@ -9,7 +9,6 @@
 //   - teardown always: `down` with a short timeout, then whatever still carries the project's
 //     label is removed, also on SIGINT/SIGTERM, on process exit, and (by a detached watcher) when
 //     the harness itself is SIGKILLed. Ryuk is off: its image cannot be pulled here.
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { request } from 'undici'
@@ -22,28 +21,16 @@ import { freePorts } from '../ports.js'
 import { deregisterMember } from '../membership.js'
 import { waitForHealth, type WaitOutcome } from '../readiness.js'
 import type { ThreadLimitEnforcement } from '../started.js'
-import { composeCommand, composeExecutable, type ComposeFlavour, type EngineCgroups } from './engine.js'
+import type { ComposeFlavour, EngineCgroups } from './engine.js'
+import { ComposeProject, runtimeClient } from './project.js'
 import { CONTAINER_PORT, fleetEnv, fleetService, planCompose, readComposeFile, writeOverride, type ComposePlan } from './file.js'
 import { cpuPlacement } from './cpu.js'
 import { watchProjectEvents, type ContainerDied } from './events.js'
 import {
-  containerLog, removeProject, removeProjectSync, startProjectReaper, writePlacement,
-  type ContainerSummary, type DockerContainer, type RuntimeClient, type StartedComposeEnvironment,
+  MissingImage, containerLog, disconnectAll, reconnect, removeProject, saveLogs, removeProjectSync, startProjectReaper, writePlacement,
+  type ContainerSummary, type DockerContainer, type RuntimeClient,
 } from './docker.js'
 import type { ComposeContext } from './index.js'
-
-// Ryuk (testcontainers' reaper) runs from an image no registry here can give us; this platform
-// tears down itself. Set before testcontainers reads it (on first use, below).
-process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true'
-
-/** The service image is not built. */
-export class MissingImage extends Error {
-  readonly code = 'MISSING_IMAGE'
-  constructor(image: string) {
-    super(`image ${image} is not built; run \`make image\` (it builds the base image too when none can be pulled)`)
-    this.name = 'MissingImage'
-  }
-}
 
 interface ComposeMember extends MemberBase {
   /** The compose service it is a container of. */
@@ -62,11 +49,6 @@ interface ComposeMember extends MemberBase {
   partitioned?: { network: string; aliases: string[] }[]
 }
 
-// Loaded on first use: the CLI's other commands need not pay for testcontainers.
-type TC = typeof import('testcontainers')
-let tcModule: Promise<TC> | undefined
-const testcontainers = () => (tcModule ??= import('testcontainers'))
-
 export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
   readonly threadLimitEnforcement: ThreadLimitEnforcement = 'docker'
   readonly projectName: string
@@ -77,7 +59,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
   /** Created, never started replicas of each fleet, lowest replica number first: not members yet. */
   private readonly spares = new Map<string, ComposeMember[]>()
   private plan!: ComposePlan
-  private composeEnv?: StartedComposeEnvironment
+  private project!: ComposeProject
   private client?: RuntimeClient
   private events?: { destroy?: () => void }
   private reaperPid?: number
@@ -114,8 +96,8 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
       env: { LOG_LEVEL: 'info', ...this.opts.env },
       ...this.cpu(),
     })
-    const tc = await testcontainers()
-    this.client = (await tc.getContainerRuntimeClient()) as unknown as RuntimeClient
+    this.project = new ComposeProject(this.projectName, this.composeFile, this.overrideFile, this.compose, this.image, () => this.plan)
+    this.client = await runtimeClient()
     try {
       await this.docker.getImage(this.image).inspect()
     } catch {
@@ -143,7 +125,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
         const created = this.topology.fleets
           .map((f) => ({ f, replicas: Math.max(f.count, Math.min(MAX_FLEET_SIZE, this.opts.fleetPeaks?.[f.name] ?? 0)) }))
           .filter((x) => x.replicas > 0)
-        await this.create([...this.topology.services.map((s) => s.name), ...created.map((x) => fleetService(x.f))], created.flatMap((x) => ['--scale', `${fleetService(x.f)}=${x.replicas}`]))
+        await this.project.create([...this.topology.services.map((s) => s.name), ...created.map((x) => fleetService(x.f))], created.flatMap((x) => ['--scale', `${fleetService(x.f)}=${x.replicas}`]))
         this.setAside(await this.adoptContainers())
       },
       async (wave, i) => {
@@ -152,7 +134,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
         // DockerComposeEnvironment, which then owns the project's teardown (`down`); later waves
         // start their created containers through the engine.
         const byCompose = i === 0 ? waiting.filter((m) => !m.fleet) : []
-        if (byCompose.length) await this.up(byCompose.map((m) => m.service), [])
+        if (byCompose.length) await this.project.up(byCompose.map((m) => m.service))
         await Promise.all(waiting.map((m) => this.startContainer(m, byCompose.includes(m))))
         // The first failure ends the boot; teardown ends the other waits.
         await Promise.all(waiting.map((m) => this.waitReadyOrThrow(m)))
@@ -165,47 +147,6 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
     const placement = cpuPlacement(this.opts.servicesNice, this.engineCgroups)
     this.emit('cgroups', { cpu: placement.note })
     return placement.cpu ? { cpu: placement.cpu } : {}
-  }
-
-  private composeOptions() {
-    return {
-      filePath: path.dirname(this.composeFile),
-      files: [this.composeFile, this.overrideFile],
-      projectName: this.projectName,
-      composeOptions: this.plan.profiles.flatMap((p) => ['--profile', p]),
-      environment: { ...this.plan.variables, OUTAGE_LAB_IMAGE: this.image },
-      ...composeExecutable(this.compose),
-    }
-  }
-
-  /** `up --no-start`: every container of the run exists (created, not started) when it resolves. */
-  private create(services: string[], commandOptions: string[]): Promise<void> {
-    const o = this.composeOptions()
-    const [file, ...pre] = composeCommand(this.compose)
-    const args = [...pre, '-f', this.composeFile, '-f', this.overrideFile, '-p', this.projectName, ...o.composeOptions, 'up', '--no-start', '--no-deps', ...commandOptions, ...services]
-    return new Promise((resolve, reject) => {
-      const child = spawn(file, args, { cwd: o.filePath, env: { ...process.env, ...o.environment }, stdio: ['ignore', 'ignore', 'pipe'] })
-      let stderr = ''
-      child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)))
-      child.on('error', reject)
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${[file, ...args].join(' ')} failed (exit ${code}): ${stderr.trim()}`))))
-    })
-  }
-
-  /**
-   * `up -d --no-deps` of some services through DockerComposeEnvironment: dependencies were
-   * started (and waited on) by earlier waves; its own wait is only for the "listening" log line.
-   */
-  private async up(services: string[], commandOptions: string[]): Promise<void> {
-    const tc = await testcontainers()
-    const o = this.composeOptions()
-    const env = new tc.DockerComposeEnvironment(o.filePath, o.files)
-      .withProjectName(this.projectName)
-      .withEnvironment(o.environment)
-      .withProfiles(...this.plan.profiles)
-      .withClientOptions({ ...composeExecutable(this.compose), commandOptions: ['--no-deps', '--no-recreate', ...commandOptions] })
-      .withDefaultWaitStrategy(tc.Wait.forLogMessage(/"msg":"listening"/).withStartupTimeout(120_000))
-    this.composeEnv = (await env.up(services)) as unknown as StartedComposeEnvironment
   }
 
   /**
@@ -367,7 +308,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
     const fleet = f.spec.name
     if ((this.spares.get(fleet) ?? []).length < n) {
       const service = fleetService(f.spec)
-      await this.create([service], ['--no-recreate', '--scale', `${service}=${this.fleetMembers(fleet).length + n}`])
+      await this.project.create([service], ['--no-recreate', '--scale', `${service}=${this.fleetMembers(fleet).length + n}`])
       this.setAside(await this.adoptContainers())
     }
     const taken = (this.spares.get(fleet) ?? []).splice(0, n)
@@ -511,10 +452,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
   async partition(name: string): Promise<{ how: string }> {
     const m = this.service(name)
     if (m.partitioned) return { how: 'already partitioned' }
-    const info = await this.container(m).inspect()
-    const nets = Object.entries(info.NetworkSettings?.Networks ?? {})
-    m.partitioned = nets.map(([network, ep]) => ({ network, aliases: (ep.Aliases ?? []).filter((a) => !m.containerId!.startsWith(a)) }))
-    for (const { network } of m.partitioned) await this.docker.getNetwork(network).disconnect({ Container: m.containerId, Force: true })
+    m.partitioned = await disconnectAll(this.docker, m.containerId!)
     return { how: `docker network disconnect ${m.partitioned.map((n) => n.network).join(', ')}` }
   }
 
@@ -522,7 +460,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
     const m = this.service(name)
     const nets = m.partitioned
     if (!nets) return { how: 'was not partitioned' }
-    for (const { network, aliases } of nets) await this.docker.getNetwork(network).connect({ Container: m.containerId, EndpointConfig: { Aliases: aliases } })
+    await reconnect(this.docker, m.containerId!, nets)
     m.partitioned = undefined
     await this.refreshPort(m)
     return { how: `docker network connect ${nets.map((n) => `${n.network} (aliases ${n.aliases.join(', ') || 'none'})`).join('; ')}` }
@@ -537,15 +475,9 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
   protected async teardown(): Promise<void> {
     for (const m of this.members.values()) if (m.state !== 'exited') m.state = 'stopping'
     if (this.client) {
-      if (this.opts.keepLogs !== false) await this.saveLogs()
-      const down = { timeout: this.opts.stopGraceMs ?? 1_000, removeVolumes: true }
+      if (this.opts.keepLogs !== false) await saveLogs(this.docker, [...this.members.values()], path.join(this.runDir, 'logs'))
       try {
-        if (this.composeEnv) await this.composeEnv.down(down)
-        else if (this.plan && fs.existsSync(this.overrideFile)) {
-          // Failed before the first `up` returned: compose's own down, same files and project.
-          const client = await (await testcontainers()).getContainerRuntimeClient()
-          await client.compose.down(this.composeOptions() as never, down)
-        }
+        if (this.project && fs.existsSync(this.overrideFile)) await this.project.down(this.opts.stopGraceMs ?? 1_000)
       } catch {}
       // Whatever compose did not remove (a failed down, a container it no longer knows).
       await removeProject(this.docker, this.projectName)
@@ -560,17 +492,5 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
         process.kill(this.reaperPid, 'SIGTERM')
       } catch {}
     }
-  }
-
-  private async saveLogs(): Promise<void> {
-    await Promise.all(
-      [...this.members.values()].map(async (m) => {
-        if (!m.containerId) return
-        const log = await containerLog(this.docker, m.containerId)
-        try {
-          fs.writeFileSync(path.join(this.runDir, 'logs', `${m.name}.log`), log)
-        } catch {}
-      }),
-    )
   }
 }
