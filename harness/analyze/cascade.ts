@@ -2,20 +2,13 @@
 // ordered by onset with each service's cause from the static dependency graph, the blast radius,
 // and the recovery verdict measured from the action that pushed the system back.
 import { SERVICES, type Action, type Experiment, type ServiceName } from '../experiment/types.js'
+import { DEPENDENCIES } from '../topology/catalogue.js'
 import { clientWindows, detectImpact, ONSET_TOLERANCE_MS, WINDOW_MS } from './impact.js'
 import type { BlastRadius, CascadeEntry, JournalEvent, RecoveryVerdict, ServiceResult } from './journal.js'
 import type { SeriesIndex } from './series.js'
 
-/** What each customer-facing service calls (FIDELITY.md's cascade table). */
-export const DEPENDENCIES: Record<ServiceName, ServiceName[]> = {
-  kinesis: [],
-  cloudwatch: ['kinesis'],
-  eventbridge: ['kinesis'],
-  cognito: ['kinesis'],
-  lambda: ['cloudwatch'],
-  autoscaler: ['cloudwatch', 'eventbridge'],
-  'status-page': ['cognito'],
-}
+/** What each customer-facing service calls: the catalogue's graph, each service's possible causes. */
+export { DEPENDENCIES }
 
 /** Actions that push a system back (a rollback is always one). Scaling down is not: that is the point. */
 export const RECOVERY_PROVIDERS = new Set(['restart-fleet', 'restart', 'resume', 'heal-partition', 'clear-faults'])

@@ -14,13 +14,34 @@ export interface RestartSteps<M> {
   stopping(): boolean
 }
 
+/**
+ * The restart rules, one definition for the experiment validator and every platform: a rate or
+ * all at once (exactly one of them), and waitReady only with a rate. Callers say what was given
+ * (the validator: which keys the file has; a platform: the options it was called with) and phrase
+ * the broken rule in their own terms.
+ */
+export type BrokenRestartRule = 'both' | 'neither' | 'waitReady-with-all'
+
+export function brokenRestartRule(given: { rate: boolean; all: boolean; waitReady: boolean }): BrokenRestartRule | undefined {
+  if (given.rate && given.all) return 'both'
+  if (!given.rate && !given.all) return 'neither'
+  if (given.all && given.waitReady) return 'waitReady-with-all'
+  return undefined
+}
+
+/** A restart rate: a positive, finite number of members per second. */
+export function isRestartRate(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0
+}
+
 export function checkRestartOptions(opts: RestartOptions): { paced: boolean; gapMs: number } {
   const paced = opts.ratePerSec !== undefined
-  if (paced === Boolean(opts.all)) throw new InvalidOperation('INVALID_ARGUMENT', 'restart: give either a rate (members per second) or all at once')
-  if (paced && !(typeof opts.ratePerSec === 'number' && Number.isFinite(opts.ratePerSec) && opts.ratePerSec > 0)) {
+  const broken = brokenRestartRule({ rate: paced, all: Boolean(opts.all), waitReady: Boolean(opts.waitReady) })
+  if (broken === 'both' || broken === 'neither') throw new InvalidOperation('INVALID_ARGUMENT', 'restart: give either a rate (members per second) or all at once')
+  if (paced && !isRestartRate(opts.ratePerSec)) {
     throw new InvalidOperation('INVALID_ARGUMENT', `restart rate: expected a positive number of members per second, got ${JSON.stringify(opts.ratePerSec)}`)
   }
-  if (opts.waitReady && !paced) throw new InvalidOperation('INVALID_ARGUMENT', 'restart: waitReady goes with a rate, not with all at once')
+  if (broken === 'waitReady-with-all') throw new InvalidOperation('INVALID_ARGUMENT', 'restart: waitReady goes with a rate, not with all at once')
   return { paced, gapMs: paced ? 1000 / opts.ratePerSec! : 0 }
 }
 

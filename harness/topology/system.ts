@@ -3,20 +3,10 @@
 // cascade"). Each remediation switch becomes env of the service it changes, so the same topology
 // runs on every backend.
 import { InvalidTopology } from './errors.js'
+import { DEPENDENCIES, DOWNSTREAM, endpointName, needs, SHARD_MAP_CACHE_FRONTENDS, type Downstream } from './catalogue.js'
 import { kinesisTopology, validateTopology, type EnvSpec, type KinesisTopologyOptions, type ServiceSpec, type Topology } from './model.js'
 
-export const DOWNSTREAM = ['cognito', 'cloudwatch', 'eventbridge', 'autoscaler', 'lambda', 'status-page'] as const
-export type Downstream = (typeof DOWNSTREAM)[number]
-
-/** What each downstream service calls; a service cannot run without the ones it names. */
-export const DEPENDS_ON: Record<Downstream, Downstream[]> = {
-  cognito: [],
-  cloudwatch: [],
-  eventbridge: [],
-  autoscaler: ['cloudwatch', 'eventbridge'],
-  lambda: ['cloudwatch'],
-  'status-page': ['cognito'],
-}
+export { DOWNSTREAM, type Downstream } from './catalogue.js'
 
 export interface Switches {
   cognito?: { sustainKinesisErrors?: boolean; bufferRecords?: number }
@@ -47,7 +37,7 @@ export function systemTopology(opts: SystemTopologyOptions): Topology {
   const services = opts.services ?? DOWNSTREAM
   services.forEach((s, i) => {
     if (!DOWNSTREAM.includes(s)) throw new InvalidTopology(`services[${i}]`, `one of ${DOWNSTREAM.join(', ')}`, s)
-    for (const dep of DEPENDS_ON[s]) {
+    for (const dep of needs(s)) {
       if (!services.includes(dep)) throw new InvalidTopology(`services[${i}]`, `${dep} in the services too (${s} calls it)`, services)
     }
   })
@@ -56,7 +46,7 @@ export function systemTopology(opts: SystemTopologyOptions): Topology {
   if (partitioned && !services.includes('cloudwatch')) throw new InvalidTopology('switches.cloudwatch.partitionedFleet', 'cloudwatch among the services', services)
   const kinesis = kinesisTopology({
     ...opts,
-    ...(opts.shardMapCacheFleet ? { shardMapCache: { frontends: 3 } } : {}),
+    ...(opts.shardMapCacheFleet ? { shardMapCache: { frontends: SHARD_MAP_CACHE_FRONTENDS } } : {}),
     partitionedFleets: partitioned ? [{ name: 'cloudwatch', frontends: opts.partitionedFleet?.frontends ?? 2, threadLimit: opts.partitionedFleet?.threadLimit ?? opts.threadLimit }] : [],
   })
   const common: EnvSpec = {
@@ -64,28 +54,38 @@ export function systemTopology(opts: SystemTopologyOptions): Topology {
     OUTAGE_LAB_CREDENTIALS: `${kinesis.credentials.accessKeyId}:${kinesis.credentials.secretAccessKey}`,
   }
   const main = kinesis.kinesisEndpoint!
+  const cloudwatchKinesis = partitioned ? endpointName('cloudwatch') : main
+  // A service's dependsOn is its row of the catalogue's graph, Kinesis being the endpoint it calls.
+  const spec = (name: Downstream, env: EnvSpec): ServiceSpec => ({
+    name,
+    kind: name,
+    entry: `services/${name}/main.js`,
+    env,
+    dependsOn: DEPENDENCIES[name].map((d) => (d !== 'kinesis' ? d : name === 'cloudwatch' ? cloudwatchKinesis : main)),
+    readiness,
+  })
   const downstream: Record<Downstream, ServiceSpec> = {
-    cognito: spec('cognito', [main], {
+    cognito: spec('cognito', {
       ...common,
       KINESIS_ENDPOINT: { urlOf: main },
       COGNITO_PUBLIC_URL: { urlOf: 'cognito' },
       SUSTAIN_KINESIS_ERRORS: bool(sw.cognito?.sustainKinesisErrors),
       ...(sw.cognito?.bufferRecords !== undefined ? { ACCESS_BUFFER_RECORDS: String(sw.cognito.bufferRecords) } : {}),
     }),
-    cloudwatch: spec('cloudwatch', [partitioned ? 'kinesis-endpoint-cloudwatch' : main], {
+    cloudwatch: spec('cloudwatch', {
       ...common,
-      KINESIS_ENDPOINT: { urlOf: partitioned ? 'kinesis-endpoint-cloudwatch' : main },
+      KINESIS_ENDPOINT: { urlOf: cloudwatchKinesis },
       LOCAL_STORE: bool(sw.cloudwatch?.localStore),
       ...(sw.cloudwatch?.localStoreRetentionMs !== undefined ? { LOCAL_STORE_RETENTION_MS: String(sw.cloudwatch.localStoreRetentionMs) } : {}),
     }),
-    eventbridge: spec('eventbridge', [main], { ...common, KINESIS_ENDPOINT: { urlOf: main } }),
-    autoscaler: spec('autoscaler', ['cloudwatch', 'eventbridge'], {
+    eventbridge: spec('eventbridge', { ...common, KINESIS_ENDPOINT: { urlOf: main } }),
+    autoscaler: spec('autoscaler', {
       ...common,
       CLOUDWATCH_URL: { urlOf: 'cloudwatch' },
       EVENTBRIDGE_URL: { urlOf: 'eventbridge' },
       AUTOSCALER_PUBLIC_URL: { urlOf: 'autoscaler' },
     }),
-    lambda: spec('lambda', ['cloudwatch'], {
+    lambda: spec('lambda', {
       ...common,
       CLOUDWATCH_URL: { urlOf: 'cloudwatch' },
       BOUNDED_AGENT_BUFFER: bool(sw.lambda?.boundedAgentBuffer),
@@ -93,7 +93,7 @@ export function systemTopology(opts: SystemTopologyOptions): Topology {
       ...(sw.lambda?.invocationMemoryMb !== undefined ? { INVOCATION_MEMORY_MB: String(sw.lambda.invocationMemoryMb) } : {}),
       ...(sw.lambda?.logBytesPerInvocation !== undefined ? { LOG_BYTES_PER_INVOCATION: String(sw.lambda.logBytesPerInvocation) } : {}),
     }),
-    'status-page': spec('status-page', ['cognito'], { ...common, COGNITO_URL: { urlOf: 'cognito' }, OUTAGE_LAB_OPERATOR_KEY: { secret: 'operator-key' } }),
+    'status-page': spec('status-page', { ...common, COGNITO_URL: { urlOf: 'cognito' }, OUTAGE_LAB_OPERATOR_KEY: { secret: 'operator-key' } }),
   }
   const topology: Topology = {
     ...kinesis,
@@ -102,8 +102,4 @@ export function systemTopology(opts: SystemTopologyOptions): Topology {
   }
   validateTopology(topology)
   return topology
-}
-
-function spec(name: Downstream, dependsOn: string[], env: EnvSpec): ServiceSpec {
-  return { name, kind: name, entry: `services/${name}/main.js`, env, dependsOn, readiness }
 }

@@ -1,7 +1,7 @@
 // The front-end's environment (docs/internals.md, "kinesis/frontend"), parsed and checked once at
 // start-up so that a mis-wired fleet member fails before it serves.
 import { envString, envInt, envBool, envEnum, envCredentials, DEFAULT_CREDENTIALS, InvalidConfig } from '../../kit/index.js'
-import type { ThreadLimitEnforcement } from './shardmap/types.js'
+import { THREAD_LIMIT_ENFORCEMENTS, type ThreadLimitEnforcement } from '../../kit/outage-facts.js'
 
 type Env = Record<string, string | undefined>
 
@@ -50,7 +50,7 @@ export function readConfig(env: Env): FrontendConfig {
     cell: env.CELL || undefined,
     metadataUrl: metadataUrl.replace(/\/+$/, ''),
     threadLimit: envInt(env, 'THREAD_LIMIT', { fallback: 10_000, min: 1 }),
-    enforcement: envEnum(env, 'THREAD_LIMIT_ENFORCEMENT', ['cgroup', 'docker', 'process'] as const, 'process'),
+    enforcement: envEnum(env, 'THREAD_LIMIT_ENFORCEMENT', THREAD_LIMIT_ENFORCEMENTS, 'process'),
     learnDelayMs: envInt(env, 'LEARN_DELAY_MS', { fallback: 0, min: 0 }),
     bootstrap: envEnum(env, 'BOOTSTRAP', ['peers', 'metadata'] as const, 'peers'),
     cacheFleet: cacheFleet(env),

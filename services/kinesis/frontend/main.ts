@@ -1,5 +1,6 @@
 // A Kinesis front-end process: env -> shard-map + app -> listen -> join the fleet.
 import { createOutbound, serve, type Served } from '../../kit/index.js'
+import { EXIT_REMOVED_FROM_FLEET } from '../../kit/outage-facts.js'
 import { readConfig } from './config.js'
 import { buildApp } from './app.js'
 import { createShardMap, peerRoutes, type FrontendShardMap } from './shardmap/index.js'
@@ -7,9 +8,6 @@ import { createShardMap, peerRoutes, type FrontendShardMap } from './shardmap/in
 const cfg = readConfig(process.env)
 let shardMap!: FrontendShardMap
 let served: Served | undefined
-// EX_TEMPFAIL: the launcher (local backend, docker's restart policy) starts a new process in its
-// place, which cold-starts from nothing: the setback a removal was in 2020.
-const REMOVED_FROM_FLEET = 75
 
 const app = buildApp({
   instance: cfg.frontendId,
@@ -37,7 +35,7 @@ const app = buildApp({
       logger: service.app.log,
       metrics: service.metrics,
       dispatcher: createOutbound(service.outboundFaults),
-      onRemovedFromFleet: () => void served?.close('removed from the fleet', REMOVED_FROM_FLEET),
+      onRemovedFromFleet: () => void served?.close('removed from the fleet', EXIT_REMOVED_FROM_FLEET),
     })),
   register: (app, service) => {
     app.register(peerRoutes, { shardMap, metrics: service.metrics })

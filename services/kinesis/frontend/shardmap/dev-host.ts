@@ -9,6 +9,7 @@ import { createService } from '../../../kit/service.js'
 import { serve } from '../../../kit/lifecycle.js'
 import { createOutbound } from '../../../kit/outbound.js'
 import { envString, envInt, envEnum, envBool } from '../../../kit/config.js'
+import { THREAD_LIMIT_ENFORCEMENTS } from '../../../kit/outage-facts.js'
 import { createShardMap } from './shard-map.js'
 import { peerRoutes } from '../peer-routes.js'
 
@@ -31,7 +32,7 @@ const shardMap = createShardMap({
   peerHeartbeatMs: envInt(env, 'PEER_HEARTBEAT_MS', { fallback: 1000, min: 1 }),
   retryMs: envInt(env, 'SHARD_MAP_RETRY_MS', { fallback: 1000, min: 1 }),
   threadLimit: envInt(env, 'THREAD_LIMIT', { fallback: 64, min: 1 }),
-  enforcement: envEnum(env, 'THREAD_LIMIT_ENFORCEMENT', ['cgroup', 'docker', 'process'] as const, 'process'),
+  enforcement: envEnum(env, 'THREAD_LIMIT_ENFORCEMENT', THREAD_LIMIT_ENFORCEMENTS, 'process'),
   logger: app.log,
   metrics: service.metrics,
   dispatcher: createOutbound(service.outboundFaults, { connections: 4, timeoutMs: 5_000 }),

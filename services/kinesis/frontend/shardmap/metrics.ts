@@ -1,6 +1,7 @@
 // The shard-map's Prometheus series, on the service's registry. Gauges are read at scrape time
 // from stats(), so /metrics and /health can never disagree.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { THREAD_LIMIT_ENFORCEMENTS } from '../../../kit/outage-facts.js'
 import type { ShardMapState, ShardMapStats } from './types.js'
 
 const STATES: ShardMapState[] = ['building', 'ready', 'broken']
@@ -38,7 +39,7 @@ export function registerShardMapMetrics(registry: Registry, stats: () => ShardMa
     registers,
     collect() {
       const now = stats().enforcement
-      for (const e of ['cgroup', 'docker', 'process']) this.set({ enforcement: e }, e === now ? 1 : 0)
+      for (const e of THREAD_LIMIT_ENFORCEMENTS) this.set({ enforcement: e }, e === now ? 1 : 0)
     },
   })
   return {

@@ -23,6 +23,7 @@
 // InternalFailure naming the cause.
 import { SHARE_ENV } from 'node:worker_threads'
 import { AwsErrors } from '../../../kit/errors.js'
+import { THREAD_LIMIT_ENFORCEMENTS } from '../../../kit/outage-facts.js'
 import { MetadataClient, type Member, type Membership, type AuthoritativeMap } from './metadata-client.js'
 import { PeerLink } from './peer-link.js'
 import { ThreadLimit, ThreadCreateError, countThreads } from './thread-limit.js'
@@ -32,6 +33,9 @@ import { registerShardMapMetrics, type ShardMapMetrics } from './metrics.js'
 import type { PeerThreadData } from './peer-protocol.js'
 import type { ShardMapOptions, ShardMapLogger } from './options.js'
 import type { ShardMap, ShardMapState, ShardMapStats, StreamInfo } from './types.js'
+
+/** "'cgroup', 'docker' or 'process'" */
+const ENFORCEMENT_EXPECTED = THREAD_LIMIT_ENFORCEMENTS.map((e) => `'${e}'`).join(', ').replace(/, ([^,]*)$/, ' or $1')
 
 export type { PeerMapDocument } from './map-document.js'
 export type { PeerGossip } from './peer-protocol.js'
@@ -86,7 +90,7 @@ function validate(o: ShardMapOptions): void {
   for (const f of ['metadataUrl', 'fleet', 'selfId'] as const) if (typeof o[f] !== 'string' || !o[f]) bad(f, 'a non-empty string', o[f])
   if (!/^https?:\/\//.test(o.metadataUrl)) bad('metadataUrl', 'an http(s) URL', o.metadataUrl)
   if (o.bootstrap !== 'peers' && o.bootstrap !== 'metadata') bad('bootstrap', "'peers' or 'metadata'", o.bootstrap)
-  if (!['cgroup', 'docker', 'process'].includes(o.enforcement)) bad('enforcement', "'cgroup', 'docker' or 'process'", o.enforcement)
+  if (!(THREAD_LIMIT_ENFORCEMENTS as readonly string[]).includes(o.enforcement)) bad('enforcement', ENFORCEMENT_EXPECTED, o.enforcement)
   for (const f of ['learnDelayMs'] as const) if (!Number.isInteger(o[f]) || o[f] < 0) bad(f, 'an integer >= 0', o[f])
   for (const f of ['membershipPollMs', 'peerHeartbeatMs', 'retryMs', 'threadLimit'] as const) if (!Number.isInteger(o[f]) || o[f] < 1) bad(f, 'an integer >= 1', o[f])
   if (!o.logger || !o.metrics) bad('logger/metrics', 'given', null)

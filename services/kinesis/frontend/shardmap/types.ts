@@ -1,9 +1,10 @@
 // The contract between the front-end's data plane (app.ts, api/) and its shard-map.
 // The shard-map is the outage's root cause: the data plane only asks it two things, "may I
 // serve?" and "where does this record go?".
+import type { ThreadLimitEnforcement } from '../../../kit/outage-facts.js'
 
 export type ShardMapState = 'building' | 'ready' | 'broken'
-export type ThreadLimitEnforcement = 'cgroup' | 'docker' | 'process'
+export type { ThreadLimitEnforcement }
 
 export interface ShardInfo {
   shardId: string
