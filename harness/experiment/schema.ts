@@ -6,24 +6,23 @@ import { Checker, at, isMap, join, type Obj } from './checker.js'
 import type { Issue } from './errors.js'
 import { formatDuration } from './duration.js'
 import * as D from './defaults.js'
+import { PROVIDERS, PROVIDER_NAMES, type RunReferences } from '../faults/index.js'
+import { BOOTSTRAPS, FLEETS, MAX_BACKENDS, MAX_CELLS, MAX_FLEET_SIZE, MAX_THREAD_LIMIT, METADATA_SERVICE, NEEDS } from '../topology/catalogue.js'
 import {
   AGGREGATES,
   DOWNSTREAM,
   MEASURES,
-  PROVIDERS,
   RATE_KEYS,
   RETRY_MODES,
   SERVICES,
   type Action,
   type ActionArgs,
   type Activity,
-  type DownstreamName,
   type Experiment,
   type Expectations,
   type FleetConfig,
   type MetricSelector,
   type Probe,
-  type ProviderName,
   type Rates,
   type ServiceName,
   type Slo,
@@ -47,38 +46,6 @@ export const TOP_LEVEL_KEYS = [
   'rollbacks',
   'expect',
 ] as const
-
-/** Fleet names a topology may use: the main fleet, and CloudWatch's partitioned fleet. */
-export const FLEETS = ['main', 'cloudwatch'] as const
-export const MAX_FLEET_SIZE = 256
-export const MAX_THREAD_LIMIT = 100_000
-
-/** Which downstream service needs which other one in the topology. */
-export const NEEDS: Partial<Record<DownstreamName, DownstreamName[]>> = {
-  lambda: ['cloudwatch'],
-  autoscaler: ['cloudwatch', 'eventbridge'],
-  'status-page': ['cognito'],
-}
-
-/** Each provider's arguments as messages show them. */
-export const PROVIDER_ARGS: Record<ProviderName, { keys: string[]; shape: string }> = {
-  'scale-fleet': { keys: ['fleet', 'to', 'stepEvery'], shape: '{fleet, to, stepEvery?}' },
-  'restart-fleet': { keys: ['fleet', 'ratePerSec', 'all', 'waitReady'], shape: '{fleet, ratePerSec, waitReady?} or {fleet, all: true}' },
-  kill: { keys: ['service'], shape: '{service}' },
-  pause: { keys: ['service'], shape: '{service}' },
-  resume: { keys: ['service'], shape: '{service}' },
-  restart: { keys: ['service'], shape: '{service}' },
-  'inject-fault': {
-    keys: ['service', 'direction', 'kind', 'delayMs', 'status', 'errorType', 'probability', 'target', 'match'],
-    shape: '{service, direction, kind, delayMs?, status?, errorType?, probability?, target?, match?}',
-  },
-  'clear-faults': { keys: ['service'], shape: '{service}' },
-  'set-thread-limit': { keys: ['fleet', 'to'], shape: '{fleet, to}' },
-  partition: { keys: ['service'], shape: '{service}' },
-  'heal-partition': { keys: ['service'], shape: '{service}' },
-  'post-status': { keys: ['path', 'message'], shape: '{path, message}' },
-  wait: { keys: ['for'], shape: '{for}' },
-}
 
 const ACTION_KEYS = ['type', 'name', 'at', 'provider', 'args']
 const ROLLBACK_KEYS = ['type', 'name', 'provider', 'args']
@@ -167,9 +134,9 @@ function readTopology(c: Checker, v: unknown): TopologyConfig {
       fleets[name] = {
         frontends: c.integer(m, 'frontends', fp, 1, MAX_FLEET_SIZE) ?? 1,
         threadLimit: c.integer(m, 'threadLimit', fp, 1, MAX_THREAD_LIMIT) ?? 1,
-        bootstrap: c.oneOf(m, 'bootstrap', fp, ['peers', 'metadata'] as const, 'peers')!,
+        bootstrap: c.oneOf(m, 'bootstrap', fp, BOOTSTRAPS, 'peers')!,
         learnDelayMs: c.duration(m, 'learnDelay', fp, { default: 0 })!,
-        cells: c.integer(m, 'cells', fp, 1, 64, 1)!,
+        cells: c.integer(m, 'cells', fp, 1, MAX_CELLS, 1)!,
         removeUnhealthyAfterMs: c.duration(m, 'removeUnhealthyAfter', fp, { default: 0 })!,
       }
     }
@@ -182,7 +149,7 @@ function readTopology(c: Checker, v: unknown): TopologyConfig {
   const ta = c.map(o.threadAlarm ?? {}, join(path, 'threadAlarm'), ['enabled', 'threshold']) ?? {}
   return {
     fleets,
-    backends: c.integer(o, 'backends', path, 1, 64, D.DEFAULT_BACKENDS)!,
+    backends: c.integer(o, 'backends', path, 1, MAX_BACKENDS, D.DEFAULT_BACKENDS)!,
     shardMapCache: c.boolean(o, 'shardMapCache', path, false),
     services: c.stringList(o, 'services', path, DOWNSTREAM) ?? [...DOWNSTREAM],
     switches: {
@@ -303,85 +270,14 @@ function readAction(c: Checker, m: Obj, path: string, inMethod: boolean): Action
   c.map(m, path, inMethod ? ACTION_KEYS : ROLLBACK_KEYS)
   const name = c.string(m, 'name', path, { required: true }) ?? ''
   const atMs = inMethod ? c.duration(m, 'at', path, { default: 0 })! : 0
-  const provider = c.oneOf(m, 'provider', path, PROVIDERS)
+  const provider = c.oneOf(m, 'provider', path, PROVIDER_NAMES)
   if (!provider) return undefined
-  const args = readArgs(c, provider, m.args, join(path, 'args'))
-  return args ? { type: 'action', name, atMs, provider, args } : undefined
-}
-
-function readArgs(c: Checker, provider: ProviderName, v: unknown, path: string): ActionArgs | undefined {
-  const spec = PROVIDER_ARGS[provider]
-  const a = c.map(v, path, spec.keys, `${spec.shape} for ${provider}`)
-  if (!a) return undefined
-  const fleet = () => c.string(a, 'fleet', path, { required: true }) ?? ''
-  const service = () => c.string(a, 'service', path, { required: true }) ?? ''
-  switch (provider) {
-    case 'scale-fleet': {
-      const stepEveryMs = a.stepEvery === undefined ? undefined : c.duration(a, 'stepEvery', path, { positive: true })
-      return { provider, fleet: fleet(), to: c.integer(a, 'to', path, 0, MAX_FLEET_SIZE) ?? 0, ...(stepEveryMs !== undefined ? { stepEveryMs } : {}) }
-    }
-    case 'set-thread-limit':
-      return { provider, fleet: fleet(), to: c.integer(a, 'to', path, 1, MAX_THREAD_LIMIT) ?? 1 }
-    case 'restart-fleet': {
-      const f = fleet()
-      if (a.ratePerSec !== undefined && a.all !== undefined) {
-        c.badText(path, 'ratePerSec (members per second) or all: true for restart-fleet, not both', 'both')
-        return undefined
-      }
-      if (a.all !== undefined) {
-        if (a.all !== true) c.bad(join(path, 'all'), 'true (restart every member at once)', a.all)
-        if (a.waitReady !== undefined) c.bad(join(path, 'waitReady'), 'nothing with all: true (it paces a rate: each member waits for the previous one)', a.waitReady)
-        return { provider, fleet: f, all: true }
-      }
-      if (a.ratePerSec === undefined) {
-        c.badText(path, 'ratePerSec (members per second) or all: true for restart-fleet', 'neither')
-        return undefined
-      }
-      const waitReady = c.boolean(a, 'waitReady', path, false)
-      return { provider, fleet: f, ratePerSec: c.number(a, 'ratePerSec', path, { min: 0, exclusiveMin: true, max: 1000 }) ?? 1, ...(waitReady ? { waitReady: true } : {}) }
-    }
-    case 'kill':
-    case 'pause':
-    case 'resume':
-    case 'restart':
-    case 'clear-faults':
-    case 'partition':
-    case 'heal-partition':
-      return { provider, service: service() }
-    case 'inject-fault': {
-      const kind = c.oneOf(a, 'kind', path, ['latency', 'error', 'reset', 'hang'] as const) ?? 'error'
-      const out: Extract<ActionArgs, { provider: 'inject-fault' }> = {
-        provider,
-        service: service(),
-        direction: c.oneOf(a, 'direction', path, ['inbound', 'outbound'] as const) ?? 'inbound',
-        kind,
-      }
-      if (a.delayMs !== undefined) out.delayMs = c.integer(a, 'delayMs', path, kind === 'latency' ? 1 : 0, 86_400_000)
-      else if (kind === 'latency') c.bad(join(path, 'delayMs'), 'a delay in ms > 0 for a latency fault', undefined)
-      if (a.status !== undefined) out.status = c.integer(a, 'status', path, 400, 599)
-      if (a.errorType !== undefined) out.errorType = c.string(a, 'errorType', path)
-      if (a.probability !== undefined) out.probability = c.number(a, 'probability', path, { min: 0, max: 1 })
-      if (a.target !== undefined) {
-        out.target = c.string(a, 'target', path)
-        if (out.direction !== 'outbound') c.badText(join(path, 'target'), 'target only with direction: outbound', describeValue(a.target))
-      }
-      if (a.match !== undefined) {
-        const mp = join(path, 'match')
-        const mm = c.map(a.match, mp, ['origin', 'pathPrefix', 'method', 'operation'])
-        if (mm) {
-          out.match = {}
-          for (const k of ['origin', 'pathPrefix', 'method', 'operation'] as const) {
-            if (mm[k] !== undefined) out.match[k] = c.string(mm, k, mp)
-          }
-        }
-      }
-      return out
-    }
-    case 'post-status':
-      return { provider, path: c.oneOf(a, 'path', path, ['primary', 'backup'] as const) ?? 'primary', message: c.string(a, 'message', path, { required: true }) ?? '' }
-    case 'wait':
-      return { provider, forMs: c.duration(a, 'for', path, { positive: true }) ?? 0 }
-  }
+  // The provider's definition holds its args: their keys, their shape and how to read them.
+  const spec = PROVIDERS[provider].args
+  const argsPath = join(path, 'args')
+  const a = c.map(m.args, argsPath, spec.keys, `${spec.shape} for ${provider}`)
+  const args = a ? spec.read(c, a, argsPath) : undefined
+  return args ? { type: 'action', name, atMs, provider, args: { provider, ...args } as ActionArgs } : undefined
 }
 
 function readExpect(c: Checker, v: unknown): Expectations {
@@ -475,15 +371,14 @@ function checkReferences(c: Checker, e: Resolved): void {
   }
   e.steadyStateHypothesis?.probes.forEach((p, i) => checkProbe(p, `steady-state-hypothesis.probes[${i}]`))
 
+  const run: RunReferences = { process: checkProcess, runs: (s) => inRun.has(s), badText: (p, expected, got) => c.badText(p, expected, got) }
   const checkAction = (a: Action, path: string) => {
-    const args = a.args
+    const { provider, ...args } = a.args
     const ap = `${path}.args`
+    // Every provider's fleet and service; then what its own definition checks.
     if ('fleet' in args && !t.fleets[args.fleet]) c.bad(`${ap}.fleet`, `a fleet of topology.fleets (${fleetNames.join(', ')})`, args.fleet)
     if ('service' in args) checkProcess(args.service, `${ap}.service`)
-    if (args.provider === 'inject-fault' && args.target !== undefined && !isProcessOfRun(args.target, e) && args.target !== 'kinesis') {
-      c.bad(`${ap}.target`, `${PROCESS_EXPECTED}; this run has ${runList}`, args.target)
-    }
-    if (args.provider === 'post-status' && !inRun.has('status-page')) c.badText(ap, 'status-page in topology.services to post to', 'no status-page')
+    PROVIDERS[provider].args.references?.(args, run, ap)
   }
   e.method.forEach((a, i) => {
     const path = `method[${i}]`
@@ -525,7 +420,7 @@ function checkReferences(c: Checker, e: Resolved): void {
 export function isProcessOfRun(name: string, e: Pick<Experiment, 'topology'>): boolean {
   const t = e.topology
   if ((t.services as string[]).includes(name)) return true
-  if (name === 'kinesis-metadata') return true
+  if (name === METADATA_SERVICE) return true
   let m = /^kinesis-backend-(\d+)$/.exec(name)
   if (m) return Number(m[1]) >= 1 && Number(m[1]) <= t.backends
   m = /^kinesis-endpoint-([a-z0-9-]+)$/.exec(name)

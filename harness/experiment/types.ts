@@ -1,30 +1,14 @@
 // The experiment as the runner sees it: resolved (`extends:` merged, --set applied), validated,
 // defaulted, every duration in milliseconds. YAML keys keep Chaos Toolkit's words; the one dashed
 // key (`steady-state-hypothesis`) becomes `steadyStateHypothesis` here.
+import type { ProviderArgsOf, ProviderName } from '../faults/index.js'
+import type { Downstream, ServiceName } from '../topology/catalogue.js'
 
-/** Customer-facing services: each has a client-side probe and an SLO. */
-export const SERVICES = ['kinesis', 'cognito', 'cloudwatch', 'eventbridge', 'autoscaler', 'lambda', 'status-page'] as const
-export type ServiceName = (typeof SERVICES)[number]
+// The services come from the outage's catalogue; the providers from their definitions.
+export { SERVICES, DOWNSTREAM, type ServiceName } from '../topology/catalogue.js'
+export type { ProviderName } from '../faults/index.js'
 /** The services that run beside Kinesis, each optional in a topology. */
-export const DOWNSTREAM = SERVICES.filter((s) => s !== 'kinesis') as Exclude<ServiceName, 'kinesis'>[]
-export type DownstreamName = Exclude<ServiceName, 'kinesis'>
-
-export const PROVIDERS = [
-  'scale-fleet',
-  'restart-fleet',
-  'kill',
-  'pause',
-  'resume',
-  'restart',
-  'inject-fault',
-  'clear-faults',
-  'set-thread-limit',
-  'partition',
-  'heal-partition',
-  'post-status',
-  'wait',
-] as const
-export type ProviderName = (typeof PROVIDERS)[number]
+export type DownstreamName = Downstream
 
 export const RATE_KEYS = ['kinesisPut', 'kinesisGet', 'cognitoSignIn', 'putMetricData', 'putEvents', 'lambdaInvoke', 'customerDemand', 'statusPageRead'] as const
 export type RateKey = (typeof RATE_KEYS)[number]
@@ -105,27 +89,8 @@ export interface Probe {
   tolerance: Tolerance
 }
 
-export type ActionArgs =
-  /** stepEveryMs: one member at a time, this far apart (a gradual capacity addition, as in 2020). */
-  | { provider: 'scale-fleet'; fleet: string; to: number; stepEveryMs?: number }
-  | { provider: 'restart-fleet'; fleet: string; ratePerSec?: number; all?: true; waitReady?: boolean }
-  | { provider: 'kill' | 'pause' | 'resume' | 'restart' | 'clear-faults' | 'partition' | 'heal-partition'; service: string }
-  | {
-      provider: 'inject-fault'
-      service: string
-      direction: 'inbound' | 'outbound'
-      kind: 'latency' | 'error' | 'reset' | 'hang'
-      delayMs?: number
-      status?: number
-      errorType?: string
-      probability?: number
-      /** Outbound only: the service whose calls are hit (the runner turns it into match.origin). */
-      target?: string
-      match?: { origin?: string; pathPrefix?: string; method?: string; operation?: string }
-    }
-  | { provider: 'set-thread-limit'; fleet: string; to: number }
-  | { provider: 'post-status'; path: 'primary' | 'backup'; message: string }
-  | { provider: 'wait'; forMs: number }
+/** An action's args, validated and defaulted per provider (its definition's args); `provider` repeated so the union narrows. */
+export type ActionArgs = { [N in ProviderName]: { provider: N } & ProviderArgsOf<N> }[ProviderName]
 
 export interface Action {
   type: 'action'

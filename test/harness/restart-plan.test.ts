@@ -1,7 +1,7 @@
 // How a fleet restart is paced: all at once, at a rate, or at a rate that also waits for each
 // member's shard-map to settle (a rolling restart). Fake members, real timers.
 import t from 'tap'
-import { runRestart, checkRestartOptions } from '../../harness/topology/restart-plan.js'
+import { runRestart, checkRestartOptions, brokenRestartRule, isRestartRate } from '../../harness/topology/restart-plan.js'
 import type { WaitOutcome } from '../../harness/platform/readiness.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -59,4 +59,15 @@ t.test('bad combinations are refused before anything restarts', async (t) => {
   t.throws(() => checkRestartOptions({ all: true, ratePerSec: 1 }), /either a rate/)
   t.throws(() => checkRestartOptions({ ratePerSec: 0 }), /expected a positive number of members per second, got 0/)
   t.throws(() => checkRestartOptions({ all: true, waitReady: true }), /waitReady goes with a rate/)
+})
+
+t.test('one restart rule for the validator and every platform: a rate or all at once, waitReady only with a rate', async (t) => {
+  t.equal(brokenRestartRule({ rate: true, all: false, waitReady: false }), undefined)
+  t.equal(brokenRestartRule({ rate: true, all: false, waitReady: true }), undefined)
+  t.equal(brokenRestartRule({ rate: false, all: true, waitReady: false }), undefined)
+  t.equal(brokenRestartRule({ rate: true, all: true, waitReady: false }), 'both')
+  t.equal(brokenRestartRule({ rate: false, all: false, waitReady: true }), 'neither')
+  t.equal(brokenRestartRule({ rate: false, all: true, waitReady: true }), 'waitReady-with-all')
+  t.ok(isRestartRate(0.5))
+  for (const bad of [0, -1, Number.POSITIVE_INFINITY, Number.NaN, '1', undefined]) t.notOk(isRestartRate(bad), `not a rate: ${String(bad)}`)
 })
