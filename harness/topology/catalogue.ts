@@ -51,6 +51,7 @@ export type FleetName = (typeof FLEETS)[number]
 /** Remediation 5: the dedicated fleet that builds the shard-map, and its size. */
 export const SHARD_MAP_CACHE_FLEET = 'cache'
 export const SHARD_MAP_CACHE_FRONTENDS = 3
+export const MAX_SHARD_MAP_CACHE_FRONTENDS = 16
 
 export const METADATA_SERVICE = 'kinesis-metadata'
 export const backendName = (n: number): string => `kinesis-backend-${n}`
