@@ -1,4 +1,4 @@
-// How faithfully a run reproduced the 2020 outage: one named check per mechanism of FIDELITY.md,
+// How faithfully a run reproduced the 2020 outage: one named check per mechanism of docs/fidelity.md,
 // each judged on the timeline and the events. A check does not apply when the run could not show
 // the mechanism (its service is absent, or a remediation switch turns the 2020 behaviour off);
 // the score is met / applicable.

@@ -1,4 +1,4 @@
-// Onset and recovery, exactly as DESIGN.md defines them. Time is cut into 1 s windows starting at
+// Onset and recovery, exactly as docs/experiments.md ("How a run is judged") defines them. Time is cut into 1 s windows starting at
 // the first fault; a window's verdict comes from the client-side sample that closes it (the
 // observer's sample covers the trailing second). Onset: the first of two consecutive breached
 // windows. Recovery: the start of the first run of five healthy windows after onset. A window

@@ -1,4 +1,4 @@
-// The journal's shape (DESIGN.md "Outputs"): what a run writes to journal.json and what analyze,
+// The journal's shape (docs/outputs.md): what a run writes to journal.json and what analyze,
 // report, compare and suite read back. Times are ms from the start of the method (negative before
 // it). analyze and report depend only on these types, so they can re-run on old runs.
 import type { Experiment } from '../experiment/types.js'
@@ -107,7 +107,7 @@ export interface ExpectationResult {
 
 export interface FidelityCheck {
   name: string
-  /** A mechanism of FIDELITY.md; false when the run could not show it (service absent, switch on). */
+  /** A mechanism of docs/fidelity.md; false when the run could not show it (service absent, switch on). */
   applicable: boolean
   met: boolean
   detail: string

@@ -39,7 +39,7 @@ export function verdictCards(j: Journal): string {
   return `<div class="cards" id="verdict">
 ${card('status', j.status + (j.deviated ? ' (deviated)' : ''), esc(statusNote), statusCls)}
 ${card('expectations', total ? `${met}/${total} met` : 'none stated', j.expectations.filter((x) => !x.met).map((x) => `<span class="bad">not met: ${esc(x.name)}</span>`).join('<br>') || (total ? 'every expectation held' : ''), expCls)}
-${card('fidelity to 2020', score(fid.score), `${fidApplicable.filter((c) => c.met).length} of ${fidApplicable.length} applicable mechanisms of FIDELITY.md showed`, fid.score === null ? '' : fid.score >= 0.8 ? 'ok' : fid.score >= 0.5 ? 'warn' : 'bad')}
+${card('fidelity to 2020', score(fid.score), `${fidApplicable.filter((c) => c.met).length} of ${fidApplicable.length} applicable mechanisms of docs/fidelity.md showed`, fid.score === null ? '' : fid.score >= 0.8 ? 'ok' : fid.score >= 0.5 ? 'warn' : 'bad')}
 ${card('blast radius', br ? `${br.count}/${br.total}` : '-', br ? (br.impacted.length ? `impacted: ${esc(br.impacted.join(', '))}` : 'no service impacted') : '', br ? (br.count === 0 ? 'ok' : 'bad') : '')}
 ${card('time to recover', sec(rec?.timeToRecoverMs), recNote, !rec || (rec.lastRecoveredMs === null && rec.recovered) ? '' : rec.recovered ? 'ok' : 'bad')}
 </div>`
@@ -69,7 +69,7 @@ function publishedTable(p: PublishedTimeline): string {
     const cls = e.kind === 'onset' ? 'bad' : e.kind === 'recovery' ? 'ok' : ''
     return `<tr><td class="num">${esc(e.pst)}</td><td class="${cls}">${esc(e.text)}</td><td class="num">${esc(sec(e.mappedMs))}</td><td>${measured}</td></tr>`
   })
-  return `<table id="published-timeline"><tr><th>PST</th><th>published (FIDELITY.md)</th><th>mapped to this run</th><th>measured in this run (difference to the mapped time)</th></tr>${rows.join('')}</table>`
+  return `<table id="published-timeline"><tr><th>PST</th><th>published (docs/fidelity.md)</th><th>mapped to this run</th><th>measured in this run (difference to the mapped time)</th></tr>${rows.join('')}</table>`
 }
 
 function servicesTable(j: Journal): string {
@@ -145,7 +145,7 @@ ${cascadeGraph(j)}</section>
 ${chartSlots}${missing}</section>
 <section><h2>Steady-state hypothesis</h2>${steadyStateTable(j.steadyState.before, j.steadyState.after)}</section>
 <section><h2>The 2020 timeline on this run's scale</h2>
-<p class="muted">The published timeline (FIDELITY.md, PST on 2020-11-25) at ${esc(published.timeScale)} s of run per incident hour, with this run's trigger (its first method action, at ${esc(sec(published.triggerMs))}) standing for ${esc(published.anchor)}, the end of the capacity addition, after which every front-end crossed its thread limit as the fleet learned of the new servers (a run adds its members at once). Top: the published moments; bottom: what this run measured for each.</p>
+<p class="muted">The published timeline (docs/fidelity.md, PST on 2020-11-25) at ${esc(published.timeScale)} s of run per incident hour, with this run's trigger (its first method action, at ${esc(sec(published.triggerMs))}) standing for ${esc(published.anchor)}, the end of the capacity addition, after which every front-end crossed its thread limit as the fleet learned of the new servers (a run adds its members at once). Top: the published moments; bottom: what this run measured for each.</p>
 ${triggerOf(j) ? `<div class="chart"><div class="plot" data-lane="published"></div></div>\n${publishedTable(published)}` : '<p>The method did not run: there is no trigger to map the 2020 timeline onto.</p>'}</section>
 <section><h2>Services (client side)</h2>${servicesTable(j)}</section>
 ${probes}

@@ -1,4 +1,4 @@
-// The published timeline of the 2020 outage (FIDELITY.md, PST on 2020-11-25) mapped onto a run's
+// The published timeline of the 2020 outage (docs/fidelity.md, PST on 2020-11-25) mapped onto a run's
 // time scale, each entry beside what the run measured for it.
 //
 // The anchor: the run's trigger (its first method action) stands for 03:47, not 02:44. A run's

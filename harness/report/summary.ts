@@ -98,7 +98,7 @@ export function summaryMarkdown(j: Journal, outDir?: string, rows?: readonly Tim
     }
   }
   lines.push('', '## Fidelity to the 2020 outage', '')
-  lines.push(`Score: ${score(j.fidelity.score)} of the applicable mechanisms of FIDELITY.md showed.`, '')
+  lines.push(`Score: ${score(j.fidelity.score)} of the applicable mechanisms of docs/fidelity.md showed.`, '')
   for (const c of j.fidelity.checks) lines.push(`- ${c.applicable ? mark(c.met) : '➖ n/a'}: ${c.name}: ${esc(c.detail)}`)
   lines.push('', '## What was done', '')
   const done = j.events.filter((e) => Math.abs(e.atMs) < 1e8 && (e.kind === 'action-start' || (e.kind === 'action-end' && e.detail.ok === false) || e.kind === 'alarm'))

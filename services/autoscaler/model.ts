@@ -1,6 +1,6 @@
 // The autoscaler's nouns, in ECS's words: a service keeps desiredCount tasks; a task moves through
 // ECS's lastStatus values, and each move that needs the control plane is a workflow step carried
-// by an EventBridge event (FIDELITY.md: ECS's internal workflows run on EventBridge).
+// by an EventBridge event (docs/fidelity.md: ECS's internal workflows run on EventBridge).
 
 export const REGION = 'us-east-1'
 export const ACCOUNT = '000000000000'

@@ -1,4 +1,4 @@
-// The remediation AWS announced for CloudWatch (FIDELITY.md #8): every accepted datapoint is
+// The remediation AWS announced for CloudWatch (docs/fidelity.md, remediation 8): every accepted datapoint is
 // appended to a log on local disk and fsynced before PutMetricData answers, is readable at once by
 // queries and alarms, and stays "pending" until Kinesis acknowledges it (the shipper). Entries
 // older than the retention are dropped, pending or not (counted). The log survives a restart.

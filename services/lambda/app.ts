@@ -1,7 +1,7 @@
 // The Lambda service: one simulated invocation host. Customers call Invoke (and GetFunction,
 // ListFunctions) with the stock @aws-sdk/client-lambda; every invocation hands its metrics to the
 // host's agent, which ships them to CloudWatch. When CloudWatch fails, the agent's buffer is what
-// decides whether invocations keep working (FIDELITY.md, Lambda row).
+// decides whether invocations keep working (docs/fidelity.md, "Lambda").
 import type { FastifyInstance } from 'fastify'
 import { createService, type Service } from '../kit/index.js'
 import { HostMemory } from './host-memory.js'

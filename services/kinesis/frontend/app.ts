@@ -1,5 +1,5 @@
 // A Kinesis front-end: the Kinesis JSON 1.1 API (h1 and h2c on one port) doing the fleet's three
-// jobs (FIDELITY.md): authenticate (SigV4, in the kit's protocol plugin), throttle per shard, and
+// jobs (docs/fidelity.md, section 1): authenticate (SigV4, in the kit's protocol plugin), throttle per shard, and
 // route each record to the back-end owning its shard, as told by the shard-map.
 import type { FastifyInstance } from 'fastify'
 import type { Dispatcher } from 'undici'
