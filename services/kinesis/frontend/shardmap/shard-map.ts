@@ -44,9 +44,9 @@ const PEER_THREAD = new URL('./peer-thread.js', import.meta.url)
 
 // Small heaps: the machine must hold 40 front-ends x 39 peer threads (1,560) in 24 GiB. A peer
 // thread streams a peer's map entry by entry (map-document.ts), so its live heap stays small even
-// for a 3 MB map (40 members x 400 shards). Measured with dev-measure.ts, fleet of 40, 64 shards:
-// ~9.8 MB RSS per peer thread after a bootstrap from peers, ~9 MB with bootstrap from metadata
-// (12.6 MB with a 12/2 MB heap and whole-document parsing, which did not fit the budget).
+// for a 3 MB map (40 members x 400 shards). These limits are the smallest that let a thread
+// bootstrap such a map; larger heaps with whole-document parsing did not fit that budget
+// (dev-measure.ts measures it; the figures are in bench/RESULTS.md, "Figures moved from code comments").
 const PEER_THREAD_LIMITS = { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 4, stackSizeMb: 1 }
 
 export interface FrontendShardMap extends ShardMap {

@@ -7,9 +7,10 @@
 // enforcement 'process' (no OS limit available) does it refuse a thread itself, with an error
 // whose code says so (ERR_THREAD_LIMIT_PROCESS_CAP), counting the process's real tasks.
 //
-// Measured on Node 20.20 in a pids cgroup (see the shard-map tests): a failed Worker creation
-// throws synchronously and leaves no task behind (/proc/self/task is unchanged), and about 40 KB
-// of RSS per failed attempt, so a broken map retrying once a second is safe to leave running.
+// In a pids cgroup a failed Worker creation throws synchronously and leaves no task behind
+// (/proc/self/task is unchanged; the shard-map tests assert it), and it costs little memory (the
+// figure is in bench/RESULTS.md, "Figures moved from code comments"), so a broken map that retries
+// once a second is safe to leave running, as the 2020 servers kept retrying.
 import { readFileSync, readdirSync } from 'node:fs'
 import { Worker, type WorkerOptions } from 'node:worker_threads'
 import type { ThreadLimitEnforcement } from './types.js'
