@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 CLI := node dist/harness/cli.js
 
-.PHONY: install build run suite test up down bench clean image compose-up compose-down
+.PHONY: install build run suite test lint format up down bench clean image compose-up compose-down
 
 install: $(NODE_MODULES_STAMP)
 
@@ -27,6 +27,14 @@ suite: build
 
 test: build
 	npx tap
+
+# Type-check, ESLint with zero warnings (eslint.config.js), and prettier's check of the code's format
+# (.prettierrc.json). `make format` rewrites the code in that format.
+lint: install
+	npm run lint
+
+format: install
+	npm run format
 
 up: build
 	$(CLI) up
