@@ -23,7 +23,8 @@ import {
 import { ListShardsCommand, GetShardIteratorCommand, GetRecordsCommand } from '@aws-sdk/client-kinesis'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { spawnService, CREDENTIALS, type Spawned } from '../helpers/spawn.js'
-import { startKinesis, until } from '../kinesis/sdk-topology.js'
+import { startKinesis } from '../kinesis/sdk-topology.js'
+import { eventually } from '../helpers/eventually.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
@@ -48,7 +49,7 @@ t.test('the stock Cognito client works end to end against a real process shippin
   const start = async (env: Record<string, string> = {}) => {
     const p = await spawnService('services/cognito/main.js', { KINESIS_ENDPOINT: kinesis.frontend.url, OUTAGE_LAB_DATA_DIR: dataDir, ACCESS_FLUSH_INTERVAL_MS: '50', ...env }, { timeoutMs: 60_000 })
     t.teardown(() => p.stop())
-    await until(async () => (await health(p.url)).stream?.ready === true, 'the access-pattern stream ready')
+    await eventually(async () => (await health(p.url)).stream?.ready === true, { what: 'the access-pattern stream ready' })
     return p
   }
   let cognito: Spawned = await start()
@@ -109,7 +110,7 @@ t.test('the stock Cognito client works end to end against a real process shippin
 
   // The access patterns of those calls are in Kinesis.
   const k = kinesis.client('h1')
-  await until(async () => (await health(cognito.url)).accessBuffer.records === 0, 'the access buffer drained')
+  await eventually(async () => (await health(cognito.url)).accessBuffer.records === 0, { what: 'the access buffer drained' })
   const records: any[] = []
   const { Shards } = await k.send(new ListShardsCommand({ StreamName: STREAM }))
   for (const shard of Shards ?? []) {

@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { request } from 'undici'
 import { spawnService } from '../helpers/spawn.js'
+import { eventually } from '../helpers/eventually.js'
 
 async function get(url: string): Promise<{ status: number; body: any }> {
   const res = await request(url)
@@ -22,13 +23,10 @@ t.test('a back-end process registers its URL with metadata and turns healthy', a
   const b = await spawnService('services/kinesis/backend/main.js', { ...common, BACKEND_ID: 'backend-b', ADVERTISE_URL: 'http://backend-b.example:4100' })
   t.teardown(() => b.stop())
 
-  let health = { status: 503, body: {} as any }
-  for (let i = 0; i < 100 && health.status !== 200; i++) {
-    await new Promise((r) => setTimeout(r, 50))
-    health = await get(`${b.url}/health`)
-  }
+  // A soft wait: the assertion below says what is wrong if it never turns healthy.
+  const health = await eventually(() => get(`${b.url}/health`), { what: 'backend-b healthy', timeoutMs: 5_000, intervalMs: 50, until: (h) => h.status === 200 }).catch(() => get(`${b.url}/health`))
   t.match(health, { status: 200, body: { status: 'ok', backend: 'backend-b', registered: true } })
-  for (let i = 0; i < 100 && (await get(`${a.url}/health`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 50))
+  await eventually(async () => (await get(`${a.url}/health`)).status === 200, { what: 'backend-a healthy', timeoutMs: 5_000, intervalMs: 50 }).catch(() => undefined)
   t.same((await get(`${metadata.url}/backends`)).body, {
     backends: [
       { id: 'backend-a', url: a.url },

@@ -10,6 +10,7 @@ import { ShardLog } from '../../services/kinesis/backend/shard-log.js'
 import { _tableCrc32ForTests } from '../../services/kinesis/backend/frame.js'
 import { buildApp as buildMetadataApp } from '../../services/kinesis/metadata/app.js'
 import { MetadataStore } from '../../services/kinesis/metadata/store.js'
+import { eventually } from '../helpers/eventually.js'
 
 const SECRET = 'test-iterator-secret'
 const SHARD0 = 'shardId-000000000000'
@@ -317,11 +318,9 @@ t.test('a back-end started before metadata registers once metadata answers, and 
   const metadata = buildMetadataApp({ store: await MetadataStore.open(path.join(dir, 'metadata.json')), logger: false })
   t.teardown(() => metadata.close())
   await metadata.listen({ port: metadataPort, host: '127.0.0.1' })
-  let ready = 503
-  for (let i = 0; i < 100 && ready !== 200; i++) {
-    await new Promise((r) => setTimeout(r, 50))
-    ready = (await backend.inject({ url: '/health' })).statusCode
-  }
+  // A soft wait: the assertion below says what is wrong if it never turns healthy.
+  const healthStatus = async () => (await backend.inject({ url: '/health' })).statusCode
+  const ready = await eventually(healthStatus, { what: 'the back-end healthy', timeoutMs: 5_000, intervalMs: 50, until: (status) => status === 200 }).catch(healthStatus)
   t.equal(ready, 200, 'healthy once registered')
   t.same((await metadata.inject({ url: '/backends' })).json().backends, [{ id: 'backend-a', url: backendUrl }])
 

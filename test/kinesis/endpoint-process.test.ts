@@ -9,20 +9,10 @@ import { request } from 'undici'
 import { KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis'
 import { awsJsonProtocol, createService } from '../../services/kit/index.js'
 import { ADMIN_TOKEN, CREDENTIALS, spawnService } from '../helpers/spawn.js'
+import { eventually } from '../helpers/eventually.js'
 
 const ENTRY = 'services/kinesis/endpoint/main.js'
 const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(25)
-  }
-}
 
 async function json(url: string, init: Parameters<typeof request>[1] = {}): Promise<any> {
   const res = await request(url, init)
@@ -84,12 +74,12 @@ t.test('membership follows the metadata service: members join unhealthy, serve o
   await put('main', 'fe-1', one.url)
   await put('main', 'fe-2', two.url)
   await put('cloudwatch', 'fe-other', other.url)
-  const joined = await waitFor('both members listed', async () => {
+  const joined = await eventually(async () => {
     const list = await members()
     return list.length === 2 && list
-  })
+  }, { what: 'both members listed', intervalMs: 25 })
   t.same(joined.map((m) => [m.id, m.url]), [['fe-1', one.url], ['fe-2', two.url]], 'only the members of its fleet, with their metadata ids')
-  await waitFor('both members healthy', async () => (await members()).every((m) => m.healthy))
+  await eventually(async () => (await members()).every((m) => m.healthy), { what: 'both members healthy', intervalMs: 25 })
 
   // The stock SDK client (HTTP/2 by default) through the endpoint process, signatures verified by the members.
   const client = new KinesisClient({ endpoint: endpoint.url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1 })
@@ -101,11 +91,11 @@ t.test('membership follows the metadata service: members join unhealthy, serve o
   t.equal(other.calls(), 0, 'a member of another fleet gets nothing')
 
   await json(`${metadata.url}/fleets/main/members/fe-2`, { method: 'DELETE' })
-  await waitFor('fe-2 left', async () => (await members()).length === 1)
+  await eventually(async () => (await members()).length === 1, { what: 'fe-2 left', intervalMs: 25 })
   for (let i = 0; i < 3; i++) t.same((await client.send(new ListStreamsCommand({}))).StreamNames, ['fe-1'])
 
   await metadata.stop('SIGKILL')
-  await waitFor('a failed membership poll', async () => /kinesis_endpoint_membership_errors_total\{[^}]*\} [1-9]/.test(await (await request(`${endpoint.url}/metrics`)).body.text()))
+  await eventually(async () => /kinesis_endpoint_membership_errors_total\{[^}]*\} [1-9]/.test(await (await request(`${endpoint.url}/metrics`)).body.text()), { what: 'a failed membership poll', intervalMs: 25 })
   t.same((await members()).map((m) => m.id), ['fe-1'], 'the last member list stands without metadata')
   t.same((await client.send(new ListStreamsCommand({}))).StreamNames, ['fe-1'])
 })
@@ -130,10 +120,10 @@ t.test('an endpoint of one cell proxies to the members of that cell only', async
   }
   const endpoint = await spawnService(ENTRY, { METADATA_URL: metadata.url, FLEET: 'main', CELL: 'c2', MEMBERSHIP_POLL_MS: '50', HEALTH_INTERVAL_MS: '50' })
   t.teardown(() => endpoint.stop())
-  await waitFor('the cell member healthy', async () => {
+  await eventually(async () => {
     const list = (await json(`${endpoint.url}/admin/members`, { headers: ADMIN })) as any[]
     return list.length === 1 && list[0].healthy && list
-  })
+  }, { what: 'the cell member healthy', intervalMs: 25 })
   for (let i = 0; i < 3; i++) t.same(await json(`${endpoint.url}/`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }), { cell: 'c2' })
   const health = await json(`${endpoint.url}/health`)
   t.match(health, { service: 'kinesis-endpoint', instance: 'endpoint-main-c2', fleet: 'main', cell: 'c2', members: 1, healthyMembers: 1 })

@@ -14,6 +14,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { buildApp } from '../../services/kinesis/endpoint/app.js'
 import { loadConfig } from '../../services/kinesis/endpoint/config.js'
 import { awsJsonProtocol, createService } from '../../services/kit/index.js'
+import { eventually } from '../helpers/eventually.js'
 
 const TOKEN = 'endpoint-test-token'
 const ADMIN = { authorization: `Bearer ${TOKEN}` }
@@ -114,17 +115,7 @@ async function startEndpoint(t: Test, env: Record<string, string>, opts: { admin
   }
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
-
-const allHealthy = (ep: TestEndpoint, n: number) => waitFor(`${n} healthy members`, async () => (await ep.members()).filter((m) => m.healthy).length === n)
+const allHealthy = (ep: TestEndpoint, n: number) => eventually(async () => (await ep.members()).filter((m) => m.healthy).length === n, { what: `${n} healthy members`, intervalMs: 20 })
 
 async function post(url: string, body: string | Buffer = '{}', headers: Record<string, string> = {}) {
   const res = await request(url, { method: 'POST', body, headers: { 'content-type': 'application/x-amz-json-1.1', ...headers } })
@@ -169,7 +160,7 @@ t.test('new members start unhealthy: no traffic before HEALTHY_THRESHOLD passed 
   const a = await startMember(t, 'a')
   a.healthStatus = 503
   const ep = await startEndpoint(t, { ENDPOINT_MEMBERS: a.url })
-  await waitFor('a failed check', async () => (await ep.member(a.id))?.consecutiveFailures >= 2)
+  await eventually(async () => (await ep.member(a.id))?.consecutiveFailures >= 2, { what: 'a failed check', intervalMs: 20 })
   const state = await ep.member(a.id)
   t.equal(state.healthy, false)
   t.equal(state.lastError, 'status 503')
@@ -187,10 +178,10 @@ t.test('a member whose health check answers after HEALTH_TIMEOUT_MS is ejected, 
   const ep = await startEndpoint(t, { ENDPOINT_MEMBERS: `${a.url},${b.url}` })
   await allHealthy(ep, 2)
   b.healthDelayMs = 400
-  const ejected = await waitFor('b ejected', async () => {
+  const ejected = await eventually(async () => {
     const s = await ep.member(b.id)
     return s.healthy ? undefined : s
-  })
+  }, { what: 'b ejected', intervalMs: 20 })
   t.ok(ejected.consecutiveFailures >= 3, 'ejected after UNHEALTHY_THRESHOLD failures')
   t.match(ejected.lastError, /no answer within 150 ms/)
   t.equal((await ep.member(a.id)).healthy, true)
@@ -201,10 +192,10 @@ t.test('a member whose health check answers after HEALTH_TIMEOUT_MS is ejected, 
   t.match(await ep.metrics(), new RegExp(`kinesis_endpoint_member_healthy\\{member="${b.id}"[^}]*\\} 0`))
 
   b.healthDelayMs = 0
-  const back = await waitFor('b re-admitted', async () => {
+  const back = await eventually(async () => {
     const s = await ep.member(b.id)
     return s.healthy ? s : undefined
-  })
+  }, { what: 'b re-admitted', intervalMs: 20 })
   t.ok(back.consecutiveSuccesses >= 2, 're-admitted after HEALTHY_THRESHOLD passes')
   t.equal(back.lastError, null)
   t.equal(back.ejections, 1)
@@ -218,11 +209,11 @@ t.test('a front-end still building its shard-map gets no traffic; a broken one s
   const [a, b] = await Promise.all([startMember(t, 'a'), startMember(t, 'b')])
   b.shardMapState = 'building'
   const ep = await startEndpoint(t, { ENDPOINT_MEMBERS: `${a.url},${b.url}` })
-  await waitFor('a admitted', async () => ((await ep.member(a.id)).healthy ? true : undefined))
+  await eventually(async () => ((await ep.member(a.id)).healthy ? true : undefined), { what: 'a admitted', intervalMs: 20 })
   t.match((await ep.member(b.id)).lastError, /shard-map still building/)
   for (let i = 0; i < 4; i++) t.equal((await post(`${ep.url}/`)).json().member, 'a', 'traffic avoids the cold-starting member')
   b.shardMapState = 'broken'
-  await waitFor('b admitted once its map is no longer building', async () => ((await ep.member(b.id)).healthy ? true : undefined))
+  await eventually(async () => ((await ep.member(b.id)).healthy ? true : undefined), { what: 'b admitted once its map is no longer building', intervalMs: 20 })
   const seen = new Set<string>()
   for (let i = 0; i < 4; i++) seen.add((await post(`${ep.url}/`)).json().member)
   t.same([...seen].sort(), ['a', 'b'], 'a broken member is routed to: its process is up and answers')
@@ -261,13 +252,13 @@ t.test('a member whose event loop is blocked fails its checks and is ejected; it
   await allHealthy(ep, 1)
   const res = await request(`http://${id}/block?ms=2500`)
   t.equal(await res.body.text(), 'blocking')
-  const ejected = await waitFor('blocked member ejected', async () => {
+  const ejected = await eventually(async () => {
     const s = await ep.member(id)
     return s.healthy ? undefined : s
-  })
+  }, { what: 'blocked member ejected', intervalMs: 20 })
   t.match(ejected.lastError, /no answer within 150 ms/)
   t.equal((await post(`${ep.url}/`)).status, 503, 'with its only member ejected the endpoint answers 503')
-  await waitFor('member re-admitted after its loop unblocked', async () => (await ep.member(id)).healthy)
+  await eventually(async () => (await ep.member(id)).healthy, { what: 'member re-admitted after its loop unblocked', intervalMs: 20 })
   t.equal((await post(`${ep.url}/`)).status, 200)
 })
 
@@ -276,7 +267,7 @@ t.test('with no healthy member the endpoint answers 503 ServiceUnavailable in th
   const closed = await startMember(t, 'gone')
   await closed.app.close()
   const ep = await startEndpoint(t, { ENDPOINT_MEMBERS: closed.url, FLEET: 'main', CELL: 'cell-1' })
-  await waitFor('a failed check', async () => (await ep.member(closed.id))?.consecutiveFailures >= 1)
+  await eventually(async () => (await ep.member(closed.id))?.consecutiveFailures >= 1, { what: 'a failed check', intervalMs: 20 })
   t.match((await ep.member(closed.id)).lastError, /ECONNREFUSED/)
   const res = await post(`${ep.url}/`, '{}', { 'x-amz-target': 'Kinesis_20131202.ListStreams' })
   t.equal(res.status, 503)
@@ -432,16 +423,16 @@ t.test('a member that does not answer within UPSTREAM_TIMEOUT_MS yields 504; a c
   const res = await post(`${ep.url}/hang`)
   t.equal(res.status, 504)
   t.same(res.json(), { __type: 'InternalFailure', message: `Member ${a.id} did not answer within 300 ms` })
-  await waitFor('the timed-out request closed at the member', () => a.hangsClosedByPeer === 1)
+  await eventually(() => a.hangsClosedByPeer === 1, { what: 'the timed-out request closed at the member', intervalMs: 20 })
 
   const ep2 = await startEndpoint(t, { ENDPOINT_MEMBERS: a.url, UPSTREAM_TIMEOUT_MS: '60000' })
   await allHealthy(ep2, 1)
   const gone = new AbortController()
   const pending = request(`${ep2.url}/hang`, { method: 'POST', body: '{}', signal: gone.signal }).catch((e) => e)
-  await waitFor('the member got the request', () => a.hits.length === 2)
+  await eventually(() => a.hits.length === 2, { what: 'the member got the request', intervalMs: 20 })
   gone.abort()
   t.equal(((await pending) as Error).name, 'AbortError')
-  await waitFor('the member saw its request closed', () => a.hangsClosedByPeer === 2)
+  await eventually(() => a.hangsClosedByPeer === 2, { what: 'the member saw its request closed', intervalMs: 20 })
   t.match(await ep2.metrics(), new RegExp(`kinesis_endpoint_requests_total\\{member="${a.id}",status="499"[^}]*\\} 1`))
 })
 
@@ -503,10 +494,10 @@ t.test('inbound and outbound faults of the kit steer the endpoint too', async (t
   })
   t.equal(add.statusCode, 201)
   await add.body.dump()
-  const ejected = await waitFor('b ejected by the injected fault', async () => {
+  const ejected = await eventually(async () => {
     const s = await ep.member(b.id)
     return s.healthy ? undefined : s
-  })
+  }, { what: 'b ejected by the injected fault', intervalMs: 20 })
   t.equal(ejected.lastError, 'status 503')
   await (await request(`${ep.url}/admin/faults/outbound/b-looks-dead`, { method: 'DELETE', headers: ADMIN })).body.dump()
   await allHealthy(ep, 2)
@@ -550,14 +541,14 @@ t.test('a member that passes no check for REMOVE_UNHEALTHY_AFTER_MS is removed f
   const ep = await startEndpoint(t, { METADATA_URL: metadataUrl, MEMBERSHIP_POLL_MS: '50', REMOVE_UNHEALTHY_AFTER_MS: '600' })
   const inFleet = async () => ((await (await request(`${metadataUrl}/fleets/main/members`)).body.json()) as { members: { id: string }[] }).members.map((m) => m.id).sort()
 
-  await waitFor('the cold-starting member removed', async () => !(await inFleet()).includes('cold'))
+  await eventually(async () => !(await inFleet()).includes('cold'), { what: 'the cold-starting member removed', intervalMs: 20 })
   t.same(await inFleet(), ['broken', 'fast'], 'only the member that never passed is gone; a broken map passes its checks, as in 2020')
-  await waitFor('the removal counted', async () => /kinesis_endpoint_fleet_removals_total\{[^}]*member="cold"[^}]*\} 1\n/.test(await ep.metrics()))
+  await eventually(async () => /kinesis_endpoint_fleet_removals_total\{[^}]*member="cold"[^}]*\} 1\n/.test(await ep.metrics()), { what: 'the removal counted', intervalMs: 20 })
 
   // It rejoins (as a front-end does when it finds itself removed) and gets a whole window again.
   cold.shardMapState = 'ready'
   await register('cold', cold.url)
-  await waitFor('the rejoined member admitted', async () => ((await ep.member('cold'))?.healthy ? true : undefined))
+  await eventually(async () => ((await ep.member('cold'))?.healthy ? true : undefined), { what: 'the rejoined member admitted', intervalMs: 20 })
   await sleep(800)
   t.same(await inFleet(), ['broken', 'cold', 'fast'], 'a member that passes stays in the fleet')
 })

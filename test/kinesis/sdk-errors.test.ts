@@ -16,7 +16,8 @@ import {
 } from '@aws-sdk/client-kinesis'
 import { request } from 'undici'
 import { spawnService } from '../helpers/spawn.js'
-import { startKinesis, until } from './sdk-topology.js'
+import { startKinesis } from './sdk-topology.js'
+import { eventually } from '../helpers/eventually.js'
 
 const ACCOUNT = '000000000000'
 const MiB = 1024 * 1024
@@ -168,7 +169,7 @@ t.test('a front-end whose shard-map broke on the thread limit answers the data p
   })
   t.teardown(() => second.stop())
   const health = async () => (await (await request(`${second.url}/health`)).body.json()) as any
-  await until(async () => (await health()).shard_map_state === 'broken', 'frontend-2 shard-map broken')
+  await eventually(async () => (await health()).shard_map_state === 'broken', { what: 'frontend-2 shard-map broken' })
   const h = await health()
   t.match(h, { status: 'ok', thread_limit: 2, thread_limit_enforcement: 'process', shard_map_state: 'broken' })
   t.ok(h.threads > 2, 'the process has more threads than its limit')

@@ -8,6 +8,7 @@ import { request } from 'undici'
 import { KinesisClient, type KinesisClientConfig } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { spawnService, CREDENTIALS, type Spawned } from '../helpers/spawn.js'
+import { eventually } from '../helpers/eventually.js'
 
 // The SDK prints a NodeVersionSupportWarning once per process on Node < 22; the SDK honours this
 // switch (@aws-sdk/core emitWarningIfUnsupportedVersion).
@@ -40,7 +41,7 @@ export async function startKinesis(t: Tap.Test, opts: { frontendEnv?: Record<str
   const backends = await Promise.all(
     ['backend-1', 'backend-2'].map((id) => started('services/kinesis/backend/main.js', { BACKEND_ID: id, METADATA_URL: metadata.url, ITERATOR_SECRET: 'sdk-test-secret' })),
   )
-  await until(async () => ((await getJson(`${metadata.url}/backends`)).backends ?? []).length === 2, 'both back-ends registered')
+  await eventually(async () => ((await getJson(`${metadata.url}/backends`)).backends ?? []).length === 2, { what: 'both back-ends registered' })
   const frontend = await started('services/kinesis/frontend/main.js', {
     FRONTEND_ID: 'frontend-1',
     METADATA_URL: metadata.url,
@@ -49,7 +50,7 @@ export async function startKinesis(t: Tap.Test, opts: { frontendEnv?: Record<str
     THREAD_LIMIT_ENFORCEMENT: 'process',
     ...opts.frontendEnv,
   })
-  await until(async () => (await getJson(`${frontend.url}/health`)).shard_map_state === 'ready', 'front-end shard-map ready')
+  await eventually(async () => (await getJson(`${frontend.url}/health`)).shard_map_state === 'ready', { what: 'front-end shard-map ready' })
   return {
     metadata,
     backends,
@@ -75,14 +76,5 @@ async function getJson(url: string): Promise<any> {
     return await res.body.json()
   } catch {
     return {}
-  }
-}
-
-/** Polls a condition every 50 ms; fails after 15 s naming what it waited for. */
-export async function until(cond: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
   }
 }

@@ -7,16 +7,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { localPlatform } from '../../harness/platform/local/index.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
 import { kinesisOutageSkip } from '../helpers/kinesis-outage.js'
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const v = await probe()
-    if (v !== undefined) return v
-    await new Promise((r) => setTimeout(r, 250))
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms`)
-}
+import { eventually } from '../helpers/eventually.js'
 
 // 11 base threads + 1 peer fits a limit of 14; 6 members (16 threads each with peers) would not.
 const LIMIT = 14
@@ -31,16 +22,16 @@ t.test('with a dedicated shard-map cache fleet, a capacity addition past the thr
   await kinesis.send(new CreateStreamCommand({ StreamName: 'orders', ShardCount: 2 }))
   // The cache fleet re-reads the map on its own poll: a front-end may not know the stream for a
   // moment after CreateStream (the cache is eventually consistent).
-  await until('the stream is ACTIVE', 20_000, async () => {
+  await eventually(async () => {
     const out = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'orders' })).catch(() => undefined)
     return out?.StreamDescriptionSummary?.StreamStatus === 'ACTIVE' ? true : undefined
-  })
+  }, { what: 'the stream is ACTIVE', timeoutMs: 20_000, intervalMs: 250 })
 
   await topo.scaleFleet('main', 6)
-  const main = await until('six ready main front-ends', 60_000, async () => {
+  const main = await eventually(async () => {
     const fes = (await topo.health()).filter((h) => h.name.startsWith('kinesis-frontend-main-'))
     return fes.length === 6 && fes.every((h) => h.body?.shard_map_state === 'ready') ? fes : undefined
-  })
+  }, { what: 'six ready main front-ends', timeoutMs: 60_000, intervalMs: 250 })
   for (const fe of main) {
     t.equal(fe.body?.peers, 0, `${fe.name} learns no peer: its map comes from the cache fleet`)
     t.ok(Number(fe.body?.threads) <= LIMIT, `${fe.name}: ${fe.body?.threads} threads, under the limit of ${LIMIT}`)

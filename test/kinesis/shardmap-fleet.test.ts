@@ -8,6 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { request } from 'undici'
 import { spawnService, type Spawned } from '../helpers/spawn.js'
+import { eventually } from '../helpers/eventually.js'
 
 const HOST = 'services/kinesis/frontend/shardmap/dev-host.js'
 const CG_ROOT = `/sys/fs/cgroup/pids/outage-lab-test-${process.pid}`
@@ -52,21 +53,6 @@ async function json(url: string, init: { method?: string; body?: unknown } = {})
 }
 
 const health = async (fe: Spawned) => (await json(`${fe.url}/health`)).body
-
-async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: T | undefined
-  for (;;) {
-    try {
-      last = await probe()
-      if (ok(last)) return last
-    } catch (err) {
-      last = err as T
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 /** A metadata process with one back-end and one stream: something for the shard-map to hold. */
 async function startMetadata(t: Tap.Test): Promise<Spawned> {
@@ -131,7 +117,7 @@ const ENV = {
 async function measureBase(t: Tap.Test, md: Spawned): Promise<number> {
   const f = fleet(t, md, { ...ENV, FLEET: 'probe', THREAD_LIMIT_ENFORCEMENT: 'process', THREAD_LIMIT: '1000' })
   const fe = await f.start('probe-1')
-  const h = await waitFor('the probe to be ready', () => health(fe), (h) => h.shard_map_state === 'ready')
+  const h = await eventually(() => health(fe), { what: 'the probe to be ready', timeoutMs: 20_000, intervalMs: 100, until: (h) => h.shard_map_state === 'ready' })
   await f.stop('probe-1')
   t.equal(h.peer_threads, 0, 'a fleet of one has no peer threads')
   return h.threads
@@ -148,7 +134,7 @@ t.test('a fleet past its pids.max breaks on every member with EAGAIN, stays brok
   for (const id of ids) await f.start(id)
 
   for (const id of ids) {
-    const h = await waitFor(`${id} ready with ${N - 1} peer threads`, () => health(f.members.get(id)!), (h) => h.shard_map_state === 'ready' && h.peer_threads === N - 1, 15_000)
+    const h = await eventually(() => health(f.members.get(id)!), { what: `${id} ready with ${N - 1} peer threads`, timeoutMs: 15_000, intervalMs: 100, until: (h) => h.shard_map_state === 'ready' && h.peer_threads === N - 1 })
     t.equal(h.thread_limit_enforcement, 'cgroup', `${id} reports the cgroup as the enforcer`)
     t.equal(h.thread_limit, limit, `${id} reports pids.max, not THREAD_LIMIT`)
     t.ok(h.threads <= limit, `${id} runs ${h.threads} threads under pids.max ${limit}`)
@@ -160,7 +146,7 @@ t.test('a fleet past its pids.max breaks on every member with EAGAIN, stays brok
   const extra = await f.start('fe-5')
   const broken = new Map<string, any>()
   for (const [id, fe] of f.members) {
-    const h = await waitFor(`${id} broken`, () => health(fe), (h) => h.shard_map_state === 'broken', LEARN_DELAY_MS + 10_000)
+    const h = await eventually(() => health(fe), { what: `${id} broken`, timeoutMs: LEARN_DELAY_MS + 10_000, intervalMs: 100, until: (h) => h.shard_map_state === 'broken' })
     broken.set(id, h)
     const cause = id === 'fe-5' ? /^cannot create peer thread for fe-\d \(ERR_WORKER_INIT_FAILED EAGAIN\)$/ : /^cannot create peer thread for fe-5 \(ERR_WORKER_INIT_FAILED EAGAIN\)$/
     t.match(h.last_error, cause, `${id} failed with the kernel's EAGAIN: ${h.last_error}`)
@@ -181,7 +167,7 @@ t.test('a fleet past its pids.max breaks on every member with EAGAIN, stays brok
   for (const id of ids) {
     const fe = f.members.get(id)!
     const before = broken.get(id).thread_create_failures
-    const h = await waitFor(`${id} to retry a few times after the removal`, () => health(fe), (h) => h.members === N - 1 && h.thread_create_failures >= before + 3, 10_000)
+    const h = await eventually(() => health(fe), { what: `${id} to retry a few times after the removal`, timeoutMs: 10_000, intervalMs: 100, until: (h) => h.members === N - 1 && h.thread_create_failures >= before + 3 })
     t.equal(h.shard_map_state, 'broken', `${id} is still broken after the capacity was removed`)
     t.same(h.stale_peers, ['fe-5'], `${id} still holds the removed member among its learned peers`)
     t.match(h.last_error, /\(ERR_WORKER_INIT_FAILED EAGAIN\)$/)
@@ -190,14 +176,14 @@ t.test('a fleet past its pids.max breaks on every member with EAGAIN, stays brok
   // A restart (the fleet is back under the limit) heals the restarted member, only it.
   await f.stop('fe-1')
   const again = await f.start('fe-1')
-  const healed = await waitFor('the restarted fe-1 to be ready', () => health(again), (h) => h.shard_map_state === 'ready', 15_000)
+  const healed = await eventually(() => health(again), { what: 'the restarted fe-1 to be ready', timeoutMs: 15_000, intervalMs: 100, until: (h) => h.shard_map_state === 'ready' })
   t.equal(healed.peer_threads, N - 1, 'fe-1 has one thread per current peer')
   t.equal(healed.thread_create_failures, 0)
   t.same(healed.stale_peers, [])
   t.equal((await json(`${again.url}/dev/require-usable`)).status, 200, 'the restarted member serves again')
   for (const id of ids.slice(1)) t.equal((await health(f.members.get(id)!)).shard_map_state, 'broken', `${id}, not restarted, is still broken`)
   // The broken members' threads for fe-1 follow it to its new port (same member id).
-  await waitFor('fe-2 to reconnect to the restarted fe-1', () => health(f.members.get('fe-2')!), (h) => h.connected_peers === N - 1, 10_000)
+  await eventually(() => health(f.members.get('fe-2')!), { what: 'fe-2 to reconnect to the restarted fe-1', timeoutMs: 10_000, intervalMs: 100, until: (h) => h.connected_peers === N - 1 })
   t.pass('fe-2 streams from all of its live peers again, still broken')
 })
 
@@ -210,13 +196,13 @@ t.test('without an OS limit, the in-process cap refuses the thread with its own 
   const ids = Array.from({ length: N }, (_, i) => `fe-${i + 1}`)
   for (const id of ids) await f.start(id)
   for (const id of ids) {
-    const h = await waitFor(`${id} ready`, () => health(f.members.get(id)!), (h) => h.shard_map_state === 'ready' && h.peer_threads === N - 1, 15_000)
+    const h = await eventually(() => health(f.members.get(id)!), { what: `${id} ready`, timeoutMs: 15_000, intervalMs: 100, until: (h) => h.shard_map_state === 'ready' && h.peer_threads === N - 1 })
     t.equal(h.thread_limit, limit, `${id} reports THREAD_LIMIT`)
     t.equal(h.thread_limit_enforcement, 'process')
   }
   await f.start('fe-4')
   for (const [id, fe] of f.members) {
-    const h = await waitFor(`${id} broken`, () => health(fe), (h) => h.shard_map_state === 'broken', LEARN_DELAY_MS + 10_000)
+    const h = await eventually(() => health(fe), { what: `${id} broken`, timeoutMs: LEARN_DELAY_MS + 10_000, intervalMs: 100, until: (h) => h.shard_map_state === 'broken' })
     const peer = id === 'fe-4' ? 'fe-3' : 'fe-4'
     t.equal(h.last_error, `cannot create peer thread for ${peer} (ERR_THREAD_LIMIT_PROCESS_CAP in-process thread cap: ${limit} threads + 1 would exceed THREAD_LIMIT ${limit})`, `${id} names the in-process cap`)
     t.equal(h.threads, limit, `${id} holds ${limit} threads, not one more`)

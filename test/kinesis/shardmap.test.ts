@@ -15,6 +15,7 @@ import { buildDocument, processDocument, makeEntry, toNdjson } from '../../servi
 import { pidsMaxCandidates, parsePidsMax, ThreadLimit, PROCESS_CAP_CODE } from '../../services/kinesis/frontend/shardmap/thread-limit.js'
 import type * as ShardMapModule from '../../services/kinesis/frontend/shardmap/index.js'
 import type { FrontendShardMap } from '../../services/kinesis/frontend/shardmap/index.js'
+import { eventually } from '../helpers/eventually.js'
 
 const dist = (await import(path.join(ROOT, 'dist/services/kinesis/frontend/shardmap/index.js'))) as typeof ShardMapModule
 // The kit from dist/ too: its error handler recognises AwsError by class, and the map throws dist's.
@@ -82,14 +83,6 @@ function newMap(t: Tap.Test, metadataUrl: string, over: Partial<ShardMapModule.S
   })
   t.teardown(() => map.close())
   return map
-}
-
-async function until(what: string, ok: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
 }
 
 /** A port nothing listens on: a member whose server is gone. */
@@ -162,7 +155,7 @@ t.test('a fleet of one is ready after the metadata read and routes', async (t) =
   t.equal(map.state, 'building')
   t.throws(() => map.requireUsable(), { name: 'ServiceUnavailable', statusCode: 503 })
   map.start()
-  await until('ready', () => map.state === 'ready')
+  await eventually(() => map.state === 'ready', { what: 'ready', timeoutMs: 10_000, intervalMs: 20 })
   t.doesNotThrow(() => map.requireUsable())
   t.same(map.listStreams(), ['orders'])
   t.equal((await map.stream('orders'))?.shards.length, 2)
@@ -181,7 +174,7 @@ t.test('initial members are learned at once; a later one after its seeded delay;
   const before = threads()
   const map = newMap(t, md.url, { learnDelayMs: 400, seed: 3 })
   map.start()
-  await until('ready with fe-a', () => map.state === 'ready' && map.stats().peerThreads === 1)
+  await eventually(() => map.state === 'ready' && map.stats().peerThreads === 1, { what: 'ready with fe-a', timeoutMs: 10_000, intervalMs: 20 })
   // Exact counts are asserted in the fleet test (a quiet process); this one shares the process
   // with the test runner, which may start a thread of its own.
   t.ok(threads() >= before + 1, 'one real OS thread for the one peer')
@@ -189,24 +182,24 @@ t.test('initial members are learned at once; a later one after its seeded delay;
   const delay = learnDelayMs(3, 'fe-self', 'fe-b', 400)
   const seenAt = Date.now()
   md.addMember('fe-b', DEAD)
-  await until('fe-b pending', () => map.stats().pendingPeers === 1)
+  await eventually(() => map.stats().pendingPeers === 1, { what: 'fe-b pending', timeoutMs: 10_000, intervalMs: 20 })
   t.equal(map.stats().peerThreads, 1, 'no thread inside the learn delay')
-  await until('fe-b learned', () => map.stats().peerThreads === 2)
+  await eventually(() => map.stats().peerThreads === 2, { what: 'fe-b learned', timeoutMs: 10_000, intervalMs: 20 })
   t.ok(Date.now() - seenAt >= delay - 60, `learned after its delay (${delay} ms)`)
   t.ok(threads() >= before + 2)
 
   md.removeMember('fe-a')
-  await until('membership read', () => map.stats().members === 1)
+  await eventually(() => map.stats().members === 1, { what: 'membership read', timeoutMs: 10_000, intervalMs: 20 })
   t.match(map.stats(), { peers: 2, peerThreads: 2, stalePeers: ['fe-a'] }, 'removal from membership does not remove the learned peer')
 
   md.addMember('fe-c', DEAD)
-  await until('fe-c pending', () => map.stats().pendingPeers === 1)
+  await eventually(() => map.stats().pendingPeers === 1, { what: 'fe-c pending', timeoutMs: 10_000, intervalMs: 20 })
   md.removeMember('fe-c')
-  await until('fe-c dropped', () => map.stats().pendingPeers === 0)
+  await eventually(() => map.stats().pendingPeers === 0, { what: 'fe-c dropped', timeoutMs: 10_000, intervalMs: 20 })
   t.equal(map.stats().peers, 2, 'a member gone before its learn delay ended is never learned')
 
   await map.close()
-  await until('threads gone', () => threads() <= before, 3_000)
+  await eventually(() => threads() <= before, { what: 'threads gone', timeoutMs: 3_000, intervalMs: 20 })
   t.pass('close() ends every peer thread')
 })
 
@@ -216,16 +209,16 @@ t.test('a member removed from the fleet rejoins: it registers again and rebuilds
   md.addMember('fe-b', DEAD)
   const map = newMap(t, md.url)
   map.start()
-  await until('ready with two peers', () => map.state === 'ready' && map.stats().peerThreads === 2)
+  await eventually(() => map.state === 'ready' && map.stats().peerThreads === 2, { what: 'ready with two peers', timeoutMs: 10_000, intervalMs: 20 })
   const registrations = md.state.registrations
   md.removeMember('fe-a')
-  await until('membership read', () => map.stats().members === 1)
+  await eventually(() => map.stats().members === 1, { what: 'membership read', timeoutMs: 10_000, intervalMs: 20 })
   t.match(map.stats(), { peers: 2, stalePeers: ['fe-a'] }, 'a running member keeps a peer that left')
 
   // The fleet's health system (kinesis/endpoint, REMOVE_UNHEALTHY_AFTER_MS) takes this member out.
   md.removeMember('fe-self')
-  await until('registered again', () => md.state.registrations > registrations)
-  await until('ready again', () => map.state === 'ready' && map.stats().fleetRemovals === 1)
+  await eventually(() => md.state.registrations > registrations, { what: 'registered again', timeoutMs: 10_000, intervalMs: 20 })
+  await eventually(() => map.state === 'ready' && map.stats().fleetRemovals === 1, { what: 'ready again', timeoutMs: 10_000, intervalMs: 20 })
   t.match(map.stats(), { peers: 1, peerThreads: 1, stalePeers: [], fleetRemovals: 1 }, 'the rejoin is a cold start: the peer that left is no longer held')
   t.ok(md.state.members.has('fe-self'), 'back in membership')
 })
@@ -236,10 +229,10 @@ t.test('a member removed from the fleet leaves when its process is replaced by a
   let removed = 0
   const map = newMap(t, md.url, { onRemovedFromFleet: () => removed++ })
   map.start()
-  await until('ready', () => map.state === 'ready')
+  await eventually(() => map.state === 'ready', { what: 'ready', timeoutMs: 10_000, intervalMs: 20 })
   const registrations = md.state.registrations
   md.removeMember('fe-self')
-  await until('told to leave', () => removed === 1)
+  await eventually(() => removed === 1, { what: 'told to leave', timeoutMs: 10_000, intervalMs: 20 })
   await new Promise((r) => setTimeout(r, 300))
   t.equal(removed, 1, 'told once, not on every later membership read')
   t.equal(md.state.registrations, registrations, 'it does not register again: its replacement will')
@@ -251,13 +244,13 @@ t.test('over the in-process cap the map breaks, retries, and keeps failing while
   md.addMember('fe-b', DEAD)
   const map = newMap(t, md.url, { threadLimit: threads() + 1 })
   map.start()
-  await until('broken', () => map.state === 'broken')
+  await eventually(() => map.state === 'broken', { what: 'broken', timeoutMs: 10_000, intervalMs: 20 })
   const cause = map.stats().lastError!
   t.match(cause, /^cannot create peer thread for fe-b \(ERR_THREAD_LIMIT_PROCESS_CAP in-process thread cap: \d+ threads \+ 1 would exceed THREAD_LIMIT \d+\)$/)
   t.throws(() => map.requireUsable(), { name: 'InternalFailure', statusCode: 500, message: `shard-map construction failed: ${cause}` })
   md.removeMember('fe-b')
   const failures = map.stats().threadCreateFailures
-  await until('three more retries', () => map.stats().threadCreateFailures >= failures + 3)
+  await eventually(() => map.stats().threadCreateFailures >= failures + 3, { what: 'three more retries', timeoutMs: 10_000, intervalMs: 20 })
   t.equal(map.state, 'broken', 'still broken after the member was removed')
   t.same(map.stats().stalePeers, ['fe-b'])
 })
@@ -284,12 +277,12 @@ t.test('bootstrap from peers: building until every peer map is fetched, verified
 
   const map = newMap(t, md.url, { bootstrap: 'peers' })
   map.start()
-  await until('the peer thread to ask for the map', () => fetched === 1)
+  await eventually(() => fetched === 1, { what: 'the peer thread to ask for the map', timeoutMs: 10_000, intervalMs: 20 })
   await new Promise((r) => setTimeout(r, 200))
   t.equal(map.state, 'building', 'not usable while a peer map is outstanding')
   t.throws(() => map.requireUsable(), { name: 'ServiceUnavailable', message: 'shard-map is still building: 0/1 peers bootstrapped' })
   release()
-  await until('ready', () => map.state === 'ready')
+  await eventually(() => map.state === 'ready', { what: 'ready', timeoutMs: 10_000, intervalMs: 20 })
   t.equal(map.streamSync('gossiped')?.name, 'gossiped', "a newer entry from the peer's map is merged")
   t.equal(map.streamSync('orders')?.shards[0].owner, 'backend-a', 'an older entry does not override metadata')
   t.equal(map.streamSync('forged'), undefined, 'an entry failing its checksum is not merged')
@@ -310,7 +303,7 @@ t.test('peer routes serve the whole map and an NDJSON gossip stream', async (t) 
   t.same(early.json(), { __type: 'ServiceUnavailable', message: 'shard-map of fe-self has not read metadata yet' })
 
   map.start(url)
-  await until('ready', () => map.state === 'ready')
+  await eventually(() => map.state === 'ready', { what: 'ready', timeoutMs: 10_000, intervalMs: 20 })
   const whole = await svc.app.inject({ method: 'GET', url: '/peer/shardmap' })
   t.equal(whole.statusCode, 200)
   t.match(processDocument(whole.body), { rejected: 0, peerVersion: map.version }, 'a peer verifies every entry of what we serve')
