@@ -30,7 +30,7 @@ export function ecsOperations(cluster: Cluster, onDemand: (svc: EcsService) => v
       const existing = cluster.services.get(name)
       if (existing && existing.status !== 'INACTIVE') throw EcsErrors.InvalidParameterException('Creation of service was not idempotent.')
       // One task definition is registered on this host: the task app.
-      if (input.taskDefinition !== undefined && !KNOWN_TASK_DEFINITIONS.has(input.taskDefinition)) throw EcsErrors.ClientException('Unable to describe task definition.')
+      if (input.taskDefinition !== undefined && (typeof input.taskDefinition !== 'string' || !KNOWN_TASK_DEFINITIONS.has(input.taskDefinition))) throw EcsErrors.ClientException('Unable to describe task definition.')
       const svc = cluster.createService(name, desired, DEFAULT_TASK_DEFINITION)
       onDemand(svc)
       return { service: describeService(cluster, svc) }
@@ -71,7 +71,7 @@ export function ecsOperations(cluster: Cluster, onDemand: (svc: EcsService) => v
     ListTasks(input) {
       checkCluster(input.cluster)
       const desired = input.desiredStatus ?? 'RUNNING'
-      if (!['RUNNING', 'PENDING', 'STOPPED'].includes(desired)) throw EcsErrors.InvalidParameterException(`desiredStatus must be one of RUNNING, PENDING, STOPPED.`)
+      if (!(['RUNNING', 'PENDING', 'STOPPED'] as unknown[]).includes(desired)) throw EcsErrors.InvalidParameterException(`desiredStatus must be one of RUNNING, PENDING, STOPPED.`)
       let svcName: string | undefined
       if (input.serviceName !== undefined) {
         svcName = serviceName(String(input.serviceName))

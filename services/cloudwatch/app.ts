@@ -106,7 +106,7 @@ export function buildApp(deps: CloudWatchDeps): FastifyInstance {
       }
     : async (datapoints: Datapoint[]) => {
         let errorCode: string | undefined
-        let detail = ''
+        let detail: string
         try {
           const out = await putDatapoints(deps.kinesis, deps.stream, datapoints, { local: false })
           if (out.failed.length === 0) return

@@ -156,7 +156,7 @@ export class LocalStore {
     // since the last rewrite (acks and appends), so the cost per appended byte stays constant.
     const mostlyDead = this.#deadEntries > 0 && this.#deadEntries >= Math.max(1_000, this.#entries.size)
     const doubled = this.#bytes > Math.max(2 * this.#bytesAfterCompaction, 8 * 1024 * 1024)
-    if (mostlyDead || doubled || (this.#entries.size === 0 && this.#deadEntries > 0)) this.compact()
+    if (mostlyDead || doubled || (this.#entries.size === 0 && this.#deadEntries > 0)) void this.compact()
     return lostPending
   }
 

@@ -35,7 +35,7 @@ export class Shipper {
       if (batch.length === 0) {
         await new Promise<void>((resolve) => {
           this.#wake = resolve
-          sleep(this.#opts.retryMs, signal).then(resolve)
+          void sleep(this.#opts.retryMs, signal).then(resolve)
         })
         this.#wake = undefined
         continue

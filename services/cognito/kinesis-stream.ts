@@ -76,7 +76,7 @@ export class AccessStream {
         // The first failure and then every 30th: a Kinesis that is down for long says so once in a while.
         if (attempts % 30 === 1) this.#opts.logger.warn({ stream: this.name, attempts, err: this.#lastError }, 'access-pattern stream not ready yet')
       }
-      this.#timer = setTimeout(attempt, this.#opts.retryMs ?? 1_000)
+      this.#timer = setTimeout(() => void attempt(), this.#opts.retryMs ?? 1_000)
       this.#timer.unref()
     }
     void attempt()

@@ -28,7 +28,7 @@ export class AtomicJsonFile {
     try {
       return JSON.parse(text)
     } catch (err) {
-      throw new Error(`${this.file} is not valid JSON: ${(err as Error).message}`)
+      throw new Error(`${this.file} is not valid JSON: ${(err as Error).message}`, { cause: err })
     }
   }
 

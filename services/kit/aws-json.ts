@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { AwsError, AwsErrors } from './errors.js'
 import { verifySigV4, type Caller } from './sigv4.js'
 
-export type Operation = (input: any, ctx: { req: FastifyRequest; reply: FastifyReply; caller: Caller }) => Promise<unknown> | unknown
+export type Operation = (input: Record<string, unknown>, ctx: { req: FastifyRequest; reply: FastifyReply; caller: Caller }) => Promise<unknown> | unknown
 
 export interface AwsJsonOptions {
   /** "Kinesis_20131202" */
@@ -69,7 +69,7 @@ export async function awsJsonProtocol(app: FastifyInstance, opts: AwsJsonOptions
         }
       }
       if (typeof input !== 'object' || input === null || Array.isArray(input)) throw AwsErrors.SerializationException('Start of structure or map found where not expected.')
-      const out = await handler(input, { req, reply, caller })
+      const out = await handler(input as Record<string, unknown>, { req, reply, caller })
       reply.header('content-type', contentType)
       // Bytes, not a string: fastify would append "; charset=utf-8" to a JSON content type, and AWS does not.
       return Buffer.from(JSON.stringify(out ?? {}))

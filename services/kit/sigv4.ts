@@ -83,7 +83,7 @@ function header(headers: SignedRequest['headers'], name: string): string | undef
 function canonicalHeaderValue(headers: SignedRequest['headers'], name: string): string {
   // Over HTTP/2 the host travels as the :authority pseudo-header, and the SDK's HTTP/2 handler signs
   // it under that name. A proxy that speaks HTTP/1.1 onwards (kinesis/endpoint) turns it into host.
-  let v = headers[name] ?? (name === 'host' ? headers[':authority'] : name === ':authority' ? headers.host : undefined)
+  const v = headers[name] ?? (name === 'host' ? headers[':authority'] : name === ':authority' ? headers.host : undefined)
   if (v === undefined) return ''
   const values = Array.isArray(v) ? v : [v]
   return values.map((s) => s.trim().replace(/\s+/g, ' ')).join(',')

@@ -135,15 +135,18 @@ export class MetricsAgent {
 
   start(): void {
     const tick = () => {
-      this.#timer = setTimeout(async () => {
+      this.#timer = setTimeout(() => {
         // A spill that cannot be read must not kill the host: it counts as a failed flush and the
         // next tick tries again.
-        await this.flush().catch((err: Error) => {
-          this.#flushFailures++
-          this.#lastError = `spill: ${err.message}`
-          this.#opts.events?.flushFailed?.(err)
-        })
-        if (!this.#stopped) tick()
+        void this.flush()
+          .catch((err: Error) => {
+            this.#flushFailures++
+            this.#lastError = `spill: ${err.message}`
+            this.#opts.events?.flushFailed?.(err)
+          })
+          .then(() => {
+            if (!this.#stopped) tick()
+          })
       }, this.#opts.flushIntervalMs)
     }
     tick()

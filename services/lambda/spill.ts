@@ -48,7 +48,7 @@ export class SpillFile {
     this.#entries++
     if (this.#writeScheduled) return
     this.#writeScheduled = true
-    this.#enqueue(async () => {
+    void this.#enqueue(async () => {
       this.#writeScheduled = false
       const batch = this.#pending
       const bytes = this.#pendingBytes

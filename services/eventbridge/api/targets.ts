@@ -76,7 +76,7 @@ function target(raw: unknown, i: number, extraHosts: string[]): Target {
     out.Input = input
   }
   if (inputPath !== undefined) {
-    if (!/^\$(\.[A-Za-z0-9_\-]+)*$/.test(inputPath)) throw EventsErrors.ValidationException(`Parameter InputPath is not valid. Reason: outage-lab takes a dotted path such as $.detail, got ${inputPath}.`)
+    if (!/^\$(\.[A-Za-z0-9_-]+)*$/.test(inputPath)) throw EventsErrors.ValidationException(`Parameter InputPath is not valid. Reason: outage-lab takes a dotted path such as $.detail, got ${inputPath}.`)
     out.InputPath = inputPath
   }
   if (t.RetryPolicy !== undefined && t.RetryPolicy !== null) {

@@ -2,7 +2,7 @@
 // failed to satisfy constraint: ..."), so a customer sees the same ValidationException as on AWS.
 import { EventsErrors, ACCOUNT, DEFAULT_BUS } from '../errors.js'
 
-const NAME = /^[\.\-_A-Za-z0-9]+$/
+const NAME = /^[.\-_A-Za-z0-9]+$/
 
 function violation(value: unknown, at: string, constraint: string): Error {
   const shown = value === undefined || value === null ? 'null' : `'${typeof value === 'string' ? value : JSON.stringify(value)}'`

@@ -258,7 +258,7 @@ export class ShardLog {
     }
     this.#lastMs = ms
     this.#lastSub = sub
-    let fsyncSeconds = 0
+    let fsyncSeconds: number
     try {
       let written = 0
       while (written < off) {

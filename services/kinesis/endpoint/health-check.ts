@@ -39,7 +39,7 @@ export class HealthChecker {
       this.#opts.onOutcome(member, outcome)
       // Checks never overlap: a check that timed out is followed by the next one right away.
       const wait = Math.max(0, this.#opts.intervalMs - (performance.now() - started))
-      loop.timer = setTimeout(tick, wait)
+      loop.timer = setTimeout(() => void tick(), wait)
     }
     void tick()
   }

@@ -54,7 +54,7 @@ export function metadataMembership(opts: MetadataMembershipOptions): MembershipS
           if (!failing) opts.log.warn({ err: (err as Error).message, metadataUrl: opts.metadataUrl }, 'membership poll failed; keeping the last member list')
           failing = true
         }
-        if (!stopped) timer = setTimeout(poll, opts.pollMs)
+        if (!stopped) timer = setTimeout(() => void poll(), opts.pollMs)
       }
       void poll()
     },
