@@ -16,7 +16,8 @@ import {
   type EventBridgeClient,
 } from '@aws-sdk/client-eventbridge'
 import { startKinesisOutage, kinesisOutageSkip } from '../helpers/kinesis-outage.js'
-import { startEventBridge, eventsClient, startTarget, metric, until, sleep, getJson } from './helpers.js'
+import { startEventBridge, eventsClient, startTarget, metric, sleep, getJson } from './helpers.js'
+import { eventually } from '../helpers/eventually.js'
 
 const skip = kinesisOutageSkip
 
@@ -199,9 +200,9 @@ t.test('EventBridge on a healthy Kinesis', { skip }, async (t) => {
     )
     t.equal(out.FailedEntryCount, 0)
     const ids = out.Entries!.map((e) => e.EventId!)
-    await until(() => target.received.some((r) => r.path === '/deliver'), 'the matching event delivered')
+    await eventually(() => target.received.some((r) => r.path === '/deliver'), { what: 'the matching event delivered', timeoutMs: 20_000 })
     // Give the non-matching ones the time they would need to arrive, then check they did not.
-    await until(async () => (await metric(eb.url, 'eventbridge_backlog')) === 0, 'backlog drained')
+    await eventually(async () => (await metric(eb.url, 'eventbridge_backlog')) === 0, { what: 'backlog drained', timeoutMs: 20_000 })
     await sleep(300)
     const got = target.received.filter((r) => r.path === '/deliver')
     t.equal(got.length, 1, 'only the matching event is delivered')
@@ -236,10 +237,10 @@ t.test('EventBridge on a healthy Kinesis', { skip }, async (t) => {
     )
     const retriesBefore = await metric(eb.url, 'eventbridge_deliveries_total', '{outcome="retry"}')
     const out = await client.send(new PutEventsCommand({ Entries: [{ Source: 'outage-lab.retries', DetailType: 'x', Detail: '{"n":1}' }] }))
-    await until(() => target.received.some((r) => r.path === '/flaky'), 'the flaky target finally gets the event')
+    await eventually(() => target.received.some((r) => r.path === '/flaky'), { what: 'the flaky target finally gets the event', timeoutMs: 20_000 })
     t.equal(target.attempts.get('/flaky'), 3, 'two 503s, then success')
     t.equal(target.received.find((r) => r.path === '/flaky')!.body.id, out.Entries![0].EventId)
-    await until(async () => (await metric(eb.url, 'eventbridge_backlog')) === 0, 'every delivery finished')
+    await eventually(async () => (await metric(eb.url, 'eventbridge_backlog')) === 0, { what: 'every delivery finished', timeoutMs: 20_000 })
     t.equal(target.attempts.get('/refuses'), 1, 'a 400 is not retried')
     t.equal(target.attempts.get('/down'), 3, 'one attempt plus MaximumRetryAttempts 2')
     t.equal((await metric(eb.url, 'eventbridge_deliveries_total', '{outcome="retry"}')) - retriesBefore, 4)
@@ -255,8 +256,8 @@ t.test('EventBridge on a healthy Kinesis', { skip }, async (t) => {
     const rules = await client.send(new ListRulesCommand({}))
     t.same(rules.Rules?.map((r) => r.Name), ['deliver', 'list-b', 'retries', 'valid'])
     const out = await client.send(new PutEventsCommand({ Entries: [{ Source: 'outage-lab.after', DetailType: 'Task State Change', Detail: '{"count":7,"status":"RUNNING"}' }] }))
-    await until(() => target.received.length > deliveredBefore, 'the new event delivered')
-    await until(async () => (await metric(eb.url, 'eventbridge_backlog')) === 0, 'backlog drained')
+    await eventually(() => target.received.length > deliveredBefore, { what: 'the new event delivered', timeoutMs: 20_000 })
+    await eventually(async () => (await metric(eb.url, 'eventbridge_backlog')) === 0, { what: 'backlog drained', timeoutMs: 20_000 })
     await sleep(300)
     t.same(target.received.slice(deliveredBefore).map((r) => r.body.id), [out.Entries![0].EventId], 'only the new event: nothing before the checkpoint came again')
     t.equal((await getJson(`${eb.url}/health`)).service, 'eventbridge')

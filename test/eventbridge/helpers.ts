@@ -1,10 +1,11 @@
 // Shared by the EventBridge tests: the spawned service, an SDK client for it, a scripted HTTP target
-// on 127.0.0.1 that records what it receives, and polling helpers.
+// on 127.0.0.1 that records what it receives, and sleep(). Polling is eventually() (../helpers/eventually.ts).
 import http from 'node:http'
 import { request } from 'undici'
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { spawnService, CREDENTIALS, type Spawned } from '../helpers/spawn.js'
+import { eventually } from '../helpers/eventually.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
@@ -13,7 +14,7 @@ export async function startEventBridge(t: Tap.Test, env: Record<string, string>)
   // OUTAGE_LAB_WATCH_PARENT: a test process killed by tap's timeout takes its EventBridge along.
   const eb = await spawnService('services/eventbridge/main.js', { OUTAGE_LAB_WATCH_PARENT: '1', ...env }, { timeoutMs: 60_000 })
   t.teardown(() => eb.stop())
-  await until(async () => (await getJson(`${eb.url}/health`)).stream_ready === true, 'the events stream ready', 60_000)
+  await eventually(async () => (await getJson(`${eb.url}/health`)).stream_ready === true, { what: 'the events stream ready', timeoutMs: 60_000 })
   return eb
 }
 
@@ -75,14 +76,6 @@ export async function metric(url: string, name: string, labels = ''): Promise<nu
     sum += Number(line.slice(line.lastIndexOf(' ') + 1))
   }
   return sum
-}
-
-export async function until(cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

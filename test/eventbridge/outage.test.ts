@@ -6,7 +6,8 @@ import t from 'tap'
 import path from 'node:path'
 import { PutRuleCommand, PutTargetsCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge'
 import { startKinesisOutage, kinesisOutageSkip } from '../helpers/kinesis-outage.js'
-import { startEventBridge, eventsClient, startTarget, metric, until, sleep } from './helpers.js'
+import { startEventBridge, eventsClient, startTarget, metric, sleep } from './helpers.js'
+import { eventually } from '../helpers/eventually.js'
 
 interface Put {
   atMs: number
@@ -72,10 +73,10 @@ t.test('PutEvents fails while Kinesis is broken, and every accepted event is del
   })
 
   // Steady state: ten calls (a loaded machine may need more than a second for them).
-  await until(() => puts.length >= 10, 'ten PutEvents in steady state', 60_000)
+  await eventually(() => puts.length >= 10, { what: 'ten PutEvents in steady state', timeoutMs: 60_000 })
   const healthy = puts.slice()
   t.same(healthy.filter((p) => p.failed > 0), [], 'steady state: every PutEvents accepted')
-  await until(() => target.received.length > 0, 'deliveries in steady state')
+  await eventually(() => target.received.length > 0, { what: 'deliveries in steady state', timeoutMs: 20_000 })
 
   const broken = await kinesis.break()
   const brokenAt = Date.now() - started
@@ -98,12 +99,12 @@ t.test('PutEvents fails while Kinesis is broken, and every accepted event is del
     // heal() gives the fleet 60 s; a machine shared with other test runs may need longer for the
     // same state. Wait for it (and say so) rather than fail EventBridge for Kinesis's pace.
     t.comment(`heal() did not converge in its own time (${(err as Error).message}); waiting longer`)
-    await until(async () => (await kinesis.states()).every((s) => s === 'ready'), 'every front-end ready after the restart', 120_000)
+    await eventually(async () => (await kinesis.states()).every((s) => s === 'ready'), { what: 'every front-end ready after the restart', timeoutMs: 120_000 })
     healed = { atMs: -1 }
   }
   const healedAt = Date.now() - started
   paused = false
-  await until(() => puts.some((p) => p.atMs >= healedAt && p.ok > 0), 'PutEvents accepted again after the heal', 60_000)
+  await eventually(() => puts.some((p) => p.atMs >= healedAt && p.ok > 0), { what: 'PutEvents accepted again after the heal', timeoutMs: 60_000 })
   await sleep(2_000)
   putting = false
   await putter
@@ -111,9 +112,9 @@ t.test('PutEvents fails while Kinesis is broken, and every accepted event is del
   t.ok(acceptedAfterHeal > 0, 'new events accepted after recovery')
 
   const delivered = () => new Set(target.received.map((r) => r.body.id))
-  await until(() => [...accepted.keys()].every((id) => delivered().has(id)), 'every accepted event delivered', 90_000)
+  await eventually(() => [...accepted.keys()].every((id) => delivered().has(id)), { what: 'every accepted event delivered', timeoutMs: 90_000 })
   const drainedAt = Date.now() - started
-  await until(async () => (await metric(eb.url, 'eventbridge_backlog')) === 0, 'backlog drained to 0', 30_000)
+  await eventually(async () => (await metric(eb.url, 'eventbridge_backlog')) === 0, { what: 'backlog drained to 0', timeoutMs: 30_000 })
   clearInterval(sampler)
   t.equal(await metric(eb.url, 'eventbridge_backlog'), 0)
   t.ok([...accepted.keys()].every((id) => delivered().has(id)), `all ${accepted.size} accepted events delivered`)

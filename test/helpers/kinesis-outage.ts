@@ -9,6 +9,7 @@ import { request } from 'undici'
 import { localPlatform, type StartedLocalTopology } from '../../harness/platform/local/index.js'
 import { PACKAGE_ROOT } from '../../harness/platform/paths.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
+import { eventually } from './eventually.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
@@ -58,31 +59,23 @@ export async function startKinesisOutage(t: Tap.Test, opts: { runDir?: string } 
     states,
     async break() {
       await topo.scaleFleet('main', BROKEN)
-      await until('every front-end broken', 60_000, async () => {
+      await eventually(async () => {
         const s = await states()
         return s.length === BROKEN && s.every((x) => x === 'broken')
-      })
+      }, { what: 'every front-end broken', timeoutMs: 60_000, intervalMs: 250 })
       return { atMs: Date.now() - started }
     },
     async heal() {
       await topo.scaleFleet('main', HEALTHY)
       await topo.restartFleet('main', { ratePerSec: 1 })
-      await until('every front-end ready and the endpoint routing', 60_000, async () => {
+      await eventually(async () => {
         const s = await states()
         if (!(s.length === HEALTHY && s.every((x) => x === 'ready'))) return false
         const res = await request(`${e.kinesis}/health`).catch(() => undefined)
         const body: any = res ? await res.body.json().catch(() => ({})) : {}
         return (body.healthyMembers ?? 0) >= HEALTHY
-      })
+      }, { what: 'every front-end ready and the endpoint routing', timeoutMs: 60_000, intervalMs: 250 })
       return { atMs: Date.now() - started }
     },
-  }
-}
-
-async function until(what: string, timeoutMs: number, cond: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`)
-    await new Promise((r) => setTimeout(r, 250))
   }
 }
