@@ -39,11 +39,11 @@ const TIMEOUT_MS = Number(args['timeout-s']) * 1000
 const TARGET_S = 5
 if (BOOTSTRAP !== 'peers' && BOOTSTRAP !== 'metadata') throw new Error(`--bootstrap: expected peers or metadata, got ${args.bootstrap}`)
 
-async function getJson(url: string, timeoutMs = 2_000): Promise<any> {
+async function getJson<T>(url: string, timeoutMs = 2_000): Promise<T | undefined> {
   try {
     const res = await request(url, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) })
     const text = await res.body.text()
-    return res.statusCode === 200 ? JSON.parse(text) : undefined
+    return res.statusCode === 200 ? (JSON.parse(text) as T) : undefined
   } catch {
     return undefined
   }
@@ -72,7 +72,7 @@ function watchConvergence(t0: number, signal: AbortSignal) {
   const done = (async () => {
     while (!signal.aborted && performance.now() - t0 < TIMEOUT_MS) {
       if (urls.size === N) {
-        const states: MemberState[] = await Promise.all([...urls].map(async ([name, url]) => ({ name, health: await getJson(`${url}/health`) })))
+        const states: MemberState[] = await Promise.all([...urls].map(async ([name, url]) => ({ name, health: await getJson<MemberState['health']>(`${url}/health`) })))
         if (states.every((s) => shortfall(s, N) === undefined)) {
           convergedMs = performance.now() - t0
           cpuAtConverged = [...pids].reduce((sum, pid) => sum + cpuSeconds(pid), 0)
@@ -105,7 +105,7 @@ try {
     const offset = performance.now() - t0 - startMs
     let admittedMs = NaN
     while (performance.now() - t0 < TIMEOUT_MS && !cleanup.signal.aborted) {
-      const h = await getJson(`${topo.endpoints().kinesis}/health`)
+      const h = await getJson<{ healthyMembers?: number }>(`${topo.endpoints().kinesis}/health`)
       if (h?.healthyMembers === N) {
         admittedMs = performance.now() - t0 - offset
         break

@@ -105,7 +105,7 @@ try {
     '',
     `Each boot: \`systemTopology\` (the whole system: metadata, 2 back-ends, ${N} front-ends, the endpoint and ${DOWNSTREAM.join(', ')}; ${services} services), ` +
       `thread limit ${args['thread-limit']}, bootstrap from peers, booted by \`localPlatform.start()\` or \`ComposeBackend.start()\` (image ${args.image}; ` +
-      'compose creates every container with one \`up --no-start\`, starts the first wave with \`up\` through DockerComposeEnvironment and the later waves through the engine\'s API and waits on each one\'s /health through its published port), then a full stop; ' +
+      'compose creates every container with one `up --no-start`, starts the first wave with `up` through DockerComposeEnvironment and the later waves through the engine\'s API and waits on each one\'s /health through its published port), then a full stop; ' +
       'local and compose boots alternate. *start() resolved* = every service answered /health 200 in dependency order and the endpoint admitted a member; ' +
       `*all shard-maps ready* = every front-end reports shard_map_state \`ready\` with ${N - 1} peer threads; *stop()* = teardown (compose: \`down\`, then the check that no container or network of the project is left).`,
     '',

@@ -21,14 +21,21 @@ const TARGET_S = 120
 const m = machine()
 console.log(`flagship: ${describeMachine(m)}`)
 
-function runOnce(outDir: string): Promise<{ wallS: number; code: number | null; journal: any }> {
+/** The parts of journal.json this benchmark reads. */
+interface JournalView {
+  events: { kind: string; atMs: number; detail: { phase?: string } }[]
+  expectations: { met: boolean }[]
+  experiment: { durationMs: number }
+}
+
+function runOnce(outDir: string): Promise<{ wallS: number; code: number | null; journal: JournalView | undefined }> {
   const started = performance.now()
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'dist/harness/cli.js'), 'run', path.join(ROOT, args.file!), '--backend', args.backend!, '--out', outDir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'], env: { PATH: process.env.PATH, CI: 'true', ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}) } })
     child.on('exit', (code) => {
       const wallS = (performance.now() - started) / 1000
       const file = path.join(outDir, 'journal.json')
-      resolve({ wallS, code, journal: fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined })
+      resolve({ wallS, code, journal: fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as JournalView) : undefined })
     })
   })
 }
@@ -40,10 +47,10 @@ try {
   for (let i = 1; i <= Number(args.reps); i++) {
     const r = await runOnce(path.join(dir, `run-${i}`))
     walls.push(r.wallS)
-    const phase = (name: string) => r.journal?.events.find((e: any) => e.kind === 'phase' && e.detail.phase === name)?.atMs
+    const phase = (name: string) => r.journal?.events.find((e) => e.kind === 'phase' && e.detail.phase === name)?.atMs
     // Phase events are timed from the method's start, so the boot phase's time is negative.
     const bootToMethodS = -(phase('boot') ?? Number.NaN) / 1000
-    const met = r.journal ? `${r.journal.expectations.filter((x: any) => x.met).length}/${r.journal.expectations.length}` : '-'
+    const met = r.journal ? `${r.journal.expectations.filter((x) => x.met).length}/${r.journal.expectations.length}` : '-'
     rows.push([i, r.wallS.toFixed(1), bootToMethodS.toFixed(1), r.journal ? (r.journal.experiment.durationMs / 1000).toFixed(0) : '-', r.code ?? '-', met, loadNow()])
     console.log(`run ${i}: ${r.wallS.toFixed(1)} s, exit ${r.code}, expectations ${met}`)
   }

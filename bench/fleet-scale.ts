@@ -103,7 +103,7 @@ const began = performance.now()
 console.log(`fleet-scale: ${describeMachine(m)}`)
 const steps: Step[] = []
 let stoppedBecause = ''
-let enforcement = ''
+let enforcement: string
 
 async function measureStep(topo: StartedLocalTopology, n: number, startMs: number, notReady: string[]): Promise<Step> {
   // Members scaleFleet gave up on are left running: they may still converge within the step.

@@ -66,8 +66,8 @@ export type ConvergeOutcome = { ok: true; ms: number; members: MemberState[] } |
 export async function waitConverged(topo: StartedLocalTopology, n: number, opts: { timeoutMs: number; signal?: AbortSignal; fleet?: string; intervalMs?: number }): Promise<ConvergeOutcome> {
   const t0 = performance.now()
   const deadline = Date.now() + opts.timeoutMs
-  let members: MemberState[] = []
-  let reasons: string[] = []
+  let members: MemberState[]
+  let reasons: string[]
   for (;;) {
     members = await fleetState(topo, opts.fleet ?? 'main')
     reasons = members.flatMap((m) => {

@@ -36,15 +36,15 @@ export function clientFor(t: Target): KinesisClient {
     region: 'us-east-1',
     credentials: CREDENTIALS,
     maxAttempts: 1,
-    ...(t.protocol === 'h1' ? { requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true, maxSockets: 64 } as any }) } : {}),
+    ...(t.protocol === 'h1' ? { requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true, maxSockets: 64 } }) } : {}),
   })
 }
 
 export async function ensureStream(client: KinesisClient, stream: string, shards: number): Promise<void> {
   try {
     await client.send(new CreateStreamCommand({ StreamName: stream, ShardCount: shards }))
-  } catch (err: any) {
-    if (err.name !== 'ResourceInUseException') throw err
+  } catch (err) {
+    if ((err as Error).name !== 'ResourceInUseException') throw err
   }
   for (let i = 0; i < 200; i++) {
     const s = await client.send(new DescribeStreamSummaryCommand({ StreamName: stream }))
@@ -86,9 +86,10 @@ export async function runLoad(t: Target, client: KinesisClient, opts: { stream: 
           await client.send(new PutRecordCommand({ StreamName: opts.stream, Data: payload, PartitionKey: `pk-${seq++}` }))
           records += 1
         }
-      } catch (err: any) {
+      } catch (err) {
         errors++
-        firstError ??= `${err?.name ?? 'Error'}: ${err?.message ?? err}`
+        const e = err as { name?: string; message?: string } | undefined
+        firstError ??= `${e?.name ?? 'Error'}: ${e?.message ?? err}`
       }
       latencies.push(performance.now() - t0)
     }
