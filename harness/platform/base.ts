@@ -380,6 +380,7 @@ export abstract class StartedTopologyBase<M extends MemberBase> implements Start
     await (m.fleet ? this.serialize(m.fleet.name, op) : op())
   }
 
+  abstract leftovers(): Promise<string[]>
   abstract kill(name: string): Promise<void>
   abstract pause(name: string): Promise<void>
   abstract resume(name: string): Promise<void>

@@ -40,5 +40,7 @@ export interface Platform<S extends StartedTopology = StartedTopology, C extends
   readonly name: string
   /** One line for `--help` and the docs. */
   readonly description: string
+  /** Why this platform cannot run here (no engine, no image...), or undefined when it can. */
+  unavailable(context?: C): Promise<string | undefined>
   start(topology: Topology, context?: C): Promise<S>
 }

@@ -1,7 +1,8 @@
-// What a backend returns once a topology runs. Local processes and docker compose sit behind this
-// one interface, so faults, workload and the CLI never know which backend they drive.
+// What a platform returns once a topology runs. Local processes and docker compose sit behind this
+// one interface, so faults, workload and the CLI never know which platform they drive.
 
-export type ThreadLimitEnforcement = 'cgroup' | 'docker' | 'process'
+export type { ThreadLimitEnforcement } from '../topology/catalogue.js'
+import type { ThreadLimitEnforcement } from '../topology/catalogue.js'
 export type ServiceState = 'starting' | 'running' | 'paused' | 'stopping' | 'stopped' | 'exited'
 
 export interface ServiceStatus {
@@ -105,4 +106,9 @@ export interface StartedTopology extends AsyncDisposable {
   partition(name: string): Promise<{ how: string }>
   healPartition(name: string): Promise<{ how: string }>
   stop(): Promise<void>
+  /**
+   * What of this run still exists on the machine (processes, containers, networks, cgroups), one
+   * line each: empty once stop() has resolved. The contract test of every platform asserts it.
+   */
+  leftovers(): Promise<string[]>
 }

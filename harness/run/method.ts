@@ -4,7 +4,7 @@
 // restart) finish before the rollbacks start.
 import { evaluateProbe, SeriesIndex } from '../analyze/index.js'
 import type { Action, Experiment, Probe } from '../experiment/index.js'
-import type { ActionContext } from '../faults/actions.js'
+import type { ActionContext } from '../faults/index.js'
 import type { TimelineRow } from '../observe/timeline.js'
 import { runAction } from './activity.js'
 import type { RunContext } from './context.js'

@@ -1,6 +1,6 @@
 // The rollbacks: ordinary actions, one after another once the method is over (Chaos Toolkit).
 import type { Experiment } from '../experiment/index.js'
-import type { ActionContext } from '../faults/actions.js'
+import type { ActionContext } from '../faults/index.js'
 import { runAction } from './activity.js'
 import type { RunContext } from './context.js'
 

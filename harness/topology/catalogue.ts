@@ -18,7 +18,7 @@ export type ServiceName = (typeof SERVICES)[number]
 // --- the dependency graph ---------------------------------------------------------------------
 
 /**
- * What each customer-facing service calls (FIDELITY.md's cascade table): the one definition of
+ * What each customer-facing service calls (docs/fidelity.md, "The cascade"): the one definition of
  * the graph. A downstream service cannot run without the downstream services it names.
  */
 export const DEPENDENCIES: Readonly<Record<ServiceName, ServiceName[]>> = {

@@ -3,7 +3,10 @@
 // is started or where it listens: a backend (local processes, docker compose) turns this into
 // running services and resolves the references (`urlOf`, `secret`) to its own addresses.
 import { InvalidTopology } from './errors.js'
-import { MAX_FLEET_SIZE } from './catalogue.js'
+import {
+  BOOTSTRAPS, MAIN_FLEET, MAX_BACKENDS, MAX_FLEET_SIZE, MAX_SHARD_MAP_CACHE_FRONTENDS, METADATA_SERVICE, SHARD_MAP_CACHE_FLEET,
+  backendName, endpointName, memberPrefix, type Bootstrap,
+} from './catalogue.js'
 
 /**
  * An env value is a literal or a reference the backend resolves: the URL of another service as
@@ -61,7 +64,7 @@ export interface FleetSpec {
   endpoint?: string
 }
 
-export type Bootstrap = 'peers' | 'metadata'
+export type { Bootstrap }
 
 export interface Remediations {
   /** Where a starting front-end gets its shard-map: from every peer (2020) or the store. */
@@ -237,20 +240,20 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
   }
   int(frontends, 'frontends', 1, MAX_FLEET_SIZE)
   int(threadLimit, 'threadLimit', 1)
-  int(backends, 'backends', 1, 64)
+  int(backends, 'backends', 1, MAX_BACKENDS)
   int(learnDelayMs, 'learnDelayMs', 0)
   int(seed, 'seed', 0)
   const removeAfter = opts.removeUnhealthyAfterMs ?? 0
   int(removeAfter, 'removeUnhealthyAfterMs', 0)
-  if (bootstrap !== 'peers' && bootstrap !== 'metadata') throw new InvalidTopology('bootstrap', 'peers or metadata', bootstrap)
+  if (!BOOTSTRAPS.includes(bootstrap)) throw new InvalidTopology('bootstrap', 'peers or metadata', bootstrap)
 
   const common: EnvSpec = {
     OUTAGE_LAB_SEED: String(seed),
     OUTAGE_LAB_CREDENTIALS: `${CREDENTIALS.accessKeyId}:${CREDENTIALS.secretAccessKey}`,
   }
   const readiness = { path: '/health', timeoutMs: 15_000 }
-  const metadataUrl = { urlOf: 'kinesis-metadata' }
-  const backendNames = Array.from({ length: backends }, (_, i) => `kinesis-backend-${i + 1}`)
+  const metadataUrl = { urlOf: METADATA_SERVICE }
+  const backendNames = Array.from({ length: backends }, (_, i) => backendName(i + 1))
   const cache = opts.shardMapCache
   const fleet = (name: string, count: number, limit: number, cellSize?: number): FleetSpec => ({
     name,
@@ -259,48 +262,48 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
     count,
     threadLimit: limit,
     ...(cellSize !== undefined ? { cellSize } : {}),
-    env: { ...common, METADATA_URL: metadataUrl, LEARN_DELAY_MS: String(learnDelayMs), BOOTSTRAP: bootstrap, ...(cache && name !== 'cache' ? { SHARD_MAP_CACHE_FLEET: 'cache' } : {}) },
-    dependsOn: ['kinesis-metadata', ...backendNames, ...(cache && name !== 'cache' ? ['fleet:cache'] : [])],
+    env: { ...common, METADATA_URL: metadataUrl, LEARN_DELAY_MS: String(learnDelayMs), BOOTSTRAP: bootstrap, ...(cache && name !== SHARD_MAP_CACHE_FLEET ? { SHARD_MAP_CACHE_FLEET } : {}) },
+    dependsOn: [METADATA_SERVICE, ...backendNames, ...(cache && name !== SHARD_MAP_CACHE_FLEET ? [`fleet:${SHARD_MAP_CACHE_FLEET}`] : [])],
     readiness: { path: '/health', timeoutMs: opts.frontendReadinessTimeoutMs ?? 30_000 + 2_000 * count },
-    membership: 'kinesis-metadata',
-    memberPrefix: `kinesis-frontend-${name}`,
-    endpoint: `kinesis-endpoint-${name}`,
+    membership: METADATA_SERVICE,
+    memberPrefix: memberPrefix(name),
+    endpoint: endpointName(name),
   })
   const endpoint = (name: string, count: number): ServiceSpec => ({
-    name: `kinesis-endpoint-${name}`,
+    name: endpointName(name),
     kind: 'kinesis-endpoint',
     entry: ENTRY.endpoint,
     env: { ...common, FLEET: name, METADATA_URL: metadataUrl, ...(removeAfter > 0 ? { REMOVE_UNHEALTHY_AFTER_MS: String(removeAfter) } : {}) },
-    dependsOn: ['kinesis-metadata', `fleet:${name}`],
+    dependsOn: [METADATA_SERVICE, `fleet:${name}`],
     // A load balancer is ready when it can route: its health checks passed on a member (which
     // takes longer while a large fleet's cold start holds the cores).
     readiness: { path: '/health', timeoutMs: 15_000 + 1_000 * count, atLeast: { healthyMembers: 1 } },
   })
   const services: ServiceSpec[] = [
-    { name: 'kinesis-metadata', kind: 'kinesis-metadata', entry: ENTRY.metadata, env: { ...common }, dependsOn: [], readiness },
+    { name: METADATA_SERVICE, kind: 'kinesis-metadata', entry: ENTRY.metadata, env: { ...common }, dependsOn: [], readiness },
     ...backendNames.map((name, i) => ({
       name,
       kind: 'kinesis-backend',
       entry: ENTRY.backend,
       env: { ...common, BACKEND_ID: `backend-${i + 1}`, METADATA_URL: metadataUrl, ITERATOR_SECRET: { secret: 'iterator' } },
-      dependsOn: ['kinesis-metadata'],
+      dependsOn: [METADATA_SERVICE],
       readiness,
     })),
-    endpoint('main', frontends),
+    endpoint(MAIN_FLEET, frontends),
   ]
   const extra = opts.partitionedFleets ?? []
   extra.forEach((f, i) => {
-    if (f.name === 'main' || f.name === 'cache' || !/^[a-z][a-z0-9]{0,20}$/.test(f.name)) throw new InvalidTopology(`partitionedFleets[${i}].name`, 'a short lower-case name other than main and cache', f.name)
+    if (f.name === MAIN_FLEET || f.name === SHARD_MAP_CACHE_FLEET || !/^[a-z][a-z0-9]{0,20}$/.test(f.name)) throw new InvalidTopology(`partitionedFleets[${i}].name`, 'a short lower-case name other than main and cache', f.name)
     int(f.frontends, `partitionedFleets[${i}].frontends`, 1, MAX_FLEET_SIZE)
     int(f.threadLimit, `partitionedFleets[${i}].threadLimit`, 1)
   })
   if (opts.cellSize !== undefined) int(opts.cellSize, 'cellSize', 1, MAX_FLEET_SIZE)
   services.push(...extra.map((f) => endpoint(f.name, f.frontends)))
-  if (cache) int(cache.frontends, 'shardMapCache.frontends', 1, 16)
-  const fleets = [fleet('main', frontends, threadLimit, opts.cellSize), ...extra.map((f) => fleet(f.name, f.frontends, f.threadLimit))]
+  if (cache) int(cache.frontends, 'shardMapCache.frontends', 1, MAX_SHARD_MAP_CACHE_FRONTENDS)
+  const fleets = [fleet(MAIN_FLEET, frontends, threadLimit, opts.cellSize), ...extra.map((f) => fleet(f.name, f.frontends, f.threadLimit))]
   if (cache) {
     // The cache fleet serves no customer: no endpoint in front of it.
-    const { endpoint: _none, ...cacheFleet } = fleet('cache', cache.frontends, threadLimit)
+    const { endpoint: _none, ...cacheFleet } = fleet(SHARD_MAP_CACHE_FLEET, cache.frontends, threadLimit)
     fleets.push(cacheFleet)
   }
   const topology: Topology = {
@@ -311,7 +314,7 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
     remediations: { bootstrap, learnDelayMs },
     services,
     fleets,
-    kinesisEndpoint: 'kinesis-endpoint-main',
+    kinesisEndpoint: endpointName(MAIN_FLEET),
   }
   validateTopology(topology)
   return topology

@@ -1,7 +1,7 @@
 // The whole system of the outage as data: the Kinesis part (kinesisTopology) plus the services
-// that depend on it, wired the way they depended on it in 2020 (FIDELITY.md, "Downstream
+// that depend on it, wired the way they depended on it in 2020 (docs/fidelity.md, "The
 // cascade"). Each remediation switch becomes env of the service it changes, so the same topology
-// runs on every backend.
+// runs on every platform.
 import { InvalidTopology } from './errors.js'
 import { DEPENDENCIES, DOWNSTREAM, endpointName, needs, SHARD_MAP_CACHE_FRONTENDS, type Downstream } from './catalogue.js'
 import { kinesisTopology, validateTopology, type EnvSpec, type KinesisTopologyOptions, type ServiceSpec, type Topology } from './model.js'

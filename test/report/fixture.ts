@@ -1,7 +1,7 @@
 // A synthetic but realistic run of the flagship experiment, for the report's tests: the timeline the
 // observer would write (client windows every 250 ms, scraped series on change and every second)
 // and the journal the runner would write, with the real analysis run over that timeline. Shapes
-// follow FIDELITY.md: a capacity addition at 10 s breaks every front-end, Kinesis fails, then
+// follow docs/fidelity.md: a capacity addition at 10 s breaks every front-end, Kinesis fails, then
 // CloudWatch and EventBridge, then Lambda as its agent buffer fills, then Cognito when its access
 // buffer is full; removing capacity does not help, a paced restart at 60 s does.
 import { analyzeRun, evaluateHypothesis, SeriesIndex } from '../../harness/analyze/index.js'

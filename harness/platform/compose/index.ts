@@ -3,11 +3,15 @@
 // as a standalone executable). A front-end's thread limit is its container's pids_limit (the same
 // pids controller as the local platform's cgroups), so /health reports thread_limit_enforcement
 // `docker`.
+import { execFile } from 'node:child_process'
 import { validateTopology, type Topology } from '../../topology/model.js'
 import type { Platform, PlatformContext } from '../platform.js'
 import { detectDocker } from './engine.js'
 import { MEASURED_NICE } from './cpu.js'
 import { StartedComposeTopology } from './started.js'
+
+/** The one image of every service, built by `make image`. */
+export const DEFAULT_IMAGE = process.env.OUTAGE_LAB_IMAGE ?? 'outage-lab:latest'
 
 export interface ComposeContext extends PlatformContext {
   /** default `<package>/docker-compose.yml` */
@@ -34,6 +38,13 @@ export class DockerUnavailable extends Error {
 export const composePlatform: Platform<StartedComposeTopology, ComposeContext> = {
   name: 'compose',
   description: 'containers of docker-compose.yml (compose v2 or v1), front-ends under pids_limit',
+  async unavailable(context: ComposeContext = {}): Promise<string | undefined> {
+    const docker = await detectDocker()
+    if (!docker.ok) return docker.reason
+    const image = context.image ?? DEFAULT_IMAGE
+    const built = await new Promise<boolean>((resolve) => execFile('docker', ['image', 'inspect', image], (err) => resolve(!err)))
+    return built ? undefined : `image ${image} is not built (run make image)`
+  },
   async start(topology: Topology, context: ComposeContext = {}): Promise<StartedComposeTopology> {
     validateTopology(topology)
     const docker = await detectDocker()

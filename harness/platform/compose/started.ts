@@ -30,7 +30,7 @@ import {
   MissingImage, containerLog, disconnectAll, reconnect, removeProject, saveLogs, removeProjectSync, startProjectReaper, writePlacement,
   type ContainerSummary, type DockerContainer, type RuntimeClient,
 } from './docker.js'
-import type { ComposeContext } from './index.js'
+import { DEFAULT_IMAGE, type ComposeContext } from './index.js'
 
 interface ComposeMember extends MemberBase {
   /** The compose service it is a container of. */
@@ -75,7 +75,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
     this.projectName = (opts.projectName ?? `outage-lab-${this.runId}`).toLowerCase().replace(/[^a-z0-9_-]/g, '-')
     this.composeFile = path.resolve(opts.composeFile ?? path.join(PACKAGE_ROOT, 'docker-compose.yml'))
     this.overrideFile = path.join(this.runDir, 'docker-compose.override.yml')
-    this.image = opts.image ?? 'outage-lab:latest'
+    this.image = opts.image ?? DEFAULT_IMAGE
   }
 
   private get docker() {
@@ -467,6 +467,14 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
   }
 
   // ---- teardown -----------------------------------------------------------------------------
+
+  async leftovers(): Promise<string[]> {
+    if (!this.client) return []
+    const filters = { label: [`com.docker.compose.project=${this.projectName}`] }
+    const containers = await this.docker.listContainers({ all: true, filters })
+    const networks = await this.docker.listNetworks({ filters })
+    return [...containers.map((c) => `container ${c.Id.slice(0, 12)}`), ...networks.map((n) => `network ${n.Id.slice(0, 12)}`)]
+  }
 
   protected killAllSync(): void {
     removeProjectSync(this.projectName)

@@ -23,6 +23,9 @@ export const MEASURED_NICE = 5
 export const localPlatform: Platform<StartedLocalTopology, LocalContext> = {
   name: 'local',
   description: 'child processes on 127.0.0.1, front-ends under a pids cgroup (no Docker needed)',
+  async unavailable(): Promise<string | undefined> {
+    return undefined
+  },
   async start(topology: Topology, context: LocalContext = {}): Promise<StartedLocalTopology> {
     validateTopology(topology)
     const nice = context.servicesNice ?? (context.measured ? MEASURED_NICE : undefined)

@@ -371,6 +371,22 @@ export class StartedLocalTopology extends StartedTopologyBase<LocalMember> {
 
   // ---- teardown -----------------------------------------------------------------------------
 
+  async leftovers(): Promise<string[]> {
+    const left: string[] = []
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    for (const m of this.members.values()) if (m.proc?.pid && alive(m.proc.pid)) left.push(`process ${m.proc.pid} (${m.name})`)
+    if (this.cgroupDir && fs.existsSync(this.cgroupDir)) left.push(`cgroup ${this.cgroupDir}`)
+    if (this.stopping && fs.existsSync(this.stateFile)) left.push(`run state ${this.stateFile}`)
+    return left
+  }
+
   protected async teardown(): Promise<void> {
     // Dependents first: the endpoint, then the fleets, then back-ends, then metadata.
     let waves: string[][]
