@@ -1,5 +1,6 @@
 // A client of the control API, for `outage-lab scale` and `outage-lab restart` (and scripts).
 import { request } from 'undici'
+import type { RestartResult, ScaleResult } from '../platform/started.js'
 
 export class ControlError extends Error {
   readonly type: string
@@ -31,29 +32,29 @@ export class ControlClient {
       throw new ControlError('Unreachable', `cannot reach the control API at ${this.url} (${e.code ?? e.message}): is \`outage-lab up\` still running?`)
     }
     const text = await res.body.text()
-    let data: any
+    let data: { __type?: string; message?: string } | null
     try {
       data = JSON.parse(text)
     } catch {
       throw new ControlError('InternalFailure', `control API answered ${res.statusCode} with non-JSON: ${text.slice(0, 200)}`, res.statusCode)
     }
     if (res.statusCode >= 300) throw new ControlError(data?.__type ?? 'InternalFailure', data?.message ?? text, res.statusCode)
-    return data as T
+    return data as unknown as T
   }
 
-  topology(): Promise<any> {
+  topology(): Promise<Record<string, unknown>> {
     return this.call('GET', '/topology')
   }
 
-  scale(fleet: string, to: number): Promise<any> {
+  scale(fleet: string, to: number): Promise<ScaleResult> {
     return this.call('POST', `/fleets/${encodeURIComponent(fleet)}/scale`, { to })
   }
 
-  restart(fleet: string, rate: number | 'all'): Promise<any> {
+  restart(fleet: string, rate: number | 'all'): Promise<RestartResult> {
     return this.call('POST', `/fleets/${encodeURIComponent(fleet)}/restart`, { rate })
   }
 
-  service(name: string, action: 'kill' | 'pause' | 'resume' | 'restart'): Promise<any> {
+  service(name: string, action: 'kill' | 'pause' | 'resume' | 'restart'): Promise<Record<string, unknown>> {
     return this.call('POST', `/services/${encodeURIComponent(name)}/${action}`)
   }
 }

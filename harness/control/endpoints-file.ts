@@ -58,7 +58,7 @@ export function readEndpointsFile(file: string): EndpointsFile {
     const e = err as NodeJS.ErrnoException
     throw new EndpointsFileError(e.code === 'ENOENT' ? `no endpoints file at ${file}: is \`outage-lab up\` running (with this --endpoints-file)?` : `cannot read ${file}: ${e.message}`)
   }
-  let data: any
+  let data: { control?: { url?: unknown; token?: unknown } } | null
   try {
     data = JSON.parse(text)
   } catch {
@@ -67,5 +67,5 @@ export function readEndpointsFile(file: string): EndpointsFile {
   if (typeof data?.control?.url !== 'string' || typeof data?.control?.token !== 'string') {
     throw new EndpointsFileError(`${file}: expected control.url and control.token (an endpoints file written by \`outage-lab up\`)`)
   }
-  return data as EndpointsFile
+  return data as unknown as EndpointsFile
 }

@@ -22,7 +22,7 @@ function controlFailure(err: unknown): number {
   throw err
 }
 
-function printResult(result: any, json: boolean, human: string[]): void {
+function printResult(result: unknown, json: boolean, human: string[]): void {
   if (json) process.stdout.write(JSON.stringify(result) + '\n')
   else for (const line of human) process.stdout.write(line + '\n')
 }
@@ -35,7 +35,7 @@ export async function scale(opts: { fleet: string; to: number; endpointsFile: st
       `fleet ${r.fleet}: ${r.from} -> ${r.to}`,
       ...(r.added.length ? [`  added: ${r.added.join(', ')}`] : []),
       ...(r.removed.length ? [`  removed: ${r.removed.join(', ')}`] : []),
-      ...r.notReady.map((n: any) => `  not ready: ${n.name}: ${n.reason}`),
+      ...r.notReady.map((n) => `  not ready: ${n.name}: ${n.reason}`),
     ])
     return EXIT.ok
   } catch (err) {
@@ -49,7 +49,7 @@ export async function restart(opts: { fleet: string; rate: number | 'all'; endpo
     const r = await client.restart(opts.fleet, opts.rate)
     printResult(r, !!opts.json, [
       `fleet ${r.fleet}: restarted ${r.restarted.length} members in ${r.durationMs} ms`,
-      ...r.notReady.map((n: any) => `  not ready: ${n.name}: ${n.reason}`),
+      ...r.notReady.map((n) => `  not ready: ${n.name}: ${n.reason}`),
     ])
     return EXIT.ok
   } catch (err) {

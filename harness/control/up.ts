@@ -30,6 +30,7 @@ export interface UpOptions {
 }
 
 function describeEvent(e: TopologyEvent): string | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each event kind has its own free-form detail
   const d = e.detail as any
   switch (e.kind) {
     case 'service-ready':
@@ -37,9 +38,9 @@ function describeEvent(e: TopologyEvent): string | undefined {
     case 'service-exited':
       return `  exited    ${d.name} (pid ${d.pid}, ${d.signal ?? `code ${d.code}`})`
     case 'fleet-scaled':
-      return `  scaled    fleet ${d.fleet} ${d.from} -> ${d.to}${d.notReady.length ? `; not ready: ${d.notReady.map((n: any) => n.name).join(', ')}` : ''}`
+      return `  scaled    fleet ${d.fleet} ${d.from} -> ${d.to}${d.notReady.length ? `; not ready: ${d.notReady.map((n: { name: string }) => n.name).join(', ')}` : ''}`
     case 'fleet-restarted':
-      return `  restarted fleet ${d.fleet}: ${d.restarted.length} members in ${d.durationMs} ms${d.notReady.length ? `; not ready: ${d.notReady.map((n: any) => n.name).join(', ')}` : ''}`
+      return `  restarted fleet ${d.fleet}: ${d.restarted.length} members in ${d.durationMs} ms${d.notReady.length ? `; not ready: ${d.notReady.map((n: { name: string }) => n.name).join(', ')}` : ''}`
     case 'member-killed':
     case 'member-paused':
     case 'member-resumed':

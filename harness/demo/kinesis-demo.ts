@@ -153,7 +153,7 @@ export async function demo(opts: DemoOptions): Promise<number> {
     mark('boot', `${topo.services().length} services up; thread limit enforced by ${topo.threadLimitEnforcement}${topo.enforcementNote ? ` (${topo.enforcementNote})` : ''}`)
     // Without an endpoint the SDK would aim at the real AWS: never let that happen.
     if (!e.kinesis) throw new Error('the topology has no Kinesis endpoint')
-    const client = new KinesisClient({ endpoint: e.kinesis, region: e.region, credentials: e.credentials, maxAttempts: 1, requestHandler: { requestTimeout: 3_000 } as any })
+    const client = new KinesisClient({ endpoint: e.kinesis, region: e.region, credentials: e.credentials, maxAttempts: 1, requestHandler: { requestTimeout: 3_000 } })
     await client.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 4 }))
     producer = new Producer(client)
     producer.start()

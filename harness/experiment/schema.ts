@@ -238,7 +238,7 @@ function readProbe(c: Checker, v: unknown, path: string, inMethod: boolean): Pro
     if (!metric) c.bad(join(path, 'metric'), 'a Prometheus series like kinesis_frontend_threads or name{label="value"}', m.metric)
   } else if (m.measure !== undefined) measure = c.oneOf(m, 'measure', path, MEASURES) ?? 'successRatio'
   else c.badText(path, 'measure (successRatio or p99Ms) or metric', 'neither')
-  let service = ''
+  let service: string
   if (measure === 'metric') {
     service = c.string(m, 'service', path, { required: true }) ?? ''
     if (service && !NAME.test(service)) c.bad(join(path, 'service'), 'a service or process name (lower-case letters, digits, dashes)', service)

@@ -15,6 +15,9 @@ export interface HealthWait {
   mapSettled?: boolean
 }
 
+/** A service's GET /health answer, as JSON. */
+export type HealthBody = Record<string, unknown>
+
 export type WaitOutcome = { ready: true; body: unknown } | { ready: false; reason: string }
 
 export async function waitForHealth(w: HealthWait): Promise<WaitOutcome> {
@@ -35,7 +38,7 @@ export async function waitForHealth(w: HealthWait): Promise<WaitOutcome> {
   return { ready: false, reason: `no 200 from GET ${w.path} within ${w.timeoutMs} ms (last: ${last})` }
 }
 
-function shortfall(body: any, atLeast: Record<string, number> = {}): string | undefined {
+function shortfall(body: HealthBody | undefined, atLeast: Record<string, number> = {}): string | undefined {
   for (const [field, min] of Object.entries(atLeast)) {
     const v = body?.[field]
     if (typeof v !== 'number' || v < min) return `${field} is ${JSON.stringify(v)}, waiting for at least ${min}`
@@ -43,13 +46,13 @@ function shortfall(body: any, atLeast: Record<string, number> = {}): string | un
   return undefined
 }
 
-export async function getHealth(url: string, timeoutMs: number): Promise<{ status?: number; body?: any; error?: string }> {
+export async function getHealth(url: string, timeoutMs: number): Promise<{ status?: number; body?: HealthBody; error?: string }> {
   try {
     const res = await request(url, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) })
     const text = await res.body.text()
-    let body: unknown
+    let body: HealthBody | undefined
     try {
-      body = JSON.parse(text)
+      body = JSON.parse(text) as HealthBody
     } catch {
       body = undefined
     }

@@ -26,6 +26,7 @@ export const silentProgress: Progress = {
 const fmtMs = (ms: number) => `${ms < 0 ? '-' : ''}${(Math.abs(ms) / 1000).toFixed(1)}s`
 
 function describe(e: JournalEvent): string | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each event kind has its own free-form detail
   const d = e.detail as any
   switch (e.kind) {
     case 'action-start':

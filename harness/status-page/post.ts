@@ -100,14 +100,14 @@ async function postUpdate(opts: UpdateInput, route: string, auth: Record<string,
   } catch (err) {
     throw unreachable(url, timeoutMs, err)
   }
-  let data: any
+  let data: { __type?: string; message?: string } | null
   try {
     data = JSON.parse(text)
   } catch {
     throw new StatusPagePostError('InternalFailure', `the status page answered ${res.statusCode} with non-JSON: ${text.slice(0, 200)}`, res.statusCode)
   }
   if (res.statusCode !== 201) throw new StatusPagePostError(data?.__type ?? 'InternalFailure', data?.message ?? text, res.statusCode)
-  return data as PostedUpdate
+  return data as unknown as PostedUpdate
 }
 
 function unreachable(url: string, timeoutMs: number, err: unknown): StatusPagePostError {

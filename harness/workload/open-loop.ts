@@ -33,7 +33,7 @@ export class OpenLoop {
 
   start(): this {
     this.opts.recorder.register(this.opts.service)
-    this.#deadline = setTimeout(() => this.stop(), this.opts.maxDurationMs)
+    this.#deadline = setTimeout(() => void this.stop(), this.opts.maxDurationMs)
     this.#deadline.unref()
     this.#schedule()
     return this

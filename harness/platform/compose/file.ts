@@ -22,7 +22,7 @@ export interface ComposeFileServices {
 }
 
 export function readComposeFile(file: string): ComposeFileServices {
-  let doc: any
+  let doc: { services?: Record<string, { profiles?: unknown } | null> } | null
   try {
     doc = parse(fs.readFileSync(file, 'utf8'), { merge: true })
   } catch (err) {
@@ -30,7 +30,7 @@ export function readComposeFile(file: string): ComposeFileServices {
   }
   if (!doc || typeof doc.services !== 'object') throw new InvalidTopology('compose file', `a "services" map in ${file}`, doc?.services)
   const services = new Map<string, string[]>()
-  for (const [name, svc] of Object.entries<any>(doc.services)) services.set(name, Array.isArray(svc?.profiles) ? svc.profiles.map(String) : [])
+  for (const [name, svc] of Object.entries(doc.services ?? {})) services.set(name, Array.isArray(svc?.profiles) ? svc.profiles.map(String) : [])
   return { services }
 }
 
