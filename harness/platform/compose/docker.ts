@@ -89,6 +89,14 @@ export function demux(buf: Buffer): string {
 
 const projectLabel = (project: string) => `com.docker.compose.project=${project}`
 
+/** Every container and network of the project still on the engine, one line each. */
+export async function projectResources(d: Dockerode, project: string): Promise<string[]> {
+  const filters = { label: [projectLabel(project)] }
+  const containers = await d.listContainers({ all: true, filters })
+  const networks = await d.listNetworks({ filters })
+  return [...containers.map((c) => `container ${c.Id.slice(0, 12)}`), ...networks.map((n) => `network ${n.Id.slice(0, 12)}`)]
+}
+
 /** Removes every container and network of the project that compose left (a failed down, a container it no longer knows). */
 export async function removeProject(d: Dockerode, project: string): Promise<void> {
   const filters = { label: [projectLabel(project)] }

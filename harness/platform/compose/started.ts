@@ -27,7 +27,7 @@ import { CONTAINER_PORT, fleetEnv, fleetService, planCompose, readComposeFile, w
 import { cpuPlacement } from './cpu.js'
 import { watchProjectEvents, type ContainerDied } from './events.js'
 import {
-  MissingImage, containerLog, disconnectAll, reconnect, removeProject, saveLogs, removeProjectSync, startProjectReaper, writePlacement,
+  MissingImage, containerLog, disconnectAll, projectResources, reconnect, removeProject, saveLogs, removeProjectSync, startProjectReaper, writePlacement,
   type ContainerSummary, type DockerContainer, type RuntimeClient,
 } from './docker.js'
 import { DEFAULT_IMAGE, type ComposeContext } from './index.js'
@@ -469,11 +469,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
   // ---- teardown -----------------------------------------------------------------------------
 
   async leftovers(): Promise<string[]> {
-    if (!this.client) return []
-    const filters = { label: [`com.docker.compose.project=${this.projectName}`] }
-    const containers = await this.docker.listContainers({ all: true, filters })
-    const networks = await this.docker.listNetworks({ filters })
-    return [...containers.map((c) => `container ${c.Id.slice(0, 12)}`), ...networks.map((n) => `network ${n.Id.slice(0, 12)}`)]
+    return this.client ? projectResources(this.docker, this.projectName) : []
   }
 
   protected killAllSync(): void {
