@@ -72,7 +72,9 @@ function watchConvergence(t0: number, signal: AbortSignal) {
   const done = (async () => {
     while (!signal.aborted && performance.now() - t0 < TIMEOUT_MS) {
       if (urls.size === N) {
-        const states: MemberState[] = await Promise.all([...urls].map(async ([name, url]) => ({ name, health: await getJson<MemberState['health']>(`${url}/health`) })))
+        const states: MemberState[] = await Promise.all(
+          [...urls].map(async ([name, url]) => ({ name, health: await getJson<MemberState['health']>(`${url}/health`) })),
+        )
         if (states.every((s) => shortfall(s, N) === undefined)) {
           convergedMs = performance.now() - t0
           cpuAtConverged = [...pids].reduce((sum, pid) => sum + cpuSeconds(pid), 0)
@@ -97,7 +99,9 @@ try {
     const watching = new AbortController()
     const t0 = performance.now()
     const watch = watchConvergence(t0, watching.signal)
-    const { topo, startMs } = await startOutageLab({ frontends: N, threadLimit: THREAD_LIMIT, bootstrap: BOOTSTRAP, learnDelayMs: 0 }, cleanup, { onEvent: watch.onEvent })
+    const { topo, startMs } = await startOutageLab({ frontends: N, threadLimit: THREAD_LIMIT, bootstrap: BOOTSTRAP, learnDelayMs: 0 }, cleanup, {
+      onEvent: watch.onEvent,
+    })
     enforcement = topo.threadLimitEnforcement
     // start() is timed inside startOutageLab around localPlatform.start() alone; t0 here is a
     // moment earlier (the run directory is made first), so the other two are measured from t0
@@ -116,7 +120,9 @@ try {
     watching.abort()
     const boot = { startedMs: startMs, convergedMs: watch.convergedMs() - offset, admittedMs, cpuSeconds: watch.cpuSeconds(), load: loadNow() }
     boots.push(boot)
-    process.stderr.write(`  boot ${rep}: started ${(boot.startedMs / 1000).toFixed(2)} s, converged ${(boot.convergedMs / 1000).toFixed(2)} s, admitted ${(boot.admittedMs / 1000).toFixed(2)} s, CPU ${boot.cpuSeconds.toFixed(1)} s (load ${boot.load})\n`)
+    process.stderr.write(
+      `  boot ${rep}: started ${(boot.startedMs / 1000).toFixed(2)} s, converged ${(boot.convergedMs / 1000).toFixed(2)} s, admitted ${(boot.admittedMs / 1000).toFixed(2)} s, CPU ${boot.cpuSeconds.toFixed(1)} s (load ${boot.load})\n`,
+    )
     await cleanup.stopOne('outage-lab topology')
     if (cleanup.signal.aborted) throw new Error('interrupted')
   }
@@ -127,8 +133,27 @@ try {
   const cpu = (b: Boot) => (Number.isFinite(b.cpuSeconds) ? `${b.cpuSeconds.toFixed(1)} (${(b.cpuSeconds / cores).toFixed(1)})` : '-')
   const rows: (string | number)[][] = boots.map((b, i) => [i + 1, s(b.startedMs), s(b.convergedMs), s(healthy(b)), s(b.admittedMs), cpu(b), b.load])
   const med = (f: (b: Boot) => number) => median(boots.map(f))
-  rows.push(['**median**', s(med((b) => b.startedMs)), s(med((b) => b.convergedMs)), `**${s(med(healthy))}**`, s(med((b) => b.admittedMs)), cpu({ cpuSeconds: med((b) => b.cpuSeconds) } as Boot), ''])
-  const tableText = table(['boot', 'start() resolved s', 'all shard-maps ready s', 'all services healthy s', 'endpoint admitted all s', `topology CPU s until shard-maps ready (/ ${m.cores} cores)`, 'load average after'], rows)
+  rows.push([
+    '**median**',
+    s(med((b) => b.startedMs)),
+    s(med((b) => b.convergedMs)),
+    `**${s(med(healthy))}**`,
+    s(med((b) => b.admittedMs)),
+    cpu({ cpuSeconds: med((b) => b.cpuSeconds) } as Boot),
+    '',
+  ])
+  const tableText = table(
+    [
+      'boot',
+      'start() resolved s',
+      'all shard-maps ready s',
+      'all services healthy s',
+      'endpoint admitted all s',
+      `topology CPU s until shard-maps ready (/ ${m.cores} cores)`,
+      'load average after',
+    ],
+    rows,
+  )
   const medianHealthy = med(healthy)
   const totalS = (performance.now() - began) / 1000
   const body = [

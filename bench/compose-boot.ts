@@ -87,7 +87,9 @@ try {
     for (const backend of ['local', 'compose'] as const) {
       const b = await boot(backend, cleanup)
       boots.push(b)
-      process.stderr.write(`  ${backend} boot ${rep}: started ${(b.startedMs / 1000).toFixed(2)} s, converged ${(b.convergedMs / 1000).toFixed(2)} s, stopped in ${(b.stoppedMs / 1000).toFixed(2)} s (load ${b.load})\n`)
+      process.stderr.write(
+        `  ${backend} boot ${rep}: started ${(b.startedMs / 1000).toFixed(2)} s, converged ${(b.convergedMs / 1000).toFixed(2)} s, stopped in ${(b.stoppedMs / 1000).toFixed(2)} s (load ${b.load})\n`,
+      )
       if (cleanup.signal.aborted) throw new Error('interrupted')
     }
   }
@@ -95,7 +97,14 @@ try {
   const rows = boots.map((b, i) => [Math.floor(i / 2) + 1, b.backend, s(b.startedMs), s(b.convergedMs), s(b.stoppedMs), b.load])
   for (const backend of ['local', 'compose'] as const) {
     const mine = boots.filter((b) => b.backend === backend)
-    rows.push([`**median**`, `**${backend}**`, `**${s(median(mine.map((b) => b.startedMs)))}**`, s(median(mine.map((b) => b.convergedMs))), s(median(mine.map((b) => b.stoppedMs))), ''])
+    rows.push([
+      `**median**`,
+      `**${backend}**`,
+      `**${s(median(mine.map((b) => b.startedMs)))}**`,
+      s(median(mine.map((b) => b.convergedMs))),
+      s(median(mine.map((b) => b.stoppedMs))),
+      '',
+    ])
   }
   const services = 1 + 2 + N + 1 + DOWNSTREAM.length
   const body = [
@@ -105,7 +114,7 @@ try {
     '',
     `Each boot: \`systemTopology\` (the whole system: metadata, 2 back-ends, ${N} front-ends, the endpoint and ${DOWNSTREAM.join(', ')}; ${services} services), ` +
       `thread limit ${args['thread-limit']}, bootstrap from peers, booted by \`localPlatform.start()\` or \`ComposeBackend.start()\` (image ${args.image}; ` +
-      'compose creates every container with one `up --no-start`, starts the first wave with `up` through DockerComposeEnvironment and the later waves through the engine\'s API and waits on each one\'s /health through its published port), then a full stop; ' +
+      "compose creates every container with one `up --no-start`, starts the first wave with `up` through DockerComposeEnvironment and the later waves through the engine's API and waits on each one's /health through its published port), then a full stop; " +
       'local and compose boots alternate. *start() resolved* = every service answered /health 200 in dependency order and the endpoint admitted a member; ' +
       `*all shard-maps ready* = every front-end reports shard_map_state \`ready\` with ${N - 1} peer threads; *stop()* = teardown (compose: \`down\`, then the check that no container or network of the project is left).`,
     '',

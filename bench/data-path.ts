@@ -95,7 +95,13 @@ try {
     { id: 'outage-lab h1', target: { name: 'outage-lab', endpoint: olUrl, protocol: 'h1' }, stream: STREAM, shards: SHARDS, pids: olPids },
     { id: 'outage-lab h2', target: { name: 'outage-lab', endpoint: olUrl, protocol: 'h2' }, stream: STREAM, shards: SHARDS, pids: olPids },
     { id: 'kinesalite', target: kl, stream: STREAM, shards: SHARDS, pids: () => [kinesalite.pid!] },
-    { id: 'kinesis-local', target: { name: kinesisLocal.name, endpoint: kinesisLocal.endpoint, protocol: 'h1' }, stream: STREAM, shards: SHARDS, pids: () => [kinesisLocal.pid!] },
+    {
+      id: 'kinesis-local',
+      target: { name: kinesisLocal.name, endpoint: kinesisLocal.endpoint, protocol: 'h1' },
+      stream: STREAM,
+      shards: SHARDS,
+      pids: () => [kinesisLocal.pid!],
+    },
     { id: 'kinesalite 1 shard', target: kl, stream: STREAM_1, shards: 1, pids: () => [kinesalite.pid!] },
   ]
   const running: Running[] = targets.map((r) => ({ ...r, client: clientFor(r.target) }))
@@ -167,11 +173,25 @@ try {
     }),
   )
   const tableText = table(
-    ['API', 'conc.', 'target', 'records/s', 'p50 ms', 'p99 ms', 'calls', 'failed records / failed calls', 'server CPU µs/record', 'client CPU µs/record', 'x kinesalite'],
+    [
+      'API',
+      'conc.',
+      'target',
+      'records/s',
+      'p50 ms',
+      'p99 ms',
+      'calls',
+      'failed records / failed calls',
+      'server CPU µs/record',
+      'client CPU µs/record',
+      'x kinesalite',
+    ],
     rows,
     ['l', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   )
-  const errors = [...results.entries()].filter(([, a]) => a.firstError).map(([k, a]) => `- ${k.replaceAll('|', ' ')}: ${a.errors} failed calls, first: ${a.firstError}`)
+  const errors = [...results.entries()]
+    .filter(([, a]) => a.firstError)
+    .map(([k, a]) => `- ${k.replaceAll('|', ' ')}: ${a.errors} failed calls, first: ${a.firstError}`)
 
   const ratio = (api: Cell['api'], c: number) => {
     const ol = results.get(`outage-lab h1|${api}|${c}`)!

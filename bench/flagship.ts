@@ -13,7 +13,14 @@ import { table } from './lib/markdown.js'
 import { recordSection } from './lib/results.js'
 import { median } from './lib/procfs.js'
 
-const { values: args } = parseArgs({ options: { record: { type: 'boolean', default: false }, reps: { type: 'string', default: '2' }, file: { type: 'string', default: 'experiments/kinesis-2020-11-25.yaml' }, backend: { type: 'string', default: 'local' } } })
+const { values: args } = parseArgs({
+  options: {
+    record: { type: 'boolean', default: false },
+    reps: { type: 'string', default: '2' },
+    file: { type: 'string', default: 'experiments/kinesis-2020-11-25.yaml' },
+    backend: { type: 'string', default: 'local' },
+  },
+})
 if (args.backend !== 'local' && args.backend !== 'compose') throw new Error(`--backend: expected local or compose, got ${args.backend}`)
 const compose = args.backend === 'compose'
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..')
@@ -31,7 +38,15 @@ interface JournalView {
 function runOnce(outDir: string): Promise<{ wallS: number; code: number | null; journal: JournalView | undefined }> {
   const started = performance.now()
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/harness/cli.js'), 'run', path.join(ROOT, args.file!), '--backend', args.backend!, '--out', outDir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'], env: { PATH: process.env.PATH, CI: 'true', ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}) } })
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'dist/harness/cli.js'), 'run', path.join(ROOT, args.file!), '--backend', args.backend!, '--out', outDir],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'ignore'],
+        env: { PATH: process.env.PATH, CI: 'true', ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}) },
+      },
+    )
     child.on('exit', (code) => {
       const wallS = (performance.now() - started) / 1000
       const file = path.join(outDir, 'journal.json')
@@ -51,7 +66,15 @@ try {
     // Phase events are timed from the method's start, so the boot phase's time is negative.
     const bootToMethodS = -(phase('boot') ?? Number.NaN) / 1000
     const met = r.journal ? `${r.journal.expectations.filter((x) => x.met).length}/${r.journal.expectations.length}` : '-'
-    rows.push([i, r.wallS.toFixed(1), bootToMethodS.toFixed(1), r.journal ? (r.journal.experiment.durationMs / 1000).toFixed(0) : '-', r.code ?? '-', met, loadNow()])
+    rows.push([
+      i,
+      r.wallS.toFixed(1),
+      bootToMethodS.toFixed(1),
+      r.journal ? (r.journal.experiment.durationMs / 1000).toFixed(0) : '-',
+      r.code ?? '-',
+      met,
+      loadNow(),
+    ])
     console.log(`run ${i}: ${r.wallS.toFixed(1)} s, exit ${r.code}, expectations ${met}`)
   }
 } finally {

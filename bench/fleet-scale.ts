@@ -42,7 +42,8 @@ const THREAD_LIMIT = Number(args['thread-limit'])
 const RESERVE = Number(args['reserve-gib']) * 2 ** 30
 const STEP_TIMEOUT_MS = Number(args['step-timeout-s']) * 1000
 const DEADLINE = Date.now() + Number(args['max-minutes']) * 60_000
-if (!STEPS.every((n, i) => Number.isInteger(n) && n >= 2 && (i === 0 || n > STEPS[i - 1]))) throw new Error(`--steps: expected increasing integers >= 2, got ${args.steps}`)
+if (!STEPS.every((n, i) => Number.isInteger(n) && n >= 2 && (i === 0 || n > STEPS[i - 1])))
+  throw new Error(`--steps: expected increasing integers >= 2, got ${args.steps}`)
 if (BOOTSTRAP !== 'peers' && BOOTSTRAP !== 'metadata') throw new Error(`--bootstrap: expected peers or metadata, got ${args.bootstrap}`)
 
 interface Step {
@@ -107,7 +108,11 @@ let enforcement: string
 
 async function measureStep(topo: StartedLocalTopology, n: number, startMs: number, notReady: string[]): Promise<Step> {
   // Members scaleFleet gave up on are left running: they may still converge within the step.
-  const conv = await waitConverged(topo, n, { timeoutMs: Math.min(STEP_TIMEOUT_MS, Math.max(1_000, DEADLINE - Date.now())), signal: cleanup.signal, intervalMs: 500 })
+  const conv = await waitConverged(topo, n, {
+    timeoutMs: Math.min(STEP_TIMEOUT_MS, Math.max(1_000, DEADLINE - Date.now())),
+    signal: cleanup.signal,
+    intervalMs: 500,
+  })
   const members = conv?.members ?? []
   const pids = members.flatMap((x) => (x.pid !== undefined ? [x.pid] : []))
   const cores = await restingCores(pids, 5)
@@ -164,7 +169,10 @@ try {
   // The harness sizes a member's readiness timeout from the fleet it was created with (30 s + 2 s
   // per member): 50 s for 10, too short for a member joining 40 busy peers. Every step gets the
   // step's timeout instead, so convergence, not that default, decides whether a size holds.
-  const boot = await startOutageLab({ frontends: first, threadLimit: THREAD_LIMIT, bootstrap: BOOTSTRAP, learnDelayMs: 0, frontendReadinessTimeoutMs: STEP_TIMEOUT_MS }, cleanup)
+  const boot = await startOutageLab(
+    { frontends: first, threadLimit: THREAD_LIMIT, bootstrap: BOOTSTRAP, learnDelayMs: 0, frontendReadinessTimeoutMs: STEP_TIMEOUT_MS },
+    cleanup,
+  )
   const topo = boot.topo
   enforcement = topo.threadLimitEnforcement
   let step = await measureStep(topo, first, boot.startMs, [])
@@ -198,7 +206,12 @@ try {
     }
     const t0 = performance.now()
     const scaled = await topo.scaleFleet('main', next)
-    step = await measureStep(topo, next, performance.now() - t0, scaled.notReady.map((x) => `${x.name}: ${x.reason}`))
+    step = await measureStep(
+      topo,
+      next,
+      performance.now() - t0,
+      scaled.notReady.map((x) => `${x.name}: ${x.reason}`),
+    )
     steps.push(step)
     report(step)
     if (!step.ok) stoppedBecause = `${next} front-ends did not hold: ${step.why}`
@@ -226,7 +239,22 @@ try {
     s.load,
   ])
   const tableText = table(
-    ['front-ends', 'held', 'peer threads expected', 'peer threads alive', 'threads per front-end (/health / kernel, median)', 'RSS per front-end MiB mean (min-max)', 'RSS per peer thread MiB', 'fleet RSS GiB', 'start s', 'converge s', 'healthy at endpoint', 'fleet cores at rest', 'MemAvailable GiB', 'load average'],
+    [
+      'front-ends',
+      'held',
+      'peer threads expected',
+      'peer threads alive',
+      'threads per front-end (/health / kernel, median)',
+      'RSS per front-end MiB mean (min-max)',
+      'RSS per peer thread MiB',
+      'fleet RSS GiB',
+      'start s',
+      'converge s',
+      'healthy at endpoint',
+      'fleet cores at rest',
+      'MemAvailable GiB',
+      'load average',
+    ],
     rows,
   )
   const totalS = (performance.now() - began) / 1000
@@ -241,7 +269,7 @@ try {
       `(enforcement: ${enforcement}), 2 back-ends, one endpoint; a new member's readiness timeout is the step timeout (${STEP_TIMEOUT_MS / 1000} s; the harness default, 30 s + 2 s per member of the *initial* fleet, would be 50 s). ` +
       `A size *held* when, within ${STEP_TIMEOUT_MS / 1000} s, every front-end reported shard_map_state \`ready\` ` +
       'with N-1 live, connected peer threads (/health `peer_threads`, `connected_peers`), and again after 5 s at rest. ' +
-      'RSS is VmRSS from /proc/<pid>/status; threads are /health `threads` and the kernel\'s `Threads:`. ' +
+      "RSS is VmRSS from /proc/<pid>/status; threads are /health `threads` and the kernel's `Threads:`. " +
       '"RSS per peer thread" is (RSS per front-end - fitted base) / (N-1), with the base and slope from a least-squares fit of mean RSS per front-end against N-1 over the sizes that held' +
       (f ? `: base ${(f.a / MiB).toFixed(1)} MiB, slope **${(f.b / MiB).toFixed(2)} MiB per peer thread**.` : '.') +
       ' "start" is the boot (first row) or scaleFleet() until the new members answered /health; "converge" is from then until every shard-map was ready with all peer threads; "fleet cores at rest" is the CPU the whole fleet burned over 5 s without client load.',

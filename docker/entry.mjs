@@ -27,7 +27,8 @@ function fail(message) {
 }
 
 function entryOf(kind) {
-  if (!/^[a-z][a-z0-9-]*$/.test(kind ?? '')) fail(`expected a service kind as argument or OUTAGE_LAB_SERVICE (e.g. kinesis-frontend, cognito), got ${JSON.stringify(kind)}`)
+  if (!/^[a-z][a-z0-9-]*$/.test(kind ?? ''))
+    fail(`expected a service kind as argument or OUTAGE_LAB_SERVICE (e.g. kinesis-frontend, cognito), got ${JSON.stringify(kind)}`)
   const rel = kind.startsWith('kinesis-') ? `kinesis/${kind.slice('kinesis-'.length)}` : kind
   const file = path.join(app, 'dist', 'services', rel, 'main.js')
   if (!existsSync(file)) fail(`no service of kind ${JSON.stringify(kind)} in this image (${file} is missing)`)

@@ -7,10 +7,16 @@
 // member during an experiment, as on the local backend.
 // Env: METADATA_URL, FLEETS (main,cloudwatch), STALE_AFTER_MS (15000), INTERVAL_MS (5000).
 const metadata = (process.env.METADATA_URL ?? 'http://kinesis-metadata:8080').replace(/\/+$/, '')
-const fleets = (process.env.FLEETS ?? 'main,cloudwatch').split(',').map((f) => f.trim()).filter(Boolean)
+const fleets = (process.env.FLEETS ?? 'main,cloudwatch')
+  .split(',')
+  .map((f) => f.trim())
+  .filter(Boolean)
 const staleAfterMs = Number(process.env.STALE_AFTER_MS ?? 15_000)
 const intervalMs = Number(process.env.INTERVAL_MS ?? 5_000)
-for (const [name, v] of [['STALE_AFTER_MS', staleAfterMs], ['INTERVAL_MS', intervalMs]]) {
+for (const [name, v] of [
+  ['STALE_AFTER_MS', staleAfterMs],
+  ['INTERVAL_MS', intervalMs],
+]) {
   if (!Number.isInteger(v) || v < 100) {
     process.stderr.write(`membership-janitor: ${name} must be an integer >= 100, got ${process.env[name]}\n`)
     process.exit(2)
@@ -27,7 +33,10 @@ async function sweep() {
     const now = Date.now()
     for (const m of members) {
       if (now - (m.lastHeartbeatAtMs ?? m.registeredAtMs ?? now) <= staleAfterMs) continue
-      const del = await fetch(`${metadata}/fleets/${encodeURIComponent(fleet)}/members/${encodeURIComponent(m.id)}`, { method: 'DELETE', signal: AbortSignal.timeout(5_000) })
+      const del = await fetch(`${metadata}/fleets/${encodeURIComponent(fleet)}/members/${encodeURIComponent(m.id)}`, {
+        method: 'DELETE',
+        signal: AbortSignal.timeout(5_000),
+      })
       log('removed a member whose heartbeats stopped', { fleet, member: m.id, url: m.url, silentMs: now - m.lastHeartbeatAtMs, status: del.status })
     }
   }
@@ -35,4 +44,8 @@ async function sweep() {
 
 const timer = setInterval(() => sweep().catch((err) => log('sweep failed', { err: String(err?.message ?? err) })), intervalMs)
 log('listening', { metadata, fleets, staleAfterMs, intervalMs })
-for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => { clearInterval(timer); process.exit(0) })
+for (const signal of ['SIGTERM', 'SIGINT'])
+  process.once(signal, () => {
+    clearInterval(timer)
+    process.exit(0)
+  })

@@ -78,7 +78,14 @@ export async function startKinesisLocal(): Promise<RunningBaseline> {
   // It reads server.json from its working directory.
   const proc = spawn(process.execPath, ['main.js'], {
     cwd: dir,
-    env: { ...process.env, KINESIS_MOCK_PLAIN_PORT: String(port), KINESIS_MOCK_TLS_PORT: String(tls), SHARD_LIMIT: '1000', CREATE_STREAM_DURATION: '0ms', LOG_LEVEL: 'ERROR' },
+    env: {
+      ...process.env,
+      KINESIS_MOCK_PLAIN_PORT: String(port),
+      KINESIS_MOCK_TLS_PORT: String(tls),
+      SHARD_LIMIT: '1000',
+      CREATE_STREAM_DURATION: '0ms',
+      LOG_LEVEL: 'ERROR',
+    },
     stdio: 'ignore',
   })
   await waitOrStop(waitForPort(port, 60_000, proc, 'kinesis-local'), proc)

@@ -63,7 +63,11 @@ export function shortfall(m: MemberState, n: number): string | undefined {
 export type ConvergeOutcome = { ok: true; ms: number; members: MemberState[] } | { ok: false; ms: number; members: MemberState[]; reasons: string[] }
 
 /** Polls until every member reports a ready shard-map and n-1 live, connected peer threads. */
-export async function waitConverged(topo: StartedLocalTopology, n: number, opts: { timeoutMs: number; signal?: AbortSignal; fleet?: string; intervalMs?: number }): Promise<ConvergeOutcome> {
+export async function waitConverged(
+  topo: StartedLocalTopology,
+  n: number,
+  opts: { timeoutMs: number; signal?: AbortSignal; fleet?: string; intervalMs?: number },
+): Promise<ConvergeOutcome> {
   const t0 = performance.now()
   const deadline = Date.now() + opts.timeoutMs
   let members: MemberState[]

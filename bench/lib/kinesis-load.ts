@@ -60,7 +60,21 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /** Runs `calls` calls in total, `concurrency` at a time, and stops by itself after maxSeconds. */
-export async function runLoad(t: Target, client: KinesisClient, opts: { stream: string; api: 'PutRecords' | 'PutRecord'; calls: number; concurrency: number; batchSize?: number; recordBytes?: number; maxSeconds?: number; latenciesMs?: number[]; signal?: AbortSignal }): Promise<LoadResult> {
+export async function runLoad(
+  t: Target,
+  client: KinesisClient,
+  opts: {
+    stream: string
+    api: 'PutRecords' | 'PutRecord'
+    calls: number
+    concurrency: number
+    batchSize?: number
+    recordBytes?: number
+    maxSeconds?: number
+    latenciesMs?: number[]
+    signal?: AbortSignal
+  },
+): Promise<LoadResult> {
   const batchSize = opts.api === 'PutRecords' ? (opts.batchSize ?? 500) : 1
   const payload = randomBytes(opts.recordBytes ?? 100)
   const latencies: number[] = []

@@ -39,5 +39,8 @@ export function describeMachine(m: Machine): string {
 }
 
 export function loadNow(): string {
-  return os.loadavg().map((n) => n.toFixed(2)).join(' / ')
+  return os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' / ')
 }

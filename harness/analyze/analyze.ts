@@ -6,7 +6,19 @@ import type { Experiment } from '../experiment/types.js'
 import { actionRuns, blastRadius, cascade, recoveryVerdict, serviceResults, triggerMs } from './cascade.js'
 import { checkExpectations } from './expect.js'
 import { fidelity } from './fidelity.js'
-import type { BlastRadius, CascadeEntry, ExpectationResult, FidelityResult, Journal, JournalEvent, ProbeResult, RecoveryVerdict, ServiceResult, SteadyStateResult, TimelineRow } from './journal.js'
+import type {
+  BlastRadius,
+  CascadeEntry,
+  ExpectationResult,
+  FidelityResult,
+  Journal,
+  JournalEvent,
+  ProbeResult,
+  RecoveryVerdict,
+  ServiceResult,
+  SteadyStateResult,
+  TimelineRow,
+} from './journal.js'
 import { SeriesIndex } from './series.js'
 import { evaluateMethodProbes } from './steady-state.js'
 
@@ -60,5 +72,14 @@ export function analyzeRun(input: AnalysisInput): Analysis {
 /** A journal with its analysis redone on its timeline (`outage-lab report` on an old run). */
 export function reanalyze(journal: Journal, timeline: readonly TimelineRow[] | SeriesIndex): Journal {
   const a = analyzeRun({ experiment: journal.experiment, timeline, events: journal.events, steadyStateAfter: journal.steadyState?.after })
-  return { ...journal, services: a.services, cascade: a.cascade, blastRadius: a.blastRadius, recovery: a.recovery, probes: a.probes, expectations: a.expectations, fidelity: a.fidelity }
+  return {
+    ...journal,
+    services: a.services,
+    cascade: a.cascade,
+    blastRadius: a.blastRadius,
+    recovery: a.recovery,
+    probes: a.probes,
+    expectations: a.expectations,
+    fidelity: a.fidelity,
+  }
 }

@@ -133,7 +133,7 @@ export function cascade(services: Record<string, ServiceResult>, runs: readonly 
     return { service, onsetMs: t, cause, causes, lagMs: causes[0] ? Math.max(0, t - services[causes[0]].onsetMs!) : null }
   })
   // A service listed after the dependency that caused it, even when its window came first.
-  const key = (e: CascadeEntry) => Math.max(e.onsetMs, e.cause in services ? services[e.cause].onsetMs ?? e.onsetMs : e.onsetMs)
+  const key = (e: CascadeEntry) => Math.max(e.onsetMs, e.cause in services ? (services[e.cause].onsetMs ?? e.onsetMs) : e.onsetMs)
   const depth = (s: string, seen = new Set<string>()): number => {
     const e = entries.find((x) => x.service === s)
     if (!e || !(e.cause in services) || seen.has(s)) return 0

@@ -62,7 +62,9 @@ export function summarizeRun(j: Journal): RunSummary {
     experiment: j.experiment?.file ?? '',
     status: j.status,
     seed: j.seed,
-    impacted: Object.entries(j.services).filter(([, r]) => r.impacted).map(([s]) => s),
+    impacted: Object.entries(j.services)
+      .filter(([, r]) => r.impacted)
+      .map(([s]) => s),
     expectationsMet: j.expectations.filter((e) => e.met).length,
     expectationsTotal: j.expectations.length,
     fidelityScore: j.fidelity?.score ?? null,
@@ -89,6 +91,10 @@ export function compareRuns(a: Journal, b: Journal): Comparison {
     }
   })
   const expNames = [...new Set([...a.expectations.map((e) => e.name), ...b.expectations.map((e) => e.name)])]
-  const expectations = expNames.map((name) => ({ name, a: a.expectations.find((e) => e.name === name)?.met, b: b.expectations.find((e) => e.name === name)?.met }))
+  const expectations = expNames.map((name) => ({
+    name,
+    a: a.expectations.find((e) => e.name === name)?.met,
+    b: b.expectations.find((e) => e.name === name)?.met,
+  }))
   return { a: summarizeRun(a), b: summarizeRun(b), services, expectations }
 }

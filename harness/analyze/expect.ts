@@ -35,12 +35,17 @@ export function checkExpectations(expect: Expectations, input: ExpectInput): Exp
     out.push({
       name: 'healthy',
       met: hit.length === 0,
-      detail: hit.length === 0 ? `never impacted: ${expect.healthy.join(', ') || '(none listed)'}` : `impacted after all: ${hit.map((s) => `${s} (${onset(s)})`).join(', ')}`,
+      detail:
+        hit.length === 0
+          ? `never impacted: ${expect.healthy.join(', ') || '(none listed)'}`
+          : `impacted after all: ${hit.map((s) => `${s} (${onset(s)})`).join(', ')}`,
     })
   }
   if (expect.onsetOrder) out.push(checkOnsetOrder(expect.onsetOrder, services))
   if (expect.recovered !== undefined) {
-    const unrecovered = Object.entries(services).filter(([, x]) => x.impacted && x.recoveredMs === null).map(([s]) => s)
+    const unrecovered = Object.entries(services)
+      .filter(([, x]) => x.impacted && x.recoveredMs === null)
+      .map(([s]) => s)
     const all = unrecovered.length === 0
     out.push({
       name: 'recovered',
@@ -54,7 +59,12 @@ export function checkExpectations(expect: Expectations, input: ExpectInput): Exp
     out.push({
       name: 'steadyStateAfter',
       met: after !== undefined && after.met === expect.steadyStateAfter,
-      detail: after === undefined ? 'the steady state after the method was not checked' : after.met ? 'the steady state held after the method' : `the steady state did not hold after the method: ${failed.join('; ')}`,
+      detail:
+        after === undefined
+          ? 'the steady state after the method was not checked'
+          : after.met
+            ? 'the steady state held after the method'
+            : `the steady state did not hold after the method: ${failed.join('; ')}`,
     })
   }
   for (const [s, max] of Object.entries(expect.maxRecoveryMs ?? {})) {
@@ -134,4 +144,3 @@ export function firstBreakAt(input: Pick<ExpectInput, 'index' | 'services' | 'tr
 export function sec(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`
 }
-

@@ -69,7 +69,9 @@ const everyFrontendBroke: Check = ({ index, triggerMs }) => {
   const fes = members(index)
   if (fes.length === 0) return n_a(name, 'no front-end metrics in the timeline')
   const broken = new Map(fes.map((fe) => [fe, series(index, fe, 'kinesis_frontend_shard_map_state', { state: 'broken' })]))
-  const times = [...new Set([...broken.values()].flatMap((pts) => pts.filter((p) => p.value === 1 && p.atMs >= triggerMs).map((p) => p.atMs)))].sort((a, b) => a - b)
+  const times = [...new Set([...broken.values()].flatMap((pts) => pts.filter((p) => p.value === 1 && p.atMs >= triggerMs).map((p) => p.atMs)))].sort(
+    (a, b) => a - b,
+  )
   let best = { count: 0, of: 0, atMs: 0 }
   let whole: { count: number; atMs: number } | undefined
   for (const t of times) {
@@ -84,7 +86,11 @@ const everyFrontendBroke: Check = ({ index, triggerMs }) => {
     if (count > best.count) best = { count, of: alive.length, atMs: t }
   }
   if (whole) return judged(name, true, `all ${whole.count} front-ends had a broken shard-map at ${sec(whole.atMs)}`)
-  return judged(name, false, best.count === 0 ? 'no front-end shard-map broke' : `at most ${best.count} of ${best.of} front-ends were broken at once (${sec(best.atMs)})`)
+  return judged(
+    name,
+    false,
+    best.count === 0 ? 'no front-end shard-map broke' : `at most ${best.count} of ${best.of} front-ends were broken at once (${sec(best.atMs)})`,
+  )
 }
 
 const removalDidNotHeal: Check = ({ experiment, runs, services }) => {
@@ -116,7 +122,13 @@ const restartHealed: Check = ({ runs, services }) => {
   const restart = runs.find((r) => r.provider === 'restart-fleet' && k?.onsetMs !== null && k?.onsetMs !== undefined && r.atMs >= k.onsetMs)
   if (!restart || !k?.impacted) return n_a(name, 'no fleet restart while Kinesis was impacted')
   const met = k.recoveredMs !== null && k.recoveredMs >= restart.atMs
-  return judged(name, met, met ? `Kinesis recovered at ${sec(k.recoveredMs!)}, ${k.recoveredMs! - restart.atMs} ms after ${restart.name}` : `Kinesis did not recover after ${restart.name} at ${sec(restart.atMs)}`)
+  return judged(
+    name,
+    met,
+    met
+      ? `Kinesis recovered at ${sec(k.recoveredMs!)}, ${k.recoveredMs! - restart.atMs} ms after ${restart.name}`
+      : `Kinesis did not recover after ${restart.name} at ${sec(restart.atMs)}`,
+  )
 }
 
 /** The services whose 2020 breakage this run could show: present, and not remediated. */
@@ -144,7 +156,12 @@ const onsetOrder: Check = ({ experiment, services }) => {
 const bufferDelays: Check = ({ experiment, services }) => {
   const name = 'buffer-delays'
   const keep = expectedToBreak(experiment)
-  const pairs = ([['cognito', 'kinesis'], ['lambda', 'cloudwatch']] as const).filter(([a, b]) => keep.has(a) && keep.has(b))
+  const pairs = (
+    [
+      ['cognito', 'kinesis'],
+      ['lambda', 'cloudwatch'],
+    ] as const
+  ).filter(([a, b]) => keep.has(a) && keep.has(b))
   if (pairs.length === 0) return n_a(name, 'neither Cognito nor Lambda can show a buffer filling in this run')
   const parts: string[] = []
   let met = true
@@ -165,11 +182,18 @@ const bufferDelays: Check = ({ experiment, services }) => {
 
 const lambdaErrorsAfterCloudWatch: Check = ({ experiment, services }) => {
   const name = 'lambda-errors-after-cloudwatch'
-  if (!expectedToBreak(experiment).has('lambda') || !expectedToBreak(experiment).has('cloudwatch')) return n_a(name, 'Lambda or CloudWatch absent or remediated')
+  if (!expectedToBreak(experiment).has('lambda') || !expectedToBreak(experiment).has('cloudwatch'))
+    return n_a(name, 'Lambda or CloudWatch absent or remediated')
   const l = services.lambda
   const c = services.cloudwatch
   const met = !!l?.impacted && !!c?.impacted && l.onsetMs! > c.onsetMs! && l.errors > 0
-  return judged(name, met, l?.impacted ? `Lambda broke at ${sec(l.onsetMs!)} with ${l.errors} failed invocations; CloudWatch ${c?.impacted ? `at ${sec(c.onsetMs!)}` : 'was not impacted'}` : 'Lambda was not impacted')
+  return judged(
+    name,
+    met,
+    l?.impacted
+      ? `Lambda broke at ${sec(l.onsetMs!)} with ${l.errors} failed invocations; CloudWatch ${c?.impacted ? `at ${sec(c.onsetMs!)}` : 'was not impacted'}`
+      : 'Lambda was not impacted',
+  )
 }
 
 const lambdaBufferGrew: Check = ({ experiment, index, triggerMs }) => {
@@ -191,7 +215,10 @@ const alarmsInsufficientData: Check = ({ experiment, index, triggerMs }) => {
     const sel = parseSeries(m)
     if (sel.name !== 'cloudwatch_alarm_state' || sel.labels.alarm === undefined) continue
     const alarm = sel.labels.alarm
-    const on = index.points('cloudwatch', m).filter((p) => p.value === 1).map((p) => p.atMs)
+    const on = index
+      .points('cloudwatch', m)
+      .filter((p) => p.value === 1)
+      .map((p) => p.atMs)
     if (sel.labels.state === 'INSUFFICIENT_DATA') insufficient.set(alarm, on)
     else if (on.length) known.set(alarm, Math.min(on[0], known.get(alarm) ?? Number.POSITIVE_INFINITY))
     if (!insufficient.has(alarm)) insufficient.set(alarm, insufficient.get(alarm) ?? [])
@@ -203,7 +230,11 @@ const alarmsInsufficientData: Check = ({ experiment, index, triggerMs }) => {
   }
   if (alarms.size === 0) return n_a(name, 'no CloudWatch alarms in the timeline')
   const went = [...alarms].filter(([, t]) => t !== undefined).map(([n, t]) => `${n} at ${sec(t!)}`)
-  return judged(name, went.length > 0, went.length ? `alarms went to INSUFFICIENT_DATA: ${went.join(', ')}` : `none of ${alarms.size} alarms went from a known state to INSUFFICIENT_DATA`)
+  return judged(
+    name,
+    went.length > 0,
+    went.length ? `alarms went to INSUFFICIENT_DATA: ${went.join(', ')}` : `none of ${alarms.size} alarms went from a known state to INSUFFICIENT_DATA`,
+  )
 }
 
 const cognitoBlocked: Check = ({ experiment, index, services, triggerMs }) => {
@@ -214,7 +245,11 @@ const cognitoBlocked: Check = ({ experiment, index, services, triggerMs }) => {
     const peak = blocked.reduce((m, p) => Math.max(m, p.value ?? 0), 0)
     return judged(name, true, `Cognito request handlers blocked on the access-pattern buffer from ${sec(blocked[0].atMs)} (up to ${peak} at once)`)
   }
-  return judged(name, false, services.cognito?.impacted ? 'Cognito was impacted but no request handler blocked on its buffer' : 'no Cognito request handler blocked')
+  return judged(
+    name,
+    false,
+    services.cognito?.impacted ? 'Cognito was impacted but no request handler blocked on its buffer' : 'no Cognito request handler blocked',
+  )
 }
 
 function postResult(input: FidelityInput, path: 'primary' | 'backup'): { run: ActionRun; ok: boolean | undefined } | undefined {
@@ -233,10 +268,19 @@ function postResult(input: FidelityInput, path: 'primary' | 'backup'): { run: Ac
 
 const dashboardPrimaryFailed: Check = (input) => {
   const name = 'dashboard-primary-failed'
-  if (!expectedToBreak(input.experiment).has('cognito') || !input.experiment.topology.services.includes('status-page')) return n_a(name, 'no status page, or Cognito remediated')
+  if (!expectedToBreak(input.experiment).has('cognito') || !input.experiment.topology.services.includes('status-page'))
+    return n_a(name, 'no status page, or Cognito remediated')
   const r = postResult(input, 'primary')
   if (!r) return n_a(name, 'the method posts no status update on the primary path')
-  return judged(name, r.ok === false, r.ok === false ? `${r.run.name} (primary path, signs in through Cognito) failed` : r.ok ? `${r.run.name} succeeded on the primary path` : `no outcome recorded for ${r.run.name}`)
+  return judged(
+    name,
+    r.ok === false,
+    r.ok === false
+      ? `${r.run.name} (primary path, signs in through Cognito) failed`
+      : r.ok
+        ? `${r.run.name} succeeded on the primary path`
+        : `no outcome recorded for ${r.run.name}`,
+  )
 }
 
 const dashboardBackupWorked: Check = (input) => {
@@ -244,7 +288,15 @@ const dashboardBackupWorked: Check = (input) => {
   if (!input.experiment.topology.services.includes('status-page')) return n_a(name, 'no status page in this run')
   const r = postResult(input, 'backup')
   if (!r) return n_a(name, 'the method posts no status update on the backup path')
-  return judged(name, r.ok === true, r.ok ? `${r.run.name} posted through the backup path` : r.ok === false ? `${r.run.name} failed on the backup path` : `no outcome recorded for ${r.run.name}`)
+  return judged(
+    name,
+    r.ok === true,
+    r.ok
+      ? `${r.run.name} posted through the backup path`
+      : r.ok === false
+        ? `${r.run.name} failed on the backup path`
+        : `no outcome recorded for ${r.run.name}`,
+  )
 }
 
 export const FIDELITY_CHECKS: Check[] = [

@@ -1,7 +1,29 @@
 // The analysis' public face: pure functions of a run's timeline and events.
 export { analyzeRun, reanalyze, type Analysis, type AnalysisInput } from './analyze.js'
-export { clientWindows, detectImpact, judge, WINDOW_MS, ONSET_TOLERANCE_MS, ONSET_WINDOWS, RECOVERY_WINDOWS, type Window, type Verdict, type Impact } from './impact.js'
-export { DEPENDENCIES, RECOVERY_PROVIDERS, actionRuns, triggerMs, serviceResults, cascade, blastRadius, recoveryVerdict, servicesOf, type ActionRun } from './cascade.js'
+export {
+  clientWindows,
+  detectImpact,
+  judge,
+  WINDOW_MS,
+  ONSET_TOLERANCE_MS,
+  ONSET_WINDOWS,
+  RECOVERY_WINDOWS,
+  type Window,
+  type Verdict,
+  type Impact,
+} from './impact.js'
+export {
+  DEPENDENCIES,
+  RECOVERY_PROVIDERS,
+  actionRuns,
+  triggerMs,
+  serviceResults,
+  cascade,
+  blastRadius,
+  recoveryVerdict,
+  servicesOf,
+  type ActionRun,
+} from './cascade.js'
 export { evaluateProbe, evaluateHypothesis, evaluateMethodProbes } from './steady-state.js'
 export { checkExpectations, checkOnsetOrder, threadAlarmAt, firstBreakAt, THREAD_ALARM } from './expect.js'
 export { fidelity, FIDELITY_CHECKS, FIDELITY_ORDER } from './fidelity.js'

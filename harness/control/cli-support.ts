@@ -30,7 +30,8 @@ export function choice<T extends string>(values: readonly T[]) {
 export function rate(raw: string): number | 'all' {
   if (raw === 'all') return 'all'
   const n = Number(raw)
-  if (!/^\s*\d*\.?\d+\s*$/.test(raw) || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected members per second (a positive number) or "all"')
+  if (!/^\s*\d*\.?\d+\s*$/.test(raw) || !Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError('expected members per second (a positive number) or "all"')
   return n
 }
 

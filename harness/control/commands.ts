@@ -12,21 +12,29 @@ import type { UpOptions } from './up.js'
 /** --services: a comma-separated list of downstream services, or "none". */
 function serviceList(value: string): Downstream[] {
   if (value.trim() === 'none') return []
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean)
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
   const unknown = names.filter((n) => !(DOWNSTREAM as readonly string[]).includes(n))
-  if (unknown.length) throw new InvalidArgumentError(`unknown service ${unknown.join(', ')}: expected a comma-separated list of ${DOWNSTREAM.join(', ')}, or none`)
+  if (unknown.length)
+    throw new InvalidArgumentError(`unknown service ${unknown.join(', ')}: expected a comma-separated list of ${DOWNSTREAM.join(', ')}, or none`)
   return names as Downstream[]
 }
 
 export function registerUp(program: Command, run: (code: Promise<number>) => void): void {
   program
     .command('up')
-    .description('boot the system (Kinesis: metadata, back-ends, the main front-end fleet, its endpoint; then cognito, cloudwatch, eventbridge, autoscaler, lambda, status-page) and keep it running until Ctrl-C')
+    .description(
+      'boot the system (Kinesis: metadata, back-ends, the main front-end fleet, its endpoint; then cognito, cloudwatch, eventbridge, autoscaler, lambda, status-page) and keep it running until Ctrl-C',
+    )
     .requiredOption('--frontends <n>', 'front-ends in the main fleet', integer(1, MAX_FLEET_SIZE))
     .requiredOption('--thread-limit <n>', 'OS thread limit of each front-end (pids.max)', integer(1, 100_000))
     .option('--backends <n>', 'back-end (shard storage) processes', integer(1, 64), 2)
     .option('--learn-delay <ms>', 'upper bound of the seeded delay before a front-end starts a thread for a new peer', integer(0, 86_400_000), 0)
-    .addOption(new Option('--bootstrap <source>', 'where a starting front-end builds its shard-map').argParser(choice(['peers', 'metadata'] as const)).default('peers'))
+    .addOption(
+      new Option('--bootstrap <source>', 'where a starting front-end builds its shard-map').argParser(choice(['peers', 'metadata'] as const)).default('peers'),
+    )
     .option('--seed <n>', 'seed for every random choice', integer(0), 1)
     .option('--endpoints-file <file>', 'where to write the service URLs, control API and credentials as JSON', DEFAULT_ENDPOINTS_FILE)
     .option('--run-dir <dir>', 'logs and data of the run (default .outage-lab/runs/<run id>)')
@@ -64,7 +72,9 @@ export function registerRestart(program: Command, run: (code: Promise<number>) =
 export function registerDemo(program: Command, run: (code: Promise<number>) => void): void {
   program
     .command('demo')
-    .description('the Kinesis failure end to end: steady traffic, capacity added past the thread limit, every front-end breaks, removal does not help, a paced restart heals')
+    .description(
+      'the Kinesis failure end to end: steady traffic, capacity added past the thread limit, every front-end breaks, removal does not help, a paced restart heals',
+    )
     .option('--frontends <n>', 'front-ends before the capacity addition', integer(1, MAX_FLEET_SIZE), 4)
     .option('--add <n>', 'front-ends the capacity addition brings', integer(1, MAX_FLEET_SIZE), 6)
     .option('--thread-limit <n>', 'OS thread limit of each front-end (pids.max)', integer(1, 100_000), 18)
@@ -73,7 +83,19 @@ export function registerDemo(program: Command, run: (code: Promise<number>) => v
     .option('--run-dir <dir>', 'logs and data of the run (default .outage-lab/runs/<run id>)')
     .option('--no-cgroups', 'do not use pids cgroups (front-ends cap their own threads)')
     .action((o: { frontends: number; add: number; threadLimit: number; learnDelay: number; seed: number; runDir?: string; cgroups: boolean }) =>
-      run(import('../demo/kinesis-demo.js').then((m) => m.demo({ frontends: o.frontends, addFrontends: o.add, threadLimit: o.threadLimit, learnDelay: o.learnDelay, seed: o.seed, runDir: o.runDir, cgroups: o.cgroups }))),
+      run(
+        import('../demo/kinesis-demo.js').then((m) =>
+          m.demo({
+            frontends: o.frontends,
+            addFrontends: o.add,
+            threadLimit: o.threadLimit,
+            learnDelay: o.learnDelay,
+            seed: o.seed,
+            runDir: o.runDir,
+            cgroups: o.cgroups,
+          }),
+        ),
+      ),
     )
 }
 

@@ -23,7 +23,10 @@ export interface EndpointsFile {
   operatorKey?: string
 }
 
-export function endpointsFileContent(e: Endpoints, extra: { pid: number; runDir: string; control: { url: string; token: string }; threadLimitEnforcement: ThreadLimitEnforcement; operatorKey?: string }): EndpointsFile {
+export function endpointsFileContent(
+  e: Endpoints,
+  extra: { pid: number; runDir: string; control: { url: string; token: string }; threadLimitEnforcement: ThreadLimitEnforcement; operatorKey?: string },
+): EndpointsFile {
   return {
     runId: e.runId,
     pid: extra.pid,
@@ -56,7 +59,9 @@ export function readEndpointsFile(file: string): EndpointsFile {
     text = fs.readFileSync(file, 'utf8')
   } catch (err) {
     const e = err as NodeJS.ErrnoException
-    throw new EndpointsFileError(e.code === 'ENOENT' ? `no endpoints file at ${file}: is \`outage-lab up\` running (with this --endpoints-file)?` : `cannot read ${file}: ${e.message}`)
+    throw new EndpointsFileError(
+      e.code === 'ENOENT' ? `no endpoints file at ${file}: is \`outage-lab up\` running (with this --endpoints-file)?` : `cannot read ${file}: ${e.message}`,
+    )
   }
   let data: { control?: { url?: unknown; token?: unknown } } | null
   try {

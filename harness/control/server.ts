@@ -27,7 +27,9 @@ export function buildControlApp(opts: ControlServerOptions): FastifyInstance {
     if (req.url === '/health') return
     const got = Buffer.from(String(req.headers.authorization ?? ''))
     if (got.length !== want.length || !timingSafeEqual(got, want)) {
-      return reply.code(401).send(awsError('UnrecognizedClientException', 'missing or wrong bearer token (the run\'s admin token, in the endpoints file as control.token)'))
+      return reply
+        .code(401)
+        .send(awsError('UnrecognizedClientException', "missing or wrong bearer token (the run's admin token, in the endpoints file as control.token)"))
     }
   })
 

@@ -67,7 +67,9 @@ export async function up(opts: UpOptions): Promise<number> {
       frontendReadinessTimeoutMs: opts.readyTimeout,
       services: opts.services ?? DOWNSTREAM,
       cellSize: opts.cellSize,
-      ...(opts.partitionedFleet ? { switches: { cloudwatch: { partitionedFleet: true } }, partitionedFleet: { frontends: opts.partitionedFleet, threadLimit: opts.threadLimit } } : {}),
+      ...(opts.partitionedFleet
+        ? { switches: { cloudwatch: { partitionedFleet: true } }, partitionedFleet: { frontends: opts.partitionedFleet, threadLimit: opts.threadLimit } }
+        : {}),
     })
   } catch (err) {
     if (err instanceof InvalidTopology) throw new UsageError(err.message)
@@ -127,7 +129,14 @@ export async function up(opts: UpOptions): Promise<number> {
     token: topo.adminToken,
     onChange: () => writeEndpointsFile(endpointsFile, content()),
   })
-  const content = () => endpointsFileContent(topo.endpoints(), { pid: process.pid, runDir: topo.runDir, control: { url: control.url, token: topo.adminToken }, threadLimitEnforcement: topo.threadLimitEnforcement, operatorKey: topo.secret('operator-key') })
+  const content = () =>
+    endpointsFileContent(topo.endpoints(), {
+      pid: process.pid,
+      runDir: topo.runDir,
+      control: { url: control.url, token: topo.adminToken },
+      threadLimitEnforcement: topo.threadLimitEnforcement,
+      operatorKey: topo.secret('operator-key'),
+    })
   writeEndpointsFile(endpointsFile, content())
 
   const e = topo.endpoints()

@@ -46,7 +46,12 @@ class Producer {
   private inFlight = 0
   private seq = 0
   private readonly started = Date.now()
-  constructor(private client: KinesisClient, private batch = 50, private intervalMs = 100, private maxCalls = 3_000) {}
+  constructor(
+    private client: KinesisClient,
+    private batch = 50,
+    private intervalMs = 100,
+    private maxCalls = 3_000,
+  ) {}
 
   start(): void {
     let calls = 0
@@ -94,7 +99,9 @@ class Producer {
   }
 }
 
-async function fleetStates(topo: StartedLocalTopology): Promise<Array<{ name: string; state: string; threads: number; limit: number; enforcement: string; peerThreads: number }>> {
+async function fleetStates(
+  topo: StartedLocalTopology,
+): Promise<Array<{ name: string; state: string; threads: number; limit: number; enforcement: string; peerThreads: number }>> {
   const probes = await topo.health()
   return probes
     .filter((p) => p.name.startsWith('kinesis-frontend'))
@@ -121,14 +128,18 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 function line(states: Awaited<ReturnType<typeof fleetStates>>): string {
   const by: Record<string, number> = {}
   for (const s of states) by[s.state] = (by[s.state] ?? 0) + 1
-  return Object.entries(by).map(([k, v]) => `${v} ${k}`).join(', ')
+  return Object.entries(by)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ')
 }
 
 function traffic(p: Producer, seconds = 3): string {
   const r = p.recent(seconds)
   const total = r.ok + r.failed
   if (total === 0) return 'no calls yet'
-  const errs = Object.entries(r.errors).map(([k, v]) => `${k} x${v}`).join(', ')
+  const errs = Object.entries(r.errors)
+    .map(([k, v]) => `${k} x${v}`)
+    .join(', ')
   return `${((100 * r.ok) / total).toFixed(0)}% of PutRecords ok over ${seconds}s${errs ? ` (${errs})` : ''}`
 }
 
@@ -141,7 +152,9 @@ export async function demo(opts: DemoOptions): Promise<number> {
     say(`[${(at() / 1000).toFixed(1).padStart(5)}s] ${phase.padEnd(10)} ${note}`)
   }
   const total = opts.frontends + opts.addFrontends
-  say(`outage-lab demo: a fleet of ${opts.frontends} front-ends, thread limit ${opts.threadLimit} per front-end; adding ${opts.addFrontends} more needs ${total - 1} peer threads each.`)
+  say(
+    `outage-lab demo: a fleet of ${opts.frontends} front-ends, thread limit ${opts.threadLimit} per front-end; adding ${opts.addFrontends} more needs ${total - 1} peer threads each.`,
+  )
 
   const topo = await localPlatform.start(
     kinesisTopology({ frontends: opts.frontends, threadLimit: opts.threadLimit, learnDelayMs: opts.learnDelay, seed: opts.seed }),
@@ -150,10 +163,19 @@ export async function demo(opts: DemoOptions): Promise<number> {
   let producer: Producer | undefined
   try {
     const e = topo.endpoints()
-    mark('boot', `${topo.services().length} services up; thread limit enforced by ${topo.threadLimitEnforcement}${topo.enforcementNote ? ` (${topo.enforcementNote})` : ''}`)
+    mark(
+      'boot',
+      `${topo.services().length} services up; thread limit enforced by ${topo.threadLimitEnforcement}${topo.enforcementNote ? ` (${topo.enforcementNote})` : ''}`,
+    )
     // Without an endpoint the SDK would aim at the real AWS: never let that happen.
     if (!e.kinesis) throw new Error('the topology has no Kinesis endpoint')
-    const client = new KinesisClient({ endpoint: e.kinesis, region: e.region, credentials: e.credentials, maxAttempts: 1, requestHandler: { requestTimeout: 3_000 } })
+    const client = new KinesisClient({
+      endpoint: e.kinesis,
+      region: e.region,
+      credentials: e.credentials,
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: 3_000 },
+    })
     await client.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 4 }))
     producer = new Producer(client)
     producer.start()
@@ -163,7 +185,10 @@ export async function demo(opts: DemoOptions): Promise<number> {
     mark('steady', `fleet: ${line(before)}; ${f ? `${f.threads}/${f.limit} threads each (${f.peerThreads} peer threads)` : ''}; ${traffic(producer)}`)
 
     await topo.scaleFleet('main', total)
-    mark('trigger', `capacity added: fleet ${opts.frontends} -> ${total}; each front-end now learns ${opts.addFrontends} new peers (learn delay up to ${opts.learnDelay} ms)`)
+    mark(
+      'trigger',
+      `capacity added: fleet ${opts.frontends} -> ${total}; each front-end now learns ${opts.addFrontends} new peers (learn delay up to ${opts.learnDelay} ms)`,
+    )
     const broken = await waitFor('every front-end to break', opts.learnDelay + 30_000, async () => {
       const s = await fleetStates(topo)
       return s.length === total && s.every((x) => x.state === 'broken') ? s : undefined
@@ -190,7 +215,8 @@ export async function demo(opts: DemoOptions): Promise<number> {
     let readBack = 0
     const shards = await client.send(new ListShardsCommand({ StreamName: STREAM }))
     for (const shard of shards.Shards ?? []) {
-      let it = (await client.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator
+      let it = (await client.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' })))
+        .ShardIterator
       for (let i = 0; it && i < 1000; i++) {
         const out = await client.send(new GetRecordsCommand({ ShardIterator: it, Limit: 10_000 }))
         readBack += out.Records?.length ?? 0

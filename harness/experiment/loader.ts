@@ -33,10 +33,18 @@ export async function loadExperiment(file: string, opts: LoadOptions = {}): Prom
 
   // extends is resolved before the overrides: a --set of it could only be silently ignored.
   const sets = opts.sets ?? []
-  const issues: Issue[] = sets.filter((s) => /^\s*extends\s*(=|\.|\[)/.test(s)).map((s) => ({ path: '--set', expected: 'a path other than extends (a base is chosen in the file)', got: describe(s) }))
-  issues.push(...applySets(merged, sets.filter((s) => !/^\s*extends\s*(=|\.|\[)/.test(s))))
+  const issues: Issue[] = sets
+    .filter((s) => /^\s*extends\s*(=|\.|\[)/.test(s))
+    .map((s) => ({ path: '--set', expected: 'a path other than extends (a base is chosen in the file)', got: describe(s) }))
+  issues.push(
+    ...applySets(
+      merged,
+      sets.filter((s) => !/^\s*extends\s*(=|\.|\[)/.test(s)),
+    ),
+  )
   if (opts.seed !== undefined) {
-    if (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > 2 ** 31 - 1) issues.push({ path: '--seed', expected: `an integer in [0, ${2 ** 31 - 1}]`, got: describe(opts.seed) })
+    if (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > 2 ** 31 - 1)
+      issues.push({ path: '--seed', expected: `an integer in [0, ${2 ** 31 - 1}]`, got: describe(opts.seed) })
     else merged.seed = opts.seed
   }
   if (issues.length > 0) throw new InvalidExperiment(file, issues)
@@ -55,7 +63,9 @@ async function readChain(file: string): Promise<Source[]> {
     chain.push({ ...current, doc })
     if (doc.extends === undefined || doc.extends === null) return chain
     if (typeof doc.extends !== 'string' || doc.extends.trim() === '') {
-      throw new InvalidExperiment(current.file, [{ path: 'extends', expected: 'the path of a base experiment, relative to this file', got: describe(doc.extends) }])
+      throw new InvalidExperiment(current.file, [
+        { path: 'extends', expected: 'the path of a base experiment, relative to this file', got: describe(doc.extends) },
+      ])
     }
     const next = {
       file: path.normalize(path.join(path.dirname(current.file), doc.extends)),
@@ -64,12 +74,16 @@ async function readChain(file: string): Promise<Source[]> {
     const loop = chain.findIndex((s) => s.abs === next.abs)
     if (loop >= 0) {
       const cycle = [...chain.slice(loop).map((s) => s.file), chain[loop].file].join(' -> ')
-      throw new InvalidExperiment(current.file, [{ path: 'extends', expected: 'a base experiment that does not extend this one again', got: `a cycle ${cycle}` }])
+      throw new InvalidExperiment(current.file, [
+        { path: 'extends', expected: 'a base experiment that does not extend this one again', got: `a cycle ${cycle}` },
+      ])
     }
     try {
       await fs.access(next.abs)
     } catch {
-      throw new InvalidExperiment(current.file, [{ path: 'extends', expected: `a readable experiment file (${next.file})`, got: `${describe(doc.extends)}, which does not exist` }])
+      throw new InvalidExperiment(current.file, [
+        { path: 'extends', expected: `a readable experiment file (${next.file})`, got: `${describe(doc.extends)}, which does not exist` },
+      ])
     }
     current = next
   }
@@ -81,7 +95,9 @@ async function readYaml(file: string, abs: string): Promise<Obj> {
     text = await fs.readFile(abs, 'utf8')
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw new InvalidExperiment(file, [{ path: '(file)', expected: 'a readable experiment file', got: code === 'ENOENT' ? 'no such file' : String(code ?? err) }])
+    throw new InvalidExperiment(file, [
+      { path: '(file)', expected: 'a readable experiment file', got: code === 'ENOENT' ? 'no such file' : String(code ?? err) },
+    ])
   }
   const parsed = YAML.parseDocument(text)
   if (parsed.errors.length > 0) {
@@ -89,7 +105,11 @@ async function readYaml(file: string, abs: string): Promise<Obj> {
       file,
       parsed.errors.map((e) => {
         const pos = e.linePos?.[0]
-        return { path: pos ? `line ${pos.line}, column ${pos.col}` : '(yaml)', expected: 'valid YAML', got: e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '') }
+        return {
+          path: pos ? `line ${pos.line}, column ${pos.col}` : '(yaml)',
+          expected: 'valid YAML',
+          got: e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''),
+        }
       }),
     )
   }

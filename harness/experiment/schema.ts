@@ -129,7 +129,12 @@ function readTopology(c: Checker, v: unknown): TopologyConfig {
     for (const [name, f] of Object.entries(fo)) {
       if (!(FLEETS as readonly string[]).includes(name)) continue
       const fp = `topology.fleets.${name}`
-      const m = c.map(f, fp, ['frontends', 'threadLimit', 'bootstrap', 'learnDelay', 'cells', 'removeUnhealthyAfter'], 'a map {frontends, threadLimit, bootstrap?, learnDelay?, cells?, removeUnhealthyAfter?}')
+      const m = c.map(
+        f,
+        fp,
+        ['frontends', 'threadLimit', 'bootstrap', 'learnDelay', 'cells', 'removeUnhealthyAfter'],
+        'a map {frontends, threadLimit, bootstrap?, learnDelay?, cells?, removeUnhealthyAfter?}',
+      )
       if (!m) continue
       fleets[name] = {
         frontends: c.integer(m, 'frontends', fp, 1, MAX_FLEET_SIZE) ?? 1,
@@ -159,7 +164,13 @@ function readTopology(c: Checker, v: unknown): TopologyConfig {
       },
       cloudwatch: {
         localStore: c.boolean(cw, 'localStore', `${sp}.cloudwatch`, D.DEFAULT_SWITCHES.cloudwatch.localStore),
-        localStoreHours: c.number(cw, 'localStoreHours', `${sp}.cloudwatch`, { min: 0, exclusiveMin: true, max: 24 }, D.DEFAULT_SWITCHES.cloudwatch.localStoreHours)!,
+        localStoreHours: c.number(
+          cw,
+          'localStoreHours',
+          `${sp}.cloudwatch`,
+          { min: 0, exclusiveMin: true, max: 24 },
+          D.DEFAULT_SWITCHES.cloudwatch.localStoreHours,
+        )!,
         partitionedFleet: c.boolean(cw, 'partitionedFleet', `${sp}.cloudwatch`, D.DEFAULT_SWITCHES.cloudwatch.partitionedFleet),
       },
       lambda: { boundedAgentBuffer: c.boolean(la, 'boundedAgentBuffer', `${sp}.lambda`, D.DEFAULT_SWITCHES.lambda.boundedAgentBuffer) },
@@ -383,7 +394,8 @@ function checkReferences(c: Checker, e: Resolved): void {
   e.method.forEach((a, i) => {
     const path = `method[${i}]`
     checkName(a.name, path)
-    if ((a.atMs ?? 0) > e.durationMs) c.badText(`${path}.at`, `an offset within duration (${formatDuration(e.durationMs)})`, JSON.stringify(formatDuration(a.atMs ?? 0)))
+    if ((a.atMs ?? 0) > e.durationMs)
+      c.badText(`${path}.at`, `an offset within duration (${formatDuration(e.durationMs)})`, JSON.stringify(formatDuration(a.atMs ?? 0)))
     if (a.type === 'probe') checkProbe(a, path)
     else checkAction(a, path)
   })
@@ -412,7 +424,8 @@ function checkReferences(c: Checker, e: Resolved): void {
     }),
   )
   for (const s of Object.keys(x.maxRecoveryMs ?? {})) {
-    if (!x.impacted?.includes(s as ServiceName)) c.bad(`expect.maxRecoveryMs.${s}`, `a service listed in expect.impacted (${(x.impacted ?? []).join(', ') || 'none'})`, s)
+    if (!x.impacted?.includes(s as ServiceName))
+      c.bad(`expect.maxRecoveryMs.${s}`, `a service listed in expect.impacted (${(x.impacted ?? []).join(', ') || 'none'})`, s)
   }
 }
 

@@ -10,7 +10,16 @@ export type { ProviderName } from '../faults/index.js'
 /** The services that run beside Kinesis, each optional in a topology. */
 export type DownstreamName = Downstream
 
-export const RATE_KEYS = ['kinesisPut', 'kinesisGet', 'cognitoSignIn', 'putMetricData', 'putEvents', 'lambdaInvoke', 'customerDemand', 'statusPageRead'] as const
+export const RATE_KEYS = [
+  'kinesisPut',
+  'kinesisGet',
+  'cognitoSignIn',
+  'putMetricData',
+  'putEvents',
+  'lambdaInvoke',
+  'customerDemand',
+  'statusPageRead',
+] as const
 export type RateKey = (typeof RATE_KEYS)[number]
 export type Rates = Record<RateKey, number>
 

@@ -24,7 +24,9 @@ export async function validateCommand(file: string, sets: readonly string[] = []
     out(`${file}: valid`)
     out(`  ${e.title}`)
     if (e.files.length > 1) out(`  extends ${e.files.slice(1).join(' -> ')}`)
-    out(`  duration ${formatDuration(e.durationMs)}, seed ${e.seed}, ${actions} action(s) and ${probes} probe(s) in the method, ${e.rollbacks.length} rollback(s)`)
+    out(
+      `  duration ${formatDuration(e.durationMs)}, seed ${e.seed}, ${actions} action(s) and ${probes} probe(s) in the method, ${e.rollbacks.length} rollback(s)`,
+    )
     out(`  fleets ${fleets}; services kinesis, ${e.topology.services.join(', ')}`)
     return 0
   } catch (e) {

@@ -27,6 +27,8 @@ export function parsePromText(text: string): PromSample[] {
 
 /** "name{a="1",b="2"}" with the labels in a stable order; the labels every service adds are left out. */
 export function seriesKey(s: PromSample, omit: readonly string[] = ['service', 'instance']): string {
-  const labels = Object.entries(s.labels).filter(([k]) => !omit.includes(k)).sort(([a], [b]) => a.localeCompare(b))
+  const labels = Object.entries(s.labels)
+    .filter(([k]) => !omit.includes(k))
+    .sort(([a], [b]) => a.localeCompare(b))
   return labels.length ? `${s.name}{${labels.map(([k, v]) => `${k}="${v}"`).join(',')}}` : s.name
 }

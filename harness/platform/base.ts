@@ -15,8 +15,17 @@ import { getHealth, waitForHealth, type WaitOutcome } from './readiness.js'
 import { defaultRunDir, newRunId } from './paths.js'
 import type { PlatformContext } from './platform.js'
 import type {
-  Endpoints, HealthProbe, RestartOptions, RestartResult, ScaleOptions, ScaleResult, ServiceState, ServiceStatus,
-  StartedTopology, ThreadLimitEnforcement, TopologyEvent,
+  Endpoints,
+  HealthProbe,
+  RestartOptions,
+  RestartResult,
+  ScaleOptions,
+  ScaleResult,
+  ServiceState,
+  ServiceStatus,
+  StartedTopology,
+  ThreadLimitEnforcement,
+  TopologyEvent,
 } from './started.js'
 
 /** What the base knows of a service or fleet member; a platform's member type extends it. */

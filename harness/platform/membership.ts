@@ -24,3 +24,15 @@ export function registerMember(metadataUrl: string, fleet: string, id: string, m
 export function deregisterMember(metadataUrl: string, fleet: string, id: string): Promise<void> {
   return call('DELETE', `${metadataUrl}/fleets/${encodeURIComponent(fleet)}/members/${encodeURIComponent(id)}`)
 }
+
+/**
+ * Deletes every id the fleet's membership lists that is not in `current` (a member removed behind
+ * the harness's back, a failed deregistration), so no peer keeps a thread for a ghost. Best effort.
+ */
+export async function deregisterGhosts(metadataUrl: string, fleet: string, current: Set<string>): Promise<void> {
+  try {
+    const res = await request(`${metadataUrl}/fleets/${encodeURIComponent(fleet)}/members`, { headersTimeout: 5_000, bodyTimeout: 5_000 })
+    const body = (await res.body.json()) as { members?: { id: string }[] }
+    for (const id of (body.members ?? []).map((x) => x.id).filter((id) => !current.has(id))) await deregisterMember(metadataUrl, fleet, id)
+  } catch {}
+}

@@ -29,7 +29,10 @@ export async function waitForHealth(w: HealthWait): Promise<WaitOutcome> {
     if (exited) return { ready: false, reason: 'the process exited before it was ready' }
     // A starting process competes for the CPU with its peers: give each probe time to answer.
     const probe = await getHealth(`${w.url}${w.path}`, Math.min(5_000, Math.max(1, deadline - Date.now())))
-    const short = probe.status === 200 ? (shortfall(probe.body, w.atLeast) ?? (w.mapSettled && probe.body?.shard_map_state === 'building' ? 'shard_map_state is "building"' : undefined)) : undefined
+    const short =
+      probe.status === 200
+        ? (shortfall(probe.body, w.atLeast) ?? (w.mapSettled && probe.body?.shard_map_state === 'building' ? 'shard_map_state is "building"' : undefined))
+        : undefined
     if (probe.status === 200 && !short) return { ready: true, body: probe.body }
     last = short ? `GET ${w.path}: ${short}` : probe.status !== undefined ? `GET ${w.path} answered ${probe.status}` : `GET ${w.path}: ${probe.error}`
     await new Promise((r) => setTimeout(r, w.intervalMs ?? 100))

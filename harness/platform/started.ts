@@ -67,7 +67,18 @@ export interface RestartResult {
 
 export interface TopologyEvent {
   atMs: number
-  kind: 'service-started' | 'service-ready' | 'service-exited' | 'service-stopped' | 'fleet-scaled' | 'fleet-restarted' | 'member-killed' | 'member-paused' | 'member-resumed' | 'member-replaced' | 'cgroups'
+  kind:
+    | 'service-started'
+    | 'service-ready'
+    | 'service-exited'
+    | 'service-stopped'
+    | 'fleet-scaled'
+    | 'fleet-restarted'
+    | 'member-killed'
+    | 'member-paused'
+    | 'member-resumed'
+    | 'member-replaced'
+    | 'cgroups'
   detail: Record<string, unknown>
 }
 

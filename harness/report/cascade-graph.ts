@@ -71,7 +71,9 @@ function nodeLines(name: string, s: ServiceResult | undefined, c: CascadeEntry |
   if (!s) return [name, 'not measured']
   const lines = [name]
   if (s.impacted) {
-    lines.push(`onset ${sec(s.onsetMs)}${c ? (c.cause === 'trigger' ? ', by the trigger' : c.cause === 'unexplained' ? ', cause unclear' : `, via ${c.cause}`) : ''}`)
+    lines.push(
+      `onset ${sec(s.onsetMs)}${c ? (c.cause === 'trigger' ? ', by the trigger' : c.cause === 'unexplained' ? ', cause unclear' : `, via ${c.cause}`) : ''}`,
+    )
     lines.push(s.recoveredMs === null ? 'NOT recovered by the end' : `recovered ${sec(s.recoveredMs)}`)
     lines.push(s.recoveredMs === null ? `down ${sec(s.impactMs)}+` : `down ${sec(s.impactMs)}`)
   } else {
@@ -102,7 +104,9 @@ export function cascadeGraph(j: Journal): string {
       const y1 = from.y + NODE_H / 2
       const x2 = to.x
       const y2 = to.y + NODE_H / 2
-      edges.push(`<path class="${cls}" data-from="${esc(d)}" data-to="${esc(s)}" d="${edgePath(x1, y1, x2, y2)}" marker-end="url(#arrow-${cause ? 'cause' : also ? 'also' : 'dep'})"><title>${esc(s)} depends on ${esc(d)}${cause ? `; it broke ${delta(entry!.lagMs)} after ${esc(d)}` : ''}</title></path>`)
+      edges.push(
+        `<path class="${cls}" data-from="${esc(d)}" data-to="${esc(s)}" d="${edgePath(x1, y1, x2, y2)}" marker-end="url(#arrow-${cause ? 'cause' : also ? 'also' : 'dep'})"><title>${esc(s)} depends on ${esc(d)}${cause ? `; it broke ${delta(entry!.lagMs)} after ${esc(d)}` : ''}</title></path>`,
+      )
       if (cause) labels.push(`<text class="edge-label" x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 6}" text-anchor="middle">${esc(delta(entry!.lagMs))}</text>`)
     }
   }
@@ -116,7 +120,10 @@ export function cascadeGraph(j: Journal): string {
     triggerBox = `<g class="trigger"><rect x="8" y="${ty}" width="160" height="90" rx="8" fill="#fff" stroke="#333" stroke-dasharray="5 3"/><text x="18" y="${ty + 22}" font-weight="600">trigger</text><text x="18" y="${ty + 41}">${esc(trigger.name)}</text><text x="18" y="${ty + 58}">at ${esc(sec(trigger.atMs))}</text>${first}</g>`
     for (const c of hit) {
       const to = placed.get(c.service)
-      if (to) edges.push(`<path class="edge cause" data-from="trigger" data-to="${esc(c.service)}" d="${edgePath(168, ty + 45, to.x, to.y + NODE_H / 2)}" marker-end="url(#arrow-cause)"/>`)
+      if (to)
+        edges.push(
+          `<path class="edge cause" data-from="trigger" data-to="${esc(c.service)}" d="${edgePath(168, ty + 45, to.x, to.y + NODE_H / 2)}" marker-end="url(#arrow-cause)"/>`,
+        )
     }
   }
   // Impacted nodes first, in cascade order: the DOM order is the order of the cascade.
@@ -128,12 +135,17 @@ export function cascadeGraph(j: Journal): string {
     const impact = impactOf(r)
     const st = IMPACT_STYLE[impact]
     const lines = nodeLines(s, r, c)
-    const text = lines.map((l, i) => `<text x="${p.x + (c ? 40 : 14)}" y="${p.y + 23 + i * 19}"${i === 0 ? ' class="node-name"' : ''}>${esc(l)}</text>`).join('')
-    const badge = c ? `<circle cx="${p.x + 20}" cy="${p.y + 18}" r="12" fill="${st.stroke}"/><text class="rank" x="${p.x + 20}" y="${p.y + 22.5}" text-anchor="middle">${c.rank}</text>` : ''
+    const text = lines
+      .map((l, i) => `<text x="${p.x + (c ? 40 : 14)}" y="${p.y + 23 + i * 19}"${i === 0 ? ' class="node-name"' : ''}>${esc(l)}</text>`)
+      .join('')
+    const badge = c
+      ? `<circle cx="${p.x + 20}" cy="${p.y + 18}" r="12" fill="${st.stroke}"/><text class="rank" x="${p.x + 20}" y="${p.y + 22.5}" text-anchor="middle">${c.rank}</text>`
+      : ''
     const attrs = `class="node ${impact}" data-service="${esc(s)}" data-impacted="${r?.impacted ? 'true' : 'false'}"${c ? ` data-rank="${c.rank}" data-onset-ms="${c.onsetMs}"` : ''}`
     return `<g ${attrs}><title>${esc(lines.join('\n'))}</title><rect x="${p.x}" y="${p.y}" width="${NODE_W}" height="${NODE_H}" rx="8" fill="${st.fill}" stroke="${st.stroke}" stroke-width="2"/>${badge}${text}</g>`
   })
-  const arrow = (id: string, color: string) => `<marker id="arrow-${id}" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${color}"/></marker>`
+  const arrow = (id: string, color: string) =>
+    `<marker id="arrow-${id}" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${color}"/></marker>`
   const svg = `<svg class="cascade-graph" viewBox="0 0 ${COL_X[2] + NODE_W + 10} ${height}" role="img" aria-label="cascade of impact across the services' dependencies">
 <defs>${arrow('cause', '#c62828')}${arrow('also', '#d97a00')}${arrow('dep', '#9e9e9e')}</defs>
 ${edges.join('\n')}
@@ -146,7 +158,12 @@ ${nodes.join('\n')}
         .map((c) => {
           const s = j.services[c.service]
           const rec = !s ? '' : s.recoveredMs === null ? ', never recovered' : `, recovered at ${sec(s.recoveredMs)}`
-          const why = c.cause === 'trigger' ? 'hit by the trigger' : c.cause === 'unexplained' ? 'no impacted dependency at that moment' : `through ${c.cause}, ${delta(c.lagMs)} after it`
+          const why =
+            c.cause === 'trigger'
+              ? 'hit by the trigger'
+              : c.cause === 'unexplained'
+                ? 'no impacted dependency at that moment'
+                : `through ${c.cause}, ${delta(c.lagMs)} after it`
           return `<li data-service="${esc(c.service)}"><b>${esc(c.service)}</b> at ${esc(sec(c.onsetMs))} (${esc(why)})${esc(rec)}</li>`
         })
         .join('')}</ol>`

@@ -23,7 +23,24 @@ export const SERVICE_COLORS: Record<string, string> = {
   lambda: '#e377c2',
   'status-page': '#17becf',
 }
-const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#393b79', '#ad494a', '#637939', '#8c6d31', '#843c39', '#7b4173']
+const PALETTE = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+  '#393b79',
+  '#ad494a',
+  '#637939',
+  '#8c6d31',
+  '#843c39',
+  '#7b4173',
+]
 export const ALARM_STATES = ['OK', 'INSUFFICIENT_DATA', 'ALARM']
 
 export interface ChartSeries {
@@ -221,13 +238,34 @@ export function extractSeries(j: Journal, rs: RunSeries): Map<string, ChartSerie
   for (const fleet of rs.fleets()) {
     const members = rs.frontends.filter((f) => frontendOf(f)!.fleet === fleet)
     const limits = members.map((f) => rs.scraped(f, 'kinesis_frontend_thread_limit')).filter((v): v is (number | null)[] => v !== null)
-    add({ id: `thread-limit:${fleet}`, label: `thread limit (${fleet})`, color: '#d62728', values: max(limits), dash: [8, 4], width: 2, stepped: true, reference: true })
+    add({
+      id: `thread-limit:${fleet}`,
+      label: `thread limit (${fleet})`,
+      color: '#d62728',
+      values: max(limits),
+      dash: [8, 4],
+      width: 2,
+      stepped: true,
+      reference: true,
+    })
     const threads = members.map((f) => rs.scraped(f, 'kinesis_frontend_threads')).filter((v): v is (number | null)[] => v !== null)
     add({ id: `threads-max:${fleet}`, label: `most threads on a front-end (${fleet})`, color: '#1f77b4', values: max(threads), stepped: true })
-    for (const [state, color] of [['ready', '#2ca02c'], ['building', '#e0a800'], ['broken', '#d62728']] as const) {
+    for (const [state, color] of [
+      ['ready', '#2ca02c'],
+      ['building', '#e0a800'],
+      ['broken', '#d62728'],
+    ] as const) {
       const counts = members.map((f) => rs.scraped(f, 'kinesis_frontend_shard_map_state', { state }, 'last')).filter((v): v is (number | null)[] => v !== null)
       const suffix = rs.fleets().length > 1 ? ` (${fleet})` : ''
-      add({ id: `shardmap:${state}:${fleet}`, label: `${state}${suffix}`, color, values: sum(counts), stepped: true, width: 2, dash: fleet === 'main' ? undefined : [4, 3] })
+      add({
+        id: `shardmap:${state}:${fleet}`,
+        label: `${state}${suffix}`,
+        color,
+        values: sum(counts),
+        stepped: true,
+        width: 2,
+        dash: fleet === 'main' ? undefined : [4, 3],
+      })
     }
   }
 
@@ -239,7 +277,10 @@ export function extractSeries(j: Journal, rs: RunSeries): Map<string, ChartSerie
   scraped('buffer:cognito', 'access-pattern buffer', SERVICE_COLORS.cognito, 'cognito', 'cognito_access_buffer_records', { stepped: true })
   scraped('buffer-capacity:cognito', 'buffer capacity', '#555555', 'cognito', 'cognito_access_buffer_capacity', { dash: [2, 3], width: 1, reference: true })
   scraped('blocked:cognito', 'requests blocked on the buffer', '#d62728', 'cognito', 'cognito_requests_blocked', { stepped: true, axis: 2 })
-  scraped('buffer:cloudwatch', 'CloudWatch local store (datapoints)', SERVICE_COLORS.cloudwatch, 'cloudwatch', 'cloudwatch_local_store_pending', { stepped: true, width: 2 })
+  scraped('buffer:cloudwatch', 'CloudWatch local store (datapoints)', SERVICE_COLORS.cloudwatch, 'cloudwatch', 'cloudwatch_local_store_pending', {
+    stepped: true,
+    width: 2,
+  })
   scraped('buffer:lambda', 'agent buffer', SERVICE_COLORS.lambda, 'lambda', 'lambda_agent_buffer_bytes', { width: 2 })
   scraped('spilled:lambda', 'agent spill file', '#8c564b', 'lambda', 'lambda_agent_spilled_bytes', { width: 1.5, dash: [6, 3] })
   scraped('memory:lambda', 'host memory used', '#7f7f7f', 'lambda', 'lambda_host_memory_used_bytes', { width: 1 })
@@ -256,16 +297,35 @@ export function extractSeries(j: Journal, rs: RunSeries): Map<string, ChartSerie
     })
     add({ id: `alarm:${alarm}`, label: alarm, color: ALARM_COLORS[k % ALARM_COLORS.length], values, stepped: true, width: 2 })
   })
-  for (const [name, values] of eventAlarms(j, rs.times)) add({ id: `alarm:${name}`, label: name, color: '#d62728', values, stepped: true, width: 2, dash: [6, 3] })
+  for (const [name, values] of eventAlarms(j, rs.times))
+    add({ id: `alarm:${name}`, label: name, color: '#d62728', values, stepped: true, width: 2, dash: [6, 3] })
 
   // ECS: desired / pending / running tasks (summed over the autoscaler's services).
-  for (const [kind, color] of [['desired', '#7f7f7f'], ['pending', '#e0a800'], ['running', '#2ca02c']] as const) {
-    scraped(`tasks:${kind}`, `${kind} tasks`, color, 'autoscaler', `autoscaler_${kind}_tasks`, { stepped: true, width: 2, dash: kind === 'desired' ? [6, 3] : undefined })
+  for (const [kind, color] of [
+    ['desired', '#7f7f7f'],
+    ['pending', '#e0a800'],
+    ['running', '#2ca02c'],
+  ] as const) {
+    scraped(`tasks:${kind}`, `${kind} tasks`, color, 'autoscaler', `autoscaler_${kind}_tasks`, {
+      stepped: true,
+      width: 2,
+      dash: kind === 'desired' ? [6, 3] : undefined,
+    })
   }
-  scraped('workflow-waiting:autoscaler', 'workflow steps waiting for EventBridge', '#8c564b', 'autoscaler', 'autoscaler_workflow_steps_waiting', { axis: 2, stepped: true, width: 1 })
+  scraped('workflow-waiting:autoscaler', 'workflow steps waiting for EventBridge', '#8c564b', 'autoscaler', 'autoscaler_workflow_steps_waiting', {
+    axis: 2,
+    stepped: true,
+    width: 1,
+  })
 
   // EventBridge: how late events arrive (client side) and how much is waiting.
-  add({ id: 'delivery:eventbridge', label: 'delivery delay (client side)', color: SERVICE_COLORS.eventbridge, values: rs.client('eventbridge', 'client.delivery_delay_ms', 'max'), width: 2 })
+  add({
+    id: 'delivery:eventbridge',
+    label: 'delivery delay (client side)',
+    color: SERVICE_COLORS.eventbridge,
+    values: rs.client('eventbridge', 'client.delivery_delay_ms', 'max'),
+    width: 2,
+  })
   scraped('backlog:eventbridge', 'EventBridge backlog (events)', '#7f7f7f', 'eventbridge', 'eventbridge_backlog', { axis: 2, stepped: true, dash: [6, 3] })
   return out
 }
@@ -284,7 +344,10 @@ function eventAlarms(j: Journal, times: readonly number[]): Map<string, (number 
   for (const [name, changes] of byName) {
     changes.sort((a, b) => a.atMs - b.atMs)
     // Before its first change an alarm watched and stayed OK.
-    out.set(name, times.map((t) => changes.filter((c) => c.atMs <= t).at(-1)?.state ?? 0))
+    out.set(
+      name,
+      times.map((t) => changes.filter((c) => c.atMs <= t).at(-1)?.state ?? 0),
+    )
   }
   return out
 }
@@ -293,7 +356,11 @@ function eventAlarms(j: Journal, times: readonly number[]): Map<string, (number 
 export function actionMarkers(j: Journal): ChartMarker[] {
   return (j.events ?? [])
     .filter((e) => e.kind === 'action-start' && sane(e.atMs))
-    .map((e) => ({ atMs: e.atMs, label: String(e.detail.name ?? e.detail.provider ?? 'action'), phase: e.detail.phase === 'rollbacks' ? ('rollbacks' as const) : ('method' as const) }))
+    .map((e) => ({
+      atMs: e.atMs,
+      label: String(e.detail.name ?? e.detail.provider ?? 'action'),
+      phase: e.detail.phase === 'rollbacks' ? ('rollbacks' as const) : ('method' as const),
+    }))
     .sort((a, b) => a.atMs - b.atMs)
 }
 
@@ -311,16 +378,93 @@ interface PanelSpec {
 }
 
 export const PANELS: PanelSpec[] = [
-  { id: 'success', title: 'Success ratio per service (client side)', note: 'What the customers saw: successful calls over calls in the trailing second, every 250 ms (the lowest value per step).', unit: 'success', kind: 'ratio', pick: (id) => id.startsWith('success:') },
-  { id: 'p99', title: 'p99 latency per service (client side)', note: 'Log scale; a service is impacted above its maxP99Ms (1 s by default, Lambda 2 s).', unit: 'p99', kind: 'log', pick: (id) => id.startsWith('p99:') },
-  { id: 'threads', title: 'Front-end threads against the OS thread limit', note: 'One line per front-end (one OS thread per peer plus the process\'s own); the dashed red line is the limit every front-end shares.', unit: 'threads', kind: 'linear', pick: (id) => id.startsWith('threads:') || id.startsWith('thread-limit:') },
-  { id: 'shardmap', title: 'Shard-map states', note: 'How many front-ends hold a ready, building or broken shard-map. A broken map cannot route: only a restart rebuilds it.', unit: 'front-ends', kind: 'linear', pick: (id) => id.startsWith('shardmap:') },
-  { id: 'buffer-cognito', title: 'Buffer: Cognito access-pattern log', note: 'Records waiting to be shipped to Kinesis (left) against the capacity; once full, sign-in handlers block on it (right, 2020 behaviour) or records are shed (remediation 9).', unit: 'records', unit2: 'requests', kind: 'linear', kind2: 'linear', pick: (id) => /^(buffer|buffer-capacity|blocked):cognito$/.test(id) },
-  { id: 'buffer-lambda', title: 'Buffer: Lambda metrics agent against host memory', note: 'The agent buffers invocation metrics while CloudWatch fails; in memory it competes with invocations for the host\'s budget (2020), spilled to disk it does not (bounded agent buffer).', unit: 'bytes', kind: 'bytes', pick: (id) => /^(buffer|spilled|memory|memory-budget):lambda$/.test(id) },
-  { id: 'buffer-cloudwatch', title: 'Buffer: CloudWatch local store', note: 'Datapoints kept locally (readable by alarms) and not yet shipped to Kinesis (remediation 8).', unit: 'datapoints', kind: 'linear', pick: (id) => id === 'buffer:cloudwatch' },
-  { id: 'alarms', title: 'Alarm states', note: 'CloudWatch alarms (solid) go to INSUFFICIENT_DATA when their metrics stop arriving; the harness\'s thread alarm is dashed.', unit: ' ', kind: 'states', states: ALARM_STATES, pick: (id) => id.startsWith('alarm:') },
-  { id: 'tasks', title: 'ECS tasks: desired, pending, running', note: 'A task is RUNNING only once its state-change event came back through EventBridge; the right axis counts workflow steps waiting for EventBridge.', unit: 'tasks', unit2: 'steps', kind: 'linear', kind2: 'linear', pick: (id) => id.startsWith('tasks:') || id.startsWith('workflow-waiting:') },
-  { id: 'delivery', title: 'EventBridge event delivery delay', note: 'From PutEvents to the target receiving the event, as the customer measured it (left); the right axis is the backlog of events not yet delivered.', unit: 'delay', unit2: 'events', kind: 'ms', kind2: 'linear', pick: (id) => id === 'delivery:eventbridge' || id === 'backlog:eventbridge' },
+  {
+    id: 'success',
+    title: 'Success ratio per service (client side)',
+    note: 'What the customers saw: successful calls over calls in the trailing second, every 250 ms (the lowest value per step).',
+    unit: 'success',
+    kind: 'ratio',
+    pick: (id) => id.startsWith('success:'),
+  },
+  {
+    id: 'p99',
+    title: 'p99 latency per service (client side)',
+    note: 'Log scale; a service is impacted above its maxP99Ms (1 s by default, Lambda 2 s).',
+    unit: 'p99',
+    kind: 'log',
+    pick: (id) => id.startsWith('p99:'),
+  },
+  {
+    id: 'threads',
+    title: 'Front-end threads against the OS thread limit',
+    note: "One line per front-end (one OS thread per peer plus the process's own); the dashed red line is the limit every front-end shares.",
+    unit: 'threads',
+    kind: 'linear',
+    pick: (id) => id.startsWith('threads:') || id.startsWith('thread-limit:'),
+  },
+  {
+    id: 'shardmap',
+    title: 'Shard-map states',
+    note: 'How many front-ends hold a ready, building or broken shard-map. A broken map cannot route: only a restart rebuilds it.',
+    unit: 'front-ends',
+    kind: 'linear',
+    pick: (id) => id.startsWith('shardmap:'),
+  },
+  {
+    id: 'buffer-cognito',
+    title: 'Buffer: Cognito access-pattern log',
+    note: 'Records waiting to be shipped to Kinesis (left) against the capacity; once full, sign-in handlers block on it (right, 2020 behaviour) or records are shed (remediation 9).',
+    unit: 'records',
+    unit2: 'requests',
+    kind: 'linear',
+    kind2: 'linear',
+    pick: (id) => /^(buffer|buffer-capacity|blocked):cognito$/.test(id),
+  },
+  {
+    id: 'buffer-lambda',
+    title: 'Buffer: Lambda metrics agent against host memory',
+    note: "The agent buffers invocation metrics while CloudWatch fails; in memory it competes with invocations for the host's budget (2020), spilled to disk it does not (bounded agent buffer).",
+    unit: 'bytes',
+    kind: 'bytes',
+    pick: (id) => /^(buffer|spilled|memory|memory-budget):lambda$/.test(id),
+  },
+  {
+    id: 'buffer-cloudwatch',
+    title: 'Buffer: CloudWatch local store',
+    note: 'Datapoints kept locally (readable by alarms) and not yet shipped to Kinesis (remediation 8).',
+    unit: 'datapoints',
+    kind: 'linear',
+    pick: (id) => id === 'buffer:cloudwatch',
+  },
+  {
+    id: 'alarms',
+    title: 'Alarm states',
+    note: "CloudWatch alarms (solid) go to INSUFFICIENT_DATA when their metrics stop arriving; the harness's thread alarm is dashed.",
+    unit: ' ',
+    kind: 'states',
+    states: ALARM_STATES,
+    pick: (id) => id.startsWith('alarm:'),
+  },
+  {
+    id: 'tasks',
+    title: 'ECS tasks: desired, pending, running',
+    note: 'A task is RUNNING only once its state-change event came back through EventBridge; the right axis counts workflow steps waiting for EventBridge.',
+    unit: 'tasks',
+    unit2: 'steps',
+    kind: 'linear',
+    kind2: 'linear',
+    pick: (id) => id.startsWith('tasks:') || id.startsWith('workflow-waiting:'),
+  },
+  {
+    id: 'delivery',
+    title: 'EventBridge event delivery delay',
+    note: 'From PutEvents to the target receiving the event, as the customer measured it (left); the right axis is the backlog of events not yet delivered.',
+    unit: 'delay',
+    unit2: 'events',
+    kind: 'ms',
+    kind2: 'linear',
+    pick: (id) => id === 'delivery:eventbridge' || id === 'backlog:eventbridge',
+  },
 ]
 
 /** The charts of one run's report. */

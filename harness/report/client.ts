@@ -119,7 +119,8 @@ export function clientMain(data: any, uPlot: any, doc: any, win: any): void {
         spanGaps: false,
         points: { show: false },
         paths: s.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined,
-        value: (u: any, v: number) => (v === null || v === undefined ? '-' : panel.kind === 'states' && s.axis !== 2 ? panel.states[Math.round(v)] : fmt(u, [v])[0]),
+        value: (u: any, v: number) =>
+          v === null || v === undefined ? '-' : panel.kind === 'states' && s.axis !== 2 ? panel.states[Math.round(v)] : fmt(u, [v])[0],
       })
     }
     const scales: any = { x: { time: false }, y: scaleFor(panel.kind, panel.states) }
@@ -299,7 +300,15 @@ export function clientMain(data: any, uPlot: any, doc: any, win: any): void {
       scales: { x: { time: false }, y: { range: [0, n] } },
       axes: [
         xAxis(),
-        { scale: 'y', label: '', size: AXIS, splits: () => rowsData.map((_: any, i: number) => yOf(i)), values: () => rowsData.map((r: any) => r.service), grid: { show: false }, ticks: { show: false } },
+        {
+          scale: 'y',
+          label: '',
+          size: AXIS,
+          splits: () => rowsData.map((_: any, i: number) => yOf(i)),
+          values: () => rowsData.map((r: any) => r.service),
+          grid: { show: false },
+          ticks: { show: false },
+        },
         { scale: 'y', side: 1, label: '', size: AXIS, values: (_u: any, sp: number[]) => sp.map(() => ''), grid: { show: false }, ticks: { show: false } },
       ],
       series: [{}, { label: 'impact', stroke: 'transparent', points: { show: false } }],

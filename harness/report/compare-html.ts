@@ -4,7 +4,17 @@
 // and timelines, like report.html.
 import type { Journal, TimelineRow } from '../analyze/journal.js'
 import { SERVICES } from '../experiment/types.js'
-import { ALARM_STATES, RunSeries, actionMarkers, extractSeries, gridFor, timelineSpan, type ChartMarker, type ChartPanel, type ChartSeries } from './chart-data.js'
+import {
+  ALARM_STATES,
+  RunSeries,
+  actionMarkers,
+  extractSeries,
+  gridFor,
+  timelineSpan,
+  type ChartMarker,
+  type ChartPanel,
+  type ChartSeries,
+} from './chart-data.js'
 import { impactOf, IMPACT_STYLE } from './cascade-graph.js'
 import { escHtml as esc, sec, pct, score, delta } from './format.js'
 import { chartSlot, page } from './page.js'
@@ -18,7 +28,24 @@ export interface CompareRun {
   exitCode?: number
 }
 
-export const RUN_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f', '#393b79', '#ad494a', '#637939', '#8c6d31', '#843c39', '#7b4173', '#3182bd']
+export const RUN_COLORS = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#17becf',
+  '#bcbd22',
+  '#7f7f7f',
+  '#393b79',
+  '#ad494a',
+  '#637939',
+  '#8c6d31',
+  '#843c39',
+  '#7b4173',
+  '#3182bd',
+]
 const letter = (i: number) => (i < 26 ? String.fromCharCode(65 + i) : `R${i + 1}`)
 
 interface OverlaySpec {
@@ -33,10 +60,38 @@ interface OverlaySpec {
 }
 
 const OVERLAYS: OverlaySpec[] = [
-  { id: 'threads', title: 'Busiest front-end\'s threads against the thread limit (dashed)', note: 'Per run: the most threads any front-end of the main fleet held, and its limit.', unit: 'threads', kind: 'linear', ids: ['threads-max:main', 'thread-limit:main'] },
-  { id: 'broken', title: 'Front-ends with a broken shard-map', note: 'Per run: how many front-ends could not route.', unit: 'front-ends', kind: 'linear', ids: ['shardmap:broken:main'] },
-  { id: 'cognito', title: 'Cognito access-pattern buffer (records) and requests blocked on it (dashed)', note: 'Per run.', unit: 'records', kind: 'linear', ids: ['buffer:cognito', 'blocked:cognito'] },
-  { id: 'lambda', title: 'Lambda agent buffer in memory and host memory used (dashed)', note: 'Per run.', unit: 'bytes', kind: 'bytes', ids: ['buffer:lambda', 'memory:lambda'] },
+  {
+    id: 'threads',
+    title: "Busiest front-end's threads against the thread limit (dashed)",
+    note: 'Per run: the most threads any front-end of the main fleet held, and its limit.',
+    unit: 'threads',
+    kind: 'linear',
+    ids: ['threads-max:main', 'thread-limit:main'],
+  },
+  {
+    id: 'broken',
+    title: 'Front-ends with a broken shard-map',
+    note: 'Per run: how many front-ends could not route.',
+    unit: 'front-ends',
+    kind: 'linear',
+    ids: ['shardmap:broken:main'],
+  },
+  {
+    id: 'cognito',
+    title: 'Cognito access-pattern buffer (records) and requests blocked on it (dashed)',
+    note: 'Per run.',
+    unit: 'records',
+    kind: 'linear',
+    ids: ['buffer:cognito', 'blocked:cognito'],
+  },
+  {
+    id: 'lambda',
+    title: 'Lambda agent buffer in memory and host memory used (dashed)',
+    note: 'Per run.',
+    unit: 'bytes',
+    kind: 'bytes',
+    ids: ['buffer:lambda', 'memory:lambda'],
+  },
   { id: 'cloudwatch', title: 'CloudWatch local store (datapoints pending)', note: 'Per run.', unit: 'datapoints', kind: 'linear', ids: ['buffer:cloudwatch'] },
   { id: 'tasks', title: 'ECS tasks running and desired (dashed)', note: 'Per run.', unit: 'tasks', kind: 'linear', ids: ['tasks:running', 'tasks:desired'] },
   { id: 'delivery', title: 'EventBridge event delivery delay (client side)', note: 'Per run.', unit: 'delay', kind: 'ms', ids: ['delivery:eventbridge'] },
@@ -51,7 +106,16 @@ function overlayPanels(runs: CompareRun[], all: (Map<string, ChartSeries> | null
       if (!m) return
       ids.forEach((sid, k) => {
         const s = m.get(sid)
-        if (s) series.push({ ...s, id: `${letter(i)}:${sid}`, label: `${letter(i)}${ids.length > 1 ? ` ${s.label}` : ''}`, color: RUN_COLORS[i % RUN_COLORS.length], dash: k === 0 ? undefined : [6, 4], width: k === 0 ? 2 : 1.5, axis: 1 })
+        if (s)
+          series.push({
+            ...s,
+            id: `${letter(i)}:${sid}`,
+            label: `${letter(i)}${ids.length > 1 ? ` ${s.label}` : ''}`,
+            color: RUN_COLORS[i % RUN_COLORS.length],
+            dash: k === 0 ? undefined : [6, 4],
+            width: k === 0 ? 2 : 1.5,
+            axis: 1,
+          })
       })
     })
     const drawable = series.some((s) => !s.reference && s.values.some((v) => v !== null && v !== 0))
@@ -59,7 +123,8 @@ function overlayPanels(runs: CompareRun[], all: (Map<string, ChartSeries> | null
   }
   for (const svc of services) overlay(`success-${svc}`, `${svc}: success ratio (client side)`, 'One line per run.', 'success', 'ratio', [`success:${svc}`])
   // Latency only where some run was impacted: flat noise elsewhere says nothing.
-  for (const svc of services.filter((s) => runs.some((r) => r.journal?.services[s]?.impacted))) overlay(`p99-${svc}`, `${svc}: p99 latency (client side)`, 'One line per run, log scale.', 'p99', 'log', [`p99:${svc}`])
+  for (const svc of services.filter((s) => runs.some((r) => r.journal?.services[s]?.impacted)))
+    overlay(`p99-${svc}`, `${svc}: p99 latency (client side)`, 'One line per run, log scale.', 'p99', 'log', [`p99:${svc}`])
   for (const o of OVERLAYS) overlay(o.id, o.title, o.note, o.unit, o.kind, o.ids, o.states)
   const alarms = [...new Set(all.flatMap((m) => [...(m?.keys() ?? [])].filter((k) => k.startsWith('alarm:'))))].sort()
   for (const a of alarms) overlay(`alarm-${a.slice(6)}`, `Alarm ${a.slice(6)}`, 'One line per run.', ' ', 'states', [a], ALARM_STATES)
@@ -95,13 +160,20 @@ function matrix(runs: CompareRun[]): string {
       const b = base?.services[svc]
       const diff = (s.impactMs ?? 0) - (b?.impactMs ?? 0)
       const vsBase = i > 0 && b && base !== r.journal ? ` <span class="muted">(${diff === 0 ? '=' : delta(diff)} vs A)</span>` : ''
-      const text = impact === 'idle' ? 'no calls measured' : s.impacted ? `<b>down ${esc(sec(s.impactMs))}${s.recoveredMs === null ? '+' : ''}</b>${vsBase}<br>${esc(sec(s.onsetMs))} → ${s.recoveredMs === null ? '<b>never</b>' : esc(sec(s.recoveredMs))}` : `ok${vsBase}<br><span class="muted">${esc(pct(s.availability))} available</span>`
+      const text =
+        impact === 'idle'
+          ? 'no calls measured'
+          : s.impacted
+            ? `<b>down ${esc(sec(s.impactMs))}${s.recoveredMs === null ? '+' : ''}</b>${vsBase}<br>${esc(sec(s.onsetMs))} → ${s.recoveredMs === null ? '<b>never</b>' : esc(sec(s.recoveredMs))}`
+            : `ok${vsBase}<br><span class="muted">${esc(pct(s.availability))} available</span>`
       return `<td class="cell-${impact}" data-service="${esc(svc)}" data-run="${letter(i)}" data-impacted="${s.impacted}">${text}</td>`
     })
     return `<tr><th>${esc(svc)}</th>${cells.join('')}</tr>`
   })
   const recover = runs.map((r) => `<td class="num">${r.journal ? esc(sec(r.journal.recovery?.timeToRecoverMs)) : '-'}</td>`).join('')
-  const radius = runs.map((r) => `<td class="num">${r.journal?.blastRadius ? `${r.journal.blastRadius.count}/${r.journal.blastRadius.total}` : '-'}</td>`).join('')
+  const radius = runs
+    .map((r) => `<td class="num">${r.journal?.blastRadius ? `${r.journal.blastRadius.count}/${r.journal.blastRadius.total}` : '-'}</td>`)
+    .join('')
   return `<table class="matrix" id="impact-matrix"><tr><th>service</th>${head}</tr>${rows.join('')}<tr><th>blast radius</th>${radius}</tr><tr><th>time to recover</th>${recover}</tr></table>
 <p class="legend">${(['down', 'recovered', 'healthy'] as const).map((k) => `<span><i style="background:${IMPACT_STYLE[k].fill};border-color:${IMPACT_STYLE[k].stroke}"></i>${IMPACT_STYLE[k].text}</span>`).join(' ')} <span>cells: impact duration (difference to run A), onset → recovery, in seconds from the start of the method</span></p>`
 }
@@ -120,7 +192,10 @@ function impactWindows(runs: CompareRun[]): string {
   const x = (t: number) => L + (Math.max(0, t) / maxMs) * (W - L - R)
   const parts: string[] = []
   const step = [5_000, 10_000, 20_000, 30_000, 60_000, 120_000, 300_000].find((s) => maxMs / s <= 12) ?? 600_000
-  for (let t = 0; t <= maxMs; t += step) parts.push(`<line x1="${x(t)}" x2="${x(t)}" y1="16" y2="${H - 20}" stroke="#e5e5e5"/><text x="${x(t)}" y="${H - 6}" text-anchor="middle" font-size="11">${t / 1000} s</text>`)
+  for (let t = 0; t <= maxMs; t += step)
+    parts.push(
+      `<line x1="${x(t)}" x2="${x(t)}" y1="16" y2="${H - 20}" stroke="#e5e5e5"/><text x="${x(t)}" y="${H - 6}" text-anchor="middle" font-size="11">${t / 1000} s</text>`,
+    )
   services.forEach((svc, si) => {
     const y0 = 20 + si * groupH
     parts.push(`<text x="4" y="${y0 + groupH / 2}" font-size="12" font-weight="600">${esc(svc)}</text>`)
@@ -130,8 +205,12 @@ function impactWindows(runs: CompareRun[]): string {
       if (!s?.impacted || s.onsetMs === null) return
       const end = s.recoveredMs ?? ends[i]
       const color = RUN_COLORS[i % RUN_COLORS.length]
-      parts.push(`<rect class="window" data-service="${esc(svc)}" data-run="${letter(i)}" x="${x(s.onsetMs)}" y="${y}" width="${Math.max(2, x(end) - x(s.onsetMs))}" height="${barH}" fill="${color}" opacity="0.85"${s.recoveredMs === null ? ' stroke="#c62828" stroke-dasharray="3 2"' : ''}><title>${esc(`${letter(i)} ${svc}: ${sec(s.onsetMs)} → ${s.recoveredMs === null ? 'not recovered' : sec(s.recoveredMs)}`)}</title></rect>`)
-      parts.push(`<text x="${x(end) + 4}" y="${y + barH - 1}" font-size="10" fill="#333">${letter(i)} ${esc(sec(s.impactMs))}${s.recoveredMs === null ? '+' : ''}</text>`)
+      parts.push(
+        `<rect class="window" data-service="${esc(svc)}" data-run="${letter(i)}" x="${x(s.onsetMs)}" y="${y}" width="${Math.max(2, x(end) - x(s.onsetMs))}" height="${barH}" fill="${color}" opacity="0.85"${s.recoveredMs === null ? ' stroke="#c62828" stroke-dasharray="3 2"' : ''}><title>${esc(`${letter(i)} ${svc}: ${sec(s.onsetMs)} → ${s.recoveredMs === null ? 'not recovered' : sec(s.recoveredMs)}`)}</title></rect>`,
+      )
+      parts.push(
+        `<text x="${x(end) + 4}" y="${y + barH - 1}" font-size="10" fill="#333">${letter(i)} ${esc(sec(s.impactMs))}${s.recoveredMs === null ? '+' : ''}</text>`,
+      )
     })
   })
   return `<svg class="windows" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="impact windows per service and run">${parts.join('')}</svg>`
@@ -152,7 +231,8 @@ export function compareHtml(runs: CompareRun[], title = 'outage-lab comparison')
   const runRows = runs.map((r, i) => {
     const j = r.journal
     const sw = `<span style="color:${RUN_COLORS[i % RUN_COLORS.length]}">■</span> <b>${letter(i)}</b>`
-    if (!j) return `<tr><td>${sw}</td><td colspan="7"><code>${esc(r.source)}</code>: <span class="bad">did not run${r.exitCode === undefined ? '' : ` (exit ${r.exitCode})`}</span></td></tr>`
+    if (!j)
+      return `<tr><td>${sw}</td><td colspan="7"><code>${esc(r.source)}</code>: <span class="bad">did not run${r.exitCode === undefined ? '' : ` (exit ${r.exitCode})`}</span></td></tr>`
     const met = j.expectations.filter((x) => x.met).length
     return `<tr><td>${sw}</td><td>${esc(j.title)}<br><code>${esc(j.experiment?.file ?? r.source)}</code>${r.source !== j.experiment?.file ? `<br><span class="muted">run: ${esc(r.source)}</span>` : ''}</td><td class="${j.status === 'completed' && !j.deviated ? 'ok' : 'bad'}">${esc(j.status)}${j.deviated ? ' (deviated)' : ''}</td><td class="${met === j.expectations.length ? 'ok' : 'bad'}">${met}/${j.expectations.length}</td><td class="num">${esc(score(j.fidelity?.score))}</td><td class="num">${j.blastRadius ? `${j.blastRadius.count}/${j.blastRadius.total}` : '-'}</td><td class="num">${esc(sec(j.recovery?.timeToRecoverMs))}</td><td>${esc(j.cascade.map((c) => c.service).join(' → ') || 'no impact')}</td></tr>`
   })

@@ -22,7 +22,12 @@ function cell(j: Journal, service: string): string {
 
 export function suiteMarkdown(entries: SuiteEntry[]): string {
   const services = SERVICES.filter((s) => entries.some((e) => e.journal?.services[s]))
-  const lines = ['# outage-lab suite', '', 'Impact per service (client side): `ok`, or how long it was down (`+`: not recovered by the end). Charts of the runs overlaid: compare.html.', '']
+  const lines = [
+    '# outage-lab suite',
+    '',
+    'Impact per service (client side): `ok`, or how long it was down (`+`: not recovered by the end). Charts of the runs overlaid: compare.html.',
+    '',
+  ]
   lines.push(`| experiment | status | ${services.join(' | ')} | blast radius | time to recover | expectations | fidelity |`)
   lines.push(`|---|---|${services.map(() => '---|').join('')}---:|---:|---|---|`)
   for (const e of entries) {
@@ -33,7 +38,9 @@ export function suiteMarkdown(entries: SuiteEntry[]): string {
     }
     const s = summarizeRun(j)
     const radius = j.blastRadius ? `${j.blastRadius.count}/${j.blastRadius.total}` : '-'
-    lines.push(`| ${j.title} (\`${e.file}\`) | ${j.status} | ${services.map((x) => cell(j, x)).join(' | ')} | ${radius} | ${sec(s.timeToRecoverMs)} | ${s.expectationsMet}/${s.expectationsTotal} | ${score(s.fidelityScore)} |`)
+    lines.push(
+      `| ${j.title} (\`${e.file}\`) | ${j.status} | ${services.map((x) => cell(j, x)).join(' | ')} | ${radius} | ${sec(s.timeToRecoverMs)} | ${s.expectationsMet}/${s.expectationsTotal} | ${score(s.fidelityScore)} |`,
+    )
   }
   return lines.join('\n') + '\n'
 }
@@ -43,14 +50,21 @@ export function compareMarkdown(a: Journal, b: Journal): string {
   const lines = [`# ${c.a.title}  vs  ${c.b.title}`, '', `A: \`${c.a.experiment}\` (${c.a.status}), B: \`${c.b.experiment}\` (${c.b.status})`, '']
   lines.push('| service | A impacted | A impact | A recover | B impacted | B impact | B recover | impact B-A |', '|---|---|---:|---:|---|---:|---:|---:|')
   for (const s of c.services) {
-    const f = (x: typeof s.a) => (x ? [x.impacted ? (x.recovered ? '🟧 yes' : '🟥 **yes, never recovered**') : '✅ no', sec(x.impactMs), sec(x.timeToRecoverMs)] : ['n/a', '', ''])
-    lines.push(`| ${s.service} | ${f(s.a).join(' | ')} | ${f(s.b).join(' | ')} | ${s.impactMsDelta === null ? (s.impactChanged ? 'changed' : '-') : delta(s.impactMsDelta)} |`)
+    const f = (x: typeof s.a) =>
+      x ? [x.impacted ? (x.recovered ? '🟧 yes' : '🟥 **yes, never recovered**') : '✅ no', sec(x.impactMs), sec(x.timeToRecoverMs)] : ['n/a', '', '']
+    lines.push(
+      `| ${s.service} | ${f(s.a).join(' | ')} | ${f(s.b).join(' | ')} | ${s.impactMsDelta === null ? (s.impactChanged ? 'changed' : '-') : delta(s.impactMsDelta)} |`,
+    )
   }
-  lines.push('', `Expectations met: A ${c.a.expectationsMet}/${c.a.expectationsTotal}, B ${c.b.expectationsMet}/${c.b.expectationsTotal}. Time to recover: A ${sec(c.a.timeToRecoverMs)}, B ${sec(c.b.timeToRecoverMs)}.`)
+  lines.push(
+    '',
+    `Expectations met: A ${c.a.expectationsMet}/${c.a.expectationsTotal}, B ${c.b.expectationsMet}/${c.b.expectationsTotal}. Time to recover: A ${sec(c.a.timeToRecoverMs)}, B ${sec(c.b.timeToRecoverMs)}.`,
+  )
   const differing = c.expectations.filter((x) => x.a !== x.b)
   if (differing.length) {
     lines.push('', 'Expectations that differ:', '')
-    for (const x of differing) lines.push(`- ${x.name}: A ${x.a === undefined ? 'n/a' : x.a ? 'met' : 'NOT met'}, B ${x.b === undefined ? 'n/a' : x.b ? 'met' : 'NOT met'}`)
+    for (const x of differing)
+      lines.push(`- ${x.name}: A ${x.a === undefined ? 'n/a' : x.a ? 'met' : 'NOT met'}, B ${x.b === undefined ? 'n/a' : x.b ? 'met' : 'NOT met'}`)
   }
   return lines.join('\n') + '\n'
 }

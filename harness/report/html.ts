@@ -22,7 +22,16 @@ export function verdictCards(j: Journal): string {
   const total = j.expectations.length
   const expCls = total === 0 ? '' : met === total ? 'ok' : 'bad'
   const statusCls = j.status === 'completed' && !j.deviated ? 'ok' : j.status === 'completed' ? 'warn' : 'bad'
-  const statusNote = j.status === 'failed' ? 'the steady state did not hold before the method, so it did not run' : j.status === 'aborted' ? 'the run aborted' : j.status === 'interrupted' ? 'interrupted before the end' : j.deviated ? 'the steady state did not hold after the method' : 'the method and rollbacks ran'
+  const statusNote =
+    j.status === 'failed'
+      ? 'the steady state did not hold before the method, so it did not run'
+      : j.status === 'aborted'
+        ? 'the run aborted'
+        : j.status === 'interrupted'
+          ? 'interrupted before the end'
+          : j.deviated
+            ? 'the steady state did not hold after the method'
+            : 'the method and rollbacks ran'
   const br = j.blastRadius
   const rec = j.recovery
   const recNote = !rec
@@ -32,13 +41,21 @@ export function verdictCards(j: Journal): string {
       : rec.lastRecoveredMs === null
         ? 'nothing needed to recover'
         : rec.recoveryAction
-        ? `from <b>${esc(rec.recoveryAction.name)}</b> at ${esc(sec(rec.recoveryAction.atMs))} to the last recovery at ${esc(sec(rec.lastRecoveredMs))}`
-        : `last recovery at ${esc(sec(rec.lastRecoveredMs))}, no recovery action before it`
+          ? `from <b>${esc(rec.recoveryAction.name)}</b> at ${esc(sec(rec.recoveryAction.atMs))} to the last recovery at ${esc(sec(rec.lastRecoveredMs))}`
+          : `last recovery at ${esc(sec(rec.lastRecoveredMs))}, no recovery action before it`
   const fid = j.fidelity
   const fidApplicable = fid.checks.filter((c) => c.applicable)
   return `<div class="cards" id="verdict">
 ${card('status', j.status + (j.deviated ? ' (deviated)' : ''), esc(statusNote), statusCls)}
-${card('expectations', total ? `${met}/${total} met` : 'none stated', j.expectations.filter((x) => !x.met).map((x) => `<span class="bad">not met: ${esc(x.name)}</span>`).join('<br>') || (total ? 'every expectation held' : ''), expCls)}
+${card(
+  'expectations',
+  total ? `${met}/${total} met` : 'none stated',
+  j.expectations
+    .filter((x) => !x.met)
+    .map((x) => `<span class="bad">not met: ${esc(x.name)}</span>`)
+    .join('<br>') || (total ? 'every expectation held' : ''),
+  expCls,
+)}
 ${card('fidelity to 2020', score(fid.score), `${fidApplicable.filter((c) => c.met).length} of ${fidApplicable.length} applicable mechanisms of docs/fidelity.md showed`, fid.score === null ? '' : fid.score >= 0.8 ? 'ok' : fid.score >= 0.5 ? 'warn' : 'bad')}
 ${card('blast radius', br ? `${br.count}/${br.total}` : '-', br ? (br.impacted.length ? `impacted: ${esc(br.impacted.join(', '))}` : 'no service impacted') : '', br ? (br.count === 0 ? 'ok' : 'bad') : '')}
 ${card('time to recover', sec(rec?.timeToRecoverMs), recNote, !rec || (rec.lastRecoveredMs === null && rec.recovered) ? '' : rec.recovered ? 'ok' : 'bad')}
@@ -49,14 +66,17 @@ export function steadyStateTable(before: SteadyStateResult, after: SteadyStateRe
   const names = [...new Set([...before.probes.map((p) => p.name), ...after.probes.map((p) => p.name)])]
   if (names.length === 0) return '<p>The experiment states no steady-state hypothesis.</p>'
   const cell = (p: SteadyStateResult['probes'][number] | undefined) =>
-    p ? `<td class="num">${esc(probeValue(p.value))}</td><td class="${p.met ? 'ok' : 'bad'}">${p.met ? 'met' : 'NOT met'}</td>` : '<td class="muted" colspan="2">not checked</td>'
+    p
+      ? `<td class="num">${esc(probeValue(p.value))}</td><td class="${p.met ? 'ok' : 'bad'}">${p.met ? 'met' : 'NOT met'}</td>`
+      : '<td class="muted" colspan="2">not checked</td>'
   const rows = names.map((n) => {
     const b = before.probes.find((p) => p.name === n)
     const a = after.probes.find((p) => p.name === n)
     const any = b ?? a!
     return `<tr><td>${esc(n)}</td><td>${esc(any.service)}</td><td>${esc(toleranceText(any.tolerance))}</td>${cell(b)}${cell(a)}<td class="muted">${esc(a?.detail ?? b?.detail ?? '')}</td></tr>`
   })
-  const head = (label: string, ss: SteadyStateResult) => `${label}: <b class="${ss.met ? 'ok' : 'bad'}">${ss.probes.length ? (ss.met ? 'held' : 'did NOT hold') : 'not checked'}</b>`
+  const head = (label: string, ss: SteadyStateResult) =>
+    `${label}: <b class="${ss.met ? 'ok' : 'bad'}">${ss.probes.length ? (ss.met ? 'held' : 'did NOT hold') : 'not checked'}</b>`
   return `<p>${head('Before the method', before)} · ${head('after the rollbacks', after)}</p>
 <table id="steady-state"><tr><th>probe</th><th>service</th><th>tolerance</th><th>before</th><th></th><th>after</th><th></th><th>last reading</th></tr>${rows.join('')}</table>`
 }
@@ -64,7 +84,11 @@ export function steadyStateTable(before: SteadyStateResult, after: SteadyStateRe
 function publishedTable(p: PublishedTimeline): string {
   const rows = p.entries.map((e) => {
     const measured = e.measured.length
-      ? e.measured.map((m) => `${esc(m.text)}${m.atMs === null ? '' : ` at <b>${esc(sec(m.atMs))}</b> <span class="muted">(${esc(delta(m.atMs - e.mappedMs))})</span>`}`).join('<br>')
+      ? e.measured
+          .map(
+            (m) => `${esc(m.text)}${m.atMs === null ? '' : ` at <b>${esc(sec(m.atMs))}</b> <span class="muted">(${esc(delta(m.atMs - e.mappedMs))})</span>`}`,
+          )
+          .join('<br>')
       : '<span class="muted">no counterpart in this run</span>'
     const cls = e.kind === 'onset' ? 'bad' : e.kind === 'recovery' ? 'ok' : ''
     return `<tr><td class="num">${esc(e.pst)}</td><td class="${cls}">${esc(e.text)}</td><td class="num">${esc(sec(e.mappedMs))}</td><td>${measured}</td></tr>`
@@ -80,7 +104,17 @@ function servicesTable(j: Journal): string {
   const clientErrors = (j as { clientErrors?: Record<string, Record<string, number>> }).clientErrors ?? {}
   const kinds = Object.entries(clientErrors).filter(([, e]) => Object.keys(e).length)
   const errors = kinds.length
-    ? `<p>Errors the customers saw:</p><ul class="checks">${kinds.map(([svc, e]) => `<li><b>${esc(svc)}</b>: ${esc(Object.entries(e).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', '))}</li>`).join('')}</ul>`
+    ? `<p>Errors the customers saw:</p><ul class="checks">${kinds
+        .map(
+          ([svc, e]) =>
+            `<li><b>${esc(svc)}</b>: ${esc(
+              Object.entries(e)
+                .sort((a, b) => b[1] - a[1])
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', '),
+            )}</li>`,
+        )
+        .join('')}</ul>`
     : ''
   return `<table id="services"><tr><th>service</th><th>impacted</th><th>onset</th><th>recovered</th><th>impact</th><th>time to recover</th><th>availability</th><th>p99</th><th>calls</th><th>errors</th></tr>${rows.join('')}</table>${errors}`
 }
@@ -157,6 +191,18 @@ ${probes}
   // Rows in cascade order, so the bars step down as the cascade unfolds; the unimpacted last.
   const impact = Object.entries(j.services)
     .sort(([a], [b]) => (rank.get(a)?.rank ?? 99) - (rank.get(b)?.rank ?? 99))
-    .map(([service, s]) => ({ service, impacted: s.impacted, onsetMs: s.onsetMs, recoveredMs: s.recoveredMs, calls: s.calls, rank: rank.get(service)?.rank ?? null, cause: rank.get(service)?.cause ?? null }))
-  return page({ title: `${j.title}: outage-lab report`, body, data: { x: charts.x, stepMs: charts.stepMs, panels: charts.panels, markers: charts.markers, lane: triggerOf(j) ? published : null, impact } })
+    .map(([service, s]) => ({
+      service,
+      impacted: s.impacted,
+      onsetMs: s.onsetMs,
+      recoveredMs: s.recoveredMs,
+      calls: s.calls,
+      rank: rank.get(service)?.rank ?? null,
+      cause: rank.get(service)?.cause ?? null,
+    }))
+  return page({
+    title: `${j.title}: outage-lab report`,
+    body,
+    data: { x: charts.x, stepMs: charts.stepMs, panels: charts.panels, markers: charts.markers, lane: triggerOf(j) ? published : null, impact },
+  })
 }

@@ -85,7 +85,8 @@ export function frontendFacts(index: SeriesIndex, afterMs: number): FrontendFact
   const brokeAt: number[] = []
   const readyAgain: { process: string; atMs: number }[] = []
   for (const f of frontends) {
-    const key = (state: string) => index.metricsOf(f).find((k) => parseSeries(k).name === 'kinesis_frontend_shard_map_state' && parseSeries(k).labels.state === state)
+    const key = (state: string) =>
+      index.metricsOf(f).find((k) => parseSeries(k).name === 'kinesis_frontend_shard_map_state' && parseSeries(k).labels.state === state)
     const broken = key('broken')
     const first = broken ? index.points(f, broken).find((p) => p.atMs >= afterMs && p.value === 1) : undefined
     if (first) brokeAt.push(first.atMs)

@@ -41,7 +41,9 @@ export function summaryMarkdown(j: Journal, outDir?: string, rows?: readonly Tim
   const lines: string[] = []
   lines.push(`# ${j.title}`, '')
   lines.push(verdictLine(j), '')
-  lines.push(`Backend ${j.backend}, thread limit enforced by ${j.threadLimitEnforcement}, seed ${j.seed}, ${sec(j.durationMs)} from boot to teardown. Experiment: \`${j.experiment?.file ?? ''}\`.`)
+  lines.push(
+    `Backend ${j.backend}, thread limit enforced by ${j.threadLimitEnforcement}, seed ${j.seed}, ${sec(j.durationMs)} from boot to teardown. Experiment: \`${j.experiment?.file ?? ''}\`.`,
+  )
   const error = (j as { error?: string }).error
   if (error) lines.push('', `> The run aborted: ${error}`)
   if (j.status === 'failed') lines.push('', '> The steady state did not hold before the method, so the method did not run.')
@@ -53,21 +55,32 @@ export function summaryMarkdown(j: Journal, outDir?: string, rows?: readonly Tim
       : r.lastRecoveredMs === null
         ? ''
         : r.recoveryAction
-        ? `Recovered ${sec(r.timeToRecoverMs)} after **${r.recoveryAction.name}** (${r.recoveryAction.provider}, at ${sec(r.recoveryAction.atMs)}); the last service came back at ${sec(r.lastRecoveredMs)}.`
-        : `The last service came back at ${sec(r.lastRecoveredMs)}, with no recovery action before it.`
+          ? `Recovered ${sec(r.timeToRecoverMs)} after **${r.recoveryAction.name}** (${r.recoveryAction.provider}, at ${sec(r.recoveryAction.atMs)}); the last service came back at ${sec(r.lastRecoveredMs)}.`
+          : `The last service came back at ${sec(r.lastRecoveredMs)}, with no recovery action before it.`
     if (how) lines.push('', how)
   }
   lines.push('', '## Cascade', '', ...cascadeTable(j))
   lines.push('', '## Services (client side)', '')
-  lines.push('| service | impacted | onset | recovered | impact | time to recover | availability | p99 | errors |', '|---|---|---:|---:|---:|---:|---:|---:|---:|')
+  lines.push(
+    '| service | impacted | onset | recovered | impact | time to recover | availability | p99 | errors |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  )
   for (const [name, s] of Object.entries(j.services)) {
-    lines.push(`| ${name} | ${s.impacted ? '**yes**' : 'no'} | ${sec(s.onsetMs)} | ${sec(s.recoveredMs)} | ${sec(s.impactMs)} | ${sec(s.timeToRecoverMs)} | ${pct(s.availability)} | ${ms(s.p99Ms)} | ${s.errors} |`)
+    lines.push(
+      `| ${name} | ${s.impacted ? '**yes**' : 'no'} | ${sec(s.onsetMs)} | ${sec(s.recoveredMs)} | ${sec(s.impactMs)} | ${sec(s.timeToRecoverMs)} | ${pct(s.availability)} | ${ms(s.p99Ms)} | ${s.errors} |`,
+    )
   }
   const clientErrors = (j as { clientErrors?: Record<string, Record<string, number>> }).clientErrors
   const errorKinds = Object.entries(clientErrors ?? {}).filter(([, e]) => Object.keys(e).length)
   if (errorKinds.length) {
     lines.push('', 'Errors the customers saw:', '')
-    for (const [service, errs] of errorKinds) lines.push(`- ${service}: ${Object.entries(errs).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`)
+    for (const [service, errs] of errorKinds)
+      lines.push(
+        `- ${service}: ${Object.entries(errs)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      )
   }
   lines.push('', '## Expectations', '')
   if (j.expectations.length === 0) lines.push('None were stated.')
@@ -89,11 +102,16 @@ export function summaryMarkdown(j: Journal, outDir?: string, rows?: readonly Tim
   }
   if (triggerOf(j)) {
     const p = publishedTimeline(j, rows ?? (outDir ? readTimeline(path.join(outDir, 'timeline.jsonl')) : []))
-    lines.push('', '## The 2020 timeline on this run\'s scale', '')
-    lines.push(`${p.timeScale} s of run per incident hour; the trigger (at ${sec(p.triggerMs)}) stands for ${p.anchor} PST, when the capacity addition was done and the fleet, learning of the new servers, crossed its thread limit.`, '')
+    lines.push('', "## The 2020 timeline on this run's scale", '')
+    lines.push(
+      `${p.timeScale} s of run per incident hour; the trigger (at ${sec(p.triggerMs)}) stands for ${p.anchor} PST, when the capacity addition was done and the fleet, learning of the new servers, crossed its thread limit.`,
+      '',
+    )
     lines.push('| PST | published | mapped | measured in this run |', '|---|---|---:|---|')
     for (const e of p.entries) {
-      const m = e.measured.length ? e.measured.map((x) => (x.atMs === null ? x.text : `${x.text} at ${sec(x.atMs)} (${delta(x.atMs - e.mappedMs)})`)).join('; ') : '-'
+      const m = e.measured.length
+        ? e.measured.map((x) => (x.atMs === null ? x.text : `${x.text} at ${sec(x.atMs)} (${delta(x.atMs - e.mappedMs)})`)).join('; ')
+        : '-'
       lines.push(`| ${e.pst} | ${esc(e.text)} | ${sec(e.mappedMs)} | ${esc(m)} |`)
     }
   }
@@ -101,7 +119,9 @@ export function summaryMarkdown(j: Journal, outDir?: string, rows?: readonly Tim
   lines.push(`Score: ${score(j.fidelity.score)} of the applicable mechanisms of docs/fidelity.md showed.`, '')
   for (const c of j.fidelity.checks) lines.push(`- ${c.applicable ? mark(c.met) : '➖ n/a'}: ${c.name}: ${esc(c.detail)}`)
   lines.push('', '## What was done', '')
-  const done = j.events.filter((e) => Math.abs(e.atMs) < 1e8 && (e.kind === 'action-start' || (e.kind === 'action-end' && e.detail.ok === false) || e.kind === 'alarm'))
+  const done = j.events.filter(
+    (e) => Math.abs(e.atMs) < 1e8 && (e.kind === 'action-start' || (e.kind === 'action-end' && e.detail.ok === false) || e.kind === 'alarm'),
+  )
   if (done.length === 0) lines.push('Nothing: the method did not run.')
   for (const e of done) {
     const d = e.detail as Record<string, unknown>

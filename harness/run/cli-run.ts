@@ -26,7 +26,16 @@ export async function runCommand(file: string, o: RunFlags): Promise<number> {
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {
-    const r = await runExperiment({ file, platform: o.backend ?? o.platform, out: o.out, seed: o.seed, sets: o.set, osThreadLimit: o.cgroups, progress: terminalProgress(), signal: abort.signal })
+    const r = await runExperiment({
+      file,
+      platform: o.backend ?? o.platform,
+      out: o.out,
+      seed: o.seed,
+      sets: o.set,
+      osThreadLimit: o.cgroups,
+      progress: terminalProgress(),
+      signal: abort.signal,
+    })
     if (r.journal && r.outDir) {
       process.stdout.write(fs.readFileSync(path.join(r.outDir, 'summary.md'), 'utf8'))
       process.stdout.write(`\nreport: ${path.join(r.outDir, 'report.html')}\n`)

@@ -21,7 +21,14 @@ function experimentFiles(paths: string[]): string[] {
     } catch {
       throw Object.assign(new Error(`${p}: no such file or folder`), { badInput: true })
     }
-    if (st.isDirectory()) files.push(...fs.readdirSync(p).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(p, f)))
+    if (st.isDirectory())
+      files.push(
+        ...fs
+          .readdirSync(p)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .sort()
+          .map((f) => path.join(p, f)),
+      )
     else files.push(p)
   }
   return files
@@ -66,7 +73,16 @@ export async function suiteCommand(paths: string[], o: RunFlags & { out: string 
       if (abort.signal.aborted) break
       const outDir = path.join(o.out, path.basename(file).replace(/\.ya?ml$/, ''))
       say(`\n=== ${file} -> ${outDir}`)
-      const r = await runExperiment({ file, platform: o.backend ?? o.platform, out: outDir, seed: o.seed, sets: o.set, osThreadLimit: o.cgroups, progress: terminalProgress(), signal: abort.signal })
+      const r = await runExperiment({
+        file,
+        platform: o.backend ?? o.platform,
+        out: outDir,
+        seed: o.seed,
+        sets: o.set,
+        osThreadLimit: o.cgroups,
+        progress: terminalProgress(),
+        signal: abort.signal,
+      })
       entries.push({ file, outDir, exitCode: r.exitCode, journal: r.journal })
       say(`=== ${file}: exit ${r.exitCode}`)
     }
@@ -76,9 +92,21 @@ export async function suiteCommand(paths: string[], o: RunFlags & { out: string 
   }
   const md = suiteMarkdown(entries)
   writeFileDurably(path.join(o.out, 'compare.md'), md)
-  const runs = entries.map((e) => ({ source: e.file, journal: e.journal, exitCode: e.exitCode, rows: e.journal ? readTimeline(path.join(e.outDir, 'timeline.jsonl')) : [] }))
+  const runs = entries.map((e) => ({
+    source: e.file,
+    journal: e.journal,
+    exitCode: e.exitCode,
+    rows: e.journal ? readTimeline(path.join(e.outDir, 'timeline.jsonl')) : [],
+  }))
   writeFileDurably(path.join(o.out, 'compare.html'), compareHtml(runs, `outage-lab suite: ${entries.length} experiments`))
-  writeFileDurably(path.join(o.out, 'suite.json'), JSON.stringify(entries.map((e) => ({ file: e.file, outDir: e.outDir, exitCode: e.exitCode, status: e.journal?.status })), null, 2) + '\n')
+  writeFileDurably(
+    path.join(o.out, 'suite.json'),
+    JSON.stringify(
+      entries.map((e) => ({ file: e.file, outDir: e.outDir, exitCode: e.exitCode, status: e.journal?.status })),
+      null,
+      2,
+    ) + '\n',
+  )
   process.stdout.write(md)
   process.stdout.write(`\ncomparison: ${path.join(o.out, 'compare.md')}, ${path.join(o.out, 'compare.html')}\n`)
   if (abort.signal.aborted) return EXIT.interrupted

@@ -18,7 +18,9 @@ export interface RunFlags {
 /** `--platform`, and `--backend`, its older name, that users know. */
 function platformOptions(command: Command): Command {
   return command
-    .addOption(new Option('--platform <name>', `where the services run (${PLATFORM_NAMES.join(', ')})`).argParser(choice(PLATFORM_NAMES)).default(DEFAULT_PLATFORM))
+    .addOption(
+      new Option('--platform <name>', `where the services run (${PLATFORM_NAMES.join(', ')})`).argParser(choice(PLATFORM_NAMES)).default(DEFAULT_PLATFORM),
+    )
     .addOption(new Option('--backend <name>', 'the older name of --platform').argParser(choice(PLATFORM_NAMES)))
 }
 
@@ -31,21 +33,23 @@ export function registerExperimentCommands(program: Command, run: (code: Promise
     .argument('<file>', 'experiment YAML')
     .option('--set <path=value>', 'override a field, e.g. topology.fleets.main.threadLimit=40 (repeatable)', collect, [])
     .option('--seed <n>', 'seed for every random choice', integer(0))
-    .action((file: string, o: { set: string[]; seed?: number }) => run(import('../experiment/validate-command.js').then((m) => m.validateCommand(file, o.set, { seed: o.seed }))))
+    .action((file: string, o: { set: string[]; seed?: number }) =>
+      run(import('../experiment/validate-command.js').then((m) => m.validateCommand(file, o.set, { seed: o.seed }))),
+    )
 
   platformOptions(
     program
       .command('run')
-      .description('run an experiment: boot the topology, drive customer traffic, apply the method, analyze, write journal.json, timeline.jsonl, summary.md and report.html')
+      .description(
+        'run an experiment: boot the topology, drive customer traffic, apply the method, analyze, write journal.json, timeline.jsonl, summary.md and report.html',
+      )
       .argument('<file>', 'experiment YAML'),
   )
     .option('--out <dir>', 'output folder (default runs/<timestamp>-<name>, and runs/latest points there)')
     .option('--seed <n>', 'seed for every random choice (overrides the file)', integer(0))
     .option('--set <path=value>', 'override a field of the experiment (repeatable)', collect, [])
     .option('--no-cgroups', 'local platform: do not use pids cgroups (front-ends cap their own threads)')
-    .action((file: string, o: RunFlags) =>
-      run(import('./cli-run.js').then((m) => m.runCommand(file, o))),
-    )
+    .action((file: string, o: RunFlags) => run(import('./cli-run.js').then((m) => m.runCommand(file, o))))
 
   platformOptions(
     program
@@ -57,9 +61,7 @@ export function registerExperimentCommands(program: Command, run: (code: Promise
     .option('--seed <n>', 'seed for every run', integer(0))
     .option('--set <path=value>', 'override a field in every experiment (repeatable)', collect, [])
     .option('--no-cgroups', 'local platform: do not use pids cgroups')
-    .action((paths: string[], o: RunFlags & { out: string }) =>
-      run(import('./cli-suite.js').then((m) => m.suiteCommand(paths, o))),
-    )
+    .action((paths: string[], o: RunFlags & { out: string }) => run(import('./cli-suite.js').then((m) => m.suiteCommand(paths, o))))
 
   program
     .command('compare')

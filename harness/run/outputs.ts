@@ -10,7 +10,10 @@ import { readTimeline } from '../observe/timeline.js'
 
 export function defaultOutDir(exp: Experiment, root: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
-  const name = path.basename(exp.file).replace(/\.ya?ml$/, '').replace(/[^a-zA-Z0-9._-]+/g, '-')
+  const name = path
+    .basename(exp.file)
+    .replace(/\.ya?ml$/, '')
+    .replace(/[^a-zA-Z0-9._-]+/g, '-')
   return path.join(root, 'runs', `${stamp}-${name}`)
 }
 

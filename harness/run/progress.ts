@@ -81,7 +81,10 @@ export function terminalProgress(out: NodeJS.WriteStream = process.stderr): Prog
       if (text) line(`[${fmtMs(Date.now() - started)}] t=${fmtMs(e.atMs)} ${text}`)
     },
     services(stats, atMs) {
-      const rows = stats.map((s) => `  ${s.service.padEnd(12)} ${String(s.calls).padStart(4)} calls/s  ok ${s.successRatio === null ? '  -  ' : `${(s.successRatio * 100).toFixed(0).padStart(3)}%`}  p99 ${s.p99Ms === null ? '-' : `${Math.round(s.p99Ms)} ms`}${s.inFlight ? `  in flight ${s.inFlight}` : ''}`)
+      const rows = stats.map(
+        (s) =>
+          `  ${s.service.padEnd(12)} ${String(s.calls).padStart(4)} calls/s  ok ${s.successRatio === null ? '  -  ' : `${(s.successRatio * 100).toFixed(0).padStart(3)}%`}  p99 ${s.p99Ms === null ? '-' : `${Math.round(s.p99Ms)} ms`}${s.inFlight ? `  in flight ${s.inFlight}` : ''}`,
+      )
       const head = `[${fmtMs(Date.now() - started)}] ${phase}, t=${fmtMs(atMs)}`
       if (tty) {
         clear()

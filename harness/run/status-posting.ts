@@ -33,7 +33,15 @@ export function statusPoster(p: StatusPosting) {
     while (Date.now() < deadline) {
       attempts++
       try {
-        const tokens = await signIn({ cognitoUrl: p.cognitoUrl, clientId: p.operator.clientId, username: p.operator.username, password: p.operator.password, timeoutMs: ATTEMPT_TIMEOUT_MS, credentials: p.credentials, region: p.region })
+        const tokens = await signIn({
+          cognitoUrl: p.cognitoUrl,
+          clientId: p.operator.clientId,
+          username: p.operator.username,
+          password: p.operator.password,
+          timeoutMs: ATTEMPT_TIMEOUT_MS,
+          credentials: p.credentials,
+          region: p.region,
+        })
         const u = await postWithToken({ url: p.statusPageUrl, token: tokens.idToken, message: args.message, timeoutMs: ATTEMPT_TIMEOUT_MS })
         return { path: 'primary', posted: true, attempts, tookMs: Date.now() - started, updateId: u.id }
       } catch (err) {
@@ -42,6 +50,9 @@ export function statusPoster(p: StatusPosting) {
       }
     }
     const e = last as { name?: string; type?: string; message?: string }
-    throw Object.assign(new Error(`primary path: no update posted after ${attempts} attempts in ${Date.now() - started} ms (last: ${e?.type ?? e?.name}: ${e?.message})`), { detail: { path: 'primary', posted: false, attempts } })
+    throw Object.assign(
+      new Error(`primary path: no update posted after ${attempts} attempts in ${Date.now() - started} ms (last: ${e?.type ?? e?.name}: ${e?.message})`),
+      { detail: { path: 'primary', posted: false, attempts } },
+    )
   }
 }

@@ -44,7 +44,11 @@ export const LAMBDA_INVOCATION_MB = 2
 export function lambdaHost(exp: Experiment): { hostMemoryMb: number; invocationMemoryMb: number; logBytesPerInvocation: number } {
   const rate = exp.workload.rates.lambdaInvoke || 1
   const free = (LAMBDA_HOST_MB - LAMBDA_INVOCATION_MB) * 1024 * 1024
-  return { hostMemoryMb: LAMBDA_HOST_MB, invocationMemoryMb: LAMBDA_INVOCATION_MB, logBytesPerInvocation: Math.max(1024, Math.round(free / (rate * exp.timeScale))) }
+  return {
+    hostMemoryMb: LAMBDA_HOST_MB,
+    invocationMemoryMb: LAMBDA_INVOCATION_MB,
+    logBytesPerInvocation: Math.max(1024, Math.round(free / (rate * exp.timeScale))),
+  }
 }
 
 /**

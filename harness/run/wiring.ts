@@ -69,7 +69,11 @@ export class Wiring {
       ? new ThreadAlarm({
           threshold: exp.topology.threadAlarm.threshold,
           read: (s, m) => this.observer?.lastValue(s, m),
-          members: () => topo.services().filter((s) => s.kind === 'kinesis-frontend' && s.state === 'running').map((s) => s.name),
+          members: () =>
+            topo
+              .services()
+              .filter((s) => s.kind === 'kinesis-frontend' && s.state === 'running')
+              .map((s) => s.name),
           emit: (detail) => run.emit('alarm', detail),
         })
       : undefined

@@ -52,7 +52,12 @@ export class StatusPagePostError extends Error {
 const LOCAL_URL = /^http:\/\/127\.0\.0\.1(:\d{1,5})?\/?$/
 
 export function statusPageUrl(raw: string): string {
-  if (!LOCAL_URL.test(raw)) throw new StatusPagePostError('InvalidArgument', `the status page URL must be http://127.0.0.1:PORT (this tool talks to this machine only), got ${JSON.stringify(raw)}`, 400)
+  if (!LOCAL_URL.test(raw))
+    throw new StatusPagePostError(
+      'InvalidArgument',
+      `the status page URL must be http://127.0.0.1:PORT (this tool talks to this machine only), got ${JSON.stringify(raw)}`,
+      400,
+    )
   return raw.replace(/\/$/, '')
 }
 
@@ -71,16 +76,35 @@ export function postWithToken(opts: UpdateInput & { token: string }): Promise<Po
  * The primary path as the 2020 posting tool did it: sign in through Cognito, then post with the
  * ID token. Fails (Timeout, Unreachable, 503) whenever Cognito cannot sign the operator in.
  */
-export async function postPrimary(opts: UpdateInput & { cognitoUrl: string; clientId: string; username: string; password: string; credentials?: { accessKeyId: string; secretAccessKey: string } }): Promise<PostedUpdate> {
+export async function postPrimary(
+  opts: UpdateInput & {
+    cognitoUrl: string
+    clientId: string
+    username: string
+    password: string
+    credentials?: { accessKeyId: string; secretAccessKey: string }
+  },
+): Promise<PostedUpdate> {
   const { signIn } = await import('./sign-in.js')
-  const tokens = await signIn({ cognitoUrl: opts.cognitoUrl, clientId: opts.clientId, username: opts.username, password: opts.password, timeoutMs: opts.timeoutMs, credentials: opts.credentials })
+  const tokens = await signIn({
+    cognitoUrl: opts.cognitoUrl,
+    clientId: opts.clientId,
+    username: opts.username,
+    password: opts.password,
+    timeoutMs: opts.timeoutMs,
+    credentials: opts.credentials,
+  })
   return postWithToken({ ...opts, token: tokens.idToken })
 }
 
 async function postUpdate(opts: UpdateInput, route: string, auth: Record<string, string>): Promise<PostedUpdate> {
   const url = statusPageUrl(opts.url)
   const timeoutMs = opts.timeoutMs ?? 10_000
-  const body = JSON.stringify({ message: opts.message, ...(opts.component ? { component: opts.component } : {}), ...(opts.status ? { status: opts.status } : {}) })
+  const body = JSON.stringify({
+    message: opts.message,
+    ...(opts.component ? { component: opts.component } : {}),
+    ...(opts.status ? { status: opts.status } : {}),
+  })
   let res
   try {
     res = await request(`${url}${route}`, {
@@ -145,7 +169,8 @@ const stdio: Io = { out: (line) => process.stdout.write(line + '\n'), err: say }
 
 /** Runs `status-page post`; resolves to the exit code. Bad input throws UsageError (exit 2). */
 export async function statusPagePost(opts: PostCommandOptions, io: Io = stdio): Promise<number> {
-  if ((opts.backup === undefined) === (opts.primary === undefined)) throw new UsageError('status-page post: give the message with exactly one of --backup <message> or --primary <message>')
+  if ((opts.backup === undefined) === (opts.primary === undefined))
+    throw new UsageError('status-page post: give the message with exactly one of --backup <message> or --primary <message>')
   // The endpoints file is read only when an option leaves something to find there.
   let endpoints: EndpointsFile | undefined
   const fromFile = (): EndpointsFile & { statusPageOperator?: { username?: string; password?: string; clientId?: string } } => {
@@ -158,7 +183,10 @@ export async function statusPagePost(opts: PostCommandOptions, io: Io = stdio): 
     }
   }
   const url = opts.url ?? fromFile().services?.['status-page']
-  if (!url) throw new UsageError(`--endpoints-file: ${opts.endpointsFile} has no services["status-page"]: is the status page part of the running topology? (or pass --url)`)
+  if (!url)
+    throw new UsageError(
+      `--endpoints-file: ${opts.endpointsFile} has no services["status-page"]: is the status page part of the running topology? (or pass --url)`,
+    )
   const input: UpdateInput = { url, message: opts.backup ?? opts.primary!, component: opts.component, status: opts.status, timeoutMs: opts.timeout }
 
   let update: PostedUpdate
@@ -173,8 +201,16 @@ export async function statusPagePost(opts: PostCommandOptions, io: Io = stdio): 
       const username = opts.username ?? operator.username
       const password = opts.password ?? operator.password
       const missing = [!cognitoUrl && '--cognito-url', !clientId && '--client-id', !username && '--username', !password && '--password'].filter(Boolean)
-      if (missing.length) throw new UsageError(`status-page post --primary signs in through Cognito and needs ${missing.join(', ')} (or an endpoints file that has them)`)
-      update = await postPrimary({ ...input, cognitoUrl: cognitoUrl!, clientId: clientId!, username: username!, password: password!, credentials: endpoints?.credentials })
+      if (missing.length)
+        throw new UsageError(`status-page post --primary signs in through Cognito and needs ${missing.join(', ')} (or an endpoints file that has them)`)
+      update = await postPrimary({
+        ...input,
+        cognitoUrl: cognitoUrl!,
+        clientId: clientId!,
+        username: username!,
+        password: password!,
+        credentials: endpoints?.credentials,
+      })
     }
   } catch (err) {
     if (err instanceof StatusPagePostError) {

@@ -28,7 +28,8 @@ export interface OperatorTokens {
 
 export async function signIn(opts: SignInOptions): Promise<OperatorTokens> {
   // Never let the SDK pick its default endpoint: that would be the real AWS.
-  if (!LOCAL_URL.test(opts.cognitoUrl)) throw new StatusPagePostError('InvalidArgument', `the Cognito URL must be http://127.0.0.1:PORT, got ${JSON.stringify(opts.cognitoUrl)}`, 400)
+  if (!LOCAL_URL.test(opts.cognitoUrl))
+    throw new StatusPagePostError('InvalidArgument', `the Cognito URL must be http://127.0.0.1:PORT, got ${JSON.stringify(opts.cognitoUrl)}`, 400)
   const timeoutMs = opts.timeoutMs ?? 10_000
   const client = new CognitoIdentityProviderClient({
     endpoint: opts.cognitoUrl,
@@ -40,10 +41,15 @@ export async function signIn(opts: SignInOptions): Promise<OperatorTokens> {
   })
   try {
     const out = await client.send(
-      new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: opts.clientId, AuthParameters: { USERNAME: opts.username, PASSWORD: opts.password } }),
+      new InitiateAuthCommand({
+        AuthFlow: 'USER_PASSWORD_AUTH',
+        ClientId: opts.clientId,
+        AuthParameters: { USERNAME: opts.username, PASSWORD: opts.password },
+      }),
       { abortSignal: AbortSignal.timeout(timeoutMs) },
     )
-    if (out.ChallengeName) throw new StatusPagePostError('ChallengeRequired', `Cognito asks ${opts.username} to answer ${out.ChallengeName} before signing in`, 400)
+    if (out.ChallengeName)
+      throw new StatusPagePostError('ChallengeRequired', `Cognito asks ${opts.username} to answer ${out.ChallengeName} before signing in`, 400)
     const idToken = out.AuthenticationResult?.IdToken
     const accessToken = out.AuthenticationResult?.AccessToken
     if (!idToken || !accessToken) throw new StatusPagePostError('InternalFailure', 'Cognito answered InitiateAuth without tokens')
@@ -54,7 +60,12 @@ export async function signIn(opts: SignInOptions): Promise<OperatorTokens> {
     const status = e.$metadata?.httpStatusCode
     if (status !== undefined) throw new StatusPagePostError(e.name, `sign-in through Cognito failed: ${e.message}`, status)
     const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError' || /timeout/i.test(e.code ?? '')
-    throw new StatusPagePostError(timedOut ? 'Timeout' : 'Unreachable', timedOut ? `Cognito at ${opts.cognitoUrl} did not answer the sign-in within ${timeoutMs} ms` : `cannot reach Cognito at ${opts.cognitoUrl} (${e.code ?? e.message})`)
+    throw new StatusPagePostError(
+      timedOut ? 'Timeout' : 'Unreachable',
+      timedOut
+        ? `Cognito at ${opts.cognitoUrl} did not answer the sign-in within ${timeoutMs} ms`
+        : `cannot reach Cognito at ${opts.cognitoUrl} (${e.code ?? e.message})`,
+    )
   } finally {
     client.destroy()
   }

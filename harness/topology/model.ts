@@ -4,8 +4,17 @@
 // running services and resolves the references (`urlOf`, `secret`) to its own addresses.
 import { InvalidTopology } from './errors.js'
 import {
-  BOOTSTRAPS, MAIN_FLEET, MAX_BACKENDS, MAX_FLEET_SIZE, MAX_SHARD_MAP_CACHE_FRONTENDS, METADATA_SERVICE, SHARD_MAP_CACHE_FLEET,
-  backendName, endpointName, memberPrefix, type Bootstrap,
+  BOOTSTRAPS,
+  MAIN_FLEET,
+  MAX_BACKENDS,
+  MAX_FLEET_SIZE,
+  MAX_SHARD_MAP_CACHE_FRONTENDS,
+  METADATA_SERVICE,
+  SHARD_MAP_CACHE_FLEET,
+  backendName,
+  endpointName,
+  memberPrefix,
+  type Bootstrap,
 } from './catalogue.js'
 
 /**
@@ -194,7 +203,8 @@ export function validateTopology(topology: Topology): void {
     f.dependsOn.forEach((d, j) => check(names.has(d), `fleets[${i}].dependsOn[${j}]`, 'a service or fleet:<name> of this topology', d))
     if (f.endpoint !== undefined) check(names.has(f.endpoint), `fleets[${i}].endpoint`, 'a service of this topology', f.endpoint)
   })
-  if (topology.kinesisEndpoint !== undefined) check(names.has(topology.kinesisEndpoint), 'kinesisEndpoint', 'a service of this topology', topology.kinesisEndpoint)
+  if (topology.kinesisEndpoint !== undefined)
+    check(names.has(topology.kinesisEndpoint), 'kinesisEndpoint', 'a service of this topology', topology.kinesisEndpoint)
 }
 
 export interface KinesisTopologyOptions {
@@ -262,7 +272,13 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
     count,
     threadLimit: limit,
     ...(cellSize !== undefined ? { cellSize } : {}),
-    env: { ...common, METADATA_URL: metadataUrl, LEARN_DELAY_MS: String(learnDelayMs), BOOTSTRAP: bootstrap, ...(cache && name !== SHARD_MAP_CACHE_FLEET ? { SHARD_MAP_CACHE_FLEET } : {}) },
+    env: {
+      ...common,
+      METADATA_URL: metadataUrl,
+      LEARN_DELAY_MS: String(learnDelayMs),
+      BOOTSTRAP: bootstrap,
+      ...(cache && name !== SHARD_MAP_CACHE_FLEET ? { SHARD_MAP_CACHE_FLEET } : {}),
+    },
     dependsOn: [METADATA_SERVICE, ...backendNames, ...(cache && name !== SHARD_MAP_CACHE_FLEET ? [`fleet:${SHARD_MAP_CACHE_FLEET}`] : [])],
     readiness: { path: '/health', timeoutMs: opts.frontendReadinessTimeoutMs ?? 30_000 + 2_000 * count },
     membership: METADATA_SERVICE,
@@ -293,7 +309,8 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
   ]
   const extra = opts.partitionedFleets ?? []
   extra.forEach((f, i) => {
-    if (f.name === MAIN_FLEET || f.name === SHARD_MAP_CACHE_FLEET || !/^[a-z][a-z0-9]{0,20}$/.test(f.name)) throw new InvalidTopology(`partitionedFleets[${i}].name`, 'a short lower-case name other than main and cache', f.name)
+    if (f.name === MAIN_FLEET || f.name === SHARD_MAP_CACHE_FLEET || !/^[a-z][a-z0-9]{0,20}$/.test(f.name))
+      throw new InvalidTopology(`partitionedFleets[${i}].name`, 'a short lower-case name other than main and cache', f.name)
     int(f.frontends, `partitionedFleets[${i}].frontends`, 1, MAX_FLEET_SIZE)
     int(f.threadLimit, `partitionedFleets[${i}].threadLimit`, 1)
   })

@@ -37,7 +37,8 @@ export function isRestartRate(v: unknown): v is number {
 export function checkRestartOptions(opts: RestartOptions): { paced: boolean; gapMs: number } {
   const paced = opts.ratePerSec !== undefined
   const broken = brokenRestartRule({ rate: paced, all: Boolean(opts.all), waitReady: Boolean(opts.waitReady) })
-  if (broken === 'both' || broken === 'neither') throw new InvalidOperation('INVALID_ARGUMENT', 'restart: give either a rate (members per second) or all at once')
+  if (broken === 'both' || broken === 'neither')
+    throw new InvalidOperation('INVALID_ARGUMENT', 'restart: give either a rate (members per second) or all at once')
   if (paced && !isRestartRate(opts.ratePerSec)) {
     throw new InvalidOperation('INVALID_ARGUMENT', `restart rate: expected a positive number of members per second, got ${JSON.stringify(opts.ratePerSec)}`)
   }

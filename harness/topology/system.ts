@@ -43,11 +43,14 @@ export function systemTopology(opts: SystemTopologyOptions): Topology {
   })
   const sw = opts.switches ?? {}
   const partitioned = !!sw.cloudwatch?.partitionedFleet
-  if (partitioned && !services.includes('cloudwatch')) throw new InvalidTopology('switches.cloudwatch.partitionedFleet', 'cloudwatch among the services', services)
+  if (partitioned && !services.includes('cloudwatch'))
+    throw new InvalidTopology('switches.cloudwatch.partitionedFleet', 'cloudwatch among the services', services)
   const kinesis = kinesisTopology({
     ...opts,
     ...(opts.shardMapCacheFleet ? { shardMapCache: { frontends: SHARD_MAP_CACHE_FRONTENDS } } : {}),
-    partitionedFleets: partitioned ? [{ name: 'cloudwatch', frontends: opts.partitionedFleet?.frontends ?? 2, threadLimit: opts.partitionedFleet?.threadLimit ?? opts.threadLimit }] : [],
+    partitionedFleets: partitioned
+      ? [{ name: 'cloudwatch', frontends: opts.partitionedFleet?.frontends ?? 2, threadLimit: opts.partitionedFleet?.threadLimit ?? opts.threadLimit }]
+      : [],
   })
   const common: EnvSpec = {
     OUTAGE_LAB_SEED: String(kinesis.seed),

@@ -3,8 +3,21 @@
 // clients. Each generator is named after the service whose customers it stands for; those names
 // are the services of the journal, the cascade and `expect`.
 import { request } from 'undici'
-import { CreateStreamCommand, DescribeStreamSummaryCommand, ListShardsCommand, GetShardIteratorCommand, GetRecordsCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis'
-import { CreateUserPoolCommand, CreateUserPoolClientCommand, AdminCreateUserCommand, AdminSetUserPasswordCommand, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider'
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  ListShardsCommand,
+  GetShardIteratorCommand,
+  GetRecordsCommand,
+  PutRecordsCommand,
+} from '@aws-sdk/client-kinesis'
+import {
+  CreateUserPoolCommand,
+  CreateUserPoolClientCommand,
+  AdminCreateUserCommand,
+  AdminSetUserPasswordCommand,
+  InitiateAuthCommand,
+} from '@aws-sdk/client-cognito-identity-provider'
 import { PutMetricDataCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch'
 import { PutRuleCommand, PutTargetsCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge'
 import { InvokeCommand } from '@aws-sdk/client-lambda'
@@ -58,7 +71,10 @@ async function eventually<T>(what: string, timeoutMs: number, step: () => Promis
   throw new Error(`seeding: ${what} did not succeed within ${timeoutMs} ms: ${(last as Error)?.name ?? ''} ${(last as Error)?.message ?? last}`)
 }
 
-export async function seedCustomers(c: CustomerClients, opts: { eventTarget?: EventTarget; timeoutMs?: number; withOperator?: boolean; autoscalerUrl?: string; streamShards?: number }): Promise<Seeded> {
+export async function seedCustomers(
+  c: CustomerClients,
+  opts: { eventTarget?: EventTarget; timeoutMs?: number; withOperator?: boolean; autoscalerUrl?: string; streamShards?: number },
+): Promise<Seeded> {
   const timeoutMs = opts.timeoutMs ?? 30_000
   const seeded: Seeded = { shards: [] }
   const steps: Promise<unknown>[] = []
@@ -66,9 +82,11 @@ export async function seedCustomers(c: CustomerClients, opts: { eventTarget?: Ev
     const k = c.kinesis
     steps.push(
       (async () => {
-        await eventually('CreateStream', timeoutMs, () => k.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: opts.streamShards ?? 4 })).catch((err) => {
-          if (err.name !== 'ResourceInUseException') throw err
-        }))
+        await eventually('CreateStream', timeoutMs, () =>
+          k.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: opts.streamShards ?? 4 })).catch((err) => {
+            if (err.name !== 'ResourceInUseException') throw err
+          }),
+        )
         await eventually('the customer stream becoming ACTIVE', timeoutMs, async () => {
           const s = await k.send(new DescribeStreamSummaryCommand({ StreamName: STREAM }))
           if (s.StreamDescriptionSummary?.StreamStatus !== 'ACTIVE') throw new Error('not active yet')
@@ -83,7 +101,13 @@ export async function seedCustomers(c: CustomerClients, opts: { eventTarget?: Ev
     const pool = async (name: string, users: string[], password: string) => {
       const p = await eventually(`CreateUserPool ${name}`, timeoutMs, () => idp.send(new CreateUserPoolCommand({ PoolName: name })))
       const id = p.UserPool!.Id!
-      const client = await idp.send(new CreateUserPoolClientCommand({ UserPoolId: id, ClientName: `${name}-app`, ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'] }))
+      const client = await idp.send(
+        new CreateUserPoolClientCommand({
+          UserPoolId: id,
+          ClientName: `${name}-app`,
+          ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+        }),
+      )
       for (const u of users) {
         await idp.send(new AdminCreateUserCommand({ UserPoolId: id, Username: u, MessageAction: 'SUPPRESS' }))
         await idp.send(new AdminSetUserPasswordCommand({ UserPoolId: id, Username: u, Password: password, Permanent: true }))
@@ -130,7 +154,9 @@ export async function seedCustomers(c: CustomerClients, opts: { eventTarget?: Ev
     const target = opts.eventTarget
     steps.push(
       (async () => {
-        await eventually('PutRule', timeoutMs, () => eb.send(new PutRuleCommand({ Name: 'customer-orders', EventPattern: JSON.stringify({ source: ['customer.orders'] }) })))
+        await eventually('PutRule', timeoutMs, () =>
+          eb.send(new PutRuleCommand({ Name: 'customer-orders', EventPattern: JSON.stringify({ source: ['customer.orders'] }) })),
+        )
         await eb.send(new PutTargetsCommand({ Rule: 'customer-orders', Targets: [{ Id: 'customer-webhook', Arn: target.url }] }))
       })(),
     )
@@ -143,7 +169,10 @@ export async function seedCustomers(c: CustomerClients, opts: { eventTarget?: Ev
         await eventually('CreateService', timeoutMs, () => ecs.send(new CreateServiceCommand({ serviceName: WEB_SERVICE, desiredCount: DEMAND.lowTasks })))
         // Reactive scaling as AWS customers set it up: a policy per direction, each fired by a
         // CloudWatch alarm on the customer's own metric (how many tasks short of demand it is).
-        for (const [name, adjustment, op] of [['web-scale-out', 1, 'GreaterThanThreshold'], ['web-scale-in', -1, 'LessThanThreshold']] as const) {
+        for (const [name, adjustment, op] of [
+          ['web-scale-out', 1, 'GreaterThanThreshold'],
+          ['web-scale-in', -1, 'LessThanThreshold'],
+        ] as const) {
           await eventually(`scaling policy ${name}`, timeoutMs, async () => {
             const res = await request(`${url}/policies`, {
               method: 'POST',
@@ -153,7 +182,16 @@ export async function seedCustomers(c: CustomerClients, opts: { eventTarget?: Ev
                 name,
                 adjustment,
                 cooldownMs: 1_000,
-                alarm: { namespace: METRIC_NAMESPACE, metricName: 'CapacityShortfall', dimensions: { Service: WEB_SERVICE }, threshold: 0, statistic: 'Maximum', periodSeconds: 1, evaluationPeriods: 1, comparisonOperator: op },
+                alarm: {
+                  namespace: METRIC_NAMESPACE,
+                  metricName: 'CapacityShortfall',
+                  dimensions: { Service: WEB_SERVICE },
+                  threshold: 0,
+                  statistic: 'Maximum',
+                  periodSeconds: 1,
+                  evaluationPeriods: 1,
+                  comparisonOperator: op,
+                },
               }),
               headersTimeout: 5_000,
               bodyTimeout: 5_000,
@@ -178,7 +216,15 @@ export interface Workload {
 export function startWorkload(
   c: CustomerClients,
   seeded: Seeded,
-  opts: { rates: WorkloadRates; random: Random; recorder: ClientRecorder; maxDurationMs: number; timeoutMs: number; statusPageUrl?: string; clock: () => number },
+  opts: {
+    rates: WorkloadRates
+    random: Random
+    recorder: ClientRecorder
+    maxDurationMs: number
+    timeoutMs: number
+    statusPageUrl?: string
+    clock: () => number
+  },
 ): Workload {
   const loops: OpenLoop[] = []
   const { rates, random, recorder } = opts
@@ -194,10 +240,20 @@ export function startWorkload(
   if (c.kinesis) {
     const k = c.kinesis
     loop('kinesis', 'PutRecords', rates.kinesisPut, () =>
-      k.send(new PutRecordsCommand({ StreamName: STREAM, Records: Array.from({ length: 10 }, () => ({ PartitionKey: `customer-${seq % 997}`, Data: Buffer.from(`order-${seq++}`) })) })).then((out) => {
-        // A partial failure is a failure to the customer who has to resend.
-        if (out.FailedRecordCount) throw Object.assign(new Error(`${out.FailedRecordCount} records failed`), { name: out.Records?.find((r) => r.ErrorCode)?.ErrorCode ?? 'PartialFailure' })
-      }),
+      k
+        .send(
+          new PutRecordsCommand({
+            StreamName: STREAM,
+            Records: Array.from({ length: 10 }, () => ({ PartitionKey: `customer-${seq % 997}`, Data: Buffer.from(`order-${seq++}`) })),
+          }),
+        )
+        .then((out) => {
+          // A partial failure is a failure to the customer who has to resend.
+          if (out.FailedRecordCount)
+            throw Object.assign(new Error(`${out.FailedRecordCount} records failed`), {
+              name: out.Records?.find((r) => r.ErrorCode)?.ErrorCode ?? 'PartialFailure',
+            })
+        }),
     )
     const iterators = new Map<string, string | undefined>()
     let next = 0
@@ -213,19 +269,33 @@ export function startWorkload(
   if (c.cognito && seeded.userPool) {
     const pool = seeded.userPool
     loop('cognito', 'InitiateAuth', rates.cognitoSignIn, () =>
-      c.cognito!.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: pool.clientId, AuthParameters: { USERNAME: pick(pool.users), PASSWORD } })),
+      c.cognito!.send(
+        new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: pool.clientId, AuthParameters: { USERNAME: pick(pool.users), PASSWORD } }),
+      ),
     )
   }
   if (c.cloudwatch) {
     loop('cloudwatch', 'PutMetricData', rates.putMetricData, () =>
-      c.cloudwatch!.send(new PutMetricDataCommand({ Namespace: METRIC_NAMESPACE, MetricData: [{ MetricName: 'OrdersProcessed', Value: Math.round(random() * 100), Unit: 'Count' }] })),
+      c.cloudwatch!.send(
+        new PutMetricDataCommand({
+          Namespace: METRIC_NAMESPACE,
+          MetricData: [{ MetricName: 'OrdersProcessed', Value: Math.round(random() * 100), Unit: 'Count' }],
+        }),
+      ),
     )
   }
   if (c.eventbridge) {
     loop('eventbridge', 'PutEvents', rates.putEvents, () =>
-      c.eventbridge!.send(new PutEventsCommand({ Entries: [{ Source: 'customer.orders', DetailType: 'Order Placed', Detail: JSON.stringify({ order: seq++, sentAtMs: opts.clock() }) }] })).then((out) => {
-        if (out.FailedEntryCount) throw Object.assign(new Error('PutEvents entry failed'), { name: out.Entries?.find((e) => e.ErrorCode)?.ErrorCode ?? 'FailedEntry' })
-      }),
+      c
+        .eventbridge!.send(
+          new PutEventsCommand({
+            Entries: [{ Source: 'customer.orders', DetailType: 'Order Placed', Detail: JSON.stringify({ order: seq++, sentAtMs: opts.clock() }) }],
+          }),
+        )
+        .then((out) => {
+          if (out.FailedEntryCount)
+            throw Object.assign(new Error('PutEvents entry failed'), { name: out.Entries?.find((e) => e.ErrorCode)?.ErrorCode ?? 'FailedEntry' })
+        }),
     )
   }
   if (c.lambda) {
@@ -256,10 +326,17 @@ export function startWorkload(
         lastDecisionAtMs = now
       }
       // Publishing the metric is the customer's job, not the probe's: its failure is CloudWatch's.
-      cw?.send(new PutMetricDataCommand({ Namespace: METRIC_NAMESPACE, MetricData: [{ MetricName: 'CapacityShortfall', Dimensions: [{ Name: 'Service', Value: WEB_SERVICE }], Value: target - desired }] })).catch(() => {})
+      cw?.send(
+        new PutMetricDataCommand({
+          Namespace: METRIC_NAMESPACE,
+          MetricData: [{ MetricName: 'CapacityShortfall', Dimensions: [{ Name: 'Service', Value: WEB_SERVICE }], Value: target - desired }],
+        }),
+      ).catch(() => {})
       // Demand moves every period, so a healthy autoscaler decides at least that often.
       if (now - lastDecisionAtMs > DEMAND.periodMs + DEMAND.lagToleranceMs) {
-        throw Object.assign(new Error(`desired ${desired} tasks, demand ${target}: no scaling decision for ${Math.round(now - lastDecisionAtMs)} ms`), { name: 'ScalingDecisionsDelayed' })
+        throw Object.assign(new Error(`desired ${desired} tasks, demand ${target}: no scaling decision for ${Math.round(now - lastDecisionAtMs)} ms`), {
+          name: 'ScalingDecisionsDelayed',
+        })
       }
     })
   }

@@ -27,7 +27,8 @@ export class OpenLoop {
   sent = 0
 
   constructor(opts: OpenLoopOptions) {
-    if (!(opts.ratePerSec > 0) || !Number.isFinite(opts.ratePerSec)) throw new RangeError(`${opts.service}.${opts.operation}: ratePerSec must be a positive number, got ${opts.ratePerSec}`)
+    if (!(opts.ratePerSec > 0) || !Number.isFinite(opts.ratePerSec))
+      throw new RangeError(`${opts.service}.${opts.operation}: ratePerSec must be a positive number, got ${opts.ratePerSec}`)
     this.opts = opts
   }
 

@@ -27,7 +27,15 @@ const OPERATORS = ['GreaterThanOrEqualToThreshold', 'GreaterThanThreshold', 'Les
 /** Checks a policy's `alarm` ({namespace, metricName, threshold, dimensions?, statistic?, periodSeconds?, evaluationPeriods?, comparisonOperator?, alarmName?}). */
 export function parseAlarm(raw: any, policyName: string): AlarmSpec {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw InvalidParameter('alarm must be an object {namespace, metricName, threshold, ...}')
-  const { namespace, metricName, threshold, statistic = 'Average', periodSeconds = 60, evaluationPeriods = 1, comparisonOperator = 'GreaterThanThreshold' } = raw
+  const {
+    namespace,
+    metricName,
+    threshold,
+    statistic = 'Average',
+    periodSeconds = 60,
+    evaluationPeriods = 1,
+    comparisonOperator = 'GreaterThanThreshold',
+  } = raw
   if (typeof namespace !== 'string' || namespace === '') throw InvalidParameter('alarm.namespace must be a non-empty string')
   if (typeof metricName !== 'string' || metricName === '') throw InvalidParameter('alarm.metricName must be a non-empty string')
   if (typeof threshold !== 'number' || !Number.isFinite(threshold)) throw InvalidParameter('alarm.threshold must be a number')
@@ -36,7 +44,8 @@ export function parseAlarm(raw: any, policyName: string): AlarmSpec {
   if (!Number.isInteger(periodSeconds) || periodSeconds < 1) throw InvalidParameter('alarm.periodSeconds must be an integer >= 1')
   if (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1) throw InvalidParameter('alarm.evaluationPeriods must be an integer >= 1')
   const dims = raw.dimensions ?? {}
-  if (typeof dims !== 'object' || Array.isArray(dims) || !Object.values(dims).every((v) => typeof v === 'string')) throw InvalidParameter('alarm.dimensions must map names to string values')
+  if (typeof dims !== 'object' || Array.isArray(dims) || !Object.values(dims).every((v) => typeof v === 'string'))
+    throw InvalidParameter('alarm.dimensions must map names to string values')
   return {
     alarmName: typeof raw.alarmName === 'string' && raw.alarmName !== '' ? raw.alarmName : `outage-lab-policy-${policyName}`,
     namespace,
@@ -59,7 +68,13 @@ export class AlarmPutter {
   readonly #log: { info(o: object, msg: string): void; warn(o: object, msg: string): void }
   readonly #timers = new Set<NodeJS.Timeout>()
 
-  constructor(opts: { client: CloudWatchClient; random: Random; retryBaseMs: number; retryMaxMs: number; log: { info(o: object, msg: string): void; warn(o: object, msg: string): void } }) {
+  constructor(opts: {
+    client: CloudWatchClient
+    random: Random
+    retryBaseMs: number
+    retryMaxMs: number
+    log: { info(o: object, msg: string): void; warn(o: object, msg: string): void }
+  }) {
     this.#client = opts.client
     this.#random = opts.random
     this.#retryBaseMs = opts.retryBaseMs
@@ -94,10 +109,13 @@ export class AlarmPutter {
         spec.lastError = `${err?.name ?? 'Error'}: ${err?.message ?? String(err)}`
         if (attempt === 0 || attempt % 10 === 0) this.#log.warn({ alarm: spec.alarmName, err: spec.lastError, attempt }, 'PutMetricAlarm failed; retrying')
         const cap = Math.min(this.#retryMaxMs, this.#retryBaseMs * 2 ** Math.min(attempt, 20))
-        const timer = setTimeout(() => {
-          this.#timers.delete(timer)
-          this.put(spec, invokeUrl, isCurrent, attempt + 1)
-        }, Math.round(cap / 2 + (this.#random() * cap) / 2))
+        const timer = setTimeout(
+          () => {
+            this.#timers.delete(timer)
+            this.put(spec, invokeUrl, isCurrent, attempt + 1)
+          },
+          Math.round(cap / 2 + (this.#random() * cap) / 2),
+        )
         timer.unref()
         this.#timers.add(timer)
       },
@@ -111,7 +129,12 @@ export class AlarmPutter {
 }
 
 /** HTTP/1.1 with explicit timeouts, one attempt per call: put() retries with its own backoff. */
-export function createCloudWatchClient(opts: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string }; timeoutMs: number }): CloudWatchClient {
+export function createCloudWatchClient(opts: {
+  endpoint: string
+  region: string
+  credentials: { accessKeyId: string; secretAccessKey: string }
+  timeoutMs: number
+}): CloudWatchClient {
   return new CloudWatchClient({
     endpoint: opts.endpoint,
     region: opts.region,

@@ -58,7 +58,10 @@ export function buildApp(deps: AutoscalerDeps): FastifyInstance {
 
   let workflow!: Workflow
   const cluster = new Cluster({
-    runner: new TaskRunner({ entry: deps.taskEntry ?? fileURLToPath(new URL('./task-app.js', import.meta.url)), startTimeoutMs: deps.taskStartTimeoutMs ?? 15_000 }),
+    runner: new TaskRunner({
+      entry: deps.taskEntry ?? fileURLToPath(new URL('./task-app.js', import.meta.url)),
+      startTimeoutMs: deps.taskStartTimeoutMs ?? 15_000,
+    }),
     maxTasks: deps.maxTasks ?? 16,
     random,
     hooks: {

@@ -3,15 +3,7 @@
 // EventBridge (delivered()); nothing here talks to EventBridge itself (workflow.ts does).
 import type { Random } from '../kit/index.js'
 import { TaskRunner } from './runner.js'
-import {
-  DEFAULT_TASK_DEFINITION,
-  serviceArn,
-  taskArn,
-  type EcsService,
-  type LastStatus,
-  type Task,
-  type WorkflowKind,
-} from './model.js'
+import { DEFAULT_TASK_DEFINITION, serviceArn, taskArn, type EcsService, type LastStatus, type Task, type WorkflowKind } from './model.js'
 
 export interface ClusterHooks {
   /** running == desired again after a demand: seconds since the demand. */
@@ -207,7 +199,10 @@ export class Cluster {
     }
     if (placed < n) {
       if (!svc.placementBlocked) {
-        this.#event(svc, `(service ${svc.name}) was unable to place a task because no container instance met all of its requirements. Reason: MAX_TASKS (${this.maxTasks}) tasks already run on this host.`)
+        this.#event(
+          svc,
+          `(service ${svc.name}) was unable to place a task because no container instance met all of its requirements. Reason: MAX_TASKS (${this.maxTasks}) tasks already run on this host.`,
+        )
         this.#hooks.log.warn({ service: svc.name, unplaced: n - placed, maxTasks: this.maxTasks }, 'unable to place tasks')
       }
       svc.placementBlocked = true
@@ -229,7 +224,10 @@ export class Cluster {
     this.#runner
       .start(task.arn, task.service, (code, signal) => {
         if (task.lastStatus === 'STOPPED') return
-        this.#stopped(task, task.lastStatus === 'STOPPING' ? task.stoppedReason! : `Essential container in task exited (code ${code ?? 'none'}, signal ${signal ?? 'none'})`)
+        this.#stopped(
+          task,
+          task.lastStatus === 'STOPPING' ? task.stoppedReason! : `Essential container in task exited (code ${code ?? 'none'}, signal ${signal ?? 'none'})`,
+        )
       })
       .then(({ pid, port }) => {
         task.pid = pid
@@ -280,7 +278,11 @@ export class Cluster {
   }
 
   #event(svc: EcsService, message: string): void {
-    svc.events.unshift({ id: this.#hex(8) + '-' + this.#hex(4) + '-' + this.#hex(4) + '-' + this.#hex(4) + '-' + this.#hex(12), createdAtMs: this.#now(), message })
+    svc.events.unshift({
+      id: this.#hex(8) + '-' + this.#hex(4) + '-' + this.#hex(4) + '-' + this.#hex(4) + '-' + this.#hex(12),
+      createdAtMs: this.#now(),
+      message,
+    })
     if (svc.events.length > MAX_EVENTS) svc.events.length = MAX_EVENTS
   }
 

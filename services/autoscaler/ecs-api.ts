@@ -25,12 +25,16 @@ export function ecsOperations(cluster: Cluster, onDemand: (svc: EcsService) => v
       checkCluster(input.cluster)
       const name = input.serviceName
       if (typeof name !== 'string' || name === '') throw EcsErrors.InvalidParameterException('serviceName can not be blank.')
-      if (!SERVICE_NAME.test(name)) throw EcsErrors.InvalidParameterException('Service name must begin with a letter and contain only letters, numbers, hyphens and underscores (up to 255).')
+      if (!SERVICE_NAME.test(name))
+        throw EcsErrors.InvalidParameterException(
+          'Service name must begin with a letter and contain only letters, numbers, hyphens and underscores (up to 255).',
+        )
       const desired = desiredCount(input.desiredCount ?? 0, cluster.maxTasks)
       const existing = cluster.services.get(name)
       if (existing && existing.status !== 'INACTIVE') throw EcsErrors.InvalidParameterException('Creation of service was not idempotent.')
       // One task definition is registered on this host: the task app.
-      if (input.taskDefinition !== undefined && (typeof input.taskDefinition !== 'string' || !KNOWN_TASK_DEFINITIONS.has(input.taskDefinition))) throw EcsErrors.ClientException('Unable to describe task definition.')
+      if (input.taskDefinition !== undefined && (typeof input.taskDefinition !== 'string' || !KNOWN_TASK_DEFINITIONS.has(input.taskDefinition)))
+        throw EcsErrors.ClientException('Unable to describe task definition.')
       const svc = cluster.createService(name, desired, DEFAULT_TASK_DEFINITION)
       onDemand(svc)
       return { service: describeService(cluster, svc) }
@@ -53,7 +57,8 @@ export function ecsOperations(cluster: Cluster, onDemand: (svc: EcsService) => v
       for (const ref of names) {
         const svc = typeof ref === 'string' ? cluster.services.get(serviceName(ref)) : undefined
         if (svc) services.push(describeService(cluster, svc))
-        else failures.push({ arn: String(ref).startsWith('arn:') ? String(ref) : `${clusterArn().replace(':cluster/', ':service/')}/${ref}`, reason: 'MISSING' })
+        else
+          failures.push({ arn: String(ref).startsWith('arn:') ? String(ref) : `${clusterArn().replace(':cluster/', ':service/')}/${ref}`, reason: 'MISSING' })
       }
       return { services, failures }
     },
@@ -71,7 +76,8 @@ export function ecsOperations(cluster: Cluster, onDemand: (svc: EcsService) => v
     ListTasks(input) {
       checkCluster(input.cluster)
       const desired = input.desiredStatus ?? 'RUNNING'
-      if (!(['RUNNING', 'PENDING', 'STOPPED'] as unknown[]).includes(desired)) throw EcsErrors.InvalidParameterException(`desiredStatus must be one of RUNNING, PENDING, STOPPED.`)
+      if (!(['RUNNING', 'PENDING', 'STOPPED'] as unknown[]).includes(desired))
+        throw EcsErrors.InvalidParameterException(`desiredStatus must be one of RUNNING, PENDING, STOPPED.`)
       let svcName: string | undefined
       if (input.serviceName !== undefined) {
         svcName = serviceName(String(input.serviceName))
@@ -90,7 +96,8 @@ export function ecsOperations(cluster: Cluster, onDemand: (svc: EcsService) => v
       const tasks = []
       const failures = []
       for (const ref of refs) {
-        const task = typeof ref === 'string' ? cluster.tasks.get(ref) ?? cluster.tasks.get(`${clusterArn().replace(':cluster/', ':task/')}/${ref}`) : undefined
+        const task =
+          typeof ref === 'string' ? (cluster.tasks.get(ref) ?? cluster.tasks.get(`${clusterArn().replace(':cluster/', ':task/')}/${ref}`)) : undefined
         if (task) tasks.push(describeTask(task))
         else failures.push({ arn: String(ref), reason: 'MISSING' })
       }
@@ -185,7 +192,10 @@ export function describeTask(task: Task) {
         name: 'app',
         lastStatus: task.lastStatus,
         runtimeId: task.pid === undefined ? undefined : String(task.pid),
-        networkBindings: task.port === undefined || task.lastStatus === 'STOPPED' ? [] : [{ bindIP: '127.0.0.1', containerPort: task.port, hostPort: task.port, protocol: 'tcp' }],
+        networkBindings:
+          task.port === undefined || task.lastStatus === 'STOPPED'
+            ? []
+            : [{ bindIP: '127.0.0.1', containerPort: task.port, hostPort: task.port, protocol: 'tcp' }],
       },
     ],
   }

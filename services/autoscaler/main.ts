@@ -11,8 +11,15 @@ const cfg = readConfig(process.env)
 const [accessKeyId, secretAccessKey] = [...cfg.keys.entries()][0]
 const credentials = { accessKeyId, secretAccessKey }
 const app = buildApp({
-  cloudWatch: cfg.cloudWatchUrl ? createCloudWatchClient({ endpoint: cfg.cloudWatchUrl, region: DEFAULT_REGION, credentials, timeoutMs: cfg.cloudWatchTimeoutMs }) : undefined,
-  eventBridge: createEventBridgeClient({ endpoint: cfg.eventBridgeUrl, region: DEFAULT_REGION, credentials: { accessKeyId, secretAccessKey }, timeoutMs: cfg.eventBridgeTimeoutMs }),
+  cloudWatch: cfg.cloudWatchUrl
+    ? createCloudWatchClient({ endpoint: cfg.cloudWatchUrl, region: DEFAULT_REGION, credentials, timeoutMs: cfg.cloudWatchTimeoutMs })
+    : undefined,
+  eventBridge: createEventBridgeClient({
+    endpoint: cfg.eventBridgeUrl,
+    region: DEFAULT_REGION,
+    credentials: { accessKeyId, secretAccessKey },
+    timeoutMs: cfg.eventBridgeTimeoutMs,
+  }),
   keys: cfg.keys,
   instance: cfg.instance,
   ruleName: cfg.ruleName,

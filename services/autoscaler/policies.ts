@@ -26,7 +26,8 @@ export const PolicyNotFound = (name: string) => new AwsError('ObjectNotFoundExce
 
 /** Checks a policy definition (POST /policies) and fills its defaults. */
 export function parsePolicy(body: any, nowMs: number): ScalingPolicy {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw InvalidParameter('Expected a JSON object {service, name, adjustment | exactCapacity, cooldownMs?, alarm?}')
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw InvalidParameter('Expected a JSON object {service, name, adjustment | exactCapacity, cooldownMs?, alarm?}')
   const { name, service, adjustment, exactCapacity, cooldownMs = 0 } = body
   if (typeof name !== 'string' || !NAME.test(name)) throw InvalidParameter('name must be 1-255 letters, digits, _ . : or -')
   if (typeof service !== 'string' || service === '') throw InvalidParameter('service must name an ECS service')
@@ -44,7 +45,8 @@ export function parsePolicy(body: any, nowMs: number): ScalingPolicy {
  */
 export function alarmState(body: any): string {
   const state = body?.NewStateValue ?? body?.newState?.value ?? body?.detail?.state?.value ?? body?.state?.value ?? body?.state
-  if (typeof state !== 'string' || state === '') throw InvalidParameter('Expected the alarm state change: {"NewStateValue": "ALARM" | "OK" | "INSUFFICIENT_DATA", ...}')
+  if (typeof state !== 'string' || state === '')
+    throw InvalidParameter('Expected the alarm state change: {"NewStateValue": "ALARM" | "OK" | "INSUFFICIENT_DATA", ...}')
   return state
 }
 

@@ -134,8 +134,22 @@ export class Workflow {
   async #ensureRule(): Promise<void> {
     const { client, ruleName, eventBusName } = this.#o
     try {
-      await client.send(new PutRuleCommand({ Name: ruleName, EventBusName: eventBusName, EventPattern: JSON.stringify(this.eventPattern), State: 'ENABLED', Description: 'outage-lab autoscaler: task provisioning workflows' }))
-      const out = await client.send(new PutTargetsCommand({ Rule: ruleName, EventBusName: eventBusName, Targets: [{ Id: 'autoscaler-workflows', Arn: `${this.#targetUrl}/workflow/events` }] }))
+      await client.send(
+        new PutRuleCommand({
+          Name: ruleName,
+          EventBusName: eventBusName,
+          EventPattern: JSON.stringify(this.eventPattern),
+          State: 'ENABLED',
+          Description: 'outage-lab autoscaler: task provisioning workflows',
+        }),
+      )
+      const out = await client.send(
+        new PutTargetsCommand({
+          Rule: ruleName,
+          EventBusName: eventBusName,
+          Targets: [{ Id: 'autoscaler-workflows', Arn: `${this.#targetUrl}/workflow/events` }],
+        }),
+      )
       if (out.FailedEntryCount) throw new Error(`PutTargets failed: ${JSON.stringify(out.FailedEntries)}`)
       this.#ruleReady = true
       this.#lastError = undefined
@@ -238,7 +252,12 @@ function errorText(err: unknown): string {
  * The EventBridge client: HTTP/1.1 with explicit timeouts, and one attempt per call, because the
  * workflow retries with its own backoff and counts every failure (SDK retries would hide them).
  */
-export function createEventBridgeClient(opts: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string }; timeoutMs: number }): EventBridgeClient {
+export function createEventBridgeClient(opts: {
+  endpoint: string
+  region: string
+  credentials: { accessKeyId: string; secretAccessKey: string }
+  timeoutMs: number
+}): EventBridgeClient {
   return new EventBridgeClient({
     endpoint: opts.endpoint,
     region: opts.region,

@@ -94,7 +94,9 @@ export function buildApp(deps: CloudWatchDeps): FastifyInstance {
         try {
           await local.append(datapoints)
         } catch (err) {
-          throw Object.assign(CloudWatchErrors.InternalServiceError(`Internal service error: the local metric store failed (${(err as Error).message})`), { outcome: 'local_store_error' })
+          throw Object.assign(CloudWatchErrors.InternalServiceError(`Internal service error: the local metric store failed (${(err as Error).message})`), {
+            outcome: 'local_store_error',
+          })
         }
         for (const p of datapoints) {
           seen.remember(p.id)
@@ -117,7 +119,10 @@ export function buildApp(deps: CloudWatchDeps): FastifyInstance {
           detail = (err as Error).message
         }
         if (errorCode === 'ProvisionedThroughputExceededException') throw Object.assign(CloudWatchErrors.Throttling('Rate exceeded'), { outcome: 'throttled' })
-        throw Object.assign(CloudWatchErrors.InternalServiceError(`Internal service error: metric ingestion through Kinesis failed (${errorCode}: ${detail})`), { outcome: 'kinesis_error' })
+        throw Object.assign(
+          CloudWatchErrors.InternalServiceError(`Internal service error: metric ingestion through Kinesis failed (${errorCode}: ${detail})`),
+          { outcome: 'kinesis_error' },
+        )
       }
 
   // Alarm actions go through the kit's Agent, so /admin/faults/outbound can make the receiver sick.
@@ -259,14 +264,17 @@ export function buildApp(deps: CloudWatchDeps): FastifyInstance {
       }, deps.alarmEvaluationIntervalMs),
     )
     timers.push(
-      setInterval(() => {
-        store.prune()
-        seen.prune()
-        if (local) {
-          metrics.expired(local.expire())
-          metrics.pending(local.pendingCount)
-        }
-      }, Math.max(100, Math.min(10_000, Math.floor((local ? Math.min(deps.retentionMs, local.retentionMs) : deps.retentionMs) / 10)))),
+      setInterval(
+        () => {
+          store.prune()
+          seen.prune()
+          if (local) {
+            metrics.expired(local.expire())
+            metrics.pending(local.pendingCount)
+          }
+        },
+        Math.max(100, Math.min(10_000, Math.floor((local ? Math.min(deps.retentionMs, local.retentionMs) : deps.retentionMs) / 10))),
+      ),
     )
     for (const t of timers) t.unref()
   }

@@ -36,7 +36,10 @@ export interface MetricRecord {
 }
 
 export function encodeRecord(datapoints: Datapoint[], local: boolean): Buffer {
-  const rec: MetricRecord = { v: 1, d: datapoints.map((p) => [p.id, p.namespace, p.metricName, p.dimensions, p.timestampMs, p.unit, p.sampleCount, p.sum, p.min, p.max, p.acceptedAtMs]) }
+  const rec: MetricRecord = {
+    v: 1,
+    d: datapoints.map((p) => [p.id, p.namespace, p.metricName, p.dimensions, p.timestampMs, p.unit, p.sampleCount, p.sum, p.min, p.max, p.acceptedAtMs]),
+  }
   if (local) rec.local = true
   return Buffer.from(JSON.stringify(rec))
 }
@@ -53,7 +56,17 @@ export function decodeRecord(data: Uint8Array): { local: boolean; datapoints: Da
   return {
     local: rec.local === true,
     datapoints: rec.d.map(([id, namespace, metricName, dimensions, timestampMs, unit, sampleCount, sum, min, max, acceptedAtMs]) => ({
-      id, namespace, metricName, dimensions, timestampMs, unit, sampleCount, sum, min, max, acceptedAtMs,
+      id,
+      namespace,
+      metricName,
+      dimensions,
+      timestampMs,
+      unit,
+      sampleCount,
+      sum,
+      min,
+      max,
+      acceptedAtMs,
     })),
   }
 }
@@ -64,7 +77,8 @@ export function batchForRecords(datapoints: Datapoint[], maxBytes = 256 * 1024):
   let current: Datapoint[] = []
   let size = 0
   for (const p of datapoints) {
-    const approx = 120 + p.id.length + p.namespace.length + p.metricName.length + p.unit.length + p.dimensions.reduce((n, [k, v]) => n + k.length + v.length + 8, 0)
+    const approx =
+      120 + p.id.length + p.namespace.length + p.metricName.length + p.unit.length + p.dimensions.reduce((n, [k, v]) => n + k.length + v.length + 8, 0)
     if (current.length > 0 && size + approx > maxBytes) {
       batches.push(current)
       current = []

@@ -68,7 +68,12 @@ export interface PutOutcome {
 }
 
 /** Writes datapoints as records (a few hundred per record); partition key random, so load spreads over shards. */
-export async function putDatapoints(client: KinesisClient, stream: string, datapoints: Datapoint[], opts: { local: boolean; signal?: AbortSignal }): Promise<PutOutcome> {
+export async function putDatapoints(
+  client: KinesisClient,
+  stream: string,
+  datapoints: Datapoint[],
+  opts: { local: boolean; signal?: AbortSignal },
+): Promise<PutOutcome> {
   const batches = batchForRecords(datapoints)
   const out: PutOutcome = { written: [], failed: [] }
   // PutRecords takes at most 500 records and 5 MiB; batches are 256 KiB, so 16 per call.

@@ -15,12 +15,21 @@ try {
   process.exit(2)
 }
 
-const kinesis = createKinesisClient({ endpoint: cfg.kinesisEndpoint, credentials: cfg.credentials, timeoutMs: cfg.kinesisTimeoutMs, maxAttempts: cfg.kinesisMaxAttempts })
+const kinesis = createKinesisClient({
+  endpoint: cfg.kinesisEndpoint,
+  credentials: cfg.credentials,
+  timeoutMs: cfg.kinesisTimeoutMs,
+  maxAttempts: cfg.kinesisMaxAttempts,
+})
 const localStore = cfg.localStore ? await LocalStore.open(cfg.localStoreFile, { retentionMs: cfg.localStoreRetentionMs }) : undefined
 
 const app = buildApp({ ...cfg, kinesis, localStore })
 app.log.info(
-  { stream: cfg.stream, kinesisEndpoint: cfg.kinesisEndpoint, localStore: localStore ? { file: localStore.file, pending: localStore.pendingCount, stored: localStore.size } : false },
+  {
+    stream: cfg.stream,
+    kinesisEndpoint: cfg.kinesisEndpoint,
+    localStore: localStore ? { file: localStore.file, pending: localStore.pendingCount, stored: localStore.size } : false,
+  },
   'cloudwatch configured',
 )
 await serve(app, {

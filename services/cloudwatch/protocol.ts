@@ -79,7 +79,8 @@ function parseBody(raw: Buffer, encoding: string): Record<string, unknown> {
   } catch {
     throw AwsErrors.SerializationException('Start of structure or map found where not expected.')
   }
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw AwsErrors.SerializationException('Start of structure or map found where not expected.')
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw AwsErrors.SerializationException('Start of structure or map found where not expected.')
   return input as Record<string, unknown>
 }
 

@@ -48,7 +48,8 @@ export class Shipper {
           this.#opts.onShipped(out.written.length)
         }
         healthy = out.failed.length === 0
-        if (!healthy) this.#opts.onError(Object.assign(new Error(`${out.failed.length} datapoints refused by Kinesis`), { name: out.errorCode ?? 'PartialFailure' }))
+        if (!healthy)
+          this.#opts.onError(Object.assign(new Error(`${out.failed.length} datapoints refused by Kinesis`), { name: out.errorCode ?? 'PartialFailure' }))
       } catch (err) {
         if (signal.aborted) break
         this.#opts.onError(err)

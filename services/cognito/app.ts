@@ -60,7 +60,10 @@ export function buildApp(deps: CognitoDeps): FastifyInstance {
     ready: () => sink.ready,
     events: {
       ...metrics.accessEvents,
-      shipFailed: rateLimited((err: unknown, records: number) => app.log.warn({ records, err: (err as Error)?.message }, 'shipping access patterns failed'), metrics.accessEvents.shipFailed),
+      shipFailed: rateLimited(
+        (err: unknown, records: number) => app.log.warn({ records, err: (err as Error)?.message }, 'shipping access patterns failed'),
+        metrics.accessEvents.shipFailed,
+      ),
     },
   })
   metrics.observe(accessLog, () => sink.ready)
@@ -90,12 +93,18 @@ export function buildApp(deps: CognitoDeps): FastifyInstance {
   // Cognito publishes each pool's keys under the issuer: <issuer>/.well-known/jwks.json.
   app.get('/:userPoolId/.well-known/jwks.json', async (req, reply) => {
     const pool = deps.store.findPool((req.params as { userPoolId: string }).userPoolId)
-    if (!pool) return reply.code(404).send(CognitoErrors.ResourceNotFoundException(`User pool ${(req.params as { userPoolId: string }).userPoolId} does not exist.`).toJSON())
+    if (!pool)
+      return reply
+        .code(404)
+        .send(CognitoErrors.ResourceNotFoundException(`User pool ${(req.params as { userPoolId: string }).userPoolId} does not exist.`).toJSON())
     return jwks(pool)
   })
   app.get('/:userPoolId/.well-known/openid-configuration', async (req, reply) => {
     const pool = deps.store.findPool((req.params as { userPoolId: string }).userPoolId)
-    if (!pool) return reply.code(404).send(CognitoErrors.ResourceNotFoundException(`User pool ${(req.params as { userPoolId: string }).userPoolId} does not exist.`).toJSON())
+    if (!pool)
+      return reply
+        .code(404)
+        .send(CognitoErrors.ResourceNotFoundException(`User pool ${(req.params as { userPoolId: string }).userPoolId} does not exist.`).toJSON())
     const issuer = `${issuerBase(req).replace(/\/+$/, '')}/${pool.id}`
     return {
       issuer,

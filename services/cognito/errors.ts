@@ -2,7 +2,10 @@
 // answers with. Every Cognito client fault is a 400 on the wire.
 import { AwsError } from '../kit/index.js'
 
-const define = (type: string, statusCode = 400) => (message: string) => new AwsError(type, statusCode, message)
+const define =
+  (type: string, statusCode = 400) =>
+  (message: string) =>
+    new AwsError(type, statusCode, message)
 
 export const CognitoErrors = {
   NotAuthorizedException: define('NotAuthorizedException'),

@@ -43,7 +43,11 @@ export class AccessStream {
       maxAttempts: 1,
       // throwOnRequestTimeout: without it this SDK only logs a warning when requestTimeout passes and
       // keeps waiting, and a PutRecords to a hung Kinesis would hold the shipper forever.
-      requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(2_000, opts.requestTimeoutMs), requestTimeout: opts.requestTimeoutMs, throwOnRequestTimeout: true }),
+      requestHandler: new NodeHttpHandler({
+        connectionTimeout: Math.min(2_000, opts.requestTimeoutMs),
+        requestTimeout: opts.requestTimeoutMs,
+        throwOnRequestTimeout: true,
+      }),
     })
   }
 
@@ -85,7 +89,9 @@ export class AccessStream {
   /** PutRecords; resolves with the indexes Kinesis refused (partial failure), rejects when the call failed. */
   readonly ship = async (batch: AccessRecord[]): Promise<number[]> => {
     try {
-      const out = await this.#client.send(new PutRecordsCommand({ StreamName: this.name, Records: batch.map((r) => ({ Data: r.data, PartitionKey: r.partitionKey })) }))
+      const out = await this.#client.send(
+        new PutRecordsCommand({ StreamName: this.name, Records: batch.map((r) => ({ Data: r.data, PartitionKey: r.partitionKey })) }),
+      )
       this.#lastError = undefined
       if (!out.FailedRecordCount) return []
       const failed: number[] = []

@@ -37,7 +37,13 @@ const app = buildApp({
   logLevel: cfg.logLevel,
 })
 app.log.info(
-  { file: store.file, userPools: store.poolCount, stream: cfg.accessLogStream, bufferRecords: cfg.accessBufferRecords, sustainKinesisErrors: cfg.sustainKinesisErrors },
+  {
+    file: store.file,
+    userPools: store.poolCount,
+    stream: cfg.accessLogStream,
+    bufferRecords: cfg.accessBufferRecords,
+    sustainKinesisErrors: cfg.sustainKinesisErrors,
+  },
   'store loaded',
 )
 await serve(app, { port: cfg.port, host: cfg.host, watchParent: cfg.watchParent, onClose: () => store.flush() })

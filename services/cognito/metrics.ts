@@ -29,11 +29,29 @@ export function createCognitoMetrics(registry: Registry): CognitoMetrics {
   gauge('cognito_access_stream_ready', '1 once the access-pattern stream exists in Kinesis', () => (ready() ? 1 : 0))
   gauge('cognito_sustain_kinesis_errors', '1 when the buffer sheds records instead of blocking (remediation)', () => (log?.sustainKinesisErrors ? 1 : 0))
   const shipped = new Counter({ name: 'cognito_access_records_shipped_total', help: 'Access-pattern records Kinesis accepted', registers: [registry] })
-  const shed = new Counter({ name: 'cognito_access_records_shed_total', help: 'Access-pattern records dropped because the buffer was full (sustainKinesisErrors)', registers: [registry] })
+  const shed = new Counter({
+    name: 'cognito_access_records_shed_total',
+    help: 'Access-pattern records dropped because the buffer was full (sustainKinesisErrors)',
+    registers: [registry],
+  })
   const shipFailures = new Counter({ name: 'cognito_access_ship_failures_total', help: 'PutRecords calls that failed as a whole', registers: [registry] })
-  const recordsFailed = new Counter({ name: 'cognito_access_records_failed_total', help: 'Records a PutRecords call refused (partial failures), kept for retry', registers: [registry] })
-  const requests = new Counter({ name: 'cognito_requests_total', help: 'API calls by operation and HTTP status', labelNames: ['operation', 'code'], registers: [registry] })
-  const errors = new Counter({ name: 'cognito_errors_total', help: 'API errors by operation and error type', labelNames: ['operation', 'type'], registers: [registry] })
+  const recordsFailed = new Counter({
+    name: 'cognito_access_records_failed_total',
+    help: 'Records a PutRecords call refused (partial failures), kept for retry',
+    registers: [registry],
+  })
+  const requests = new Counter({
+    name: 'cognito_requests_total',
+    help: 'API calls by operation and HTTP status',
+    labelNames: ['operation', 'code'],
+    registers: [registry],
+  })
+  const errors = new Counter({
+    name: 'cognito_errors_total',
+    help: 'API errors by operation and error type',
+    labelNames: ['operation', 'type'],
+    registers: [registry],
+  })
   const duration = new Histogram({
     name: 'cognito_request_duration_seconds',
     help: 'API call duration, including any wait for buffer space',

@@ -17,7 +17,16 @@ export interface OperationDeps {
   issuerBase: (req: FastifyRequest) => string
 }
 
-const AUTH_FLOWS = ['USER_SRP_AUTH', 'REFRESH_TOKEN_AUTH', 'REFRESH_TOKEN', 'CUSTOM_AUTH', 'ADMIN_NO_SRP_AUTH', 'USER_PASSWORD_AUTH', 'ADMIN_USER_PASSWORD_AUTH', 'USER_AUTH'] as const
+const AUTH_FLOWS = [
+  'USER_SRP_AUTH',
+  'REFRESH_TOKEN_AUTH',
+  'REFRESH_TOKEN',
+  'CUSTOM_AUTH',
+  'ADMIN_NO_SRP_AUTH',
+  'USER_PASSWORD_AUTH',
+  'ADMIN_USER_PASSWORD_AUTH',
+  'USER_AUTH',
+] as const
 const EXPLICIT_AUTH_FLOWS = [
   'ADMIN_NO_SRP_AUTH',
   'CUSTOM_AUTH_FLOW_ONLY',
@@ -99,7 +108,8 @@ export function cognitoOperations(deps: OperationDeps): Record<string, Operation
       const params = v.stringMap(input, 'AuthParameters')
       if (flow === 'USER_PASSWORD_AUTH') return passwordAuth(req, pool, client, params)
       if (flow === 'REFRESH_TOKEN_AUTH' || flow === 'REFRESH_TOKEN') return refreshAuth(req, pool, client, params)
-      if (flow === 'ADMIN_NO_SRP_AUTH' || flow === 'ADMIN_USER_PASSWORD_AUTH') throw CognitoErrors.InvalidParameterException('Initiate Auth method not supported.')
+      if (flow === 'ADMIN_NO_SRP_AUTH' || flow === 'ADMIN_USER_PASSWORD_AUTH')
+        throw CognitoErrors.InvalidParameterException('Initiate Auth method not supported.')
       throw CognitoErrors.InvalidParameterException(`${flow} is not supported by outage-lab's Cognito (USER_PASSWORD_AUTH and REFRESH_TOKEN_AUTH are).`)
     },
 
@@ -158,15 +168,21 @@ function required(params: Record<string, string>, name: string): string {
 function checkSecretHash(client: AppClient, username: string, given: string | undefined): void {
   if (!client.clientSecret) return
   if (!given) throw CognitoErrors.NotAuthorizedException(`Client ${client.clientId} is configured with secret but SECRET_HASH was not received`)
-  const want = createHmac('sha256', client.clientSecret).update(username + client.clientId).digest()
+  const want = createHmac('sha256', client.clientSecret)
+    .update(username + client.clientId)
+    .digest()
   const got = Buffer.from(given, 'base64')
-  if (got.length !== want.length || !timingSafeEqual(got, want)) throw CognitoErrors.NotAuthorizedException(`Unable to verify secret hash for client ${client.clientId}`)
+  if (got.length !== want.length || !timingSafeEqual(got, want))
+    throw CognitoErrors.NotAuthorizedException(`Unable to verify secret hash for client ${client.clientId}`)
 }
 
 function passwordPolicy(input: Record<string, any>): Partial<PasswordPolicy> | undefined {
   const p = input.Policies?.PasswordPolicy
   if (p === undefined) return undefined
-  if (typeof p !== 'object' || p === null) throw CognitoErrors.InvalidParameterException('1 validation error detected: Value at \'policies.passwordPolicy\' failed to satisfy constraint: Member must be a structure')
+  if (typeof p !== 'object' || p === null)
+    throw CognitoErrors.InvalidParameterException(
+      "1 validation error detected: Value at 'policies.passwordPolicy' failed to satisfy constraint: Member must be a structure",
+    )
   const out: Partial<PasswordPolicy> = {}
   const min = v.int(p, 'MinimumLength', { min: 6, max: 99 })
   if (min !== undefined) out.MinimumLength = min
@@ -202,7 +218,9 @@ function validity(input: Record<string, unknown>, field: string, unit: string, f
   const value = v.int(input, field, { min: 1, max: 315360000 }) ?? fallback
   const sec = value * UNIT_SECONDS[unit]
   if (sec < minSec || sec > maxSec) {
-    throw CognitoErrors.InvalidParameterException(`${field.replace('Validity', '')} validity must be between ${minSec / 60} minutes and ${maxSec / 86400} days (got ${value} ${unit}).`)
+    throw CognitoErrors.InvalidParameterException(
+      `${field.replace('Validity', '')} validity must be between ${minSec / 60} minutes and ${maxSec / 86400} days (got ${value} ${unit}).`,
+    )
   }
   return sec
 }

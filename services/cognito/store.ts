@@ -11,7 +11,8 @@ import { DEFAULT_POLICY, type PasswordPolicy } from './passwords.js'
 export const REGION = 'us-east-1'
 export const ACCOUNT = '000000000000'
 
-export type AuthFlowName = 'ALLOW_USER_PASSWORD_AUTH' | 'ALLOW_REFRESH_TOKEN_AUTH' | 'ALLOW_USER_SRP_AUTH' | 'ALLOW_CUSTOM_AUTH' | 'ALLOW_ADMIN_USER_PASSWORD_AUTH'
+export type AuthFlowName =
+  'ALLOW_USER_PASSWORD_AUTH' | 'ALLOW_REFRESH_TOKEN_AUTH' | 'ALLOW_USER_SRP_AUTH' | 'ALLOW_CUSTOM_AUTH' | 'ALLOW_ADMIN_USER_PASSWORD_AUTH'
 
 export interface SigningKey {
   kid: string
@@ -88,7 +89,11 @@ export class UserStore {
     if (saved !== undefined) {
       if (saved.format !== FORMAT || !Array.isArray(saved.pools)) throw new Error(`user store ${file}: unknown format ${JSON.stringify(saved.format)}`)
       for (const p of saved.pools) {
-        store.#pools.set(p.id, { ...p, clients: new Map(p.clients.map((c: AppClient) => [c.clientId, c])), users: new Map(p.users.map((u: User) => [u.username, u])) })
+        store.#pools.set(p.id, {
+          ...p,
+          clients: new Map(p.clients.map((c: AppClient) => [c.clientId, c])),
+          users: new Map(p.users.map((u: User) => [u.username, u])),
+        })
       }
     }
     return store
@@ -103,7 +108,10 @@ export class UserStore {
   }
 
   async createPool(name: string, policy: Partial<PasswordPolicy> | undefined): Promise<UserPool> {
-    const id = this.#unique(() => `${REGION}_${this.#chars(POOL_ID_CHARS, 9)}`, (x) => this.#pools.has(x))
+    const id = this.#unique(
+      () => `${REGION}_${this.#chars(POOL_ID_CHARS, 9)}`,
+      (x) => this.#pools.has(x),
+    )
     const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true })
     const kid = randomBytes(16).toString('base64url')
     const now = this.#now()
@@ -140,7 +148,10 @@ export class UserStore {
 
   async createClient(poolId: string, c: Omit<AppClient, 'clientId' | 'clientSecret' | 'createdAtMs'> & { generateSecret: boolean }): Promise<AppClient> {
     const pool = this.pool(poolId)
-    const clientId = this.#unique(() => this.#chars(CLIENT_ID_CHARS, 26), (x) => this.#clientPool(x) !== undefined)
+    const clientId = this.#unique(
+      () => this.#chars(CLIENT_ID_CHARS, 26),
+      (x) => this.#clientPool(x) !== undefined,
+    )
     const { generateSecret, ...rest } = c
     const client: AppClient = { ...rest, clientId, createdAtMs: this.#now() }
     if (generateSecret) client.clientSecret = [...randomBytes(51)].map((b) => CLIENT_ID_CHARS[b % CLIENT_ID_CHARS.length]).join('')
@@ -161,7 +172,16 @@ export class UserStore {
     const pool = this.pool(poolId)
     if (pool.users.has(username)) throw CognitoErrors.UsernameExistsException('User account already exists')
     const now = this.#now()
-    const user: User = { username, sub: randomUUID(), attributes, status: 'FORCE_CHANGE_PASSWORD', enabled: true, passwordHash, createdAtMs: now, modifiedAtMs: now }
+    const user: User = {
+      username,
+      sub: randomUUID(),
+      attributes,
+      status: 'FORCE_CHANGE_PASSWORD',
+      enabled: true,
+      passwordHash,
+      createdAtMs: now,
+      modifiedAtMs: now,
+    }
     pool.users.set(username, user)
     await this.#disk.save()
     return user

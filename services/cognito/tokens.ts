@@ -37,7 +37,13 @@ export class TokenIssuer {
   }
 
   /** A fresh sign-in: all three tokens. A refresh passes the original session to keep auth_time and origin_jti. */
-  async issue(issuerBase: string, pool: UserPool, client: AppClient, user: User, session?: { authTime: number; originJti: string }): Promise<AuthenticationResult> {
+  async issue(
+    issuerBase: string,
+    pool: UserPool,
+    client: AppClient,
+    user: User,
+    session?: { authTime: number; originJti: string },
+  ): Promise<AuthenticationResult> {
     const nowSec = Math.floor(this.#now() / 1000)
     const authTime = session?.authTime ?? nowSec
     const originJti = session?.originJti ?? randomUUID()
@@ -54,16 +60,41 @@ export class TokenIssuer {
         .sign(key)
     const attributes = Object.fromEntries(Object.entries(user.attributes).filter(([name]) => name !== 'sub'))
     const IdToken = await sign(
-      { sub: user.sub, ...attributes, aud: client.clientId, 'cognito:username': user.username, origin_jti: originJti, event_id: eventId, token_use: 'id', auth_time: authTime },
+      {
+        sub: user.sub,
+        ...attributes,
+        aud: client.clientId,
+        'cognito:username': user.username,
+        origin_jti: originJti,
+        event_id: eventId,
+        token_use: 'id',
+        auth_time: authTime,
+      },
       client.idTokenValiditySec,
     )
     const AccessToken = await sign(
-      { sub: user.sub, client_id: client.clientId, origin_jti: originJti, event_id: eventId, token_use: 'access', scope: 'aws.cognito.signin.user.admin', auth_time: authTime, username: user.username },
+      {
+        sub: user.sub,
+        client_id: client.clientId,
+        origin_jti: originJti,
+        event_id: eventId,
+        token_use: 'access',
+        scope: 'aws.cognito.signin.user.admin',
+        auth_time: authTime,
+        username: user.username,
+      },
       client.accessTokenValiditySec,
     )
     const result: AuthenticationResult = { AccessToken, IdToken, ExpiresIn: client.accessTokenValiditySec, TokenType: 'Bearer' }
     if (!session) {
-      const claims: RefreshClaims = { sub: user.sub, username: user.username, client_id: client.clientId, origin_jti: originJti, auth_time: authTime, exp: nowSec + client.refreshTokenValiditySec }
+      const claims: RefreshClaims = {
+        sub: user.sub,
+        username: user.username,
+        client_id: client.clientId,
+        origin_jti: originJti,
+        auth_time: authTime,
+        exp: nowSec + client.refreshTokenValiditySec,
+      }
       result.RefreshToken = await new CompactEncrypt(Buffer.from(JSON.stringify(claims)))
         .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', cty: 'JWT' })
         .encrypt(Buffer.from(pool.refreshKey, 'base64'))
@@ -90,7 +121,10 @@ export class TokenIssuer {
     const invalid = () => CognitoErrors.NotAuthorizedException('Invalid Access Token')
     let poolId: string
     try {
-      poolId = String(decodeJwt(token).iss ?? '').split('/').pop() ?? ''
+      poolId =
+        String(decodeJwt(token).iss ?? '')
+          .split('/')
+          .pop() ?? ''
     } catch {
       throw invalid()
     }

@@ -13,8 +13,14 @@ export function str(input: Record<string, unknown>, field: string, opts: { min?:
   }
   if (typeof v !== 'string') throw invalid(`Value at '${member}' failed to satisfy constraint: Member must be a string`)
   const { min = 1, max = 2048 } = opts
-  if (v.length < min || v.length > max) throw invalid(`Value at '${member}' failed to satisfy constraint: Member must have length ${v.length < min ? 'greater than or equal to ' + min : 'less than or equal to ' + max}`)
-  if (opts.pattern && !opts.pattern.test(v)) throw invalid(`Value at '${member}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${opts.pattern.source.replace(/^\^|\$$/g, '')}`)
+  if (v.length < min || v.length > max)
+    throw invalid(
+      `Value at '${member}' failed to satisfy constraint: Member must have length ${v.length < min ? 'greater than or equal to ' + min : 'less than or equal to ' + max}`,
+    )
+  if (opts.pattern && !opts.pattern.test(v))
+    throw invalid(
+      `Value at '${member}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${opts.pattern.source.replace(/^\^|\$$/g, '')}`,
+    )
   return v
 }
 
@@ -33,7 +39,9 @@ export function int(input: Record<string, unknown>, field: string, opts: { min: 
   const v = input[field]
   if (v === undefined || v === null) return undefined
   if (typeof v !== 'number' || !Number.isInteger(v) || v < opts.min || v > opts.max) {
-    throw invalid(`Value at '${field[0].toLowerCase() + field.slice(1)}' failed to satisfy constraint: Member must have value between ${opts.min} and ${opts.max}`)
+    throw invalid(
+      `Value at '${field[0].toLowerCase() + field.slice(1)}' failed to satisfy constraint: Member must have value between ${opts.min} and ${opts.max}`,
+    )
   }
   return v
 }
@@ -41,7 +49,9 @@ export function int(input: Record<string, unknown>, field: string, opts: { min: 
 export function oneOf<T extends string>(input: Record<string, unknown>, field: string, values: readonly T[]): T {
   const v = str(input, field)
   if (!(values as readonly string[]).includes(v)) {
-    throw invalid(`Value '${v}' at '${field[0].toLowerCase() + field.slice(1)}' failed to satisfy constraint: Member must satisfy enum value set: [${values.join(', ')}]`)
+    throw invalid(
+      `Value '${v}' at '${field[0].toLowerCase() + field.slice(1)}' failed to satisfy constraint: Member must satisfy enum value set: [${values.join(', ')}]`,
+    )
   }
   return v as T
 }
@@ -63,7 +73,15 @@ export function attributes(input: Record<string, unknown>, field: string): Recor
   if (!Array.isArray(v)) throw bad()
   const out: Record<string, string> = Object.create(null)
   for (const a of v) {
-    if (!a || typeof a !== 'object' || typeof a.Name !== 'string' || a.Name.length < 1 || a.Name.length > 32 || (a.Value !== undefined && typeof a.Value !== 'string')) throw bad()
+    if (
+      !a ||
+      typeof a !== 'object' ||
+      typeof a.Name !== 'string' ||
+      a.Name.length < 1 ||
+      a.Name.length > 32 ||
+      (a.Value !== undefined && typeof a.Value !== 'string')
+    )
+      throw bad()
     out[a.Name] = a.Value ?? ''
   }
   return out

@@ -133,7 +133,13 @@ export function buildApp(deps: EventBridgeDeps): FastifyInstance {
   app.decorate('eventbridge', {
     start() {
       started ??= (async () => {
-        const shards = await ensureStream(deps.kinesis, { stream: tuning.stream, shardCount: tuning.shardCount, retryMs: tuning.streamRetryMs, log: app.log, signal: consumer.signal })
+        const shards = await ensureStream(deps.kinesis, {
+          stream: tuning.stream,
+          shardCount: tuning.shardCount,
+          retryMs: tuning.streamRetryMs,
+          log: app.log,
+          signal: consumer.signal,
+        })
         if (consumer.signal.aborted) return
         ready = true
         app.log.info({ stream: tuning.stream, shards: shards.length }, 'events stream ready')

@@ -104,7 +104,8 @@ export class Consumer {
         metrics.consumerErrors.inc({ operation })
         // A fresh iterator after any failure: the old one may have expired while Kinesis was down.
         iterator = undefined
-        if (failures++ % 20 === 0) log.warn({ shard, operation, err: (err as Error).name ?? (err as Error).message, failures }, 'consumer cannot read the events stream')
+        if (failures++ % 20 === 0)
+          log.warn({ shard, operation, err: (err as Error).name ?? (err as Error).message, failures }, 'consumer cannot read the events stream')
         await sleep(Math.min(this.opts.maxBackoffMs, this.opts.pollMs * 2 ** Math.min(failures, 10)), signal)
       }
     }

@@ -16,7 +16,12 @@ try {
   process.exit(2)
 }
 const [accessKeyId, secretAccessKey] = [...cfg.keys][0]
-const kinesis = createKinesisClient({ endpoint: cfg.kinesisEndpoint, region: cfg.region, credentials: { accessKeyId, secretAccessKey }, timeoutMs: cfg.tuning.kinesisTimeoutMs })
+const kinesis = createKinesisClient({
+  endpoint: cfg.kinesisEndpoint,
+  region: cfg.region,
+  credentials: { accessKeyId, secretAccessKey },
+  timeoutMs: cfg.tuning.kinesisTimeoutMs,
+})
 const rules = await RuleStore.open(path.join(cfg.dataDir, 'rules.json'))
 const checkpoints = await Checkpoints.open(cfg.tuning.stream, path.join(cfg.dataDir, `checkpoints-${cfg.tuning.stream}.json`), cfg.tuning.checkpointIntervalMs)
 

@@ -46,7 +46,10 @@ function compileNode(obj: Record<string, unknown>, path: string): Node {
       fields.set(key, compileNode(value, at))
     } else if (Array.isArray(value)) {
       if (value.length === 0) throw new InvalidPattern(`"${at}" is an empty array: give at least one value to match`)
-      fields.set(key, value.map((m) => compileMatcher(m, at)))
+      fields.set(
+        key,
+        value.map((m) => compileMatcher(m, at)),
+      )
     } else {
       throw new InvalidPattern(`"${at}" must be an object or an array, got ${JSON.stringify(value)}`)
     }
@@ -101,7 +104,8 @@ function anythingBut(arg: unknown, at: string): Leaf {
     const keys = Object.keys(arg)
     if (keys.length === 1 && (keys[0] === 'prefix' || keys[0] === 'suffix')) {
       const s = arg[keys[0]]
-      if (typeof s !== 'string' || s.length === 0) throw new InvalidPattern(`"${at}": anything-but ${keys[0]} must be a non-empty string, got ${JSON.stringify(s)}`)
+      if (typeof s !== 'string' || s.length === 0)
+        throw new InvalidPattern(`"${at}": anything-but ${keys[0]} must be a non-empty string, got ${JSON.stringify(s)}`)
       const hit = keys[0] === 'prefix' ? (v: string) => v.startsWith(s) : (v: string) => v.endsWith(s)
       return (v, present) => present && typeof v === 'string' && !hit(v)
     }

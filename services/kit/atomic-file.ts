@@ -39,10 +39,12 @@ export class AtomicJsonFile {
       return this.#writing
     }
     // A write is in flight and may have serialised the state before this mutation: queue one more.
-    this.#next ??= this.#writing.catch(() => {}).then(() => {
-      this.#next = undefined
-      return this.save()
-    })
+    this.#next ??= this.#writing
+      .catch(() => {})
+      .then(() => {
+        this.#next = undefined
+        return this.save()
+      })
     return this.#next
   }
 

@@ -57,7 +57,10 @@ export async function awsJsonProtocol(app: FastifyInstance, opts: AwsJsonOptions
       const caller =
         unsigned.has(operation) && req.headers.authorization === undefined
           ? ANONYMOUS
-          : verifySigV4({ method: req.method, url: req.url, headers: req.headers, body: req.rawBody ?? Buffer.alloc(0) }, { keys: opts.keys, service: opts.signingName })
+          : verifySigV4(
+              { method: req.method, url: req.url, headers: req.headers, body: req.rawBody ?? Buffer.alloc(0) },
+              { keys: opts.keys, service: opts.signingName },
+            )
       const handler = Object.hasOwn(opts.operations, operation) ? opts.operations[operation] : undefined
       if (!handler) throw AwsErrors.UnknownOperationException(target ? `Unknown operation ${target}` : 'Missing X-Amz-Target header')
       let input: unknown = {}
@@ -68,7 +71,8 @@ export async function awsJsonProtocol(app: FastifyInstance, opts: AwsJsonOptions
           throw AwsErrors.SerializationException('Start of structure or map found where not expected.')
         }
       }
-      if (typeof input !== 'object' || input === null || Array.isArray(input)) throw AwsErrors.SerializationException('Start of structure or map found where not expected.')
+      if (typeof input !== 'object' || input === null || Array.isArray(input))
+        throw AwsErrors.SerializationException('Start of structure or map found where not expected.')
       const out = await handler(input as Record<string, unknown>, { req, reply, caller })
       reply.header('content-type', contentType)
       // Bytes, not a string: fastify would append "; charset=utf-8" to a JSON content type, and AWS does not.

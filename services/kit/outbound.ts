@@ -74,7 +74,12 @@ function inject(rule: FaultRule, handler: Dispatcher.DispatchHandler): void {
     queueMicrotask(() => {
       if (done) return
       done = true
-      handler.onResponseStart?.(controller, rule.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': rule.errorType, 'content-length': String(body.length) }, 'Injected')
+      handler.onResponseStart?.(
+        controller,
+        rule.status,
+        { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': rule.errorType, 'content-length': String(body.length) },
+        'Injected',
+      )
       handler.onResponseData?.(controller, body)
       handler.onResponseEnd?.(controller, {})
     })

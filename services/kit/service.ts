@@ -104,23 +104,29 @@ export function createService(opts: ServiceOptions): Service {
     return metrics.metrics()
   })
 
-  app.register(async (admin) => {
-    admin.addHook('onRequest', adminGuard(opts.adminToken))
-    for (const [direction, set] of [['inbound', inbound], ['outbound', outbound]] as const) {
-      admin.get(`/faults/${direction}`, async () => ({ rules: set.list() }))
-      admin.post(`/faults/${direction}`, async (req, reply) => {
-        const rule = set.add(req.body)
-        reply.code(201)
-        return rule
-      })
-      admin.delete(`/faults/${direction}/:id`, async (req, reply) => {
-        const { id } = req.params as { id: string }
-        if (!set.remove(id)) return reply.code(404).send({ __type: 'ResourceNotFoundException', message: `no ${direction} fault ${id}` })
-        return { removed: id }
-      })
-      admin.delete(`/faults/${direction}`, async () => ({ removed: set.clear() }))
-    }
-  }, { prefix: '/admin' })
+  app.register(
+    async (admin) => {
+      admin.addHook('onRequest', adminGuard(opts.adminToken))
+      for (const [direction, set] of [
+        ['inbound', inbound],
+        ['outbound', outbound],
+      ] as const) {
+        admin.get(`/faults/${direction}`, async () => ({ rules: set.list() }))
+        admin.post(`/faults/${direction}`, async (req, reply) => {
+          const rule = set.add(req.body)
+          reply.code(201)
+          return rule
+        })
+        admin.delete(`/faults/${direction}/:id`, async (req, reply) => {
+          const { id } = req.params as { id: string }
+          if (!set.remove(id)) return reply.code(404).send({ __type: 'ResourceNotFoundException', message: `no ${direction} fault ${id}` })
+          return { removed: id }
+        })
+        admin.delete(`/faults/${direction}`, async () => ({ removed: set.clear() }))
+      }
+    },
+    { prefix: '/admin' },
+  )
 
   app.register(inboundFaults, { faults: inbound })
 

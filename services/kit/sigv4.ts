@@ -28,7 +28,8 @@ export interface Caller {
 }
 
 const ALGORITHM = 'AWS4-HMAC-SHA256'
-const AUTH = /^AWS4-HMAC-SHA256\s+Credential=([^/\s,]+)\/(\d{8})\/([^/\s,]+)\/([^/\s,]+)\/aws4_request,\s*SignedHeaders=([a-z0-9\-;.:]+),\s*Signature=([0-9a-f]{64})$/
+const AUTH =
+  /^AWS4-HMAC-SHA256\s+Credential=([^/\s,]+)\/(\d{8})\/([^/\s,]+)\/([^/\s,]+)\/aws4_request,\s*SignedHeaders=([a-z0-9\-;.:]+),\s*Signature=([0-9a-f]{64})$/
 
 const MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.'
@@ -38,24 +39,42 @@ export function verifySigV4(req: SignedRequest, opts: VerifyOptions): Caller {
   if (!auth) throw AwsErrors.MissingAuthenticationTokenException('Missing Authentication Token')
   if (!auth.startsWith(ALGORITHM)) throw AwsErrors.IncompleteSignatureException(`Unsupported authorization type: only ${ALGORITHM} is accepted`)
   const m = AUTH.exec(auth.trim())
-  if (!m) throw AwsErrors.IncompleteSignatureException(`Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters. Authorization=${auth}`)
+  if (!m)
+    throw AwsErrors.IncompleteSignatureException(
+      `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters. Authorization=${auth}`,
+    )
   const [, accessKeyId, date, region, service, signedHeaders, signature] = m
   const secret = opts.keys.get(accessKeyId)
   if (secret === undefined) throw AwsErrors.UnrecognizedClientException('The security token included in the request is invalid.')
   if (opts.service && service !== opts.service) throw AwsErrors.InvalidSignatureException(`Credential should be scoped to correct service: '${opts.service}'.`)
 
   const amzDate = header(req.headers, 'x-amz-date')
-  if (!amzDate || !/^\d{8}T\d{6}Z$/.test(amzDate)) throw AwsErrors.IncompleteSignatureException('Authorization header requires existence of either a \'X-Amz-Date\' or a \'Date\' header.')
-  if (amzDate.slice(0, 8) !== date) throw AwsErrors.InvalidSignatureException(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${date}' != '${amzDate.slice(0, 8)}', from '${amzDate}'.`)
-  const signedAt = Date.UTC(+amzDate.slice(0, 4), +amzDate.slice(4, 6) - 1, +amzDate.slice(6, 8), +amzDate.slice(9, 11), +amzDate.slice(11, 13), +amzDate.slice(13, 15))
+  if (!amzDate || !/^\d{8}T\d{6}Z$/.test(amzDate))
+    throw AwsErrors.IncompleteSignatureException("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+  if (amzDate.slice(0, 8) !== date)
+    throw AwsErrors.InvalidSignatureException(
+      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${date}' != '${amzDate.slice(0, 8)}', from '${amzDate}'.`,
+    )
+  const signedAt = Date.UTC(
+    +amzDate.slice(0, 4),
+    +amzDate.slice(4, 6) - 1,
+    +amzDate.slice(6, 8),
+    +amzDate.slice(9, 11),
+    +amzDate.slice(11, 13),
+    +amzDate.slice(13, 15),
+  )
   const now = opts.nowMs ?? Date.now()
   const maxSkew = opts.maxSkewMs ?? 15 * 60_000
   const skewMin = Math.round(maxSkew / 60_000)
   if (now - signedAt > maxSkew) {
-    throw AwsErrors.InvalidSignatureException(`Signature expired: ${amzDate} is now earlier than ${isoBasic(now - maxSkew)} (${isoBasic(now)} - ${skewMin} min.)`)
+    throw AwsErrors.InvalidSignatureException(
+      `Signature expired: ${amzDate} is now earlier than ${isoBasic(now - maxSkew)} (${isoBasic(now)} - ${skewMin} min.)`,
+    )
   }
   if (signedAt - now > maxSkew) {
-    throw AwsErrors.InvalidSignatureException(`Signature not yet current: ${amzDate} is still later than ${isoBasic(now + maxSkew)} (${isoBasic(now)} + ${skewMin} min.)`)
+    throw AwsErrors.InvalidSignatureException(
+      `Signature not yet current: ${amzDate} is still later than ${isoBasic(now + maxSkew)} (${isoBasic(now)} + ${skewMin} min.)`,
+    )
   }
 
   const names = signedHeaders.split(';')
@@ -69,7 +88,9 @@ export function verifySigV4(req: SignedRequest, opts: VerifyOptions): Caller {
   const canonicalRequest = [req.method.toUpperCase(), canonicalPath(path), canonicalQuery(query), canonicalHeaders, signedHeaders, payloadHash].join('\n')
   const scope = `${date}/${region}/${service}/aws4_request`
   const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`
-  const expected = createHmac('sha256', signingKey(secret, date, region, service)).update(stringToSign).digest()
+  const expected = createHmac('sha256', signingKey(secret, date, region, service))
+    .update(stringToSign)
+    .digest()
   const given = Buffer.from(signature, 'hex')
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw AwsErrors.InvalidSignatureException(MISMATCH)
   return { accessKeyId, region, service }
@@ -150,5 +171,8 @@ function sha256Hex(data: Buffer | string): string {
 }
 
 function isoBasic(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
 }

@@ -33,7 +33,12 @@ export async function lambdaApi(app: FastifyInstance, opts: LambdaApiOptions): P
 
   app.setErrorHandler((err, req, reply) => send(req, reply, 'unknown', toLambdaError(err)))
   app.setNotFoundHandler((req, reply) =>
-    send(req, reply, 'unknown', new LambdaError('UnknownOperationException', 404, `Unknown operation ${req.method} ${req.url.split('?')[0]}`, { kind: 'User', messageKey: 'message' })),
+    send(
+      req,
+      reply,
+      'unknown',
+      new LambdaError('UnknownOperationException', 404, `Unknown operation ${req.method} ${req.url.split('?')[0]}`, { kind: 'User', messageKey: 'message' }),
+    ),
   )
 
   const send = (req: FastifyRequest, reply: FastifyReply, operation: string, err: LambdaError) => {
@@ -48,11 +53,13 @@ export async function lambdaApi(app: FastifyInstance, opts: LambdaApiOptions): P
 
   /** Verifies the caller, runs the operation, shapes any error. */
   const route =
-    (operation: string, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>) =>
-    async (req: FastifyRequest, reply: FastifyReply) => {
+    (operation: string, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>) => async (req: FastifyRequest, reply: FastifyReply) => {
       reply.header('x-amzn-requestid', randomUUID())
       try {
-        verifySigV4({ method: req.method, url: req.url, headers: req.headers, body: (req.body as Buffer | undefined) ?? Buffer.alloc(0) }, { keys: opts.keys, service: 'lambda' })
+        verifySigV4(
+          { method: req.method, url: req.url, headers: req.headers, body: (req.body as Buffer | undefined) ?? Buffer.alloc(0) },
+          { keys: opts.keys, service: 'lambda' },
+        )
         const out = await handler(req, reply)
         metrics.request(operation, reply.statusCode, undefined)
         return out
@@ -79,11 +86,21 @@ export async function lambdaApi(app: FastifyInstance, opts: LambdaApiOptions): P
       const fn = resolve(qualifier ? `${FunctionName}:${qualifier}` : FunctionName)
       const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse')
       if (!(INVOCATION_TYPES as readonly string[]).includes(type)) {
-        throw new LambdaError('ValidationException', 400, `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`, { kind: 'User', messageKey: 'message' })
+        throw new LambdaError(
+          'ValidationException',
+          400,
+          `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`,
+          { kind: 'User', messageKey: 'message' },
+        )
       }
       const logType = String(req.headers['x-amz-log-type'] ?? 'None')
       if (logType !== 'None' && logType !== 'Tail') {
-        throw new LambdaError('ValidationException', 400, `1 validation error detected: Value '${logType}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]`, { kind: 'User', messageKey: 'message' })
+        throw new LambdaError(
+          'ValidationException',
+          400,
+          `1 validation error detected: Value '${logType}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]`,
+          { kind: 'User', messageKey: 'message' },
+        )
       }
       const payload = parsePayload(req.body as Buffer | undefined)
       if (type === 'DryRun') return reply.code(204).send()
@@ -145,4 +162,8 @@ function configuration(fn: BuiltinFunction) {
   }
 }
 
-const json = (reply: FastifyReply, body: unknown) => reply.code(200).header('content-type', CONTENT_TYPE).send(Buffer.from(JSON.stringify(body)))
+const json = (reply: FastifyReply, body: unknown) =>
+  reply
+    .code(200)
+    .header('content-type', CONTENT_TYPE)
+    .send(Buffer.from(JSON.stringify(body)))

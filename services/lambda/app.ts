@@ -53,7 +53,14 @@ declare module 'fastify' {
 }
 
 export function buildApp(deps: LambdaDeps): FastifyInstance {
-  const service = createService({ name: 'lambda', instance: deps.hostId, adminToken: deps.adminToken, logLevel: deps.logLevel, logger: deps.logger, bodyLimit: PAYLOAD_LIMIT_BYTES })
+  const service = createService({
+    name: 'lambda',
+    instance: deps.hostId,
+    adminToken: deps.adminToken,
+    logLevel: deps.logLevel,
+    logger: deps.logger,
+    bodyLimit: PAYLOAD_LIMIT_BYTES,
+  })
   const { app } = service
   const memory = new HostMemory(deps.hostMemoryBudgetBytes)
   // Declared before the agent: the metrics' gauges read it lazily.
@@ -74,7 +81,10 @@ export function buildApp(deps: LambdaDeps): FastifyInstance {
         if (Date.now() - lastFailureLogMs < 5_000) return
         lastFailureLogMs = Date.now()
         const s = agent.stats()
-        app.log.warn({ err: err.message, bufferBytes: s.bufferBytes, spilledBytes: s.spilledBytes, consecutiveFailures: s.consecutiveFailures }, 'agent: PutMetricData failed, keeping the datums buffered')
+        app.log.warn(
+          { err: err.message, bufferBytes: s.bufferBytes, spilledBytes: s.spilledBytes, consecutiveFailures: s.consecutiveFailures },
+          'agent: PutMetricData failed, keeping the datums buffered',
+        )
       },
       rejected: (n, err) => {
         metrics.rejected(n)
@@ -108,7 +118,7 @@ export function buildApp(deps: LambdaDeps): FastifyInstance {
       functions: catalogue.list().map((f) => f.name),
       host_memory: {
         simulated: true,
-        note: 'an accounting of a simulated invocation host shared by invocations and the metrics agent, not this process\'s RSS',
+        note: "an accounting of a simulated invocation host shared by invocations and the metrics agent, not this process's RSS",
         budget_bytes: memory.budgetBytes,
         used_bytes: memory.usedBytes,
         reserved_bytes: memory.reservedBytes,

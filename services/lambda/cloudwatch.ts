@@ -8,7 +8,14 @@ import { DEFAULT_REGION } from '../kit/index.js'
 import { BatchRejected, type ShipDatums } from './agent.js'
 
 /** Client faults that only mean "not now": kept and sent again, like unavailability. */
-const RETRYABLE_CLIENT_ERRORS = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'LimitExceededException', 'RequestThrottled'])
+const RETRYABLE_CLIENT_ERRORS = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'LimitExceededException',
+  'RequestThrottled',
+])
 
 export interface CloudWatchShipperOptions {
   endpoint: string

@@ -47,7 +47,11 @@ export function readConfig(env: Env): LambdaConfig {
   // The remediation's promise is that the agent never starves an invocation: its capped part must
   // leave room for at least one invocation's reservation.
   if (bounded && bufferMaxBytes + invocationMemoryBytes > hostMemoryBudgetBytes) {
-    throw new InvalidConfig('AGENT_BUFFER_MAX_BYTES', `at most HOST_MEMORY_BUDGET_MB - INVOCATION_MEMORY_MB (${hostMemoryBudgetBytes - invocationMemoryBytes} bytes) with BOUNDED_AGENT_BUFFER=true`, env.AGENT_BUFFER_MAX_BYTES)
+    throw new InvalidConfig(
+      'AGENT_BUFFER_MAX_BYTES',
+      `at most HOST_MEMORY_BUDGET_MB - INVOCATION_MEMORY_MB (${hostMemoryBudgetBytes - invocationMemoryBytes} bytes) with BOUNDED_AGENT_BUFFER=true`,
+      env.AGENT_BUFFER_MAX_BYTES,
+    )
   }
   return {
     port: envInt(env, 'PORT', { min: 0, max: 65535 }),

@@ -14,7 +14,12 @@ export class LambdaError extends AwsError {
   readonly messageKey: 'Message' | 'message'
   /** Extra body members (TooManyRequestsException's Reason). */
   readonly extra: Record<string, string>
-  constructor(type: string, statusCode: number, message: string, opts: { kind: 'User' | 'Service'; messageKey: 'Message' | 'message'; extra?: Record<string, string> }) {
+  constructor(
+    type: string,
+    statusCode: number,
+    message: string,
+    opts: { kind: 'User' | 'Service'; messageKey: 'Message' | 'message'; extra?: Record<string, string> },
+  ) {
     super(type, statusCode, message)
     this.kind = opts.kind
     this.messageKey = opts.messageKey
@@ -28,7 +33,8 @@ export class LambdaError extends AwsError {
 export const functionArn = (name: string, qualifier?: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}${qualifier ? `:${qualifier}` : ''}`
 
 export const LambdaErrors = {
-  ResourceNotFoundException: (arn: string) => new LambdaError('ResourceNotFoundException', 404, `Function not found: ${arn}`, { kind: 'User', messageKey: 'Message' }),
+  ResourceNotFoundException: (arn: string) =>
+    new LambdaError('ResourceNotFoundException', 404, `Function not found: ${arn}`, { kind: 'User', messageKey: 'Message' }),
   InvalidRequestContentException: (message: string) => new LambdaError('InvalidRequestContentException', 400, message, { kind: 'User', messageKey: 'message' }),
   InvalidParameterValueException: (message: string) => new LambdaError('InvalidParameterValueException', 400, message, { kind: 'User', messageKey: 'message' }),
   RequestTooLargeException: (message: string) => new LambdaError('RequestTooLargeException', 413, message, { kind: 'User', messageKey: 'message' }),
@@ -47,6 +53,7 @@ export function toLambdaError(err: unknown): LambdaError {
     return new LambdaError(err.type, status, err.message, { kind: status >= 500 ? 'Service' : 'User', messageKey: 'message' })
   }
   const e = err as { code?: string; message?: string }
-  if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return LambdaErrors.RequestTooLargeException('Request must be smaller than 6291456 bytes for the InvokeFunction operation')
+  if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return LambdaErrors.RequestTooLargeException('Request must be smaller than 6291456 bytes for the InvokeFunction operation')
   return LambdaErrors.ServiceException(e?.message ?? 'internal failure')
 }

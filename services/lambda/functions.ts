@@ -22,7 +22,8 @@ export interface BuiltinFunction {
 export const CPU_MAX_ROUNDS = 1_000_000
 export const SLEEP_MAX_MS = 10_000
 
-const field = (payload: unknown, name: string): unknown => (payload !== null && typeof payload === 'object' ? (payload as Record<string, unknown>)[name] : undefined)
+const field = (payload: unknown, name: string): unknown =>
+  payload !== null && typeof payload === 'object' ? (payload as Record<string, unknown>)[name] : undefined
 
 function boundedInt(value: unknown, name: string, fallback: number, max: number): number {
   if (value === undefined) return fallback
@@ -47,7 +48,9 @@ export const BUILTIN_FUNCTIONS: readonly BuiltinFunction[] = [
     memorySizeMb: 128,
     handler: (payload, ctx) => {
       const rounds = boundedInt(field(payload, 'rounds'), 'rounds', 1000, CPU_MAX_ROUNDS)
-      let digest = createHash('sha256').update(String(field(payload, 'seed') ?? '')).digest()
+      let digest = createHash('sha256')
+        .update(String(field(payload, 'seed') ?? ''))
+        .digest()
       for (let i = 0; i < rounds; i++) digest = createHash('sha256').update(digest).digest()
       ctx.log(`cpu: ${rounds} rounds`)
       return { rounds, digest: digest.toString('hex') }

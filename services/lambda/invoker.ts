@@ -97,7 +97,13 @@ export class Invoker {
     const text = `${lines.join('\n')}\n`
     this.#o.metrics.invocation(fn.name, failure ? 'function_error' : 'success', durationMs)
     // The log record stands for a real function's log volume: padded up to LOG_BYTES_PER_INVOCATION.
-    this.#o.agent.record({ functionName: fn.name, atMs, durationMs, functionError: failure !== undefined, log: text.padEnd(this.#o.logBytesPerInvocation, '.') })
+    this.#o.agent.record({
+      functionName: fn.name,
+      atMs,
+      durationMs,
+      functionError: failure !== undefined,
+      log: text.padEnd(this.#o.logBytesPerInvocation, '.'),
+    })
     const tail = Buffer.from(text)
     return {
       requestId,

@@ -35,5 +35,6 @@ const app = buildApp({
   adminToken: cfg.adminToken,
   logLevel: cfg.logLevel,
 })
-if (spill && spill.hasData) app.log.info({ file: spill.file, bytes: spill.unshippedBytes, entries: spill.entries }, 'agent: replaying a spill left by a previous process')
+if (spill && spill.hasData)
+  app.log.info({ file: spill.file, bytes: spill.unshippedBytes, entries: spill.entries }, 'agent: replaying a spill left by a previous process')
 await serve(app, { port: cfg.port, host: cfg.host, watchParent: cfg.watchParent, onClose: () => shipper.close() })

@@ -43,14 +43,30 @@ export function createLambdaMetrics(registry: Registry, parts: { memory: HostMem
         this.set(read())
       },
     })
-  gauge('lambda_host_memory_budget_bytes', 'Memory budget of the SIMULATED invocation host (an accounting, not this process\'s RSS)', () => parts.memory.budgetBytes)
-  gauge('lambda_host_memory_used_bytes', 'Simulated host memory in use: running invocations\' reservations plus the agent\'s in-memory buffer', () => parts.memory.usedBytes)
+  gauge(
+    'lambda_host_memory_budget_bytes',
+    "Memory budget of the SIMULATED invocation host (an accounting, not this process's RSS)",
+    () => parts.memory.budgetBytes,
+  )
+  gauge(
+    'lambda_host_memory_used_bytes',
+    "Simulated host memory in use: running invocations' reservations plus the agent's in-memory buffer",
+    () => parts.memory.usedBytes,
+  )
   gauge('lambda_host_memory_reserved_bytes', 'Simulated host memory reserved by running invocations', () => parts.memory.reservedBytes)
   gauge('lambda_running_invocations', 'Invocations running now', () => parts.memory.runningInvocations)
-  gauge('lambda_agent_buffer_bytes', 'Serialized bytes in the agent\'s in-memory buffer (counted in the host memory budget)', () => parts.agent().stats().bufferBytes)
-  gauge('lambda_agent_buffered_entries', 'Invocation entries in the agent\'s in-memory buffer', () => parts.agent().stats().bufferedEntries)
-  gauge('lambda_agent_spilled_bytes', 'Bytes in the agent\'s spill file not yet shipped (bounded buffer only; not in the host memory budget)', () => parts.agent().stats().spilledBytes)
-  gauge('lambda_agent_spilled_entries', 'Invocation entries in the agent\'s spill file not yet shipped', () => parts.agent().stats().spilledEntries)
+  gauge(
+    'lambda_agent_buffer_bytes',
+    "Serialized bytes in the agent's in-memory buffer (counted in the host memory budget)",
+    () => parts.agent().stats().bufferBytes,
+  )
+  gauge('lambda_agent_buffered_entries', "Invocation entries in the agent's in-memory buffer", () => parts.agent().stats().bufferedEntries)
+  gauge(
+    'lambda_agent_spilled_bytes',
+    "Bytes in the agent's spill file not yet shipped (bounded buffer only; not in the host memory budget)",
+    () => parts.agent().stats().spilledBytes,
+  )
+  gauge('lambda_agent_spilled_entries', "Invocation entries in the agent's spill file not yet shipped", () => parts.agent().stats().spilledEntries)
   const flushFailures = new Counter({
     name: 'lambda_agent_flush_failures_total',
     help: 'PutMetricData calls of the agent that failed (the data stayed buffered)',

@@ -65,7 +65,13 @@ export function buildApp(deps: StatusPageDeps): FastifyInstance {
       .header('cache-control', 'no-store')
       // No script runs on this page, whatever a poster wrote.
       .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
-    return renderPage({ title, components: componentStates(components, log.list()), updates: log.list(), nowMs: now(), refreshSeconds: deps.refreshSeconds ?? 30 })
+    return renderPage({
+      title,
+      components: componentStates(components, log.list()),
+      updates: log.list(),
+      nowMs: now(),
+      refreshSeconds: deps.refreshSeconds ?? 30,
+    })
   })
 
   app.get('/api/status', async (_req, reply) => {
@@ -87,30 +93,33 @@ export function buildApp(deps: StatusPageDeps): FastifyInstance {
     return update
   }
 
-  app.register(async (api) => {
-    // Every refusal of a post is counted by path and reason, bad JSON bodies included.
-    api.setErrorHandler((err, req, reply) => {
-      const rejection = err instanceof PostRejected ? err : bodyError(err)
-      const path: PostingPath = req.routeOptions.url?.includes('/backup/') ? 'backup' : 'primary'
-      metrics.failed(path, rejection?.reason ?? 'storage')
-      const aws = rejection ?? toAwsError(err)
-      if (aws.statusCode >= 500 && aws.statusCode !== 503) req.log.error({ err }, 'post failed')
-      else req.log.info({ path, reason: rejection?.reason, message: aws.message }, 'post refused')
-      reply.code(aws.statusCode).header('content-type', 'application/json').send(aws.toJSON())
-    })
+  app.register(
+    async (api) => {
+      // Every refusal of a post is counted by path and reason, bad JSON bodies included.
+      api.setErrorHandler((err, req, reply) => {
+        const rejection = err instanceof PostRejected ? err : bodyError(err)
+        const path: PostingPath = req.routeOptions.url?.includes('/backup/') ? 'backup' : 'primary'
+        metrics.failed(path, rejection?.reason ?? 'storage')
+        const aws = rejection ?? toAwsError(err)
+        if (aws.statusCode >= 500 && aws.statusCode !== 503) req.log.error({ err }, 'post failed')
+        else req.log.info({ path, reason: rejection?.reason, message: aws.message }, 'post refused')
+        reply.code(aws.statusCode).header('content-type', 'application/json').send(aws.toJSON())
+      })
 
-    api.post('/updates', async (req, reply) => {
-      const operator = await verifyOperator(req.headers.authorization)
-      reply.code(201)
-      return post('primary', req.body, operator.name, req)
-    })
+      api.post('/updates', async (req, reply) => {
+        const operator = await verifyOperator(req.headers.authorization)
+        reply.code(201)
+        return post('primary', req.body, operator.name, req)
+      })
 
-    api.post('/backup/updates', async (req, reply) => {
-      checkBackupKey(req.headers['x-operator-key'])
-      reply.code(201)
-      return post('backup', req.body, 'backup-key', req)
-    })
-  }, { prefix: '/api' })
+      api.post('/backup/updates', async (req, reply) => {
+        checkBackupKey(req.headers['x-operator-key'])
+        reply.code(201)
+        return post('backup', req.body, 'backup-key', req)
+      })
+    },
+    { prefix: '/api' },
+  )
 
   return app
 }
@@ -120,7 +129,8 @@ function bodyError(err: unknown): PostRejected | undefined {
   const code = (err as { code?: string })?.code
   if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return Rejections.invalid('send the update as JSON (content-type: application/json)')
   if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return Rejections.invalid('the body is empty: expected {"message": "..."}')
-  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (err as Error)?.name === 'SyntaxError') return Rejections.invalid(`the body is not valid JSON: ${(err as Error).message}`)
+  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (err as Error)?.name === 'SyntaxError')
+    return Rejections.invalid(`the body is not valid JSON: ${(err as Error).message}`)
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new PostRejected('invalid_request', 'ValidationException', 413, 'the body is larger than 64 KiB')
   return undefined
 }

@@ -31,7 +31,9 @@ export interface ComponentState {
 }
 
 export function componentStates(names: readonly string[], updates: readonly Update[]): ComponentState[] {
-  const states = new Map<string, ComponentState>(names.map((name) => [name, { name, title: TITLES[name] ?? name, status: 'operational', since: null, updateId: null }]))
+  const states = new Map<string, ComponentState>(
+    names.map((name) => [name, { name, title: TITLES[name] ?? name, status: 'operational', since: null, updateId: null }]),
+  )
   // updates are in posting order: the last one wins.
   for (const u of updates) {
     const state = u.component ? states.get(u.component) : undefined

@@ -29,11 +29,21 @@ export function loadConfig(env: Env): StatusPageConfig {
   if (!/^https?:\/\/[^/]+\/?$/.test(cognitoUrl)) throw new InvalidConfig('COGNITO_URL', 'the base URL of Cognito (http://host:port)', cognitoUrl)
   const operatorKey = env.OUTAGE_LAB_OPERATOR_KEY || undefined
   if (operatorKey !== undefined && operatorKey.length < MIN_OPERATOR_KEY_CHARS) {
-    throw new InvalidConfig('OUTAGE_LAB_OPERATOR_KEY', `at least ${MIN_OPERATOR_KEY_CHARS} characters (or unset: backup path disabled)`, `${operatorKey.length} characters`)
+    throw new InvalidConfig(
+      'OUTAGE_LAB_OPERATOR_KEY',
+      `at least ${MIN_OPERATOR_KEY_CHARS} characters (or unset: backup path disabled)`,
+      `${operatorKey.length} characters`,
+    )
   }
-  const components = envString(env, 'STATUS_PAGE_COMPONENTS', DEFAULT_COMPONENTS.join(',')).split(',').map((c) => c.trim())
+  const components = envString(env, 'STATUS_PAGE_COMPONENTS', DEFAULT_COMPONENTS.join(','))
+    .split(',')
+    .map((c) => c.trim())
   if (components.some((c) => !COMPONENT_NAME.test(c)) || new Set(components).size !== components.length) {
-    throw new InvalidConfig('STATUS_PAGE_COMPONENTS', 'distinct component names (lower-case letters, digits, dashes) separated by commas', env.STATUS_PAGE_COMPONENTS)
+    throw new InvalidConfig(
+      'STATUS_PAGE_COMPONENTS',
+      'distinct component names (lower-case letters, digits, dashes) separated by commas',
+      env.STATUS_PAGE_COMPONENTS,
+    )
   }
   return {
     port: envInt(env, 'PORT', { min: 0, max: 65535 }),

@@ -36,7 +36,10 @@ const MAX_POOLS = 64
 
 /** A failure of the fetch itself, raised inside jose's fetch so it survives jose's handling. */
 class JwksFetchFailed extends Error {
-  constructor(readonly unavailable: boolean, message: string) {
+  constructor(
+    readonly unavailable: boolean,
+    message: string,
+  ) {
     super(message)
   }
 }
@@ -58,7 +61,8 @@ export function operatorTokenVerifier(opts: OperatorTokenOptions): (authorizatio
     if (res.status === 200) return res
     await res.body?.cancel().catch(() => {})
     // Cognito answers 4xx for a pool it does not have: the token names an issuer that does not exist.
-    if (res.status >= 400 && res.status < 500) throw new JwksFetchFailed(false, `the token's user pool is unknown to Cognito (JWKS ${url} answered ${res.status})`)
+    if (res.status >= 400 && res.status < 500)
+      throw new JwksFetchFailed(false, `the token's user pool is unknown to Cognito (JWKS ${url} answered ${res.status})`)
     throw new JwksFetchFailed(true, `JWKS fetch from ${url} answered ${res.status}`)
   }
 
@@ -94,7 +98,8 @@ export function operatorTokenVerifier(opts: OperatorTokenOptions): (authorizatio
     if (!issuer.startsWith(`${base}/`)) throw Rejections.invalidToken(`the token's issuer ${JSON.stringify(issuer)} is not a user pool of ${base}`)
     const poolId = issuer.slice(base.length + 1)
     if (!POOL_ID.test(poolId)) throw Rejections.invalidToken(`the token's issuer ${JSON.stringify(issuer)} does not name a user pool`)
-    if (opts.poolId && poolId !== opts.poolId) throw Rejections.invalidToken(`the token was issued by user pool ${poolId}, not the operators' pool ${opts.poolId}`)
+    if (opts.poolId && poolId !== opts.poolId)
+      throw Rejections.invalidToken(`the token was issued by user pool ${poolId}, not the operators' pool ${opts.poolId}`)
 
     let payload: JWTPayload
     try {
@@ -107,7 +112,8 @@ export function operatorTokenVerifier(opts: OperatorTokenOptions): (authorizatio
     if (tokenUse !== 'id' && tokenUse !== 'access') throw Rejections.invalidToken(`token_use must be id or access, got ${JSON.stringify(tokenUse)}`)
     // An ID token names its app client in aud, an access token in client_id.
     const client = tokenUse === 'id' ? (Array.isArray(payload.aud) ? payload.aud[0] : payload.aud) : payload.client_id
-    if (opts.clientId && client !== opts.clientId) throw Rejections.invalidToken(`the token was issued to app client ${JSON.stringify(client ?? null)}, not the operators' client ${opts.clientId}`)
+    if (opts.clientId && client !== opts.clientId)
+      throw Rejections.invalidToken(`the token was issued to app client ${JSON.stringify(client ?? null)}, not the operators' client ${opts.clientId}`)
     const username = tokenUse === 'id' ? payload['cognito:username'] : payload.username
     const sub = String(payload.sub)
     return { name: typeof username === 'string' && username !== '' ? username : sub, sub, poolId, tokenUse }
@@ -120,12 +126,14 @@ function rejectionOf(err: unknown): PostRejected {
   if (err instanceof errors.JWKSTimeout) return Rejections.cognitoUnavailable('the JWKS fetch timed out')
   if (err instanceof errors.JWTExpired) return Rejections.expiredToken()
   if (err instanceof errors.JOSEAlgNotAllowed) return Rejections.invalidToken('the token must be signed with RS256')
-  if (err instanceof errors.JWSSignatureVerificationFailed) return Rejections.invalidToken('the token signature does not verify with the user pool\'s keys')
-  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) return Rejections.invalidToken('no key of the user pool matches the token (kid)')
+  if (err instanceof errors.JWSSignatureVerificationFailed) return Rejections.invalidToken("the token signature does not verify with the user pool's keys")
+  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys)
+    return Rejections.invalidToken('no key of the user pool matches the token (kid)')
   if (err instanceof errors.JWTClaimValidationFailed) return Rejections.invalidToken(`token claim ${err.claim}: ${err.message}`)
   // Cognito answered, but not with a key set.
   // Cognito answered 200, but not with a key set (our fetch already turned other statuses into errors).
-  if (err instanceof errors.JWKSInvalid || (err instanceof errors.JOSEError && err.code === 'ERR_JOSE_GENERIC')) return Rejections.cognitoUnavailable('Cognito answered the JWKS fetch with something else than a key set')
+  if (err instanceof errors.JWKSInvalid || (err instanceof errors.JOSEError && err.code === 'ERR_JOSE_GENERIC'))
+    return Rejections.cognitoUnavailable('Cognito answered the JWKS fetch with something else than a key set')
   if (err instanceof errors.JOSEError) return Rejections.invalidToken(`the operator token is not valid: ${err.message}`)
   return Rejections.cognitoUnavailable((err as Error)?.message ?? String(err))
 }

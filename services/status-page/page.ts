@@ -24,7 +24,9 @@ p.message{white-space:pre-wrap;margin:.2rem 0}`
 export function renderPage(input: { title: string; components: ComponentState[]; updates: readonly Update[]; nowMs: number; refreshSeconds: number }): string {
   const newest = input.updates.slice(-PAGE_UPDATES).reverse()
   const rows = input.components
-    .map((c) => `<tr><th scope="row">${escapeHtml(c.title)}</th><td class="${c.status}">${LABELS[c.status]}</td><td>${c.since ? timeTag(c.since) : ''}</td></tr>`)
+    .map(
+      (c) => `<tr><th scope="row">${escapeHtml(c.title)}</th><td class="${c.status}">${LABELS[c.status]}</td><td>${c.since ? timeTag(c.since) : ''}</td></tr>`,
+    )
     .join('\n')
   const items = newest
     .map((u) => {
@@ -60,6 +62,9 @@ ${omitted > 0 ? `<p class="meta">${omitted} older updates in <a href="/api/statu
 }
 
 function timeTag(iso: string): string {
-  const text = iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC').replace(/Z$/, ' UTC')
+  const text = iso
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC')
+    .replace(/Z$/, ' UTC')
   return `<time datetime="${escapeHtml(iso)}">${escapeHtml(text)}</time>`
 }

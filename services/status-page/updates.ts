@@ -33,7 +33,11 @@ export class UpdateLog {
   private tail: Promise<unknown> = Promise.resolve()
   private readonly now: () => number
 
-  private constructor(readonly file: string, private readonly fh: fs.FileHandle, opts: UpdateLogOptions) {
+  private constructor(
+    readonly file: string,
+    private readonly fh: fs.FileHandle,
+    opts: UpdateLogOptions,
+  ) {
     this.now = opts.now ?? Date.now
   }
 
@@ -55,12 +59,15 @@ export class UpdateLog {
         await fh.truncate(Buffer.byteLength(text.slice(0, complete)))
         await fh.sync()
       }
-      text.slice(0, complete).split('\n').forEach((line, i) => {
-        if (line === '') return
-        const update = parseUpdate(line)
-        if (typeof update === 'string') opts.onSkippedLine?.(i + 1, update)
-        else log.updates.push(update)
-      })
+      text
+        .slice(0, complete)
+        .split('\n')
+        .forEach((line, i) => {
+          if (line === '') return
+          const update = parseUpdate(line)
+          if (typeof update === 'string') opts.onSkippedLine?.(i + 1, update)
+          else log.updates.push(update)
+        })
       log.updates.sort((a, b) => a.id - b.id)
       // A new file's directory entry must be durable too, or the first update can vanish with it.
       if (!existed) await syncDir(path.dirname(file))
@@ -120,7 +127,16 @@ function parseUpdate(line: string): Update | string {
     (u.path === 'primary' || u.path === 'backup') &&
     typeof u.operator === 'string'
   if (!ok) return 'not an update record'
-  return { id: u.id, postedAt: u.postedAt, postedAtMs: u.postedAtMs, message: u.message, component: u.component ?? null, status: u.status ?? null, path: u.path, operator: u.operator }
+  return {
+    id: u.id,
+    postedAt: u.postedAt,
+    postedAtMs: u.postedAtMs,
+    message: u.message,
+    component: u.component ?? null,
+    status: u.status ?? null,
+    path: u.path,
+    operator: u.operator,
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {

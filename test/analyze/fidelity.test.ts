@@ -13,16 +13,74 @@ function outage(opts: { brokenMembers?: number; cognitoBlocks?: boolean } = {}):
     const from = n <= 3 ? -3_000 : 11_000
     rows.push(...alive(fe(n), from))
     rows.push(...scraped(fe(n), 'kinesis_frontend_thread_limit', [[from, 14]]))
-    rows.push(...scraped(fe(n), 'kinesis_frontend_threads', [[from, 11 + Math.min(n, 3) - 1], [16_000, 14]]))
-    rows.push(...scraped(fe(n), 'kinesis_frontend_thread_create_failures_total', [[from, 0], [17_000, 2]]))
-    rows.push(...scraped(fe(n), BROKEN, n <= brokenMembers ? [[from, 0], [18_000 + n * 100, 1], [52_000 + n * 500, 0]] : [[from, 0]]))
+    rows.push(
+      ...scraped(fe(n), 'kinesis_frontend_threads', [
+        [from, 11 + Math.min(n, 3) - 1],
+        [16_000, 14],
+      ]),
+    )
+    rows.push(
+      ...scraped(fe(n), 'kinesis_frontend_thread_create_failures_total', [
+        [from, 0],
+        [17_000, 2],
+      ]),
+    )
+    rows.push(
+      ...scraped(
+        fe(n),
+        BROKEN,
+        n <= brokenMembers
+          ? [
+              [from, 0],
+              [18_000 + n * 100, 1],
+              [52_000 + n * 500, 0],
+            ]
+          : [[from, 0]],
+      ),
+    )
   }
-  const onsets: Record<string, number> = { kinesis: 20_000, cloudwatch: 22_000, eventbridge: 22_000, autoscaler: 25_000, lambda: 30_000, cognito: 35_000, 'status-page': 40_000 }
+  const onsets: Record<string, number> = {
+    kinesis: 20_000,
+    cloudwatch: 22_000,
+    eventbridge: 22_000,
+    autoscaler: 25_000,
+    lambda: 30_000,
+    cognito: 35_000,
+    'status-page': 40_000,
+  }
   for (const [s, at] of Object.entries(onsets)) rows.push(...client(s, down([at, 60_000])))
-  rows.push(...scraped('cloudwatch', 'cloudwatch_alarm_state{alarm="demand-high",state="INSUFFICIENT_DATA"}', [[-3_000, 1], [-1_000, 0], [24_000, 1], [62_000, 0]]))
-  rows.push(...scraped('cloudwatch', 'cloudwatch_alarm_state{alarm="demand-high",state="OK"}', [[-3_000, 0], [-1_000, 1], [24_000, 0], [62_000, 1]]))
-  rows.push(...scraped('lambda', 'lambda_agent_buffer_bytes', [[-3_000, 0], [25_000, 40_000], [45_000, 900_000], [62_000, 0]]))
-  if (opts.cognitoBlocks ?? true) rows.push(...scraped('cognito', 'cognito_requests_blocked', [[-3_000, 0], [34_000, 12], [60_000, 0]]))
+  rows.push(
+    ...scraped('cloudwatch', 'cloudwatch_alarm_state{alarm="demand-high",state="INSUFFICIENT_DATA"}', [
+      [-3_000, 1],
+      [-1_000, 0],
+      [24_000, 1],
+      [62_000, 0],
+    ]),
+  )
+  rows.push(
+    ...scraped('cloudwatch', 'cloudwatch_alarm_state{alarm="demand-high",state="OK"}', [
+      [-3_000, 0],
+      [-1_000, 1],
+      [24_000, 0],
+      [62_000, 1],
+    ]),
+  )
+  rows.push(
+    ...scraped('lambda', 'lambda_agent_buffer_bytes', [
+      [-3_000, 0],
+      [25_000, 40_000],
+      [45_000, 900_000],
+      [62_000, 0],
+    ]),
+  )
+  if (opts.cognitoBlocks ?? true)
+    rows.push(
+      ...scraped('cognito', 'cognito_requests_blocked', [
+        [-3_000, 0],
+        [34_000, 12],
+        [60_000, 0],
+      ]),
+    )
   return rows
 }
 
@@ -57,7 +115,12 @@ t.test('a run that shows every 2020 mechanism scores 1', async (t) => {
       ['every-frontend-broke', true, true, 'all 6 front-ends had a broken shard-map at 18.6s'],
       ['removal-did-not-heal', true, true, 'Kinesis stayed impacted after remove-capacity at 40.0s until paced-restart at 50.0s'],
       ['restart-healed', true, true, 'Kinesis recovered at 60.0s, 10000 ms after paced-restart'],
-      ['onset-order', true, true, 'kinesis -> cloudwatch|eventbridge -> lambda -> cognito: onsets in order: kinesis 20.0s, cloudwatch 22.0s, eventbridge 22.0s, lambda 30.0s, cognito 35.0s'],
+      [
+        'onset-order',
+        true,
+        true,
+        'kinesis -> cloudwatch|eventbridge -> lambda -> cognito: onsets in order: kinesis 20.0s, cloudwatch 22.0s, eventbridge 22.0s, lambda 30.0s, cognito 35.0s',
+      ],
       ['buffer-delays', true, true, 'cognito broke 15000 ms after kinesis; lambda broke 8000 ms after cloudwatch'],
       ['alarms-insufficient-data', true, true, 'alarms went to INSUFFICIENT_DATA: demand-high at 24.0s'],
       ['lambda-agent-buffer-grew', true, true, "the host agent's buffer grew by 900000 bytes after the trigger"],
@@ -85,7 +148,11 @@ t.test('a remediation switch makes its mechanism not applicable instead of faile
   const timeline = outage({ cognitoBlocks: false }).filter((r) => r.service !== 'cognito' && r.service !== 'lambda' && r.service !== 'status-page')
   const f = analyzeRun({ experiment: e, timeline, events }).fidelity
   const na = f.checks.filter((c) => !c.applicable).map((c) => c.name)
-  t.same(na, ['buffer-delays', 'lambda-agent-buffer-grew', 'lambda-errors-after-cloudwatch', 'cognito-blocked', 'dashboard-primary-failed'], 'the backup path does not need Cognito: it still applies')
+  t.same(
+    na,
+    ['buffer-delays', 'lambda-agent-buffer-grew', 'lambda-errors-after-cloudwatch', 'cognito-blocked', 'dashboard-primary-failed'],
+    'the backup path does not need Cognito: it still applies',
+  )
   const by = Object.fromEntries(f.checks.map((c) => [c.name, c]))
   t.equal(by['onset-order'].detail, 'kinesis -> cloudwatch|eventbridge: onsets in order: kinesis 20.0s, cloudwatch 22.0s, eventbridge 22.0s')
   t.equal(f.score, 1, 'every check that applies is met')
@@ -94,9 +161,16 @@ t.test('a remediation switch makes its mechanism not applicable instead of faile
 t.test('removing capacity that heals Kinesis fails removal-did-not-heal; no restart makes restart-healed not applicable', async (t) => {
   const e = experiment({ topology: { services: [] } })
   const timeline = [...client('kinesis', down([20_000, 41_000])), ...alive(fe(1))]
-  const f = analyzeRun({ experiment: e, timeline, events: [actionStart(10_000, 'add-capacity', 'scale-fleet'), actionStart(40_000, 'remove-capacity', 'scale-fleet')] }).fidelity
+  const f = analyzeRun({
+    experiment: e,
+    timeline,
+    events: [actionStart(10_000, 'add-capacity', 'scale-fleet'), actionStart(40_000, 'remove-capacity', 'scale-fleet')],
+  }).fidelity
   const by = Object.fromEntries(f.checks.map((c) => [c.name, c]))
-  t.same([by['removal-did-not-heal'].met, by['removal-did-not-heal'].detail], [false, 'Kinesis recovered at 41.0s, after remove-capacity and before any restart'])
+  t.same(
+    [by['removal-did-not-heal'].met, by['removal-did-not-heal'].detail],
+    [false, 'Kinesis recovered at 41.0s, after remove-capacity and before any restart'],
+  )
   t.same([by['restart-healed'].applicable, by['restart-healed'].detail], [false, 'no fleet restart while Kinesis was impacted'])
 })
 
@@ -104,22 +178,47 @@ function journal(title: string, timeline: TimelineRow[], evs = events): Journal 
   const e = flagship()
   const a = analyzeRun({ experiment: e, timeline, events: evs })
   return {
-    title, experiment: e, backend: 'local', seed: 1, status: 'completed', deviated: false, startedAt: '', endedAt: '', durationMs: 90_000, threadLimitEnforcement: 'cgroup',
+    title,
+    experiment: e,
+    backend: 'local',
+    seed: 1,
+    status: 'completed',
+    deviated: false,
+    startedAt: '',
+    endedAt: '',
+    durationMs: 90_000,
+    threadLimitEnforcement: 'cgroup',
     steadyState: { before: { met: true, probes: [] }, after: { met: true, probes: [] } },
-    events: evs, services: a.services, cascade: a.cascade, blastRadius: a.blastRadius, recovery: a.recovery, expectations: a.expectations, fidelity: a.fidelity,
+    events: evs,
+    services: a.services,
+    cascade: a.cascade,
+    blastRadius: a.blastRadius,
+    recovery: a.recovery,
+    expectations: a.expectations,
+    fidelity: a.fidelity,
   }
 }
 
 t.test('compareRuns lines two runs up per service', async (t) => {
   const a = journal('2020', outage())
   // The remediation run: Cognito sheds instead of blocking and stays healthy; Kinesis heals faster.
-  const b = journal('sustain', [...outage().filter((r) => r.service !== 'cognito' && r.service !== 'kinesis'), ...client('cognito', down()), ...client('kinesis', down([20_000, 52_000]))])
+  const b = journal('sustain', [
+    ...outage().filter((r) => r.service !== 'cognito' && r.service !== 'kinesis'),
+    ...client('cognito', down()),
+    ...client('kinesis', down([20_000, 52_000])),
+  ])
   const c = compareRuns(a, b)
   t.same([c.a.title, c.b.title, c.a.impacted.length, c.b.impacted.length], ['2020', 'sustain', 7, 6])
   t.same([c.a.expectationsMet, c.a.expectationsTotal, c.b.expectationsMet, c.b.expectationsTotal], [2, 2, 1, 2])
-  t.same(c.expectations, [{ name: 'impacted', a: true, b: false }, { name: 'recovered', a: true, b: true }])
+  t.same(c.expectations, [
+    { name: 'impacted', a: true, b: false },
+    { name: 'recovered', a: true, b: true },
+  ])
   const by = Object.fromEntries(c.services.map((s) => [s.service, s]))
-  t.same(c.services.map((s) => s.service), ['kinesis', 'cognito', 'cloudwatch', 'eventbridge', 'autoscaler', 'lambda', 'status-page'])
+  t.same(
+    c.services.map((s) => s.service),
+    ['kinesis', 'cognito', 'cloudwatch', 'eventbridge', 'autoscaler', 'lambda', 'status-page'],
+  )
   t.same(by.cognito, {
     service: 'cognito',
     a: { impacted: true, onsetMs: 35_000, impactMs: 25_000, timeToRecoverMs: 10_000, recovered: true, availability: by.cognito.a!.availability },

@@ -52,5 +52,13 @@ export function alive(service: string, fromMs = -3_000, toMs = 90_000): Timeline
   return rows
 }
 
-export const actionStart = (atMs: number, name: string, provider: string, phase = 'method') => ({ atMs, kind: 'action-start', detail: { name, provider, phase } })
-export const actionEnd = (atMs: number, name: string, provider: string, ok: boolean, phase = 'method') => ({ atMs, kind: 'action-end', detail: { name, provider, phase, ok } })
+export const actionStart = (atMs: number, name: string, provider: string, phase = 'method') => ({
+  atMs,
+  kind: 'action-start',
+  detail: { name, provider, phase },
+})
+export const actionEnd = (atMs: number, name: string, provider: string, ok: boolean, phase = 'method') => ({
+  atMs,
+  kind: 'action-end',
+  detail: { name, provider, phase, ok },
+})

@@ -81,22 +81,50 @@ t.test('steady-state probes look back over their window and apply the tolerance'
       probes: [
         { name: 'available', type: 'probe', service: 'kinesis', measure: 'successRatio', window: '3s', tolerance: { min: 0.99 } },
         { name: 'fast', type: 'probe', service: 'kinesis', measure: 'p99Ms', window: '3s', tolerance: { max: 100 } },
-        { name: 'all-broken', type: 'probe', service: 'kinesis', metric: 'kinesis_frontend_shard_map_state{state="broken"}', aggregate: 'min', window: '2s', tolerance: { min: 1 } },
+        {
+          name: 'all-broken',
+          type: 'probe',
+          service: 'kinesis',
+          metric: 'kinesis_frontend_shard_map_state{state="broken"}',
+          aggregate: 'min',
+          window: '2s',
+          tolerance: { min: 1 },
+        },
       ],
     },
   })
   const broken = 'kinesis_frontend_shard_map_state{state="broken"}'
   const timeline = new SeriesIndex([
     ...client('kinesis', down([20_000, 30_000])),
-    ...scraped('kinesis-frontend-main-1', broken, [[0, 0], [21_000, 1]]),
-    ...scraped('kinesis-frontend-main-2', broken, [[0, 0], [23_000, 1]]),
+    ...scraped('kinesis-frontend-main-1', broken, [
+      [0, 0],
+      [21_000, 1],
+    ]),
+    ...scraped('kinesis-frontend-main-2', broken, [
+      [0, 0],
+      [23_000, 1],
+    ]),
     ...scraped('kinesis-frontend-main-2', 'kinesis_frontend_shard_map_state{state="ready"}', [[0, 1]]),
   ])
   const before = evaluateHypothesis(e.steadyStateHypothesis, timeline, 0)
   t.equal(before.met, false, 'the shard-maps were not broken before the method')
-  t.same(before.probes.map((p) => [p.name, p.met, p.value]), [['available', true, 1], ['fast', true, 40], ['all-broken', false, 0]])
+  t.same(
+    before.probes.map((p) => [p.name, p.met, p.value]),
+    [
+      ['available', true, 1],
+      ['fast', true, 40],
+      ['all-broken', false, 0],
+    ],
+  )
   const during = evaluateHypothesis(e.steadyStateHypothesis, timeline, 25_000)
-  t.same(during.probes.map((p) => [p.name, p.met, p.value]), [['available', false, 0.3], ['fast', false, 200], ['all-broken', true, 1]])
+  t.same(
+    during.probes.map((p) => [p.name, p.met, p.value]),
+    [
+      ['available', false, 0.3],
+      ['fast', false, 200],
+      ['all-broken', true, 1],
+    ],
+  )
   t.equal(during.probes[0].detail, 'successRatio of kinesis was 0.300, expected >= 0.99')
   t.equal(during.probes[2].detail, 'min of kinesis_frontend_shard_map_state{state="broken"} of kinesis was 1, expected >= 1')
   const early = evaluateProbe(e.steadyStateHypothesis!.probes[2], timeline, 22_500)
@@ -115,5 +143,11 @@ t.test('method probes are judged at their offsets', async (t) => {
     ],
   })
   const a = analyzeRun({ experiment: e, timeline: client('kinesis', down([20_000, 30_000])), events: [] })
-  t.same(a.probes.map((p) => [p.name, p.met, p.fromMs, p.toMs]), [['kinesis-down', true, 23_000, 25_000], ['kinesis-up', true, 58_000, 60_000]])
+  t.same(
+    a.probes.map((p) => [p.name, p.met, p.fromMs, p.toMs]),
+    [
+      ['kinesis-down', true, 23_000, 25_000],
+      ['kinesis-up', true, 58_000, 60_000],
+    ],
+  )
 })

@@ -25,34 +25,65 @@ async function autoscaler(t: Tap.Test) {
 t.test('a policy definition is checked and named errors come back', async (t) => {
   const { post } = await autoscaler(t)
   const cases: Array<[unknown, number, string, string]> = [
-    [{ service: 'shop', name: 'p', adjustment: 1, exactCapacity: 2 }, 400, 'InvalidParameterException', 'Exactly one of adjustment and exactCapacity must be given'],
+    [
+      { service: 'shop', name: 'p', adjustment: 1, exactCapacity: 2 },
+      400,
+      'InvalidParameterException',
+      'Exactly one of adjustment and exactCapacity must be given',
+    ],
     [{ service: 'shop', name: 'p' }, 400, 'InvalidParameterException', 'Exactly one of adjustment and exactCapacity must be given'],
     [{ service: 'shop', name: 'p', adjustment: 0 }, 400, 'InvalidParameterException', 'adjustment must be a non-zero integer'],
     [{ service: 'shop', name: 'a b', adjustment: 1 }, 400, 'InvalidParameterException', 'name must be 1-255 letters, digits, _ . : or -'],
     [{ service: 'shop', name: 'p', adjustment: 1, cooldownMs: -1 }, 400, 'InvalidParameterException', 'cooldownMs must be an integer >= 0'],
     [{ service: 'ghost', name: 'p', adjustment: 1 }, 400, 'ServiceNotFoundException', 'Service not found.'],
-    [{ service: 'shop', name: 'p', adjustment: 1, alarm: { namespace: 'Shop', metricName: 'Latency' } }, 400, 'InvalidParameterException', 'alarm.threshold must be a number'],
-    [{ service: 'shop', name: 'p', adjustment: 1, alarm: { namespace: 'Shop', metricName: 'Latency', threshold: 1, statistic: 'p99' } }, 400, 'InvalidParameterException', 'alarm.statistic must be one of SampleCount, Average, Sum, Minimum, Maximum'],
-    [{ service: 'shop', name: 'p', adjustment: 1, alarm: { namespace: 'Shop', metricName: 'Latency', threshold: 1 } }, 400, 'InvalidParameterException', 'alarm needs CloudWatch: start the autoscaler with CLOUDWATCH_URL'],
+    [
+      { service: 'shop', name: 'p', adjustment: 1, alarm: { namespace: 'Shop', metricName: 'Latency' } },
+      400,
+      'InvalidParameterException',
+      'alarm.threshold must be a number',
+    ],
+    [
+      { service: 'shop', name: 'p', adjustment: 1, alarm: { namespace: 'Shop', metricName: 'Latency', threshold: 1, statistic: 'p99' } },
+      400,
+      'InvalidParameterException',
+      'alarm.statistic must be one of SampleCount, Average, Sum, Minimum, Maximum',
+    ],
+    [
+      { service: 'shop', name: 'p', adjustment: 1, alarm: { namespace: 'Shop', metricName: 'Latency', threshold: 1 } },
+      400,
+      'InvalidParameterException',
+      'alarm needs CloudWatch: start the autoscaler with CLOUDWATCH_URL',
+    ],
   ]
   for (const [body, status, type, message] of cases) t.same(await post('/policies', body), { status, body: { __type: type, message } }, message)
-  t.same(await post('/policies/nope/invoke', { NewStateValue: 'ALARM' }), { status: 400, body: { __type: 'ObjectNotFoundException', message: 'No scaling policy found for policy name: nope' } })
+  t.same(await post('/policies/nope/invoke', { NewStateValue: 'ALARM' }), {
+    status: 400,
+    body: { __type: 'ObjectNotFoundException', message: 'No scaling policy found for policy name: nope' },
+  })
 })
 
 t.test('ALARM scales, other states do not, cooldown holds, capacity stays within MAX_TASKS', async (t) => {
   const { app, svc, post } = await autoscaler(t)
   t.equal((await post('/policies', { service: 'shop', name: 'out', adjustment: 3, cooldownMs: 60_000 })).status, 201)
   t.equal((await post('/policies', { service: 'shop', name: 'in', exactCapacity: 0 })).status, 201)
-  const alarm = (state: string) => JSON.stringify({ AlarmName: 'shop-latency', NewStateValue: state, OldStateValue: 'OK', StateChangeTime: new Date().toISOString() })
+  const alarm = (state: string) =>
+    JSON.stringify({ AlarmName: 'shop-latency', NewStateValue: state, OldStateValue: 'OK', StateChangeTime: new Date().toISOString() })
 
   t.match(await post('/policies/out/invoke', alarm('OK')), { status: 200, body: { outcome: 'ignored', state: 'OK' } })
   // SNS-style deliveries come as text/plain.
-  t.match(await post('/policies/out/invoke', alarm('ALARM'), { 'content-type': 'text/plain' }), { status: 200, body: { outcome: 'scaled', previousDesiredCount: 1, desiredCount: 4 } })
+  t.match(await post('/policies/out/invoke', alarm('ALARM'), { 'content-type': 'text/plain' }), {
+    status: 200,
+    body: { outcome: 'scaled', previousDesiredCount: 1, desiredCount: 4 },
+  })
   t.match(await post('/policies/out/invoke', alarm('ALARM')), { status: 200, body: { outcome: 'cooldown', desiredCount: 4 } })
   t.equal(svc.desiredCount, 4)
   t.same(app.autoscaler.cluster.counts(svc), { desired: 4, running: 0, pending: 4 }, 'tasks wait for their provisioning events')
 
-  t.match(await post('/policies/in/invoke', { detail: { state: { value: 'ALARM' } } }), { body: { outcome: 'scaled', desiredCount: 0 } }, 'an EventBridge alarm event works too')
+  t.match(
+    await post('/policies/in/invoke', { detail: { state: { value: 'ALARM' } } }),
+    { body: { outcome: 'scaled', desiredCount: 0 } },
+    'an EventBridge alarm event works too',
+  )
   t.same(app.autoscaler.cluster.counts(svc), { desired: 0, running: 0, pending: 0 }, 'unprovisioned tasks are withdrawn at once')
 
   app.autoscaler.policies.get('out')!.lastScaledAtMs = undefined

@@ -7,21 +7,12 @@ import { ECSClient, CreateServiceCommand, UpdateServiceCommand, DescribeServices
 import { request } from 'undici'
 import { CREDENTIALS, spawnService, type Spawned } from '../helpers/spawn.js'
 import { startEventBridgeStandIn } from './eventbridge-stand-in.js'
+import { eventually } from '../helpers/eventually.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
 const ENTRY = 'services/autoscaler/main.js'
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(50)
-  }
-}
 
 async function post(url: string, body: unknown): Promise<{ status: number; body: any }> {
   const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
@@ -68,12 +59,19 @@ function harness(autoscaler: Spawned) {
 
 t.test('a scaling policy scales out through EventBridge; a sick EventBridge stalls provisioning until it recovers', async (t) => {
   const eventBridge = await startEventBridgeStandIn(t)
-  const autoscaler = await spawnService(ENTRY, { EVENTBRIDGE_URL: eventBridge.url, WORKFLOW_RETRY_MAX_MS: '500', TASK_START_TIMEOUT_MS: '60000' }, { timeoutMs: 60_000 })
+  const autoscaler = await spawnService(
+    ENTRY,
+    { EVENTBRIDGE_URL: eventBridge.url, WORKFLOW_RETRY_MAX_MS: '500', TASK_START_TIMEOUT_MS: '60000' },
+    { timeoutMs: 60_000 },
+  )
   t.teardown(() => autoscaler.stop())
   const { ecs, counts, tasks } = harness(autoscaler)
   t.teardown(() => ecs.destroy())
 
-  await until('the workflow rule and its target', () => eventBridge.rules.get('outage-lab-ecs-workflows-autoscaler')?.targets.length)
+  await eventually(() => eventBridge.rules.get('outage-lab-ecs-workflows-autoscaler')?.targets.length, {
+    what: 'the workflow rule and its target',
+    timeoutMs: 60_000,
+  })
   const rule = eventBridge.rules.get('outage-lab-ecs-workflows-autoscaler')!
   t.same(rule.targets, [`${autoscaler.url}/workflow/events`])
   t.same(rule.pattern.source, ['outage-lab.ecs'])
@@ -98,18 +96,31 @@ t.test('a scaling policy scales out through EventBridge; a sick EventBridge stal
     eventBridge.holdDeliveries = true
     const res = await post(policy.body.invokeUrl, { AlarmName: 'shop-latency', NewStateValue: 'ALARM', OldStateValue: 'OK' })
     t.match(res.body, { outcome: 'scaled', previousDesiredCount: 0, desiredCount: 2 })
-    await until('two provisioning requests accepted by EventBridge', () => eventBridge.held.filter((e) => e.detail.kind === 'provisioning').length === 2)
+    await eventually(() => eventBridge.held.filter((e) => e.detail.kind === 'provisioning').length === 2, {
+      what: 'two provisioning requests accepted by EventBridge',
+      timeoutMs: 60_000,
+    })
     await sleep(300)
     t.same(await counts('shop'), { desired: 2, pending: 2, running: 0 }, 'requested, not provisioned: the events have not come back')
     const waiting = await tasks('shop')
-    t.same(waiting.map((task) => task.lastStatus), ['PROVISIONING', 'PROVISIONING'])
-    t.same(waiting.map((task) => task.containers![0].networkBindings), [[], []], 'no process yet')
+    t.same(
+      waiting.map((task) => task.lastStatus),
+      ['PROVISIONING', 'PROVISIONING'],
+    )
+    t.same(
+      waiting.map((task) => task.containers![0].networkBindings),
+      [[], []],
+      'no process yet',
+    )
 
     eventBridge.release()
-    const running = await until('two tasks RUNNING', async () => {
-      const all = await tasks('shop')
-      return all.length === 2 && all.every((task) => task.lastStatus === 'RUNNING') && all
-    })
+    const running = await eventually(
+      async () => {
+        const all = await tasks('shop')
+        return all.length === 2 && all.every((task) => task.lastStatus === 'RUNNING') && all
+      },
+      { what: 'two tasks RUNNING', timeoutMs: 60_000 },
+    )
     t.same(await counts('shop'), { desired: 2, pending: 0, running: 2 })
     const kinds = eventBridge.delivered.map((e) => `${e.detail.kind}:${e.detail.taskArn}`)
     for (const task of running) {
@@ -129,7 +140,7 @@ t.test('a scaling policy scales out through EventBridge; a sick EventBridge stal
     const before = (await tasks('shop')).map((task) => task.taskArn)
     eventBridge.failPutEvents = true
     await ecs.send(new UpdateServiceCommand({ service: 'shop', desiredCount: 4 }))
-    await until('PutEvents failing more than once', () => eventBridge.putEventsCalls.failed >= 3)
+    await eventually(() => eventBridge.putEventsCalls.failed >= 3, { what: 'PutEvents failing more than once', timeoutMs: 60_000 })
     t.same(await counts('shop'), { desired: 4, pending: 2, running: 2 }, 'provisioning stalled')
     t.ok((await metric(autoscaler.url, /^autoscaler_workflow_events_total\{.*kind="provisioning",outcome="failed"/)) >= 3)
     t.equal(await metric(autoscaler.url, /^autoscaler_pending_tasks\{.*service_name="shop"/), 2)
@@ -137,7 +148,7 @@ t.test('a scaling policy scales out through EventBridge; a sick EventBridge stal
     t.match(health.last_eventbridge_error, /InternalException \(500\): stand-in: PutEvents is failing/)
 
     eventBridge.failPutEvents = false
-    await until('four tasks RUNNING', async () => (await counts('shop')).running === 4)
+    await eventually(async () => (await counts('shop')).running === 4, { what: 'four tasks RUNNING', timeoutMs: 60_000 })
     t.same(await counts('shop'), { desired: 4, pending: 0, running: 4 })
     const after = await tasks('shop')
     t.same(after.filter((task) => before.includes(task.taskArn)).length, 2, 'the first two kept running')
@@ -147,16 +158,22 @@ t.test('a scaling policy scales out through EventBridge; a sick EventBridge stal
   t.test('de-provisioning waits for its event too; stopped tasks stop answering', async (t) => {
     eventBridge.holdDeliveries = true
     await ecs.send(new UpdateServiceCommand({ service: 'shop', desiredCount: 1 }))
-    await until('three deprovisioning requests accepted', () => eventBridge.held.filter((e) => e.detail.kind === 'deprovisioning').length === 3)
+    await eventually(() => eventBridge.held.filter((e) => e.detail.kind === 'deprovisioning').length === 3, {
+      what: 'three deprovisioning requests accepted',
+      timeoutMs: 60_000,
+    })
     t.same(await counts('shop'), { desired: 1, pending: 0, running: 4 }, 'still running: de-provisioning is delayed')
     const victims = await tasks('shop', 'STOPPED')
     t.equal(victims.length, 3)
     eventBridge.release()
-    await until('one task left RUNNING', async () => (await counts('shop')).running === 1)
-    const stopped = await until('the three STOPPED', async () => {
-      const all = await tasks('shop', 'STOPPED')
-      return all.filter((task) => task.lastStatus === 'STOPPED').length === 3 && all
-    })
+    await eventually(async () => (await counts('shop')).running === 1, { what: 'one task left RUNNING', timeoutMs: 60_000 })
+    const stopped = await eventually(
+      async () => {
+        const all = await tasks('shop', 'STOPPED')
+        return all.filter((task) => task.lastStatus === 'STOPPED').length === 3 && all
+      },
+      { what: 'the three STOPPED', timeoutMs: 60_000 },
+    )
     for (const task of stopped) {
       t.notOk(alive(Number(victims.find((v) => v.taskArn === task.taskArn)!.containers![0].runtimeId)), 'its process is gone')
     }
@@ -167,7 +184,7 @@ t.test('a scaling policy scales out through EventBridge; a sick EventBridge stal
     t.equal(pids.length, 1)
     t.ok(alive(pids[0]))
     await autoscaler.stop('SIGTERM')
-    await until('every task process gone', () => pids.every((pid) => !alive(pid)), 20_000)
+    await eventually(() => pids.every((pid) => !alive(pid)), { what: 'every task process gone', timeoutMs: 20_000 })
     t.pass('no task outlived its autoscaler')
   })
 })
@@ -179,12 +196,15 @@ t.test('tasks exit on their own when the autoscaler is SIGKILLed', async (t) => 
   const { ecs, tasks } = harness(autoscaler)
   t.teardown(() => ecs.destroy())
   await ecs.send(new CreateServiceCommand({ serviceName: 'api', desiredCount: 2 }))
-  const running = await until('two tasks RUNNING', async () => {
-    const all = await tasks('api')
-    return all.length === 2 && all.every((task) => task.lastStatus === 'RUNNING') && all
-  })
+  const running = await eventually(
+    async () => {
+      const all = await tasks('api')
+      return all.length === 2 && all.every((task) => task.lastStatus === 'RUNNING') && all
+    },
+    { what: 'two tasks RUNNING', timeoutMs: 60_000 },
+  )
   const pids = running.map((task) => Number(task.containers![0].runtimeId))
   await autoscaler.stop('SIGKILL')
-  await until('every task process gone', () => pids.every((pid) => !alive(pid)), 20_000)
+  await eventually(() => pids.every((pid) => !alive(pid)), { what: 'every task process gone', timeoutMs: 20_000 })
   t.pass('orphaned tasks noticed their parent was gone and exited')
 })

@@ -26,13 +26,26 @@ export function injectedClient(app: FastifyInstance): CloudWatchClient {
       const query = new URLSearchParams(req.query ?? {}).toString()
       const body = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : Buffer.from(req.body)
       const res = await app.inject({ method: req.method, url: `${req.path}${query ? `?${query}` : ''}`, headers: req.headers, payload: body })
-      return { response: { statusCode: res.statusCode, reason: res.statusMessage, headers: res.headers as Record<string, string>, body: Readable.from([res.rawPayload]) } }
+      return {
+        response: {
+          statusCode: res.statusCode,
+          reason: res.statusMessage,
+          headers: res.headers as Record<string, string>,
+          body: Readable.from([res.rawPayload]),
+        },
+      }
     },
     updateHttpClientConfig() {},
     httpHandlerConfigs: () => ({}),
     destroy() {},
   }
-  return new CloudWatchClient({ endpoint: 'http://cloudwatch.local', region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1, requestHandler: requestHandler as any })
+  return new CloudWatchClient({
+    endpoint: 'http://cloudwatch.local',
+    region: 'us-east-1',
+    credentials: CREDENTIALS,
+    maxAttempts: 1,
+    requestHandler: requestHandler as any,
+  })
 }
 
 /** The error a call fails with, as the fields a CloudWatch user branches on. */
@@ -43,15 +56,6 @@ export async function failure(client: CloudWatchClient, command: any): Promise<{
     return { name: err.name, code: err.Code, status: err.$metadata?.httpStatusCode, message: err.message }
   }
   throw new Error('the call succeeded')
-}
-
-export async function until(what: string, timeoutMs: number, cond: () => Promise<boolean> | boolean, stepMs = 100): Promise<number> {
-  const started = Date.now()
-  while (!(await cond())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`)
-    await new Promise((r) => setTimeout(r, stepMs))
-  }
-  return Date.now() - started
 }
 
 /**

@@ -8,7 +8,17 @@ import type { Datapoint } from '../../services/cloudwatch/datapoints.js'
 
 function points(prefix: string, count: number, atMs: number): Datapoint[] {
   return Array.from({ length: count }, (_, i) => ({
-    id: `${prefix}:${i}`, namespace: 'App', metricName: 'm', dimensions: [], timestampMs: atMs, unit: 'None', sampleCount: 1, sum: i, min: i, max: i, acceptedAtMs: atMs,
+    id: `${prefix}:${i}`,
+    namespace: 'App',
+    metricName: 'm',
+    dimensions: [],
+    timestampMs: atMs,
+    unit: 'None',
+    sampleCount: 1,
+    sum: i,
+    min: i,
+    max: i,
+    acceptedAtMs: atMs,
   }))
 }
 
@@ -21,9 +31,16 @@ t.test('acknowledged datapoints survive a reopen; shipped ones are no longer pen
 
   const again = await LocalStore.open(file, { retentionMs: 60_000 })
   t.teardown(() => again.close())
-  t.same(again.pending(10).map((p) => p.id), ['a:1', 'a:2', 'b:0'])
+  t.same(
+    again.pending(10).map((p) => p.id),
+    ['a:1', 'a:2', 'b:0'],
+  )
   t.equal(again.size, 5, 'shipped datapoints stay readable until the retention drops them')
-  t.same(again.pending(2).map((p) => p.id), ['a:1', 'a:2'], 'oldest first, limited')
+  t.same(
+    again.pending(2).map((p) => p.id),
+    ['a:1', 'a:2'],
+    'oldest first, limited',
+  )
 })
 
 t.test('a torn last line (a crash mid-write) is cut off and appends continue cleanly', async (t) => {
@@ -37,7 +54,10 @@ t.test('a torn last line (a crash mid-write) is cut off and appends continue cle
   await again.close()
   const third = await LocalStore.open(file, { retentionMs: 60_000 })
   t.teardown(() => third.close())
-  t.same(third.pending(10).map((p) => p.id), ['a:0', 'a:1', 'c:0'])
+  t.same(
+    third.pending(10).map((p) => p.id),
+    ['a:0', 'a:1', 'c:0'],
+  )
 })
 
 t.test('entries older than the retention are dropped, pending ones counted as expired, and the log compacted', async (t) => {
@@ -51,12 +71,18 @@ t.test('entries older than the retention are dropped, pending ones counted as ex
   now += 6_000 // 'old' stored 11 s ago, 'new' 6 s ago
   t.equal(store.expire(), 3, 'three pending datapoints outlived the retention')
   await store.compact()
-  t.same(store.pending(10).map((p) => p.id), ['new:0', 'new:1'])
+  t.same(
+    store.pending(10).map((p) => p.id),
+    ['new:0', 'new:1'],
+  )
   t.equal(store.expiredTotal, 3)
   await store.close()
   const lines = fs.readFileSync(file, 'utf8').trim().split('\n')
   t.equal(lines.length, 1, 'the compacted log holds only the live entries')
   const again = await LocalStore.open(file, { retentionMs: 10_000, now: () => now })
   t.teardown(() => again.close())
-  t.same(again.pending(10).map((p) => p.id), ['new:0', 'new:1'])
+  t.same(
+    again.pending(10).map((p) => p.id),
+    ['new:0', 'new:1'],
+  )
 })

@@ -5,12 +5,19 @@
 // datapoint it accepted: the stream and the other process's statistics both count them all.
 import t from 'tap'
 import { request } from 'undici'
-import { PutMetricDataCommand, PutMetricAlarmCommand, DescribeAlarmsCommand, GetMetricStatisticsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch'
+import {
+  PutMetricDataCommand,
+  PutMetricAlarmCommand,
+  DescribeAlarmsCommand,
+  GetMetricStatisticsCommand,
+  type CloudWatchClient,
+} from '@aws-sdk/client-cloudwatch'
 import { KinesisClient, ListShardsCommand, GetShardIteratorCommand, GetRecordsCommand } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { spawnService } from '../helpers/spawn.js'
 import { startKinesisOutage, kinesisOutageSkip } from '../helpers/kinesis-outage.js'
-import { cloudWatchClient, until, scratchDir, SPAWN } from './helpers.js'
+import { cloudWatchClient, scratchDir, SPAWN } from './helpers.js'
+import { eventually } from '../helpers/eventually.js'
 
 const STREAM = 'cw-outage'
 const PUT_EVERY_MS = 200
@@ -30,10 +37,16 @@ interface Pump {
 /** PutMetricData of one "beat" datapoint every 200 ms until stopped (at most 10 minutes). */
 function pump(client: CloudWatchClient, namespace: string, breakAt: () => number | undefined): Pump {
   let running = true
-  const state: Pump = { ok: 0, failed: 0, maxLatencyMs: 0, failedAfterBreak: 0, stop: async () => {
-    running = false
-    await loop
-  } }
+  const state: Pump = {
+    ok: 0,
+    failed: 0,
+    maxLatencyMs: 0,
+    failedAfterBreak: 0,
+    stop: async () => {
+      running = false
+      await loop
+    },
+  }
   const loop = (async () => {
     const deadline = Date.now() + 600_000
     while (running && Date.now() < deadline) {
@@ -64,8 +77,15 @@ async function alarmState(client: CloudWatchClient, name: string): Promise<strin
 
 const beatAlarm = (name: string, namespace: string) =>
   new PutMetricAlarmCommand({
-    AlarmName: name, Namespace: namespace, MetricName: 'beat', Statistic: 'SampleCount', Period: 1, EvaluationPeriods: EVALUATION_PERIODS, DatapointsToAlarm: 1,
-    Threshold: 1_000_000, ComparisonOperator: 'GreaterThanThreshold',
+    AlarmName: name,
+    Namespace: namespace,
+    MetricName: 'beat',
+    Statistic: 'SampleCount',
+    Period: 1,
+    EvaluationPeriods: EVALUATION_PERIODS,
+    DatapointsToAlarm: 1,
+    Threshold: 1_000_000,
+    ComparisonOperator: 'GreaterThanThreshold',
   })
 
 t.test('through a Kinesis outage: the 2020 CloudWatch goes dark, the local store keeps serving and loses nothing', { skip: kinesisOutageSkip }, async (t) => {
@@ -81,13 +101,25 @@ t.test('through a Kinesis outage: the 2020 CloudWatch goes dark, the local store
   }
   const plain = await spawnService('services/cloudwatch/main.js', { ...common, OUTAGE_LAB_DATA_DIR: scratchDir(t, 'plain') }, SPAWN)
   t.teardown(() => plain.stop())
-  const local = await spawnService('services/cloudwatch/main.js', {
-    ...common, OUTAGE_LAB_DATA_DIR: scratchDir(t, 'local'), LOCAL_STORE: 'true', LOCAL_STORE_RETENTION_MS: '600000', LOCAL_STORE_SHIP_RETRY_MS: '500',
-  }, SPAWN)
+  const local = await spawnService(
+    'services/cloudwatch/main.js',
+    {
+      ...common,
+      OUTAGE_LAB_DATA_DIR: scratchDir(t, 'local'),
+      LOCAL_STORE: 'true',
+      LOCAL_STORE_RETENTION_MS: '600000',
+      LOCAL_STORE_SHIP_RETRY_MS: '500',
+    },
+    SPAWN,
+  )
   t.teardown(() => local.stop())
   const plainCw = cloudWatchClient(plain.url)
   const localCw = cloudWatchClient(local.url)
-  await until('both metric streams ready', 60_000, async () => (await health(plain.url)).stream_ready && (await health(local.url)).stream_ready)
+  await eventually(async () => (await health(plain.url)).stream_ready && (await health(local.url)).stream_ready, {
+    what: 'both metric streams ready',
+    timeoutMs: 60_000,
+    intervalMs: 100,
+  })
   const startedMs = Date.now()
 
   // Healthy first: both alarms evaluate from data that flows.
@@ -97,7 +129,11 @@ t.test('through a Kinesis outage: the 2020 CloudWatch goes dark, the local store
   const plainPump = pump(plainCw, 'Plain', () => brokeAt)
   const localPump = pump(localCw, 'Local', () => brokeAt)
   t.teardown(() => Promise.all([plainPump.stop(), localPump.stop()]))
-  await until('both alarms OK', 60_000, async () => (await alarmState(plainCw, 'plain-beat')) === 'OK' && (await alarmState(localCw, 'local-beat')) === 'OK')
+  await eventually(async () => (await alarmState(plainCw, 'plain-beat')) === 'OK' && (await alarmState(localCw, 'local-beat')) === 'OK', {
+    what: 'both alarms OK',
+    timeoutMs: 60_000,
+    intervalMs: 100,
+  })
   t.equal(plainPump.failed + localPump.failed, 0, 'no PutMetricData failed while Kinesis was healthy')
 
   // Watch the local-store alarm through the whole outage.
@@ -120,13 +156,19 @@ t.test('through a Kinesis outage: the 2020 CloudWatch goes dark, the local store
   brokeAt = breakStarted
   const broken = await kinesis.break()
   t.comment(`break(): every front-end broken ${Date.now() - breakStarted} ms after it started`)
-  await until('PutMetricData fails on the 2020 CloudWatch', 30_000, () => plainPump.failedAfterBreak > 0)
+  await eventually(() => plainPump.failedAfterBreak > 0, { what: 'PutMetricData fails on the 2020 CloudWatch', timeoutMs: 30_000, intervalMs: 100 })
   const firstFailure = plainPump.firstFailureAtMs!
-  await until('the 2020 alarm goes to INSUFFICIENT_DATA', 30_000, async () => (await alarmState(plainCw, 'plain-beat')) === 'INSUFFICIENT_DATA', 100)
+  await eventually(async () => (await alarmState(plainCw, 'plain-beat')) === 'INSUFFICIENT_DATA', {
+    what: 'the 2020 alarm goes to INSUFFICIENT_DATA',
+    timeoutMs: 30_000,
+    intervalMs: 100,
+  })
   const insufficientAt = Date.now()
   const plainAlarm = (await plainCw.send(new DescribeAlarmsCommand({ AlarmNames: ['plain-beat'] }))).MetricAlarms![0]
   t.equal(plainAlarm.StateReason, `Insufficient Data: ${EVALUATION_PERIODS} datapoints were unknown.`)
-  t.comment(`first PutMetricData failure ${firstFailure - breakStarted} ms after break() started; alarm INSUFFICIENT_DATA ${insufficientAt - firstFailure} ms after that (${insufficientAt - breakStarted} ms after break() started)`)
+  t.comment(
+    `first PutMetricData failure ${firstFailure - breakStarted} ms after break() started; alarm INSUFFICIENT_DATA ${insufficientAt - firstFailure} ms after that (${insufficientAt - breakStarted} ms after break() started)`,
+  )
 
   // Stay in the outage a while: the local store must carry the load on its own.
   const okBefore = localPump.ok
@@ -135,20 +177,32 @@ t.test('through a Kinesis outage: the 2020 CloudWatch goes dark, the local store
   t.equal(localPump.failed, 0, 'not one PutMetricData failed on the local-store CloudWatch')
   t.ok((await health(local.url)).local_store.pending > 0, 'datapoints wait in the local store')
   t.equal(await alarmState(localCw, 'local-beat'), 'OK', 'the local-store alarm is still evaluated from the local store')
-  const localDuring = await localCw.send(new GetMetricStatisticsCommand({
-    Namespace: 'Local', MetricName: 'beat', StartTime: new Date(insufficientAt - 2_000), EndTime: new Date(), Period: 1, Statistics: ['SampleCount'],
-  }))
+  const localDuring = await localCw.send(
+    new GetMetricStatisticsCommand({
+      Namespace: 'Local',
+      MetricName: 'beat',
+      StartTime: new Date(insufficientAt - 2_000),
+      EndTime: new Date(),
+      Period: 1,
+      Statistics: ['SampleCount'],
+    }),
+  )
   t.ok((localDuring.Datapoints?.length ?? 0) >= 3, 'queries see datapoints put during the outage')
-  t.comment(`during the outage: 2020 CloudWatch PutMetricData ${plainPump.failedAfterBreak} failed, slowest ${plainPump.maxLatencyMs} ms; local store: ${localPump.ok} accepted so far, slowest ${localPump.maxLatencyMs} ms`)
+  t.comment(
+    `during the outage: 2020 CloudWatch PutMetricData ${plainPump.failedAfterBreak} failed, slowest ${plainPump.maxLatencyMs} ms; local store: ${localPump.ok} accepted so far, slowest ${localPump.maxLatencyMs} ms`,
+  )
 
   const healStarted = Date.now()
   await kinesis.heal()
   t.comment(`heal(): Kinesis serving again ${Date.now() - healStarted} ms after it started`)
-  await until('the 2020 CloudWatch accepts PutMetricData again', 60_000, async () => {
-    const before = plainPump.ok
-    await new Promise((r) => setTimeout(r, 500))
-    return plainPump.ok > before
-  })
+  await eventually(
+    async () => {
+      const before = plainPump.ok
+      await new Promise((r) => setTimeout(r, 500))
+      return plainPump.ok > before
+    },
+    { what: 'the 2020 CloudWatch accepts PutMetricData again', timeoutMs: 60_000, intervalMs: 100 },
+  )
   await plainPump.stop()
   await localPump.stop()
   watching = false
@@ -156,7 +210,13 @@ t.test('through a Kinesis outage: the 2020 CloudWatch goes dark, the local store
   t.same([...localStates].sort(), ['OK'], 'the local-store alarm never left OK')
 
   const accepted = localPump.ok
-  const drained = await until('the local store shipped everything', 60_000, async () => (await health(local.url)).local_store.pending === 0, 250)
+  const drainStarted = Date.now()
+  await eventually(async () => (await health(local.url)).local_store.pending === 0, {
+    what: 'the local store shipped everything',
+    timeoutMs: 60_000,
+    intervalMs: 250,
+  })
+  const drained = Date.now() - drainStarted
   t.comment(`local store drained ${drained} ms after PutMetricData stopped (${accepted} datapoints accepted in all)`)
 
   // The stream holds every datapoint the local store accepted, each id at least once.
@@ -176,21 +236,46 @@ t.test('through a Kinesis outage: the 2020 CloudWatch goes dark, the local store
 
   // And the other process, which only knows them through the stream, counts each exactly once.
   const sampleCount = async () => {
-    const res = await plainCw.send(new GetMetricStatisticsCommand({
-      Namespace: 'Local', MetricName: 'beat', StartTime: new Date(startedMs - 60_000), EndTime: new Date(Date.now() + 60_000), Period: 3600, Statistics: ['SampleCount'],
-    }))
+    const res = await plainCw.send(
+      new GetMetricStatisticsCommand({
+        Namespace: 'Local',
+        MetricName: 'beat',
+        StartTime: new Date(startedMs - 60_000),
+        EndTime: new Date(Date.now() + 60_000),
+        Period: 3600,
+        Statistics: ['SampleCount'],
+      }),
+    )
     return (res.Datapoints ?? []).reduce((n, d) => n + (d.SampleCount ?? 0), 0)
   }
-  await until('the 2020 CloudWatch consumed every shipped datapoint', 30_000, async () => (await sampleCount()) >= accepted, 250)
+  await eventually(async () => (await sampleCount()) >= accepted, {
+    what: 'the 2020 CloudWatch consumed every shipped datapoint',
+    timeoutMs: 30_000,
+    intervalMs: 250,
+  })
   t.equal(await sampleCount(), accepted, 'SampleCount on the consuming process equals the datapoints accepted')
-  const localCount = (await localCw.send(new GetMetricStatisticsCommand({
-    Namespace: 'Local', MetricName: 'beat', StartTime: new Date(startedMs - 60_000), EndTime: new Date(Date.now() + 60_000), Period: 3600, Statistics: ['SampleCount'],
-  }))).Datapoints!.reduce((n, d) => n + (d.SampleCount ?? 0), 0)
+  const localCount = (
+    await localCw.send(
+      new GetMetricStatisticsCommand({
+        Namespace: 'Local',
+        MetricName: 'beat',
+        StartTime: new Date(startedMs - 60_000),
+        EndTime: new Date(Date.now() + 60_000),
+        Period: 3600,
+        Statistics: ['SampleCount'],
+      }),
+    )
+  ).Datapoints!.reduce((n, d) => n + (d.SampleCount ?? 0), 0)
   t.equal(localCount, accepted, 'the local-store process does not count its own datapoints twice when they come back')
   const metrics = await (await request(`${local.url}/metrics`)).body.text()
   t.match(metrics, new RegExp(`cloudwatch_local_store_shipped_total\\{[^}]*\\} ${accepted}\\n`))
   // Server-side view of the local store's PutMetricData latency (client-side includes this test process's own delays).
-  const bucket = (le: string) => Number(new RegExp(`cloudwatch_request_duration_seconds_bucket\\{le="${le.replace('+', '\\+')}",[^}]*operation="PutMetricData"[^}]*\\} (\\d+)`).exec(metrics)?.[1])
+  const bucket = (le: string) =>
+    Number(
+      new RegExp(`cloudwatch_request_duration_seconds_bucket\\{le="${le.replace('+', '\\+')}",[^}]*operation="PutMetricData"[^}]*\\} (\\d+)`).exec(
+        metrics,
+      )?.[1],
+    )
   t.comment(`local store PutMetricData as the server measured it: ${bucket('0.05')} of ${bucket('+Inf')} under 50 ms, ${bucket('+Inf') - bucket('1')} over 1 s`)
   t.comment(`break() resolved at ${broken.atMs} ms of the Kinesis topology's life`)
 })

@@ -2,6 +2,7 @@
 // partial failures, and the two ways a full buffer behaves.
 import t from 'tap'
 import { AccessLog, type AccessRecord } from '../../services/cognito/access-log.js'
+import { eventually } from '../helpers/eventually.js'
 
 const rec = (i: number): AccessRecord => ({ data: Buffer.from(`r${i}`), partitionKey: `k${i}` })
 const names = (rs: AccessRecord[]) => rs.map((r) => r.data.toString())
@@ -19,11 +20,17 @@ t.test('ships in PutRecords batches of at most 500, in order, and retries only w
     },
   })
   const appended = Array.from({ length: 1200 }, (_, i) => log.append(rec(i)))
-  t.ok(appended.every((a) => a === undefined), 'appends below capacity never wait')
+  t.ok(
+    appended.every((a) => a === undefined),
+    'appends below capacity never wait',
+  )
   log.start()
   t.teardown(() => log.close())
-  while (log.stats().records > 0) await new Promise((r) => setTimeout(r, 5))
-  t.ok(calls.every((c) => c.length <= 500), 'no batch above 500')
+  await eventually(() => log.stats().records === 0, { what: 'the log drained', timeoutMs: Infinity, intervalMs: 5 })
+  t.ok(
+    calls.every((c) => c.length <= 500),
+    'no batch above 500',
+  )
   t.equal(calls[0].length, 500, 'a full batch goes out as soon as it is there')
   t.equal(calls.flat().length, 1202, 'every record once, the two refused ones twice')
   t.equal(calls[1][0], 'r3', 'the refused record goes out again first, ahead of newer ones')
@@ -36,7 +43,13 @@ t.test('ships in PutRecords batches of at most 500, in order, and retries only w
 t.test('holds records until the stream is ready', async (t) => {
   let ready = false
   const shipped: string[] = []
-  const log = new AccessLog({ capacity: 10, flushIntervalMs: 5, sustainKinesisErrors: false, ready: () => ready, ship: async (b) => (shipped.push(...names(b)), []) }).start()
+  const log = new AccessLog({
+    capacity: 10,
+    flushIntervalMs: 5,
+    sustainKinesisErrors: false,
+    ready: () => ready,
+    ship: async (b) => (shipped.push(...names(b)), []),
+  }).start()
   t.teardown(() => log.close())
   log.append(rec(1))
   await new Promise((r) => setTimeout(r, 40))
@@ -54,7 +67,7 @@ t.test('default: a full buffer makes append() wait, in arrival order, for space 
     flushIntervalMs: 5,
     maxBackoffMs: 20,
     sustainKinesisErrors: false,
-    ship: async (b) => {
+    ship: async (_b) => {
       if (failing) throw new Error('InternalFailure')
       return []
     },
@@ -77,7 +90,13 @@ t.test('default: a full buffer makes append() wait, in arrival order, for space 
 
 t.test('sustainKinesisErrors: a full buffer sheds the new record, counts it, and append() never waits', async (t) => {
   let shedEvents = 0
-  const log = new AccessLog({ capacity: 3, flushIntervalMs: 5, sustainKinesisErrors: true, ship: async () => Promise.reject(new Error('InternalFailure')), events: { shed: (n) => (shedEvents += n) } }).start()
+  const log = new AccessLog({
+    capacity: 3,
+    flushIntervalMs: 5,
+    sustainKinesisErrors: true,
+    ship: async () => Promise.reject(new Error('InternalFailure')),
+    events: { shed: (n) => (shedEvents += n) },
+  }).start()
   t.teardown(() => log.close())
   for (let i = 0; i < 10; i++) t.equal(log.append(rec(i)), undefined)
   t.match(log.stats(), { records: 3, shed: 7, blockedRequests: 0 })
@@ -87,5 +106,8 @@ t.test('sustainKinesisErrors: a full buffer sheds the new record, counts it, and
 t.test('bad options are refused up front', async (t) => {
   const ship = async () => []
   t.throws(() => new AccessLog({ capacity: 0, flushIntervalMs: 5, sustainKinesisErrors: false, ship }), /capacity must be a positive integer/)
-  t.throws(() => new AccessLog({ capacity: 1, flushIntervalMs: 5, batchSize: 501, sustainKinesisErrors: false, ship }), /batchSize must be an integer in \[1, 500\]/)
+  t.throws(
+    () => new AccessLog({ capacity: 1, flushIntervalMs: 5, batchSize: 501, sustainKinesisErrors: false, ship }),
+    /batchSize must be an integer in \[1, 500\]/,
+  )
 })

@@ -47,14 +47,31 @@ async function setup(t: Tap.Test, opts: { capacity?: number; sustainKinesisError
 
 async function seed(app: Awaited<ReturnType<typeof setup>>['app'], clientInput: Record<string, unknown> = {}) {
   const pool = (await call(app, 'CreateUserPool', { PoolName: 'operators' })).body.UserPool
-  const client = (await call(app, 'CreateUserPoolClient', { UserPoolId: pool.Id, ClientName: 'status-page', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'], ...clientInput })).body.UserPoolClient
-  await call(app, 'AdminCreateUser', { UserPoolId: pool.Id, Username: 'oncall', UserAttributes: [{ Name: 'email', Value: 'oncall@example.com' }], MessageAction: 'SUPPRESS' })
+  const client = (
+    await call(app, 'CreateUserPoolClient', {
+      UserPoolId: pool.Id,
+      ClientName: 'status-page',
+      ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+      ...clientInput,
+    })
+  ).body.UserPoolClient
+  await call(app, 'AdminCreateUser', {
+    UserPoolId: pool.Id,
+    Username: 'oncall',
+    UserAttributes: [{ Name: 'email', Value: 'oncall@example.com' }],
+    MessageAction: 'SUPPRESS',
+  })
   await call(app, 'AdminSetUserPassword', { UserPoolId: pool.Id, Username: 'oncall', Password: PASSWORD, Permanent: true })
   return { pool, client }
 }
 
 const signIn = (app: any, clientId: string, username = 'oncall', password = PASSWORD) =>
-  call(app, 'InitiateAuth', { AuthFlow: 'USER_PASSWORD_AUTH', ClientId: clientId, AuthParameters: { USERNAME: username, PASSWORD: password } }, { signed: false })
+  call(
+    app,
+    'InitiateAuth',
+    { AuthFlow: 'USER_PASSWORD_AUTH', ClientId: clientId, AuthParameters: { USERNAME: username, PASSWORD: password } },
+    { signed: false },
+  )
 
 t.test('a user created by an admin signs in and gets RS256 tokens verifiable with the pool JWKS', async (t) => {
   const { app } = await setup(t)
@@ -65,14 +82,35 @@ t.test('a user created by an admin signs in and gets RS256 tokens verifiable wit
   t.match(pool, { Id: /^us-east-1_[A-Za-z0-9]{9}$/, Name: 'operators', Policies: { PasswordPolicy: { MinimumLength: 10, RequireSymbols: true } } })
   t.equal(pool.Arn, `arn:aws:cognito-idp:us-east-1:000000000000:userpool/${pool.Id}`)
 
-  const client = (await call(app, 'CreateUserPoolClient', { UserPoolId: pool.Id, ClientName: 'status-page', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'] })).body.UserPoolClient
-  t.match(client, { UserPoolId: pool.Id, ClientName: 'status-page', ClientId: /^[a-z0-9]{26}$/, PreventUserExistenceErrors: 'LEGACY', AccessTokenValidity: 1, RefreshTokenValidity: 30 })
+  const client = (
+    await call(app, 'CreateUserPoolClient', {
+      UserPoolId: pool.Id,
+      ClientName: 'status-page',
+      ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+    })
+  ).body.UserPoolClient
+  t.match(client, {
+    UserPoolId: pool.Id,
+    ClientName: 'status-page',
+    ClientId: /^[a-z0-9]{26}$/,
+    PreventUserExistenceErrors: 'LEGACY',
+    AccessTokenValidity: 1,
+    RefreshTokenValidity: 30,
+  })
   t.notOk('ClientSecret' in client, 'no secret unless asked for')
 
-  const user = await call(app, 'AdminCreateUser', { UserPoolId: pool.Id, Username: 'oncall', UserAttributes: [{ Name: 'email', Value: 'oncall@example.com' }], TemporaryPassword: 'Temporary-Pass-1' })
+  const user = await call(app, 'AdminCreateUser', {
+    UserPoolId: pool.Id,
+    Username: 'oncall',
+    UserAttributes: [{ Name: 'email', Value: 'oncall@example.com' }],
+    TemporaryPassword: 'Temporary-Pass-1',
+  })
   t.equal(user.status, 200)
   t.match(user.body.User, { Username: 'oncall', Enabled: true, UserStatus: 'FORCE_CHANGE_PASSWORD' })
-  t.match(user.body.User.Attributes, [{ Name: 'sub', Value: /^[0-9a-f-]{36}$/ }, { Name: 'email', Value: 'oncall@example.com' }])
+  t.match(user.body.User.Attributes, [
+    { Name: 'sub', Value: /^[0-9a-f-]{36}$/ },
+    { Name: 'email', Value: 'oncall@example.com' },
+  ])
 
   const challenge = await signIn(app, client.ClientId, 'oncall', 'Temporary-Pass-1')
   t.equal(challenge.body.ChallengeName, 'NEW_PASSWORD_REQUIRED', 'a temporary password asks for a new one')
@@ -101,9 +139,20 @@ t.test('a user created by an admin signs in and gets RS256 tokens verifiable wit
 
   const me = await call(app, 'GetUser', { AccessToken: result.AccessToken }, { signed: false })
   t.equal(me.status, 200)
-  t.same(me.body, { Username: 'oncall', UserAttributes: [{ Name: 'sub', Value: id.payload.sub }, { Name: 'email', Value: 'oncall@example.com' }] })
+  t.same(me.body, {
+    Username: 'oncall',
+    UserAttributes: [
+      { Name: 'sub', Value: id.payload.sub },
+      { Name: 'email', Value: 'oncall@example.com' },
+    ],
+  })
 
-  const refreshed = await call(app, 'InitiateAuth', { AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId: client.ClientId, AuthParameters: { REFRESH_TOKEN: result.RefreshToken } }, { signed: false })
+  const refreshed = await call(
+    app,
+    'InitiateAuth',
+    { AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId: client.ClientId, AuthParameters: { REFRESH_TOKEN: result.RefreshToken } },
+    { signed: false },
+  )
   t.equal(refreshed.status, 200)
   t.notOk(refreshed.body.AuthenticationResult.RefreshToken, 'a refresh returns no new refresh token, as Cognito')
   const again = await jwtVerify(refreshed.body.AuthenticationResult.AccessToken, jwks, { issuer })
@@ -128,8 +177,20 @@ t.test('sign-in failures answer with Cognito error types, statuses and messages'
   }
   await expect(signIn(app, client.ClientId, 'oncall', 'wrong-password'), 'NotAuthorizedException', 'Incorrect username or password.', 'wrong password')
   await expect(signIn(app, client.ClientId, 'nobody'), 'UserNotFoundException', 'User does not exist.', 'unknown user on a LEGACY client')
-  const strict = (await call(app, 'CreateUserPoolClient', { UserPoolId: pool.Id, ClientName: 'strict', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH'], PreventUserExistenceErrors: 'ENABLED' })).body.UserPoolClient
-  await expect(signIn(app, strict.ClientId, 'nobody'), 'NotAuthorizedException', 'Incorrect username or password.', 'unknown user with PreventUserExistenceErrors')
+  const strict = (
+    await call(app, 'CreateUserPoolClient', {
+      UserPoolId: pool.Id,
+      ClientName: 'strict',
+      ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH'],
+      PreventUserExistenceErrors: 'ENABLED',
+    })
+  ).body.UserPoolClient
+  await expect(
+    signIn(app, strict.ClientId, 'nobody'),
+    'NotAuthorizedException',
+    'Incorrect username or password.',
+    'unknown user with PreventUserExistenceErrors',
+  )
   await expect(signIn(app, 'nosuchclient'), 'ResourceNotFoundException', 'User pool client nosuchclient does not exist.', 'unknown client')
   await expect(
     call(app, 'InitiateAuth', { AuthFlow: 'USER_PASSWORD_AUTH', ClientId: client.ClientId, AuthParameters: { PASSWORD: 'x' } }, { signed: false }),
@@ -161,21 +222,80 @@ t.test('sign-in failures answer with Cognito error types, statuses and messages'
   await expect(call(app, 'GetUser', { AccessToken: 'not.a.jwt' }, { signed: false }), 'NotAuthorizedException', 'Invalid Access Token', 'garbage access token')
   // An IdToken is not an AccessToken.
   const idToken = (await signIn(app, client.ClientId)).body.AuthenticationResult.IdToken
-  await expect(call(app, 'GetUser', { AccessToken: idToken }, { signed: false }), 'NotAuthorizedException', 'Invalid Access Token', 'an IdToken as access token')
+  await expect(
+    call(app, 'GetUser', { AccessToken: idToken }, { signed: false }),
+    'NotAuthorizedException',
+    'Invalid Access Token',
+    'an IdToken as access token',
+  )
 
-  await expect(call(app, 'AdminCreateUser', { UserPoolId: pool.Id, Username: 'oncall' }), 'UsernameExistsException', 'User account already exists', 'duplicate user')
-  await expect(call(app, 'AdminCreateUser', { UserPoolId: 'us-east-1_missing', Username: 'x' }), 'ResourceNotFoundException', 'User pool us-east-1_missing does not exist.', 'unknown pool')
-  await expect(call(app, 'AdminSetUserPassword', { UserPoolId: pool.Id, Username: 'ghost', Password: PASSWORD, Permanent: true }), 'UserNotFoundException', 'User does not exist.', 'password of an unknown user')
-  await expect(call(app, 'AdminSetUserPassword', { UserPoolId: pool.Id, Username: 'oncall', Password: 'short', Permanent: true }), 'InvalidPasswordException', 'Password did not conform with policy: Password not long enough', 'short password')
-  await expect(call(app, 'AdminSetUserPassword', { UserPoolId: pool.Id, Username: 'oncall', Password: 'alllowercase-1', Permanent: true }), 'InvalidPasswordException', 'Password did not conform with policy: Password must have uppercase characters', 'no uppercase')
-  await expect(call(app, 'CreateUserPool', {}), 'InvalidParameterException', "1 validation error detected: Value null at 'poolName' failed to satisfy constraint: Member must not be null", 'pool without a name')
-  await expect(call(app, 'CreateUserPoolClient', { UserPoolId: pool.Id, ClientName: 'x', ExplicitAuthFlows: ['MAGIC'] }), 'InvalidParameterException', /explicitAuthFlows/, 'unknown explicit flow')
-  const secretClient = (await call(app, 'CreateUserPoolClient', { UserPoolId: pool.Id, ClientName: 'server', GenerateSecret: true, ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH'] })).body.UserPoolClient
+  await expect(
+    call(app, 'AdminCreateUser', { UserPoolId: pool.Id, Username: 'oncall' }),
+    'UsernameExistsException',
+    'User account already exists',
+    'duplicate user',
+  )
+  await expect(
+    call(app, 'AdminCreateUser', { UserPoolId: 'us-east-1_missing', Username: 'x' }),
+    'ResourceNotFoundException',
+    'User pool us-east-1_missing does not exist.',
+    'unknown pool',
+  )
+  await expect(
+    call(app, 'AdminSetUserPassword', { UserPoolId: pool.Id, Username: 'ghost', Password: PASSWORD, Permanent: true }),
+    'UserNotFoundException',
+    'User does not exist.',
+    'password of an unknown user',
+  )
+  await expect(
+    call(app, 'AdminSetUserPassword', { UserPoolId: pool.Id, Username: 'oncall', Password: 'short', Permanent: true }),
+    'InvalidPasswordException',
+    'Password did not conform with policy: Password not long enough',
+    'short password',
+  )
+  await expect(
+    call(app, 'AdminSetUserPassword', { UserPoolId: pool.Id, Username: 'oncall', Password: 'alllowercase-1', Permanent: true }),
+    'InvalidPasswordException',
+    'Password did not conform with policy: Password must have uppercase characters',
+    'no uppercase',
+  )
+  await expect(
+    call(app, 'CreateUserPool', {}),
+    'InvalidParameterException',
+    "1 validation error detected: Value null at 'poolName' failed to satisfy constraint: Member must not be null",
+    'pool without a name',
+  )
+  await expect(
+    call(app, 'CreateUserPoolClient', { UserPoolId: pool.Id, ClientName: 'x', ExplicitAuthFlows: ['MAGIC'] }),
+    'InvalidParameterException',
+    /explicitAuthFlows/,
+    'unknown explicit flow',
+  )
+  const secretClient = (
+    await call(app, 'CreateUserPoolClient', {
+      UserPoolId: pool.Id,
+      ClientName: 'server',
+      GenerateSecret: true,
+      ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH'],
+    })
+  ).body.UserPoolClient
   t.match(secretClient.ClientSecret, /^[a-z0-9]{51}$/)
-  await expect(signIn(app, secretClient.ClientId), 'NotAuthorizedException', `Client ${secretClient.ClientId} is configured with secret but SECRET_HASH was not received`, 'secret client without SECRET_HASH')
+  await expect(
+    signIn(app, secretClient.ClientId),
+    'NotAuthorizedException',
+    `Client ${secretClient.ClientId} is configured with secret but SECRET_HASH was not received`,
+    'secret client without SECRET_HASH',
+  )
   const { createHmac } = await import('node:crypto')
-  const secretHash = createHmac('sha256', secretClient.ClientSecret).update('oncall' + secretClient.ClientId).digest('base64')
-  const withHash = await call(app, 'InitiateAuth', { AuthFlow: 'USER_PASSWORD_AUTH', ClientId: secretClient.ClientId, AuthParameters: { USERNAME: 'oncall', PASSWORD, SECRET_HASH: secretHash } }, { signed: false })
+  const secretHash = createHmac('sha256', secretClient.ClientSecret)
+    .update('oncall' + secretClient.ClientId)
+    .digest('base64')
+  const withHash = await call(
+    app,
+    'InitiateAuth',
+    { AuthFlow: 'USER_PASSWORD_AUTH', ClientId: secretClient.ClientId, AuthParameters: { USERNAME: 'oncall', PASSWORD, SECRET_HASH: secretHash } },
+    { signed: false },
+  )
   t.equal(withHash.status, 200, 'the documented SECRET_HASH is accepted')
 })
 
@@ -186,10 +306,19 @@ t.test('admin calls need SigV4; the end user calls may come unsigned but not bad
   t.equal(unsignedAdmin.status, 400)
   t.same(unsignedAdmin.body, { __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' })
   t.equal((await signIn(app, client.ClientId)).status, 200, 'InitiateAuth without a signature')
-  const badlySigned = await call(app, 'InitiateAuth', { AuthFlow: 'USER_PASSWORD_AUTH', ClientId: client.ClientId, AuthParameters: { USERNAME: 'oncall', PASSWORD } }, { secret: 'wrong-secret' })
+  const badlySigned = await call(
+    app,
+    'InitiateAuth',
+    { AuthFlow: 'USER_PASSWORD_AUTH', ClientId: client.ClientId, AuthParameters: { USERNAME: 'oncall', PASSWORD } },
+    { secret: 'wrong-secret' },
+  )
   t.equal(badlySigned.status, 400)
   t.equal(badlySigned.body.__type, 'InvalidSignatureException')
-  const signedWell = await call(app, 'InitiateAuth', { AuthFlow: 'USER_PASSWORD_AUTH', ClientId: client.ClientId, AuthParameters: { USERNAME: 'oncall', PASSWORD } })
+  const signedWell = await call(app, 'InitiateAuth', {
+    AuthFlow: 'USER_PASSWORD_AUTH',
+    ClientId: client.ClientId,
+    AuthParameters: { USERNAME: 'oncall', PASSWORD },
+  })
   t.equal(signedWell.status, 200, 'a valid signature on an unsigned operation is fine too')
   const unknown = await call(app, 'ForgotPassword', { ClientId: client.ClientId, Username: 'oncall' }, { signed: true })
   t.same(unknown.body, { __type: 'UnknownOperationException', message: 'Unknown operation AWSCognitoIdentityProviderService.ForgotPassword' })
@@ -263,7 +392,12 @@ t.test('pools, users and signing keys survive a restart; tokens issued before st
   t.equal((await signIn(second.app, client.ClientId)).status, 200, 'the same password signs in')
   t.equal((await signIn(second.app, client.ClientId, 'oncall', 'nope')).body.__type, 'NotAuthorizedException')
   t.equal((await call(second.app, 'GetUser', { AccessToken: before.AccessToken }, { signed: false })).body.Username, 'oncall')
-  const refreshed = await call(second.app, 'InitiateAuth', { AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId: client.ClientId, AuthParameters: { REFRESH_TOKEN: before.RefreshToken } }, { signed: false })
+  const refreshed = await call(
+    second.app,
+    'InitiateAuth',
+    { AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId: client.ClientId, AuthParameters: { REFRESH_TOKEN: before.RefreshToken } },
+    { signed: false },
+  )
   t.equal(refreshed.status, 200, 'a refresh token from before the restart works')
   const fs = await import('node:fs/promises')
   const onDisk = await fs.readFile(file, 'utf8')
@@ -276,7 +410,9 @@ t.test('configuration errors name the variable', async (t) => {
   t.throws(() => readConfig({ PORT: '0' }), { name: 'InvalidConfig', message: /KINESIS_ENDPOINT/ })
   t.throws(() => readConfig({ PORT: '0', KINESIS_ENDPOINT: 'kinesis:4567' }), { message: /KINESIS_ENDPOINT: expected an http/ })
   t.throws(() => readConfig({ PORT: '0', KINESIS_ENDPOINT: 'http://127.0.0.1:1', ACCESS_BUFFER_RECORDS: '0' }), { message: /ACCESS_BUFFER_RECORDS/ })
-  t.throws(() => readConfig({ PORT: '0', KINESIS_ENDPOINT: 'http://127.0.0.1:1', SUSTAIN_KINESIS_ERRORS: 'maybe' }), { message: /SUSTAIN_KINESIS_ERRORS: expected true or false/ })
+  t.throws(() => readConfig({ PORT: '0', KINESIS_ENDPOINT: 'http://127.0.0.1:1', SUSTAIN_KINESIS_ERRORS: 'maybe' }), {
+    message: /SUSTAIN_KINESIS_ERRORS: expected true or false/,
+  })
   const cfg = readConfig({ PORT: '0', KINESIS_ENDPOINT: 'http://127.0.0.1:1' })
   t.match(cfg, { accessLogStream: 'cognito-access-patterns', accessBufferRecords: 2000, accessFlushIntervalMs: 200, sustainKinesisErrors: false })
 })

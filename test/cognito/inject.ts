@@ -34,9 +34,18 @@ export interface Answer {
 
 export async function call(app: FastifyInstance, operation: string, input: unknown, opts: { signed?: boolean; secret?: string } = {}): Promise<Answer> {
   const body = JSON.stringify(input)
-  let headers: Record<string, string> = { host: HOST, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSCognitoIdentityProviderService.${operation}` }
+  let headers: Record<string, string> = {
+    host: HOST,
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amz-target': `AWSCognitoIdentityProviderService.${operation}`,
+  }
   if (opts.signed ?? true) {
-    const signer = new SignatureV4({ credentials: { ...CREDENTIALS, secretAccessKey: opts.secret ?? CREDENTIALS.secretAccessKey }, region: 'us-east-1', service: 'cognito-idp', sha256: Sha256 })
+    const signer = new SignatureV4({
+      credentials: { ...CREDENTIALS, secretAccessKey: opts.secret ?? CREDENTIALS.secretAccessKey },
+      region: 'us-east-1',
+      service: 'cognito-idp',
+      sha256: Sha256,
+    })
     const signed = await signer.sign({ method: 'POST', protocol: 'http:', hostname: 'cognito-idp.local', port: 9229, path: '/', query: {}, headers, body })
     headers = signed.headers as Record<string, string>
   }

@@ -47,7 +47,11 @@ t.test('the stock Cognito client works end to end against a real process shippin
   const kinesis = await startKinesis(t)
   const dataDir = path.join(t.testdir(), 'cognito')
   const start = async (env: Record<string, string> = {}) => {
-    const p = await spawnService('services/cognito/main.js', { KINESIS_ENDPOINT: kinesis.frontend.url, OUTAGE_LAB_DATA_DIR: dataDir, ACCESS_FLUSH_INTERVAL_MS: '50', ...env }, { timeoutMs: 60_000 })
+    const p = await spawnService(
+      'services/cognito/main.js',
+      { KINESIS_ENDPOINT: kinesis.frontend.url, OUTAGE_LAB_DATA_DIR: dataDir, ACCESS_FLUSH_INTERVAL_MS: '50', ...env },
+      { timeoutMs: 60_000 },
+    )
     t.teardown(() => p.stop())
     await eventually(async () => (await health(p.url)).stream?.ready === true, { what: 'the access-pattern stream ready' })
     return p
@@ -59,10 +63,21 @@ t.test('the stock Cognito client works end to end against a real process shippin
   t.match(pool, { Id: /^us-east-1_\w{9}$/, Name: 'operators' })
   t.ok(pool!.CreationDate instanceof Date && Math.abs(pool!.CreationDate.getTime() - Date.now()) < 60_000, 'CreationDate parses as a recent Date')
   const { UserPoolClient: client } = await sdk.send(
-    new CreateUserPoolClientCommand({ UserPoolId: pool!.Id, ClientName: 'status-page', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'] }),
+    new CreateUserPoolClientCommand({
+      UserPoolId: pool!.Id,
+      ClientName: 'status-page',
+      ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+    }),
   )
   const ClientId = client!.ClientId!
-  const { User: user } = await sdk.send(new AdminCreateUserCommand({ UserPoolId: pool!.Id, Username: 'oncall', UserAttributes: [{ Name: 'email', Value: 'oncall@example.com' }], MessageAction: 'SUPPRESS' }))
+  const { User: user } = await sdk.send(
+    new AdminCreateUserCommand({
+      UserPoolId: pool!.Id,
+      Username: 'oncall',
+      UserAttributes: [{ Name: 'email', Value: 'oncall@example.com' }],
+      MessageAction: 'SUPPRESS',
+    }),
+  )
   t.equal(user?.UserStatus, 'FORCE_CHANGE_PASSWORD')
   t.ok(user?.UserCreateDate instanceof Date)
   await sdk.send(new AdminSetUserPasswordCommand({ UserPoolId: pool!.Id, Username: 'oncall', Password: PASSWORD, Permanent: true }))
@@ -82,7 +97,10 @@ t.test('the stock Cognito client works end to end against a real process shippin
 
   const me = await sdk.send(new GetUserCommand({ AccessToken: auth.AccessToken }))
   t.equal(me.Username, 'oncall')
-  t.same(me.UserAttributes, [{ Name: 'sub', Value: id.payload.sub }, { Name: 'email', Value: 'oncall@example.com' }])
+  t.same(me.UserAttributes, [
+    { Name: 'sub', Value: id.payload.sub },
+    { Name: 'email', Value: 'oncall@example.com' },
+  ])
 
   const refreshed = await sdk.send(new InitiateAuthCommand({ AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId, AuthParameters: { REFRESH_TOKEN: auth.RefreshToken! } }))
   const again = await jwtVerify(refreshed.AuthenticationResult!.AccessToken!, jwks, { issuer })
@@ -90,7 +108,10 @@ t.test('the stock Cognito client works end to end against a real process shippin
 
   // Errors arrive as the SDK's own exception classes with Cognito's messages.
   const rejects = async (p: Promise<unknown>, cls: any, message: string | RegExp, what: string) => {
-    const err: any = await p.then(() => undefined, (e) => e)
+    const err: any = await p.then(
+      () => undefined,
+      (e) => e,
+    )
     t.ok(err instanceof cls, `${what}: ${cls.name} (got ${err?.name})`)
     t.match(err?.message, message, `${what}: message`)
     t.equal(err?.$metadata?.httpStatusCode, 400, `${what}: status`)
@@ -98,11 +119,36 @@ t.test('the stock Cognito client works end to end against a real process shippin
   await rejects(signIn('wrong-Password-1'), NotAuthorizedException, 'Incorrect username or password.', 'wrong password')
   await rejects(signIn(PASSWORD, 'nobody'), UserNotFoundException, 'User does not exist.', 'unknown user')
   await rejects(sdk.send(new GetUserCommand({ AccessToken: auth.IdToken })), NotAuthorizedException, 'Invalid Access Token', 'an IdToken as access token')
-  await rejects(sdk.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId, AuthParameters: { USERNAME: 'oncall' } })), InvalidParameterException, 'Missing required parameter PASSWORD', 'no password')
-  await rejects(sdk.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: 'nosuchclient', AuthParameters: { USERNAME: 'oncall', PASSWORD } })), ResourceNotFoundException, 'User pool client nosuchclient does not exist.', 'unknown client')
-  await rejects(sdk.send(new AdminCreateUserCommand({ UserPoolId: pool!.Id, Username: 'oncall' })), UsernameExistsException, 'User account already exists', 'duplicate user')
-  await rejects(sdk.send(new AdminSetUserPasswordCommand({ UserPoolId: pool!.Id, Username: 'oncall', Password: 'password', Permanent: true })), InvalidPasswordException, /^Password did not conform with policy: /, 'weak password')
-  const wrongKey = new CognitoIdentityProviderClient({ endpoint: cognito.url, region: 'us-east-1', credentials: { ...CREDENTIALS, secretAccessKey: 'not-the-secret' }, maxAttempts: 1 })
+  await rejects(
+    sdk.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId, AuthParameters: { USERNAME: 'oncall' } })),
+    InvalidParameterException,
+    'Missing required parameter PASSWORD',
+    'no password',
+  )
+  await rejects(
+    sdk.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: 'nosuchclient', AuthParameters: { USERNAME: 'oncall', PASSWORD } })),
+    ResourceNotFoundException,
+    'User pool client nosuchclient does not exist.',
+    'unknown client',
+  )
+  await rejects(
+    sdk.send(new AdminCreateUserCommand({ UserPoolId: pool!.Id, Username: 'oncall' })),
+    UsernameExistsException,
+    'User account already exists',
+    'duplicate user',
+  )
+  await rejects(
+    sdk.send(new AdminSetUserPasswordCommand({ UserPoolId: pool!.Id, Username: 'oncall', Password: 'password', Permanent: true })),
+    InvalidPasswordException,
+    /^Password did not conform with policy: /,
+    'weak password',
+  )
+  const wrongKey = new CognitoIdentityProviderClient({
+    endpoint: cognito.url,
+    region: 'us-east-1',
+    credentials: { ...CREDENTIALS, secretAccessKey: 'not-the-secret' },
+    maxAttempts: 1,
+  })
   t.teardown(() => wrongKey.destroy())
   const denied: any = await wrongKey.send(new AdminCreateUserCommand({ UserPoolId: pool!.Id, Username: 'intruder' })).catch((e) => e)
   t.equal(denied?.name, 'InvalidSignatureException', 'an admin call signed with a wrong secret is refused')
@@ -119,10 +165,20 @@ t.test('the stock Cognito client works end to end against a real process shippin
     for (const r of got.Records ?? []) records.push(JSON.parse(Buffer.from(r.Data!).toString()))
   }
   const seen = new Set(records.map((r) => `${r.operation}:${r.outcome}`))
-  for (const want of ['CreateUserPool:OK', 'CreateUserPoolClient:OK', 'AdminCreateUser:OK', 'AdminSetUserPassword:OK', 'InitiateAuth:OK', 'InitiateAuth:NotAuthorizedException', 'InitiateAuth:UserNotFoundException', 'GetUser:OK', 'AdminCreateUser:UsernameExistsException']) {
+  for (const want of [
+    'CreateUserPool:OK',
+    'CreateUserPoolClient:OK',
+    'AdminCreateUser:OK',
+    'AdminSetUserPassword:OK',
+    'InitiateAuth:OK',
+    'InitiateAuth:NotAuthorizedException',
+    'InitiateAuth:UserNotFoundException',
+    'GetUser:OK',
+    'AdminCreateUser:UsernameExistsException',
+  ]) {
     t.ok(seen.has(want), `Kinesis holds an access record ${want}`)
   }
-  t.match((await (await request(`${cognito.url}/metrics`)).body.text()), /cognito_access_stream_ready\{[^}]*\} 1/)
+  t.match(await (await request(`${cognito.url}/metrics`)).body.text(), /cognito_access_stream_ready\{[^}]*\} 1/)
 
   // A restart keeps pools, users and keys: the old token still verifies, the password still works.
   await cognito.stop()

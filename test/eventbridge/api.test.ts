@@ -64,10 +64,16 @@ t.test('EventBridge on a healthy Kinesis', { skip }, async (t) => {
     t.match(described, { Name: 'list-a', Arn: put.RuleArn, EventPattern: pattern, State: 'ENABLED', Description: 'first', EventBusName: 'default' })
 
     const first = await client.send(new ListRulesCommand({ NamePrefix: 'list-', Limit: 1 }))
-    t.same(first.Rules?.map((r) => r.Name), ['list-a'])
+    t.same(
+      first.Rules?.map((r) => r.Name),
+      ['list-a'],
+    )
     t.ok(first.NextToken, 'a second page is announced')
     const second = await client.send(new ListRulesCommand({ NamePrefix: 'list-', Limit: 1, NextToken: first.NextToken }))
-    t.same(second.Rules?.map((r) => [r.Name, r.State]), [['list-b', 'DISABLED']])
+    t.same(
+      second.Rules?.map((r) => [r.Name, r.State]),
+      [['list-b', 'DISABLED']],
+    )
     t.notOk(second.NextToken)
 
     await client.send(new DeleteRuleCommand({ Name: 'other' }))
@@ -88,10 +94,13 @@ t.test('EventBridge on a healthy Kinesis', { skip }, async (t) => {
     )
     t.same(put, { $metadata: put.$metadata, FailedEntryCount: 0, FailedEntries: [] })
     const listed = await client.send(new ListTargetsByRuleCommand({ Rule: 'list-a' }))
-    t.same(listed.Targets?.map((x) => [x.Id, x.Arn, x.RetryPolicy?.MaximumRetryAttempts]), [
-      ['t1', `${target.url}/unused`, undefined],
-      ['t2', `${target.url}/unused2`, 3],
-    ])
+    t.same(
+      listed.Targets?.map((x) => [x.Id, x.Arn, x.RetryPolicy?.MaximumRetryAttempts]),
+      [
+        ['t1', `${target.url}/unused`, undefined],
+        ['t2', `${target.url}/unused2`, 3],
+      ],
+    )
     const blocked = await failure(client.send(new DeleteRuleCommand({ Name: 'list-a' })))
     t.same(blocked, { name: 'ValidationException', message: "Rule can't be deleted since it has targets.", status: 400 })
     await client.send(new RemoveTargetsCommand({ Rule: 'list-a', Ids: ['t1', 't2'] }))
@@ -108,12 +117,14 @@ t.test('EventBridge on a healthy Kinesis', { skip }, async (t) => {
     })
     t.same(await failure(client.send(new PutRuleCommand({ Name: 'bad', EventPattern: '{"n": [{"numeric": ["<", 10, ">=", 0]}]}' }))), {
       name: 'InvalidEventPatternException',
-      message: 'Event pattern is not valid. Reason: "n": numeric range must be a lower bound (> or >=) followed by an upper bound (< or <=), got ["<",10,">=",0]',
+      message:
+        'Event pattern is not valid. Reason: "n": numeric range must be a lower bound (> or >=) followed by an upper bound (< or <=), got ["<",10,">=",0]',
       status: 400,
     })
     t.same(await failure(client.send(new PutRuleCommand({ Name: 'bad name!', EventPattern: pattern }))), {
       name: 'ValidationException',
-      message: "1 validation error detected: Value 'bad name!' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+",
+      message:
+        "1 validation error detected: Value 'bad name!' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+",
       status: 400,
     })
     t.same(await failure(client.send(new PutRuleCommand({ Name: 'nopattern' }))), {
@@ -134,13 +145,21 @@ t.test('EventBridge on a healthy Kinesis', { skip }, async (t) => {
     await client.send(new PutRuleCommand({ Name: 'valid', EventPattern: pattern }))
     const remote = await failure(client.send(new PutTargetsCommand({ Rule: 'valid', Targets: [{ Id: 'a', Arn: 'http://example.com/hook' }] })))
     t.match(remote, { name: 'ValidationException', status: 400, message: /must be on this machine .* got example\.com/ })
-    const arn = await failure(client.send(new PutTargetsCommand({ Rule: 'valid', Targets: [{ Id: 'a', Arn: 'arn:aws:lambda:us-east-1:000000000000:function:f' }] })))
+    const arn = await failure(
+      client.send(new PutTargetsCommand({ Rule: 'valid', Targets: [{ Id: 'a', Arn: 'arn:aws:lambda:us-east-1:000000000000:function:f' }] })),
+    )
     t.match(arn, { name: 'ValidationException', status: 400, message: /only to http\(s\) URLs|must be http or https/ })
-    t.same(await failure(client.send(new PutTargetsCommand({ Rule: 'valid', Targets: [{ Id: 'a', Arn: `${target.url}/x`, RetryPolicy: { MaximumRetryAttempts: 186 } }] }))), {
-      name: 'ValidationException',
-      message: "1 validation error detected: Value '186' at 'targets.1.member.retryPolicy.maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 185",
-      status: 400,
-    })
+    t.same(
+      await failure(
+        client.send(new PutTargetsCommand({ Rule: 'valid', Targets: [{ Id: 'a', Arn: `${target.url}/x`, RetryPolicy: { MaximumRetryAttempts: 186 } }] })),
+      ),
+      {
+        name: 'ValidationException',
+        message:
+          "1 validation error detected: Value '186' at 'targets.1.member.retryPolicy.maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 185",
+        status: 400,
+      },
+    )
     const six = Array.from({ length: 6 }, (_, i) => ({ Id: `t${i}`, Arn: `${target.url}/x` }))
     t.match(await failure(client.send(new PutTargetsCommand({ Rule: 'valid', Targets: six }))), { name: 'LimitExceededException', status: 400 })
 
@@ -150,13 +169,28 @@ t.test('EventBridge on a healthy Kinesis', { skip }, async (t) => {
       status: 400,
       message: /at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10/,
     })
-    t.match(await failure(client.send(new PutEventsCommand({ Entries: [] }))), { name: 'ValidationException', message: /Member must have length greater than or equal to 1/ })
-    const big = 'x'.repeat(200 * 1024)
-    t.same(await failure(client.send(new PutEventsCommand({ Entries: [{ Source: 's', DetailType: 'd', Detail: JSON.stringify({ a: big }) }, { Source: 's', DetailType: 'd', Detail: JSON.stringify({ b: big }) }] }))), {
+    t.match(await failure(client.send(new PutEventsCommand({ Entries: [] }))), {
       name: 'ValidationException',
-      message: 'Total size of the entries in the request is over the limit.',
-      status: 400,
+      message: /Member must have length greater than or equal to 1/,
     })
+    const big = 'x'.repeat(200 * 1024)
+    t.same(
+      await failure(
+        client.send(
+          new PutEventsCommand({
+            Entries: [
+              { Source: 's', DetailType: 'd', Detail: JSON.stringify({ a: big }) },
+              { Source: 's', DetailType: 'd', Detail: JSON.stringify({ b: big }) },
+            ],
+          }),
+        ),
+      ),
+      {
+        name: 'ValidationException',
+        message: 'Total size of the entries in the request is over the limit.',
+        status: 400,
+      },
+    )
 
     // Entries are judged one by one: the good one is accepted, the bad ones say why.
     const mixed = await client.send(
@@ -184,14 +218,24 @@ t.test('EventBridge on a healthy Kinesis', { skip }, async (t) => {
   })
 
   await t.test('a matching event is POSTed to the HTTP target as the full envelope; others are not', async (t) => {
-    const pattern = { source: [{ prefix: 'outage-lab.' }], 'detail-type': ['Task State Change'], detail: { count: [{ numeric: ['>', 5] }], status: [{ 'anything-but': 'STOPPED' }] } }
+    const pattern = {
+      source: [{ prefix: 'outage-lab.' }],
+      'detail-type': ['Task State Change'],
+      detail: { count: [{ numeric: ['>', 5] }], status: [{ 'anything-but': 'STOPPED' }] },
+    }
     await client.send(new PutRuleCommand({ Name: 'deliver', EventPattern: JSON.stringify(pattern) }))
     await client.send(new PutTargetsCommand({ Rule: 'deliver', Targets: [{ Id: 'hook', Arn: `${target.url}/deliver` }] }))
     const time = new Date('2020-11-25T13:15:00Z')
     const out = await client.send(
       new PutEventsCommand({
         Entries: [
-          { Source: 'outage-lab.autoscaler', DetailType: 'Task State Change', Detail: JSON.stringify({ count: 10, status: 'RUNNING' }), Resources: ['arn:aws:ecs:us-east-1:000000000000:task/t1'], Time: time },
+          {
+            Source: 'outage-lab.autoscaler',
+            DetailType: 'Task State Change',
+            Detail: JSON.stringify({ count: 10, status: 'RUNNING' }),
+            Resources: ['arn:aws:ecs:us-east-1:000000000000:task/t1'],
+            Time: time,
+          },
           { Source: 'outage-lab.autoscaler', DetailType: 'Task State Change', Detail: JSON.stringify({ count: 1, status: 'RUNNING' }) },
           { Source: 'outage-lab.autoscaler', DetailType: 'Task State Change', Detail: JSON.stringify({ count: 10, status: 'STOPPED' }) },
           { Source: 'elsewhere', DetailType: 'Task State Change', Detail: JSON.stringify({ count: 10, status: 'RUNNING' }) },
@@ -254,12 +298,21 @@ t.test('EventBridge on a healthy Kinesis', { skip }, async (t) => {
     eb = await startEventBridge(t, env)
     client = eventsClient(t, eb.url)
     const rules = await client.send(new ListRulesCommand({}))
-    t.same(rules.Rules?.map((r) => r.Name), ['deliver', 'list-b', 'retries', 'valid'])
-    const out = await client.send(new PutEventsCommand({ Entries: [{ Source: 'outage-lab.after', DetailType: 'Task State Change', Detail: '{"count":7,"status":"RUNNING"}' }] }))
+    t.same(
+      rules.Rules?.map((r) => r.Name),
+      ['deliver', 'list-b', 'retries', 'valid'],
+    )
+    const out = await client.send(
+      new PutEventsCommand({ Entries: [{ Source: 'outage-lab.after', DetailType: 'Task State Change', Detail: '{"count":7,"status":"RUNNING"}' }] }),
+    )
     await eventually(() => target.received.length > deliveredBefore, { what: 'the new event delivered', timeoutMs: 20_000 })
     await eventually(async () => (await metric(eb.url, 'eventbridge_backlog')) === 0, { what: 'backlog drained', timeoutMs: 20_000 })
     await sleep(300)
-    t.same(target.received.slice(deliveredBefore).map((r) => r.body.id), [out.Entries![0].EventId], 'only the new event: nothing before the checkpoint came again')
+    t.same(
+      target.received.slice(deliveredBefore).map((r) => r.body.id),
+      [out.Entries![0].EventId],
+      'only the new event: nothing before the checkpoint came again',
+    )
     t.equal((await getJson(`${eb.url}/health`)).service, 'eventbridge')
   })
 })

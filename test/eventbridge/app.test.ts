@@ -14,7 +14,10 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
 function signed(operation: string, body: unknown, opts: { service?: string; target?: string } = {}) {
   const payload = JSON.stringify(body)
-  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  const amzDate = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
   const day = amzDate.slice(0, 8)
   const service = opts.service ?? 'events'
   const headers: Record<string, string> = {
@@ -29,7 +32,9 @@ function signed(operation: string, body: unknown, opts: { service?: string; targ
   const scope = `${day}/us-east-1/${service}/aws4_request`
   let key: Buffer = createHmac('sha256', `AWS4${CREDENTIALS.secretAccessKey}`).update(day).digest()
   for (const part of ['us-east-1', service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest()
-  const signature = createHmac('sha256', key).update(`AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha(canonical)}`).digest('hex')
+  const signature = createHmac('sha256', key)
+    .update(`AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha(canonical)}`)
+    .digest('hex')
   headers.authorization = `AWS4-HMAC-SHA256 Credential=${CREDENTIALS.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`
   return { method: 'POST' as const, url: '/', headers, payload }
 }
@@ -71,7 +76,12 @@ t.test('a signature scoped to another service is refused', async (t) => {
 
 t.test('an unsigned call is refused', async (t) => {
   const a = await app(t)
-  const res = await a.inject({ method: 'POST', url: '/', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSEvents.ListRules' }, payload: '{}' })
+  const res = await a.inject({
+    method: 'POST',
+    url: '/',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSEvents.ListRules' },
+    payload: '{}',
+  })
   t.equal(res.statusCode, 400)
   t.same(res.json(), { __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' })
 })
@@ -117,7 +127,10 @@ t.test('a target host outside the machine is refused unless TARGET_HOSTS names i
   await strict.inject(signed('PutRule', { Name: 'r', EventPattern: '{"source":["a"]}' }))
   const refused = await put(strict)
   t.equal(refused.statusCode, 400)
-  t.same(refused.json(), { __type: 'ValidationException', message: 'Parameter http://autoscaler:8080/hook is not valid. Reason: the target must be on this machine (127.0.0.1, localhost or [::1]), got autoscaler.' })
+  t.same(refused.json(), {
+    __type: 'ValidationException',
+    message: 'Parameter http://autoscaler:8080/hook is not valid. Reason: the target must be on this machine (127.0.0.1, localhost or [::1]), got autoscaler.',
+  })
   const compose = await app(t, { targetHosts: ['autoscaler'] })
   await compose.inject(signed('PutRule', { Name: 'r', EventPattern: '{"source":["a"]}' }))
   const accepted = await put(compose)

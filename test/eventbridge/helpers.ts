@@ -20,7 +20,13 @@ export async function startEventBridge(t: Tap.Test, env: Record<string, string>)
 
 export function eventsClient(t: Tap.Test, url: string): EventBridgeClient {
   // maxAttempts 1: the tests see each answer as the service gave it, not after SDK retries.
-  const c = new EventBridgeClient({ endpoint: url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1, requestHandler: new NodeHttpHandler({ requestTimeout: 30_000 }) })
+  const c = new EventBridgeClient({
+    endpoint: url,
+    region: 'us-east-1',
+    credentials: CREDENTIALS,
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({ requestTimeout: 30_000 }),
+  })
   t.teardown(() => c.destroy())
   return c
 }
@@ -32,7 +38,10 @@ export interface Received {
 }
 
 /** An HTTP target: `script(path, attempt)` returns the status to answer (200 unless told). */
-export async function startTarget(t: Tap.Test, script: (path: string, attempt: number) => number = () => 200): Promise<{ url: string; received: Received[]; attempts: Map<string, number> }> {
+export async function startTarget(
+  t: Tap.Test,
+  script: (path: string, attempt: number) => number = () => 200,
+): Promise<{ url: string; received: Received[]; attempts: Map<string, number> }> {
   const received: Received[] = []
   const attempts = new Map<string, number>()
   const server = http.createServer((req, res) => {
@@ -72,7 +81,14 @@ export async function metric(url: string, name: string, labels = ''): Promise<nu
     if (rest[0] !== ' ' && rest[0] !== '{') continue
     // Default labels (service, instance) come first; match the asked ones anywhere in the set.
     const set = rest[0] === '{' ? rest.slice(0, rest.indexOf('}') + 1) : ''
-    if (labels && !labels.slice(1, -1).split(',').every((l) => set.includes(l))) continue
+    if (
+      labels &&
+      !labels
+        .slice(1, -1)
+        .split(',')
+        .every((l) => set.includes(l))
+    )
+      continue
     sum += Number(line.slice(line.lastIndexOf(' ') + 1))
   }
   return sum

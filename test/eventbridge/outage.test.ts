@@ -58,14 +58,23 @@ t.test('PutEvents fails while Kinesis is broken, and every accepted event is del
         for (const e of out.Entries ?? []) if (e.EventId) accepted.set(e.EventId, atMs)
         puts.push({ atMs, tookMs: Date.now() - started - atMs, ok: entries.length - (out.FailedEntryCount ?? 0), failed: out.FailedEntryCount ?? 0 })
       } catch (err) {
-        puts.push({ atMs, tookMs: Date.now() - started - atMs, ok: 0, failed: entries.length, error: `${(err as Error).name} ${(err as any).$metadata?.httpStatusCode ?? ''}`.trim() })
+        puts.push({
+          atMs,
+          tookMs: Date.now() - started - atMs,
+          ok: 0,
+          failed: entries.length,
+          error: `${(err as Error).name} ${(err as any).$metadata?.httpStatusCode ?? ''}`.trim(),
+        })
       }
       await sleep(100)
     }
   })()
   const sampler = setInterval(() => {
     const atMs = Date.now() - started
-    void metric(eb.url, 'eventbridge_backlog').then((value) => backlog.push({ atMs, value }), () => {})
+    void metric(eb.url, 'eventbridge_backlog').then(
+      (value) => backlog.push({ atMs, value }),
+      () => {},
+    )
   }, 250)
   t.teardown(() => {
     putting = false
@@ -75,7 +84,11 @@ t.test('PutEvents fails while Kinesis is broken, and every accepted event is del
   // Steady state: ten calls (a loaded machine may need more than a second for them).
   await eventually(() => puts.length >= 10, { what: 'ten PutEvents in steady state', timeoutMs: 60_000 })
   const healthy = puts.slice()
-  t.same(healthy.filter((p) => p.failed > 0), [], 'steady state: every PutEvents accepted')
+  t.same(
+    healthy.filter((p) => p.failed > 0),
+    [],
+    'steady state: every PutEvents accepted',
+  )
   await eventually(() => target.received.length > 0, { what: 'deliveries in steady state', timeoutMs: 20_000 })
 
   const broken = await kinesis.break()
@@ -83,8 +96,15 @@ t.test('PutEvents fails while Kinesis is broken, and every accepted event is del
   await sleep(3_000)
   const during = puts.filter((p) => p.atMs >= brokenAt)
   t.ok(during.length > 0, 'PutEvents were attempted while Kinesis was broken')
-  t.ok(during.every((p) => p.ok === 0), 'no event is accepted while every front-end is broken')
-  t.match(during.find((p) => p.error), { error: 'InternalException 500' }, 'PutEvents answers 500 InternalException')
+  t.ok(
+    during.every((p) => p.ok === 0),
+    'no event is accepted while every front-end is broken',
+  )
+  t.match(
+    during.find((p) => p.error),
+    { error: 'InternalException 500' },
+    'PutEvents answers 500 InternalException',
+  )
   const backlogAtBreak = Math.max(0, ...backlog.filter((b) => b.atMs >= brokenAt).map((b) => b.value))
   const undeliveredAtBreak = [...accepted.keys()].filter((id) => !target.received.some((r) => r.body.id === id)).length
   t.ok((await metric(eb.url, 'eventbridge_consumer_errors_total')) > 0, 'the consumer saw Kinesis fail')
@@ -117,7 +137,10 @@ t.test('PutEvents fails while Kinesis is broken, and every accepted event is del
   await eventually(async () => (await metric(eb.url, 'eventbridge_backlog')) === 0, { what: 'backlog drained to 0', timeoutMs: 30_000 })
   clearInterval(sampler)
   t.equal(await metric(eb.url, 'eventbridge_backlog'), 0)
-  t.ok([...accepted.keys()].every((id) => delivered().has(id)), `all ${accepted.size} accepted events delivered`)
+  t.ok(
+    [...accepted.keys()].every((id) => delivered().has(id)),
+    `all ${accepted.size} accepted events delivered`,
+  )
 
   // What a reader of this test wants to know: how long events waited and how big the backlog got.
   const firstSeen = new Map<string, number>()

@@ -19,7 +19,10 @@ const event = {
     flag: true,
     tags: ['blue', 'canary'],
     cluster: { name: 'web', region: 'us-east-1' },
-    containers: [{ name: 'app', exitCode: 0 }, { name: 'sidecar', exitCode: 137 }],
+    containers: [
+      { name: 'app', exitCode: 0 },
+      { name: 'sidecar', exitCode: 137 },
+    ],
   },
 }
 

@@ -90,7 +90,16 @@ method:
   t.same(e.slo, DEFAULT_SLO)
   t.equal(e.steadyStateHypothesis, undefined)
   t.same(e.method[0], { type: 'action', name: 'grow', atMs: 1500, provider: 'scale-fleet', args: { provider: 'scale-fleet', fleet: 'main', to: 3 } })
-  t.same(e.method[1], { type: 'probe', name: 'p', atMs: 5000, service: 'kinesis', measure: 'p99Ms', aggregate: 'mean', windowMs: 3000, tolerance: { max: 500 } })
+  t.same(e.method[1], {
+    type: 'probe',
+    name: 'p',
+    atMs: 5000,
+    service: 'kinesis',
+    measure: 'p99Ms',
+    aggregate: 'mean',
+    windowMs: 3000,
+    tolerance: { max: 500 },
+  })
   t.same(e.method[2], { type: 'action', name: 'w', atMs: 6000, provider: 'wait', args: { provider: 'wait', forMs: 120_000 } })
 })
 
@@ -164,7 +173,15 @@ method:
     e.method.map((a) => a.type === 'action' && a.args),
     [
       { provider: 'kill', service: 'kinesis-backend-3' },
-      { provider: 'inject-fault', service: 'cloudwatch', direction: 'outbound', kind: 'latency', delayMs: 1500, target: 'kinesis-endpoint-main', match: { operation: 'PutRecords' } },
+      {
+        provider: 'inject-fault',
+        service: 'cloudwatch',
+        direction: 'outbound',
+        kind: 'latency',
+        delayMs: 1500,
+        target: 'kinesis-endpoint-main',
+        match: { operation: 'PutRecords' },
+      },
       { provider: 'pause', service: 'kinesis-frontend-main-2' },
     ],
   )

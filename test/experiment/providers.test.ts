@@ -15,7 +15,21 @@ const base = (action: Record<string, unknown>) => ({
 })
 
 t.test('every provider is one definition named after its key, in the order messages list them', async (t) => {
-  t.same(PROVIDER_NAMES, ['scale-fleet', 'restart-fleet', 'kill', 'pause', 'resume', 'restart', 'inject-fault', 'clear-faults', 'set-thread-limit', 'partition', 'heal-partition', 'post-status', 'wait'])
+  t.same(PROVIDER_NAMES, [
+    'scale-fleet',
+    'restart-fleet',
+    'kill',
+    'pause',
+    'resume',
+    'restart',
+    'inject-fault',
+    'clear-faults',
+    'set-thread-limit',
+    'partition',
+    'heal-partition',
+    'post-status',
+    'wait',
+  ])
   for (const name of PROVIDER_NAMES) t.equal(PROVIDERS[name].name, name)
   t.ok(isProviderName('kill'))
   t.notOk(isProviderName('nuke-fleet'))
@@ -35,7 +49,13 @@ t.test("the validator reports a provider's args in its definition's words", asyn
 t.test("a well-formed action's args carry the provider and the definition's typed, defaulted values", async (t) => {
   const r = validateExperiment(base({ provider: 'restart-fleet', args: { fleet: 'main', ratePerSec: 2, waitReady: true } }))
   if (!r.ok) return t.fail(JSON.stringify(r.issues))
-  t.same(r.experiment.method[0], { type: 'action', name: 'a', atMs: 1000, provider: 'restart-fleet', args: { provider: 'restart-fleet', fleet: 'main', ratePerSec: 2, waitReady: true } })
+  t.same(r.experiment.method[0], {
+    type: 'action',
+    name: 'a',
+    atMs: 1000,
+    provider: 'restart-fleet',
+    args: { provider: 'restart-fleet', fleet: 'main', ratePerSec: 2, waitReady: true },
+  })
 })
 
 t.test('an inject-fault target becomes match.origin inside the provider, from the topology it runs on', async (t) => {
@@ -55,9 +75,18 @@ t.test('an inject-fault target becomes match.origin inside the provider, from th
   const topology = { adminToken: 'tok', endpoints: () => ({ kinesis: 'http://127.0.0.1:4100/', services: { cognito: url } }) } as unknown as StartedTopology
   const ctx: ActionContext = { topology }
 
-  const result = await PROVIDERS['inject-fault'].run({ service: 'cognito', direction: 'outbound', kind: 'error', status: 500, target: 'kinesis', match: { operation: 'PutRecords' } }, ctx)
+  const result = await PROVIDERS['inject-fault'].run(
+    { service: 'cognito', direction: 'outbound', kind: 'error', status: 500, target: 'kinesis', match: { operation: 'PutRecords' } },
+    ctx,
+  )
   t.same(result, { service: 'cognito', direction: 'outbound', rule: { id: 'r1' } })
-  t.same(bodies, [{ url: '/admin/faults/outbound', auth: 'Bearer tok', body: { kind: 'error', status: 500, match: { operation: 'PutRecords', origin: 'http://127.0.0.1:4100' } } }])
+  t.same(bodies, [
+    {
+      url: '/admin/faults/outbound',
+      auth: 'Bearer tok',
+      body: { kind: 'error', status: 500, match: { operation: 'PutRecords', origin: 'http://127.0.0.1:4100' } },
+    },
+  ])
 
   await t.rejects(PROVIDERS['inject-fault'].run({ service: 'cognito', direction: 'outbound', kind: 'reset', target: 'lambda' }, ctx), {
     name: 'ActionFailed',

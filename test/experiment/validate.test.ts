@@ -136,14 +136,19 @@ const cases: Case[] = [
   },
   {
     name: 'a service in expect that this run does not have',
-    files: { 'x.yaml': swap('impacted: [kinesis, cloudwatch, eventbridge, lambda, cognito]', 'impacted: [kinesis, cloudwatch, eventbridge, lambda, cognito, dynamodb]') },
-    message:
-      'DIR/x.yaml: expect.impacted[5]: expected one of kinesis, cognito, cloudwatch, eventbridge, autoscaler, lambda, status-page, got "dynamodb"',
+    files: {
+      'x.yaml': swap(
+        'impacted: [kinesis, cloudwatch, eventbridge, lambda, cognito]',
+        'impacted: [kinesis, cloudwatch, eventbridge, lambda, cognito, dynamodb]',
+      ),
+    },
+    message: 'DIR/x.yaml: expect.impacted[5]: expected one of kinesis, cognito, cloudwatch, eventbridge, autoscaler, lambda, status-page, got "dynamodb"',
   },
   {
     name: 'onsetOrder names a service expect.impacted does not list',
     files: { 'x.yaml': swap('[cloudwatch, eventbridge], [lambda]', '[cloudwatch, eventbridge, autoscaler], [lambda]') },
-    message: 'DIR/x.yaml: expect.onsetOrder[1][2]: expected a service listed in expect.impacted (kinesis, cloudwatch, eventbridge, lambda, cognito), got "autoscaler"',
+    message:
+      'DIR/x.yaml: expect.onsetOrder[1][2]: expected a service listed in expect.impacted (kinesis, cloudwatch, eventbridge, lambda, cognito), got "autoscaler"',
   },
   {
     name: 'a service whose dependency is left out of the topology',

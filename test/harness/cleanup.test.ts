@@ -9,6 +9,7 @@ import { detectPidsCgroups } from '../../harness/platform/local/cgroups.js'
 import { localPlatform } from '../../harness/platform/local/index.js'
 // @ts-ignore: a plain .mjs fixture (no types)
 import { fixtureTopology } from '../fixtures/topology-fixture.mjs'
+import { eventually } from '../helpers/eventually.js'
 
 const HARNESS = fileURLToPath(new URL('../fixtures/topology-harness.mjs', import.meta.url))
 const cgroups = detectPidsCgroups()
@@ -34,7 +35,9 @@ async function startHarness(t: Tap.Test, runDir: string, mode = ''): Promise<Har
   const child = spawn(process.execPath, [HARNESS, runDir, mode], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr!.on('data', (d) => (stderr += d))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  )
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })
@@ -47,13 +50,13 @@ async function startHarness(t: Tap.Test, runDir: string, mode = ''): Promise<Har
 
 /** Polls until nothing of the run is left, or the deadline; returns what is left. */
 async function leftovers(run: HarnessRun, withinMs: number): Promise<{ processes: number[]; cgroup: boolean }> {
-  const deadline = Date.now() + withinMs
-  for (;;) {
-    const processes = [...new Set([...processesOfRun(run.info.runId), ...run.info.pids.filter(alive)])]
-    const cgroup = run.info.cgroupDir !== null && fs.existsSync(run.info.cgroupDir)
-    if ((processes.length === 0 && !cgroup) || Date.now() > deadline) return { processes, cgroup }
-    await new Promise((r) => setTimeout(r, 100))
-  }
+  const left = () => ({
+    processes: [...new Set([...processesOfRun(run.info.runId), ...run.info.pids.filter(alive)])],
+    cgroup: run.info.cgroupDir !== null && fs.existsSync(run.info.cgroupDir),
+  })
+  return eventually(left, { what: 'nothing of the run left', timeoutMs: withinMs, intervalMs: 100, until: (l) => l.processes.length === 0 && !l.cgroup }).catch(
+    left,
+  )
 }
 
 t.test('a SIGKILLed harness leaves no process and no cgroup of its run behind, a paused member included', async (t) => {
@@ -71,7 +74,7 @@ t.test('a SIGKILLed harness leaves no process and no cgroup of its run behind, a
   t.notOk(fs.existsSync(path.join(runDir, 'supervisor.json')), 'the reaper removed the run state')
 })
 
-t.test('SIGINT stops every service and removes the run\'s cgroups before the harness exits', { timeout: 30_000 }, async (t) => {
+t.test("SIGINT stops every service and removes the run's cgroups before the harness exits", { timeout: 30_000 }, async (t) => {
   const runDir = t.testdir()
   const run = await startHarness(t, runDir)
   process.kill(run.pid, 'SIGINT')
@@ -89,7 +92,7 @@ t.test('SIGTERM to the harness does the same', { timeout: 30_000 }, async (t) =>
   t.same(await leftovers(run, 0), { processes: [], cgroup: false })
 })
 
-t.test('stale cgroups of dead runs with no tasks are removed at start; a live harness\'s are kept', { skip: noCgroups }, async (t) => {
+t.test("stale cgroups of dead runs with no tasks are removed at start; a live harness's are kept", { skip: noCgroups }, async (t) => {
   if (cgroups.kind === 'none') return
   const dead = spawnSync(process.execPath, ['-e', 'process.pid']).pid!
   const stale = path.join(cgroups.root, `20200101t000000-p${dead}-dead`)
@@ -100,8 +103,8 @@ t.test('stale cgroups of dead runs with no tasks are removed at start; a live ha
   })
   const topo = await localPlatform.start(fixtureTopology({ members: 1 }), { runDir: t.testdir(), signals: false })
   await topo.stop()
-  t.notOk(fs.existsSync(stale), 'the dead harness\'s empty cgroups are gone')
-  t.ok(fs.existsSync(live), 'a running harness\'s cgroups are left alone')
+  t.notOk(fs.existsSync(stale), "the dead harness's empty cgroups are gone")
+  t.ok(fs.existsSync(live), "a running harness's cgroups are left alone")
   fs.rmdirSync(path.join(live, 'member-1'))
   fs.rmdirSync(live)
 })

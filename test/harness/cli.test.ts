@@ -9,6 +9,7 @@ import { processesOfRun } from '../../harness/platform/local/run-state.js'
 import { buildControlApp } from '../../harness/control/server.js'
 // @ts-ignore: a plain .mjs fixture (no types)
 import { fixtureTopology } from '../fixtures/topology-fixture.mjs'
+import { eventually } from '../helpers/eventually.js'
 
 const CLI = path.join(PACKAGE_ROOT, 'dist/harness/cli.js')
 const kinesisBuilt = ['metadata', 'backend', 'frontend', 'endpoint'].every((s) => fs.existsSync(path.join(PACKAGE_ROOT, 'dist/services/kinesis', s, 'main.js')))
@@ -28,12 +29,21 @@ t.test('bad input exits 2 and names the option and what it expected', async (t) 
   const cases: [string[], RegExp][] = [
     [['up', '--frontends', '0', '--thread-limit', '40'], /option '--frontends <n>' argument '0' is invalid\. expected an integer in \[1, 256\]/],
     [['up', '--frontends', '3'], /required option '--thread-limit <n>' not specified/],
-    [['up', '--frontends', '3', '--thread-limit', '40', '--bootstrap', 'dns'], /option '--bootstrap <source>' argument 'dns' is invalid\. expected one of peers, metadata/],
+    [
+      ['up', '--frontends', '3', '--thread-limit', '40', '--bootstrap', 'dns'],
+      /option '--bootstrap <source>' argument 'dns' is invalid\. expected one of peers, metadata/,
+    ],
     [['up', '--frontends', '3', '--thread-limit', 'many'], /option '--thread-limit <n>' argument 'many' is invalid/],
     [['scale', '--fleet', 'main', '--to', '-1'], /option '--to <n>' argument '-1' is invalid\. expected an integer in \[0, 256\]/],
-    [['restart', '--fleet', 'main', '--rate', 'fast'], /option '--rate <r>' argument 'fast' is invalid\. expected members per second \(a positive number\) or "all"/],
+    [
+      ['restart', '--fleet', 'main', '--rate', 'fast'],
+      /option '--rate <r>' argument 'fast' is invalid\. expected members per second \(a positive number\) or "all"/,
+    ],
     [['restart', '--fleet', 'Main!', '--rate', '2'], /option '--fleet <name>' argument 'Main!' is invalid/],
-    [['scale', '--fleet', 'main', '--to', '3', '--endpoints-file', '/nonexistent/endpoints.json'], /--endpoints-file: no endpoints file at \/nonexistent\/endpoints\.json: is `outage-lab up` running/],
+    [
+      ['scale', '--fleet', 'main', '--to', '3', '--endpoints-file', '/nonexistent/endpoints.json'],
+      /--endpoints-file: no endpoints file at \/nonexistent\/endpoints\.json: is `outage-lab up` running/,
+    ],
     [['launch'], /unknown command 'launch'/],
   ]
   for (const [args, message] of cases) {
@@ -56,7 +66,7 @@ t.test('a malformed endpoints file is bad input, a stale one a failure to reach 
   t.match(stale.stderr, /cannot reach the control API at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\): is `outage-lab up` still running\?/)
 })
 
-t.test('the control API refuses callers without the run\'s token and bad requests with AWS-shaped errors', async (t) => {
+t.test("the control API refuses callers without the run's token and bad requests with AWS-shaped errors", async (t) => {
   const topo = await localPlatform.start(fixtureTopology({ members: 1 }), { runDir: t.testdir(), signals: false })
   t.teardown(() => topo.stop())
   const app = buildControlApp({ topology: topo, token: topo.adminToken })
@@ -71,7 +81,12 @@ t.test('the control API refuses callers without the run\'s token and bad request
     ['/fleets/main/scale', { to: 'two' }, 400, { __type: 'InvalidArgumentException', message: 'to: expected an integer fleet size, got "two"' }],
     ['/fleets/main/scale', { to: 999 }, 400, { __type: 'InvalidArgumentException', message: 'fleet size: expected an integer in [0, 256], got 999' }],
     ['/fleets/cloudwatch/scale', { to: 2 }, 404, { __type: 'ResourceNotFoundException', message: 'no fleet named "cloudwatch"; fleets: main' }],
-    ['/fleets/main/restart', { rate: -1 }, 400, { __type: 'InvalidArgumentException', message: 'rate: expected members per second (a positive number) or "all", got -1' }],
+    [
+      '/fleets/main/restart',
+      { rate: -1 },
+      400,
+      { __type: 'InvalidArgumentException', message: 'rate: expected members per second (a positive number) or "all", got -1' },
+    ],
     ['/services/member-9/pause', {}, 404, { __type: 'ResourceNotFoundException', message: 'no service named "member-9"' }],
   ]
   for (const [url, payload, status, body] of cases) {
@@ -81,68 +96,100 @@ t.test('the control API refuses callers without the run\'s token and bad request
   }
   const view = (await app.inject({ method: 'GET', url: '/topology', headers: auth })).json()
   t.equal(view.runId, topo.runId)
-  t.same(view.services.map((s: any) => [s.name, s.state, s.health.status, typeof s.pid]), [
-    ['registry', 'running', 200, 'number'], ['balancer', 'running', 200, 'number'], ['member-1', 'running', 200, 'number'],
-  ])
+  t.same(
+    view.services.map((s: any) => [s.name, s.state, s.health.status, typeof s.pid]),
+    [
+      ['registry', 'running', 200, 'number'],
+      ['balancer', 'running', 200, 'number'],
+      ['member-1', 'running', 200, 'number'],
+    ],
+  )
   const paused = await app.inject({ method: 'POST', url: '/services/member-1/pause', headers: auth })
   t.equal(paused.json().status.state, 'paused')
   await app.inject({ method: 'POST', url: '/services/member-1/resume', headers: auth })
 })
 
-t.test('outage-lab up runs the Kinesis topology until Ctrl-C; scale and restart drive it through the endpoints file', {
-  skip: kinesisBuilt ? false : 'the Kinesis services are not built (dist/services/kinesis/*/main.js): run npx tsc -p .',
-}, async (t) => {
-  const dir = t.testdir()
-  const endpointsFile = path.join(dir, 'endpoints.json')
-  const up = spawn(process.execPath, [CLI, 'up', '--frontends', '2', '--thread-limit', '64', '--services', 'none', '--endpoints-file', endpointsFile, '--run-dir', path.join(dir, 'run')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  up.stderr.on('data', (d) => (stderr += d))
-  const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)))
-  t.teardown(() => {
-    if (up.exitCode === null && up.signalCode === null) up.kill('SIGKILL')
-  })
-  const deadline = Date.now() + 30_000
-  while (!fs.existsSync(endpointsFile)) {
-    if (Date.now() > deadline || up.exitCode !== null) throw new Error(`up did not write ${endpointsFile}: ${stderr}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  const e = JSON.parse(fs.readFileSync(endpointsFile, 'utf8'))
-  t.equal(fs.statSync(endpointsFile).mode & 0o777, 0o600, 'the endpoints file holds a token: only its owner reads it')
-  t.match(e, {
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDOUTAGELAB', secretAccessKey: 'outage-lab-secret' },
-    kinesisEndpoint: /^http:\/\/127\.0\.0\.1:\d+$/,
-    control: { url: /^http:\/\/127\.0\.0\.1:\d+$/, token: /^[0-9a-f]{32}$/ },
-    pid: up.pid,
-  })
-  t.same(Object.keys(e.services).sort(), ['kinesis-backend-1', 'kinesis-backend-2', 'kinesis-endpoint-main', 'kinesis-frontend-main-1', 'kinesis-frontend-main-2', 'kinesis-metadata'])
-  t.equal(e.kinesisEndpoint, e.services['kinesis-endpoint-main'])
-  // The banner is printed right after the endpoints file is written: give it a moment on a busy machine.
-  for (const until = Date.now() + 10_000; !/Ctrl-C stops everything/.test(stderr) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50))
-  t.match(stderr, /Ctrl-C stops everything/)
+t.test(
+  'outage-lab up runs the Kinesis topology until Ctrl-C; scale and restart drive it through the endpoints file',
+  {
+    skip: kinesisBuilt ? false : 'the Kinesis services are not built (dist/services/kinesis/*/main.js): run npx tsc -p .',
+  },
+  async (t) => {
+    const dir = t.testdir()
+    const endpointsFile = path.join(dir, 'endpoints.json')
+    const up = spawn(
+      process.execPath,
+      [CLI, 'up', '--frontends', '2', '--thread-limit', '64', '--services', 'none', '--endpoints-file', endpointsFile, '--run-dir', path.join(dir, 'run')],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let stderr = ''
+    up.stderr.on('data', (d) => (stderr += d))
+    const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)))
+    t.teardown(() => {
+      if (up.exitCode === null && up.signalCode === null) up.kill('SIGKILL')
+    })
+    await eventually(() => fs.existsSync(endpointsFile) || up.exitCode !== null, {
+      what: `up to write ${endpointsFile}`,
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    }).catch(() => undefined)
+    if (!fs.existsSync(endpointsFile)) throw new Error(`up did not write ${endpointsFile}: ${stderr}`)
+    const e = JSON.parse(fs.readFileSync(endpointsFile, 'utf8'))
+    t.equal(fs.statSync(endpointsFile).mode & 0o777, 0o600, 'the endpoints file holds a token: only its owner reads it')
+    t.match(e, {
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDOUTAGELAB', secretAccessKey: 'outage-lab-secret' },
+      kinesisEndpoint: /^http:\/\/127\.0\.0\.1:\d+$/,
+      control: { url: /^http:\/\/127\.0\.0\.1:\d+$/, token: /^[0-9a-f]{32}$/ },
+      pid: up.pid,
+    })
+    t.same(Object.keys(e.services).sort(), [
+      'kinesis-backend-1',
+      'kinesis-backend-2',
+      'kinesis-endpoint-main',
+      'kinesis-frontend-main-1',
+      'kinesis-frontend-main-2',
+      'kinesis-metadata',
+    ])
+    t.equal(e.kinesisEndpoint, e.services['kinesis-endpoint-main'])
+    // The banner is printed right after the endpoints file is written: give it a moment on a busy machine.
+    await eventually(() => /Ctrl-C stops everything/.test(stderr), { what: 'the banner', timeoutMs: 10_000, intervalMs: 50 }).catch(() => undefined)
+    t.match(stderr, /Ctrl-C stops everything/)
 
-  const res = await request(`${e.control.url}/topology`, { headers: { authorization: `Bearer ${e.control.token}` } })
-  const view: any = await res.body.json()
-  t.equal(res.statusCode, 200)
-  t.ok(view.services.every((s: any) => s.health.status === 200 && typeof s.pid === 'number'), 'GET /topology shows every service\'s pid and health')
+    const res = await request(`${e.control.url}/topology`, { headers: { authorization: `Bearer ${e.control.token}` } })
+    const view: any = await res.body.json()
+    t.equal(res.statusCode, 200)
+    t.ok(
+      view.services.every((s: any) => s.health.status === 200 && typeof s.pid === 'number'),
+      "GET /topology shows every service's pid and health",
+    )
 
-  const scale = await cli(['scale', '--fleet', 'main', '--to', '3', '--endpoints-file', endpointsFile])
-  t.equal(scale.code, 0, scale.stderr)
-  t.match(scale.stdout, /fleet main: 2 -> 3\n  added: kinesis-frontend-main-3/)
-  t.same(JSON.parse(fs.readFileSync(endpointsFile, 'utf8')).fleets.main.members, ['kinesis-frontend-main-1', 'kinesis-frontend-main-2', 'kinesis-frontend-main-3'], 'the endpoints file follows the fleet')
+    const scale = await cli(['scale', '--fleet', 'main', '--to', '3', '--endpoints-file', endpointsFile])
+    t.equal(scale.code, 0, scale.stderr)
+    t.match(scale.stdout, /fleet main: 2 -> 3\n {2}added: kinesis-frontend-main-3/)
+    t.same(
+      JSON.parse(fs.readFileSync(endpointsFile, 'utf8')).fleets.main.members,
+      ['kinesis-frontend-main-1', 'kinesis-frontend-main-2', 'kinesis-frontend-main-3'],
+      'the endpoints file follows the fleet',
+    )
 
-  const restart = await cli(['restart', '--fleet', 'main', '--rate', '10', '--json', '--endpoints-file', endpointsFile])
-  t.equal(restart.code, 0, restart.stderr)
-  t.match(JSON.parse(restart.stdout), { fleet: 'main', restarted: ['kinesis-frontend-main-1', 'kinesis-frontend-main-2', 'kinesis-frontend-main-3'], notReady: [] })
+    const restart = await cli(['restart', '--fleet', 'main', '--rate', '10', '--json', '--endpoints-file', endpointsFile])
+    t.equal(restart.code, 0, restart.stderr)
+    t.match(JSON.parse(restart.stdout), {
+      fleet: 'main',
+      restarted: ['kinesis-frontend-main-1', 'kinesis-frontend-main-2', 'kinesis-frontend-main-3'],
+      notReady: [],
+    })
 
-  const unknown = await cli(['scale', '--fleet', 'cloudwatch', '--to', '2', '--endpoints-file', endpointsFile])
-  t.equal(unknown.code, 2)
-  t.match(unknown.stderr, /ResourceNotFoundException: no fleet named "cloudwatch"/)
+    const unknown = await cli(['scale', '--fleet', 'cloudwatch', '--to', '2', '--endpoints-file', endpointsFile])
+    t.equal(unknown.code, 2)
+    t.match(unknown.stderr, /ResourceNotFoundException: no fleet named "cloudwatch"/)
 
-  up.kill('SIGINT')
-  t.equal(await exited, 130, 'Ctrl-C ends `up` with 130 after tearing down')
-  t.match(stderr, /stopped; nothing left running/)
-  t.notOk(fs.existsSync(endpointsFile), 'the endpoints file of a stopped run is removed')
-  t.same(processesOfRun(e.runId), [], 'no process of the run is left')
-  t.notOk(fs.existsSync(`/sys/fs/cgroup/pids/outage-lab/${e.runId}`), 'no cgroup of the run is left')
-})
+    up.kill('SIGINT')
+    t.equal(await exited, 130, 'Ctrl-C ends `up` with 130 after tearing down')
+    t.match(stderr, /stopped; nothing left running/)
+    t.notOk(fs.existsSync(endpointsFile), 'the endpoints file of a stopped run is removed')
+    t.same(processesOfRun(e.runId), [], 'no process of the run is left')
+    t.notOk(fs.existsSync(`/sys/fs/cgroup/pids/outage-lab/${e.runId}`), 'no cgroup of the run is left')
+  },
+)

@@ -21,7 +21,10 @@ t.test('containers weighted like services at nice 5 when the run asks for it', a
     t.same([svc.cgroup_parent, svc.cpu_shares], ['/', 335], `${name} at the cgroup root with cpu_shares 335`)
   }
   const plain = plan(kinesisTopology({ frontends: 2, threadLimit: 20 }))
-  t.notOk(Object.values(plain.override.services).some((svc) => 'cgroup_parent' in svc || 'cpu_shares' in svc), 'otherwise the engine places them')
+  t.notOk(
+    Object.values(plain.override.services).some((svc) => 'cgroup_parent' in svc || 'cpu_shares' in svc),
+    'otherwise the engine places them',
+  )
 })
 
 t.test('a fleet: its thread limit as pids_limit, cells allowed, Docker restarts what the health system removes', async (t) => {
@@ -31,12 +34,19 @@ t.test('a fleet: its thread limit as pids_limit, cells allowed, Docker restarts 
   t.equal((fe.environment as Record<string, string>).THREAD_LIMIT_ENFORCEMENT, 'docker')
   t.equal(fe.restart, 'on-failure')
   t.equal(p.scale['kinesis-frontend-main'], 4)
-  t.notOk('restart' in plan(kinesisTopology({ frontends: 4, threadLimit: 20 })).override.services['kinesis-frontend-main'], 'no health system, no restart policy')
+  t.notOk(
+    'restart' in plan(kinesisTopology({ frontends: 4, threadLimit: 20 })).override.services['kinesis-frontend-main'],
+    'no health system, no restart policy',
+  )
 })
 
 t.test('every fleet of the remediations has its compose service, behind its profile', async (t) => {
   const p = plan(kinesisTopology({ frontends: 2, threadLimit: 20, shardMapCache: { frontends: 2 } }))
   t.ok(p.override.services['kinesis-frontend-cache'], 'the dedicated shard-map cache fleet (remediation 5)')
   t.ok(p.profiles.includes('cache-fleet'))
-  t.equal((p.override.services['kinesis-frontend-main'].environment as Record<string, string>).SHARD_MAP_CACHE_FLEET, 'cache', 'the customer-facing fleet reads its map from it')
+  t.equal(
+    (p.override.services['kinesis-frontend-main'].environment as Record<string, string>).SHARD_MAP_CACHE_FLEET,
+    'cache',
+    'the customer-facing fleet reads its map from it',
+  )
 })

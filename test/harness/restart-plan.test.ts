@@ -35,7 +35,10 @@ t.test('all at once: every member restarts together, nobody waits for a map', as
   const f = fleet(50, 1000)
   const out = await runRestart({ all: true }, f.steps)
   t.equal(out.length, 3)
-  t.ok(starts(f.log).every((ms) => ms < 150), `all started at once (${f.log.join(', ')})`)
+  t.ok(
+    starts(f.log).every((ms) => ms < 150),
+    `all started at once (${f.log.join(', ')})`,
+  )
   t.notOk(f.log.some((l) => l.includes('settled')))
 })
 
@@ -49,7 +52,11 @@ t.test('at a rate: a restart begins every 1000/rate ms whatever the previous one
 t.test('at a rate with waitReady: the next member waits until the previous map settled', async (t) => {
   const f = fleet(50, 200)
   await runRestart({ ratePerSec: 100, waitReady: true }, f.steps)
-  t.same(f.log.map((l) => l.split(' ').slice(0, 2).join(' ')), ['a restart', 'a settled', 'b restart', 'b settled', 'c restart', 'c settled'], 'one at a time')
+  t.same(
+    f.log.map((l) => l.split(' ').slice(0, 2).join(' ')),
+    ['a restart', 'a settled', 'b restart', 'b settled', 'c restart', 'c settled'],
+    'one at a time',
+  )
   const s = starts(f.log)
   t.ok(s[1] >= 240 && s[2] >= 490, `each start after the previous settle (${f.log.join(', ')})`)
 })

@@ -22,13 +22,32 @@ t.test('runs on the local backend', { skip: kinesisOutageSkip }, async (t) => {
     t.equal(j.threadLimitEnforcement, 'cgroup')
     t.equal(j.cascade[0].service, 'kinesis', 'Kinesis breaks first')
     const onset = (s: string) => j.services[s].onsetMs
-    t.ok(onset('lambda') > onset('cloudwatch'), `Lambda (${onset('lambda')} ms) after CloudWatch (${onset('cloudwatch')} ms): its agent's buffer took time to fill`)
-    t.ok(onset('cognito') > onset('kinesis') + 5_000, `Cognito (${onset('cognito')} ms) well after Kinesis (${onset('kinesis')} ms): its buffer took time to fill`)
+    t.ok(
+      onset('lambda') > onset('cloudwatch'),
+      `Lambda (${onset('lambda')} ms) after CloudWatch (${onset('cloudwatch')} ms): its agent's buffer took time to fill`,
+    )
+    t.ok(
+      onset('cognito') > onset('kinesis') + 5_000,
+      `Cognito (${onset('cognito')} ms) well after Kinesis (${onset('kinesis')} ms): its buffer took time to fill`,
+    )
     t.equal(j.cascade.find((c: any) => c.service === 'lambda').cause, 'cloudwatch')
     t.equal(j.services['status-page'].impacted, false, 'readers of the status page are not impacted')
     const posts = j.events.filter((e: any) => e.kind === 'action-end' && e.detail.provider === 'post-status')
-    t.same(Object.fromEntries(posts.map((e: any) => [e.detail.name, e.detail.ok])), { 'post-status-primary': false, 'post-status-backup': true }, 'the primary posting path fails behind Cognito, the backup path posts')
-    t.equal(j.fidelity.score, 1, `fidelity: ${j.fidelity.checks.filter((c: any) => c.applicable && !c.met).map((c: any) => c.name).join(', ') || 'all mechanisms showed'}`)
+    t.same(
+      Object.fromEntries(posts.map((e: any) => [e.detail.name, e.detail.ok])),
+      { 'post-status-primary': false, 'post-status-backup': true },
+      'the primary posting path fails behind Cognito, the backup path posts',
+    )
+    t.equal(
+      j.fidelity.score,
+      1,
+      `fidelity: ${
+        j.fidelity.checks
+          .filter((c: any) => c.applicable && !c.met)
+          .map((c: any) => c.name)
+          .join(', ') || 'all mechanisms showed'
+      }`,
+    )
     for (const f of ['journal.json', 'timeline.jsonl', 'summary.md', 'report.html']) t.ok(fs.existsSync(path.join(r.outDir, f)), `${f} written`)
     t.match(r.stdout, /## Cascade/, 'the summary is printed')
     t.match(r.stdout, new RegExp(`report: .*report\\.html`), 'with the report path')

@@ -9,25 +9,17 @@ import { localPlatform, type StartedLocalTopology } from '../../harness/platform
 import { PACKAGE_ROOT } from '../../harness/platform/paths.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
 import { detectPidsCgroups } from '../../harness/platform/local/cgroups.js'
+import { eventually } from '../helpers/eventually.js'
 
 const cgroups = detectPidsCgroups()
 const entries = ['metadata', 'backend', 'frontend', 'endpoint'].map((s) => path.join(PACKAGE_ROOT, 'dist/services/kinesis', s, 'main.js'))
 const missing = entries.filter((e) => !fs.existsSync(e))
-const notBuilt = missing.length ? `the Kinesis services are not built (${missing.map((m) => path.relative(PACKAGE_ROOT, m)).join(', ')}): run npx tsc -p .` : false
+const notBuilt = missing.length
+  ? `the Kinesis services are not built (${missing.map((m) => path.relative(PACKAGE_ROOT, m)).join(', ')}): run npx tsc -p .`
+  : false
 
 // Node 20 makes every AWS SDK client warn once per process; that is noise here.
 process.removeAllListeners('warning')
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: T | undefined
-  while (Date.now() < deadline) {
-    last = await probe()
-    if (last !== undefined) return last
-    await new Promise((r) => setTimeout(r, 250))
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms`)
-}
 
 async function frontends(topo: StartedLocalTopology): Promise<any[]> {
   return (await topo.health()).filter((h) => h.name.startsWith('kinesis-frontend-')).map((h) => ({ name: h.name, status: h.status, ...(h.body ?? {}) }))
@@ -46,7 +38,11 @@ t.test('the local backend on the real Kinesis services', { skip: notBuilt }, asy
 
   await t.test('the Kinesis topology boots healthy and serves the AWS SDK through its endpoint', async (t) => {
     const health = await topo.health()
-    t.same(health.filter((h) => h.status !== 200).map((h) => h.name), [], 'every service answers /health with 200')
+    t.same(
+      health.filter((h) => h.status !== 200).map((h) => h.name),
+      [],
+      'every service answers /health with 200',
+    )
     t.equal(health.length, 7)
     await kinesis.send(new CreateStreamCommand({ StreamName: 'orders', ShardCount: 2 }))
     const put = await kinesis.send(new PutRecordCommand({ StreamName: 'orders', PartitionKey: 'k1', Data: Buffer.from('hello') }))
@@ -60,55 +56,80 @@ t.test('the local backend on the real Kinesis services', { skip: notBuilt }, asy
     }
   })
 
-  await t.test('a capacity addition past the thread limit breaks every front-end\'s shard-map; removing it does not heal, a restart does', {
-    skip: cgroups.kind === 'none' ? `pids cgroups are not writable here (${cgroups.reason}): the OS cannot enforce the thread limit` : false,
-  }, async (t) => {
-    t.equal(topo.threadLimitEnforcement, 'cgroup')
-    const scaled = await topo.scaleFleet('main', 8)
-    t.same(scaled.added.length, 5)
-    const broken = await until('every front-end broken', 40_000, async () => {
-      const fes = await frontends(topo)
-      return fes.length === 8 && fes.every((fe) => fe.shard_map_state === 'broken') ? fes : undefined
-    })
-    for (const fe of broken) {
-      t.equal(fe.thread_limit_enforcement, 'cgroup')
-      t.ok(fe.threads <= LIMIT, `${fe.name}: ${fe.threads} threads, held at pids.max ${LIMIT}`)
-      t.ok(fe.thread_create_failures > 0, `${fe.name}: the OS refused ${fe.thread_create_failures} thread creations`)
-    }
-    const failed = await kinesis.send(new PutRecordCommand({ StreamName: 'orders', PartitionKey: 'a', Data: Buffer.from('during') })).then(() => undefined, (err) => err)
-    t.ok(failed, 'PutRecord fails while the shard-maps are broken')
-    t.equal(failed?.$metadata?.httpStatusCode, 500, `the data plane answers 500 (${failed?.name})`)
+  await t.test(
+    "a capacity addition past the thread limit breaks every front-end's shard-map; removing it does not heal, a restart does",
+    {
+      skip: cgroups.kind === 'none' ? `pids cgroups are not writable here (${cgroups.reason}): the OS cannot enforce the thread limit` : false,
+    },
+    async (t) => {
+      t.equal(topo.threadLimitEnforcement, 'cgroup')
+      const scaled = await topo.scaleFleet('main', 8)
+      t.same(scaled.added.length, 5)
+      const broken = await eventually(
+        async () => {
+          const fes = await frontends(topo)
+          return fes.length === 8 && fes.every((fe) => fe.shard_map_state === 'broken') ? fes : undefined
+        },
+        { what: 'every front-end broken', timeoutMs: 40_000, intervalMs: 250 },
+      )
+      for (const fe of broken) {
+        t.equal(fe.thread_limit_enforcement, 'cgroup')
+        t.ok(fe.threads <= LIMIT, `${fe.name}: ${fe.threads} threads, held at pids.max ${LIMIT}`)
+        t.ok(fe.thread_create_failures > 0, `${fe.name}: the OS refused ${fe.thread_create_failures} thread creations`)
+      }
+      const failed = await kinesis.send(new PutRecordCommand({ StreamName: 'orders', PartitionKey: 'a', Data: Buffer.from('during') })).then(
+        () => undefined,
+        (err) => err,
+      )
+      t.ok(failed, 'PutRecord fails while the shard-maps are broken')
+      t.equal(failed?.$metadata?.httpStatusCode, 500, `the data plane answers 500 (${failed?.name})`)
 
-    await topo.scaleFleet('main', 3)
-    await new Promise((r) => setTimeout(r, 2_000))
-    for (const fe of await frontends(topo)) t.equal(fe.shard_map_state, 'broken', `${fe.name} stays broken after the capacity is removed`)
+      await topo.scaleFleet('main', 3)
+      await new Promise((r) => setTimeout(r, 2_000))
+      for (const fe of await frontends(topo)) t.equal(fe.shard_map_state, 'broken', `${fe.name} stays broken after the capacity is removed`)
 
-    const restarted = await topo.restartFleet('main', { all: true })
-    t.same(restarted.notReady, [])
-    await until('every front-end ready again', 30_000, async () => {
-      const fes = await frontends(topo)
-      return fes.every((fe) => fe.shard_map_state === 'ready') ? fes : undefined
-    })
-    const after = await until('PutRecord served again', 15_000, () =>
-      kinesis.send(new PutRecordCommand({ StreamName: 'orders', PartitionKey: 'a', Data: Buffer.from('after') })).then((r) => r, () => undefined))
-    t.match(after.SequenceNumber, /^\d+$/, 'a restarted fleet serves again')
-  })
+      const restarted = await topo.restartFleet('main', { all: true })
+      t.same(restarted.notReady, [])
+      await eventually(
+        async () => {
+          const fes = await frontends(topo)
+          return fes.every((fe) => fe.shard_map_state === 'ready') ? fes : undefined
+        },
+        { what: 'every front-end ready again', timeoutMs: 30_000, intervalMs: 250 },
+      )
+      const after = await eventually(
+        () =>
+          kinesis.send(new PutRecordCommand({ StreamName: 'orders', PartitionKey: 'a', Data: Buffer.from('after') })).then(
+            (r) => r,
+            () => undefined,
+          ),
+        { what: 'PutRecord served again', timeoutMs: 15_000, intervalMs: 250 },
+      )
+      t.match(after.SequenceNumber, /^\d+$/, 'a restarted fleet serves again')
+    },
+  )
 
-  await t.test('a front-end the fleet\'s health system removes leaves, and the backend starts a new one in its place', async (t) => {
+  await t.test("a front-end the fleet's health system removes leaves, and the backend starts a new one in its place", async (t) => {
     const before = topo.services().find((s) => s.name === 'kinesis-frontend-main-2')!
     const metadata = topo.services().find((s) => s.name === 'kinesis-metadata')!.url
     const res = await fetch(`${metadata}/fleets/main/members/kinesis-frontend-main-2`, { method: 'DELETE' })
     t.equal(res.status, 200, 'removed from membership, as the endpoint does with REMOVE_UNHEALTHY_AFTER_MS')
-    const replaced = await until('a new process in its place', 30_000, async () => {
-      const now = topo.services().find((s) => s.name === 'kinesis-frontend-main-2')!
-      return now.pid !== before.pid && now.state === 'running' ? now : undefined
-    })
+    const replaced = await eventually(
+      async () => {
+        const now = topo.services().find((s) => s.name === 'kinesis-frontend-main-2')!
+        return now.pid !== before.pid && now.state === 'running' ? now : undefined
+      },
+      { what: 'a new process in its place', timeoutMs: 30_000, intervalMs: 250 },
+    )
     t.equal(replaced.restarts, before.restarts + 1, 'counted as a restart')
-    await until('the new process back in membership with a ready map', 30_000, async () => {
-      const members = (await (await fetch(`${metadata}/fleets/main/members`)).json()) as { members: { id: string }[] }
-      const fe = (await frontends(topo)).find((f) => f.name === 'kinesis-frontend-main-2')
-      return members.members.some((m) => m.id === 'kinesis-frontend-main-2') && fe?.shard_map_state === 'ready' ? true : undefined
-    })
+    await eventually(
+      async () => {
+        const members = (await (await fetch(`${metadata}/fleets/main/members`)).json()) as { members: { id: string }[] }
+        const fe = (await frontends(topo)).find((f) => f.name === 'kinesis-frontend-main-2')
+        return members.members.some((m) => m.id === 'kinesis-frontend-main-2') && fe?.shard_map_state === 'ready' ? true : undefined
+      },
+      { what: 'the new process back in membership with a ready map', timeoutMs: 30_000, intervalMs: 250 },
+    )
     t.pass('it cold-started and rejoined the fleet')
   })
 })

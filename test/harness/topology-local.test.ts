@@ -40,11 +40,20 @@ t.test('a topology boots in dependency order and every service answers its healt
   t.ok(at('ready registry') < at('started member-1'), 'members start after their membership service is ready')
   for (const m of ['member-1', 'member-2', 'member-3']) t.ok(at(`ready ${m}`) < at('started balancer'), `the balancer starts after ${m} is ready`)
   const health = await topo.health()
-  t.same(health.map((h) => [h.name, h.status]).sort(), [['balancer', 200], ['member-1', 200], ['member-2', 200], ['member-3', 200], ['registry', 200]])
-  t.same(topo.services().map((s) => s.state), ['running', 'running', 'running', 'running', 'running'])
+  t.same(health.map((h) => [h.name, h.status]).sort(), [
+    ['balancer', 200],
+    ['member-1', 200],
+    ['member-2', 200],
+    ['member-3', 200],
+    ['registry', 200],
+  ])
+  t.same(
+    topo.services().map((s) => s.state),
+    ['running', 'running', 'running', 'running', 'running'],
+  )
   const byName = new Map(health.map((h) => [h.name, h.body as any]))
   const e = topo.endpoints()
-  t.equal(byName.get('balancer').metadataUrl, e.services.registry, 'a urlOf reference resolves to the service\'s local URL')
+  t.equal(byName.get('balancer').metadataUrl, e.services.registry, "a urlOf reference resolves to the service's local URL")
   t.equal(e.kinesis, e.services.balancer)
   t.same(e.fleets.main.members, ['member-1', 'member-2', 'member-3'])
   t.equal(e.fleets.main.endpoint, e.services.balancer)
@@ -52,7 +61,7 @@ t.test('a topology boots in dependency order and every service answers its healt
   t.equal(secrets.size, 1, 'every service naming a secret gets the same per-run value')
   t.match([...secrets][0], /^[0-9a-f]{48}$/)
   t.equal(byName.get('member-2').frontendId, 'member-2')
-  t.equal(byName.get('member-2').ppid, process.pid, 'the service process is a child of the harness (the cgroup shell exec\'d into it)')
+  t.equal(byName.get('member-2').ppid, process.pid, "the service process is a child of the harness (the cgroup shell exec'd into it)")
   t.ok(fs.existsSync(path.join(topo.runDir, 'logs', 'member-2.log')), 'each service logs to <runDir>/logs/<name>.log')
   t.match(fs.readFileSync(path.join(topo.runDir, 'logs', 'member-2.log'), 'utf8'), /"msg":"listening"/)
 })
@@ -69,14 +78,20 @@ t.test('scaling out registers and starts new members; scaling in deregisters and
   const registry = topo.endpoints().services.registry
   const out = await topo.scaleFleet('main', 4)
   t.same(out, { fleet: 'main', from: 2, to: 4, added: ['member-3', 'member-4'], removed: [], notReady: [] })
-  t.same((await json(`${registry}/fleets/main/members`)).members.map((m: any) => m.id), ['member-1', 'member-2', 'member-3', 'member-4'])
+  t.same(
+    (await json(`${registry}/fleets/main/members`)).members.map((m: any) => m.id),
+    ['member-1', 'member-2', 'member-3', 'member-4'],
+  )
   t.equal((await topo.health()).filter((h) => h.status === 200).length, 6)
   const pids = new Map(topo.services().map((s) => [s.name, s.pid]))
   const cg = ['member-3', 'member-4'].map((m) => topo.cgroupOf(m))
 
   const back = await topo.scaleFleet('main', 1)
   t.same(back.removed, ['member-4', 'member-3', 'member-2'])
-  t.same((await json(`${registry}/fleets/main/members`)).members.map((m: any) => m.id), ['member-1'])
+  t.same(
+    (await json(`${registry}/fleets/main/members`)).members.map((m: any) => m.id),
+    ['member-1'],
+  )
   for (const m of ['member-2', 'member-3', 'member-4']) t.notOk(alive(pids.get(m)), `${m}'s process is gone`)
   t.ok(alive(pids.get('member-1')))
   if (!noCgroups) for (const dir of cg) t.notOk(fs.existsSync(dir!), `${dir} was removed`)
@@ -132,19 +147,38 @@ t.test('a paused member answers nothing until resumed; a killed member stays dow
 
 t.test('a service that fails its readiness check tears everything down and reports its stderr', async (t) => {
   const events: TopologyEvent[] = []
-  const err: any = await localPlatform.start(fixtureTopology({ members: 2, memberEnv: { FIXTURE_FAIL: 'no disk' } }), { runDir: t.testdir(), signals: false, onEvent: (e) => events.push(e) }).then(() => undefined, (e) => e)
+  const err: any = await localPlatform
+    .start(fixtureTopology({ members: 2, memberEnv: { FIXTURE_FAIL: 'no disk' } }), { runDir: t.testdir(), signals: false, onEvent: (e) => events.push(e) })
+    .then(
+      () => undefined,
+      (e) => e,
+    )
   t.equal(err?.name, 'ServiceNotReady')
   t.match(err.service, /^member-[12]$/)
   t.match(err.message, /was not ready: the process exited before it was ready/)
   t.match(err.stderrTail, /refuses to start: no disk/)
   const registryPid = events.find((e) => e.kind === 'service-started' && e.detail.name === 'registry')!.detail.pid as number
   t.notOk(alive(registryPid), 'the service that had started is stopped')
-  t.notOk(events.some((e) => e.kind === 'service-started' && e.detail.name === 'balancer'), 'nothing after the failed wave starts')
-  if (!noCgroups) t.same(events.filter((e) => e.kind === 'cgroups').map((e) => e.detail.removed), [true], 'the run\'s cgroups are removed')
+  t.notOk(
+    events.some((e) => e.kind === 'service-started' && e.detail.name === 'balancer'),
+    'nothing after the failed wave starts',
+  )
+  if (!noCgroups)
+    t.same(
+      events.filter((e) => e.kind === 'cgroups').map((e) => e.detail.removed),
+      [true],
+      "the run's cgroups are removed",
+    )
 })
 
 t.test('a service that never turns healthy fails its wait after the timeout', async (t) => {
-  await t.rejects(localPlatform.start(fixtureTopology({ members: 1, serviceEnv: { FIXTURE_NEVER_READY: '1' }, readinessTimeoutMs: 700 }), { runDir: t.testdir(), signals: false }), { name: 'ServiceNotReady', service: 'registry', message: /no 200 from GET \/health within 700 ms \(last: GET \/health answered 503\)/ })
+  await t.rejects(
+    localPlatform.start(fixtureTopology({ members: 1, serviceEnv: { FIXTURE_NEVER_READY: '1' }, readinessTimeoutMs: 700 }), {
+      runDir: t.testdir(),
+      signals: false,
+    }),
+    { name: 'ServiceNotReady', service: 'registry', message: /no 200 from GET \/health within 700 ms \(last: GET \/health answered 503\)/ },
+  )
 })
 
 t.test('front-ends in pids cgroups cannot create threads past the thread limit', { skip: noCgroups }, async (t) => {
@@ -180,7 +214,10 @@ t.test('a started topology is AsyncDisposable: disposing it stops every service'
   t.ok(pids.every(alive))
   await topo[Symbol.asyncDispose]()
   t.notOk(pids.some(alive), 'no service process is left')
-  t.same(topo.services().map((s) => s.state), ['stopped', 'stopped', 'stopped'])
+  t.same(
+    topo.services().map((s) => s.state),
+    ['stopped', 'stopped', 'stopped'],
+  )
   await t.rejects(topo.scaleFleet('main', 2), { code: 'STOPPED' }, 'a stopped run refuses operations')
   if (!noCgroups) t.notOk(fs.existsSync(topo.cgroupDir!), 'its cgroups are gone')
 })

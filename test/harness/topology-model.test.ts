@@ -20,7 +20,14 @@ t.test('a fleet member carries its id, fleet, thread limit and the remediation s
   const topo = kinesisTopology({ frontends: 2, threadLimit: 25, learnDelayMs: 1500, bootstrap: 'metadata', seed: 7 })
   const m = fleetMember(topo.fleets[0], 2)
   t.equal(m.name, 'kinesis-frontend-main-2')
-  t.match(m.env, { FRONTEND_ID: 'kinesis-frontend-main-2', FLEET: 'main', THREAD_LIMIT: '25', LEARN_DELAY_MS: '1500', BOOTSTRAP: 'metadata', OUTAGE_LAB_SEED: '7' })
+  t.match(m.env, {
+    FRONTEND_ID: 'kinesis-frontend-main-2',
+    FLEET: 'main',
+    THREAD_LIMIT: '25',
+    LEARN_DELAY_MS: '1500',
+    BOOTSTRAP: 'metadata',
+    OUTAGE_LAB_SEED: '7',
+  })
   t.same(m.env.METADATA_URL, { urlOf: 'kinesis-metadata' }, 'addresses are references the backend resolves, not local URLs')
   t.equal(memberNumber(topo.fleets[0], 'kinesis-frontend-main-12'), 12)
   t.equal(memberNumber(topo.fleets[0], 'kinesis-backend-1'), undefined)
@@ -29,7 +36,10 @@ t.test('a fleet member carries its id, fleet, thread limit and the remediation s
 t.test('every back-end gets the same iterator secret reference and registers with metadata', async (t) => {
   const topo = kinesisTopology({ frontends: 1, threadLimit: 40, backends: 3 })
   const backends = topo.services.filter((s) => s.kind === 'kinesis-backend')
-  t.same(backends.map((b) => b.env.BACKEND_ID), ['backend-1', 'backend-2', 'backend-3'])
+  t.same(
+    backends.map((b) => b.env.BACKEND_ID),
+    ['backend-1', 'backend-2', 'backend-3'],
+  )
   for (const b of backends) t.same(b.env.ITERATOR_SECRET, { secret: 'iterator' })
 })
 

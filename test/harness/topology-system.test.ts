@@ -32,7 +32,11 @@ t.test('remediation switches reach their services', async (t) => {
   const topo = systemTopology({
     frontends: 2,
     threadLimit: 40,
-    switches: { cognito: { sustainKinesisErrors: true, bufferRecords: 300 }, cloudwatch: { localStore: true, localStoreRetentionMs: 30_000 }, lambda: { boundedAgentBuffer: true } },
+    switches: {
+      cognito: { sustainKinesisErrors: true, bufferRecords: 300 },
+      cloudwatch: { localStore: true, localStoreRetentionMs: 30_000 },
+      lambda: { boundedAgentBuffer: true },
+    },
   })
   t.match(service(topo, 'cognito').env, { SUSTAIN_KINESIS_ERRORS: 'true', ACCESS_BUFFER_RECORDS: '300' })
   t.match(service(topo, 'cloudwatch').env, { LOCAL_STORE: 'true', LOCAL_STORE_RETENTION_MS: '30000' })
@@ -40,8 +44,19 @@ t.test('remediation switches reach their services', async (t) => {
 })
 
 t.test('a partitioned fleet gives CloudWatch its own front-ends and endpoint on the same back-ends', async (t) => {
-  const topo = systemTopology({ frontends: 4, threadLimit: 18, switches: { cloudwatch: { partitionedFleet: true } }, partitionedFleet: { frontends: 2, threadLimit: 18 } })
-  t.same(topo.fleets.map((f) => [f.name, f.count, f.endpoint]), [['main', 4, 'kinesis-endpoint-main'], ['cloudwatch', 2, 'kinesis-endpoint-cloudwatch']])
+  const topo = systemTopology({
+    frontends: 4,
+    threadLimit: 18,
+    switches: { cloudwatch: { partitionedFleet: true } },
+    partitionedFleet: { frontends: 2, threadLimit: 18 },
+  })
+  t.same(
+    topo.fleets.map((f) => [f.name, f.count, f.endpoint]),
+    [
+      ['main', 4, 'kinesis-endpoint-main'],
+      ['cloudwatch', 2, 'kinesis-endpoint-cloudwatch'],
+    ],
+  )
   t.same(service(topo, 'cloudwatch').env.KINESIS_ENDPOINT, { urlOf: 'kinesis-endpoint-cloudwatch' })
   t.same(service(topo, 'cloudwatch').dependsOn, ['kinesis-endpoint-cloudwatch'])
   t.same(service(topo, 'eventbridge').env.KINESIS_ENDPOINT, { urlOf: 'kinesis-endpoint-main' }, 'everyone else stays on the main fleet')
@@ -55,8 +70,17 @@ t.test('a cellular fleet places members in cells of a bounded size', async (t) =
 })
 
 t.test('a service without the services it calls is refused before anything starts', async (t) => {
-  t.throws(() => systemTopology({ frontends: 1, threadLimit: 40, services: ['lambda'] }), new InvalidTopology('services[0]', 'cloudwatch in the services too (lambda calls it)', ['lambda']))
+  t.throws(
+    () => systemTopology({ frontends: 1, threadLimit: 40, services: ['lambda'] }),
+    new InvalidTopology('services[0]', 'cloudwatch in the services too (lambda calls it)', ['lambda']),
+  )
   t.throws(() => systemTopology({ frontends: 1, threadLimit: 40, services: ['dynamo' as any] }), InvalidTopology)
-  t.throws(() => systemTopology({ frontends: 1, threadLimit: 40, services: ['eventbridge'], switches: { cloudwatch: { partitionedFleet: true } } }), InvalidTopology)
-  t.same(systemTopology({ frontends: 1, threadLimit: 40, services: [] }).services.map((s) => s.name), ['kinesis-metadata', 'kinesis-backend-1', 'kinesis-backend-2', 'kinesis-endpoint-main'])
+  t.throws(
+    () => systemTopology({ frontends: 1, threadLimit: 40, services: ['eventbridge'], switches: { cloudwatch: { partitionedFleet: true } } }),
+    InvalidTopology,
+  )
+  t.same(
+    systemTopology({ frontends: 1, threadLimit: 40, services: [] }).services.map((s) => s.name),
+    ['kinesis-metadata', 'kinesis-backend-1', 'kinesis-backend-2', 'kinesis-endpoint-main'],
+  )
 })

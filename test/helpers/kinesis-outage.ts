@@ -59,22 +59,28 @@ export async function startKinesisOutage(t: Tap.Test, opts: { runDir?: string } 
     states,
     async break() {
       await topo.scaleFleet('main', BROKEN)
-      await eventually(async () => {
-        const s = await states()
-        return s.length === BROKEN && s.every((x) => x === 'broken')
-      }, { what: 'every front-end broken', timeoutMs: 60_000, intervalMs: 250 })
+      await eventually(
+        async () => {
+          const s = await states()
+          return s.length === BROKEN && s.every((x) => x === 'broken')
+        },
+        { what: 'every front-end broken', timeoutMs: 60_000, intervalMs: 250 },
+      )
       return { atMs: Date.now() - started }
     },
     async heal() {
       await topo.scaleFleet('main', HEALTHY)
       await topo.restartFleet('main', { ratePerSec: 1 })
-      await eventually(async () => {
-        const s = await states()
-        if (!(s.length === HEALTHY && s.every((x) => x === 'ready'))) return false
-        const res = await request(`${e.kinesis}/health`).catch(() => undefined)
-        const body: any = res ? await res.body.json().catch(() => ({})) : {}
-        return (body.healthyMembers ?? 0) >= HEALTHY
-      }, { what: 'every front-end ready and the endpoint routing', timeoutMs: 60_000, intervalMs: 250 })
+      await eventually(
+        async () => {
+          const s = await states()
+          if (!(s.length === HEALTHY && s.every((x) => x === 'ready'))) return false
+          const res = await request(`${e.kinesis}/health`).catch(() => undefined)
+          const body: any = res ? await res.body.json().catch(() => ({})) : {}
+          return (body.healthyMembers ?? 0) >= HEALTHY
+        },
+        { what: 'every front-end ready and the endpoint routing', timeoutMs: 60_000, intervalMs: 250 },
+      )
       return { atMs: Date.now() - started }
     },
   }

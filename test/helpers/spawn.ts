@@ -19,7 +19,11 @@ export interface Spawned {
 }
 
 /** entry: path under dist/, e.g. "services/kinesis/metadata/main.js". */
-export async function spawnService(entry: string, env: Record<string, string>, opts: { timeoutMs?: number; wrap?: (argv: string[]) => string[] } = {}): Promise<Spawned> {
+export async function spawnService(
+  entry: string,
+  env: Record<string, string>,
+  opts: { timeoutMs?: number; wrap?: (argv: string[]) => string[] } = {},
+): Promise<Spawned> {
   const argv = [process.execPath, path.join(ROOT, 'dist', entry)]
   const [cmd, ...args] = opts.wrap ? opts.wrap(argv) : argv
   const proc = spawn(cmd, args, {

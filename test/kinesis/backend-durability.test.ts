@@ -98,7 +98,10 @@ t.test('a back-end killed mid-batch loses no acknowledged record', async (t) => 
   t.equal(first.proc.signalCode, 'SIGKILL', 'the back-end died by SIGKILL')
   t.ok(inFlightAtKill > 0, `killed with ${inFlightAtKill} batches in flight`)
   const ackedRecords = [...acked.values()].reduce((n, a) => n + a.length, 0)
-  t.ok(ackedBatches >= KILL_AFTER_ACKED_BATCHES && ackedBatches < WRITERS * BATCHES_PER_WRITER, `killed mid-load: ${ackedBatches} batches acknowledged, ${failedBatches} cut off`)
+  t.ok(
+    ackedBatches >= KILL_AFTER_ACKED_BATCHES && ackedBatches < WRITERS * BATCHES_PER_WRITER,
+    `killed mid-load: ${ackedBatches} batches acknowledged, ${failedBatches} cut off`,
+  )
   await pool.destroy()
 
   const second = await spawnService(ENTRY, env)
@@ -111,14 +114,16 @@ t.test('a back-end killed mid-batch loses no acknowledged record', async (t) => 
     const read = await readShard(pool2, shardId)
     const problems: string[] = []
     for (let i = 1; i < read.length; i++) {
-      if (!(read[i].sequenceNumber > read[i - 1].sequenceNumber)) problems.push(`sequence ${read[i].sequenceNumber} at ${i} does not follow ${read[i - 1].sequenceNumber}`)
+      if (!(read[i].sequenceNumber > read[i - 1].sequenceNumber))
+        problems.push(`sequence ${read[i].sequenceNumber} at ${i} does not follow ${read[i - 1].sequenceNumber}`)
     }
     const position = new Map<string, number>()
     read.forEach((r, i) => {
       if (!/^\d{56}$/.test(r.sequenceNumber)) problems.push(`malformed sequence number ${r.sequenceNumber}`)
       const original = sent.get(r.data)
       if (!original) problems.push(`record ${r.sequenceNumber} holds data nobody sent`)
-      else if (original.partitionKey !== r.partitionKey) problems.push(`record ${r.sequenceNumber} has partition key ${r.partitionKey}, sent ${original.partitionKey}`)
+      else if (original.partitionKey !== r.partitionKey)
+        problems.push(`record ${r.sequenceNumber} has partition key ${r.partitionKey}, sent ${original.partitionKey}`)
       if (position.has(r.data)) problems.push(`data of ${r.sequenceNumber} stored twice`)
       position.set(r.sequenceNumber, i)
       position.set(r.data, i)
@@ -134,12 +139,18 @@ t.test('a back-end killed mid-batch loses no acknowledged record', async (t) => 
       if (i <= (lastPositionOfWriter.get(a.writer) ?? -1)) problems.push(`writer ${a.writer}'s ${a.sequenceNumber} is out of order`)
       lastPositionOfWriter.set(a.writer, i)
     }
-    t.same(problems.slice(0, 20), [], `${shardId}: every acknowledged record read back in order with its data (${acked.get(shardId)!.length} acknowledged, ${read.length} stored)`)
+    t.same(
+      problems.slice(0, 20),
+      [],
+      `${shardId}: every acknowledged record read back in order with its data (${acked.get(shardId)!.length} acknowledged, ${read.length} stored)`,
+    )
     t.ok(read.length >= acked.get(shardId)!.length)
     survivedUnacked += read.length - acked.get(shardId)!.length
 
     const lastBefore = read.length ? read[read.length - 1].sequenceNumber : ''
-    const after = await call(pool2, `/shards/${STREAM}/${shardId}/records`, { records: [{ data: Buffer.from('after restart').toString('base64'), partitionKey: 'k' }] })
+    const after = await call(pool2, `/shards/${STREAM}/${shardId}/records`, {
+      records: [{ data: Buffer.from('after restart').toString('base64'), partitionKey: 'k' }],
+    })
     t.equal(after.status, 200)
     t.ok(after.body.records[0].sequenceNumber > lastBefore, `${shardId}: a write after the restart gets a higher sequence number`)
   }

@@ -24,9 +24,16 @@ t.test('a back-end process registers its URL with metadata and turns healthy', a
   t.teardown(() => b.stop())
 
   // A soft wait: the assertion below says what is wrong if it never turns healthy.
-  const health = await eventually(() => get(`${b.url}/health`), { what: 'backend-b healthy', timeoutMs: 5_000, intervalMs: 50, until: (h) => h.status === 200 }).catch(() => get(`${b.url}/health`))
+  const health = await eventually(() => get(`${b.url}/health`), {
+    what: 'backend-b healthy',
+    timeoutMs: 5_000,
+    intervalMs: 50,
+    until: (h) => h.status === 200,
+  }).catch(() => get(`${b.url}/health`))
   t.match(health, { status: 200, body: { status: 'ok', backend: 'backend-b', registered: true } })
-  await eventually(async () => (await get(`${a.url}/health`)).status === 200, { what: 'backend-a healthy', timeoutMs: 5_000, intervalMs: 50 }).catch(() => undefined)
+  await eventually(async () => (await get(`${a.url}/health`)).status === 200, { what: 'backend-a healthy', timeoutMs: 5_000, intervalMs: 50 }).catch(
+    () => undefined,
+  )
   t.same((await get(`${metadata.url}/backends`)).body, {
     backends: [
       { id: 'backend-a', url: a.url },
@@ -40,7 +47,10 @@ t.test('a back-end process registers its URL with metadata and turns healthy', a
 t.test('a back-end without ITERATOR_SECRET refuses to start and says why', async (t) => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'outage-lab-backend-proc-'))
   t.teardown(() => fs.rm(dir, { recursive: true, force: true }))
-  await t.rejects(spawnService('services/kinesis/backend/main.js', { OUTAGE_LAB_DATA_DIR: dir, BACKEND_ID: 'backend-a' }), /environment variable ITERATOR_SECRET: expected a non-empty string, got nothing/)
+  await t.rejects(
+    spawnService('services/kinesis/backend/main.js', { OUTAGE_LAB_DATA_DIR: dir, BACKEND_ID: 'backend-a' }),
+    /environment variable ITERATOR_SECRET: expected a non-empty string, got nothing/,
+  )
   await t.rejects(
     spawnService('services/kinesis/backend/main.js', { OUTAGE_LAB_DATA_DIR: dir, BACKEND_ID: 'a/b', ITERATOR_SECRET: 's' }),
     /environment variable BACKEND_ID: expected letters, digits, _ \. - \(1\.\.128\), got "a\/b"/,

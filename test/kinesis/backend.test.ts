@@ -71,7 +71,13 @@ t.test('appends answer 56-digit sequence numbers, increasing in request order, e
   const bad = await b.post('/shards/orders/shard-1/records', { records: [{ data: '', partitionKey: 'k' }] })
   t.same([bad.status, bad.body.__type], [400, 'ValidationException'])
   const noKey = await b.post(`/shards/orders/${SHARD0}/records`, { records: [{ data: 'AA==' }] })
-  t.same([noKey.status, noKey.body.message], [400, "1 validation error detected: Value 'null' at 'records.1.member.partitionKey' failed to satisfy constraint: Member must have length less than or equal to 256 and greater than or equal to 1"])
+  t.same(
+    [noKey.status, noKey.body.message],
+    [
+      400,
+      "1 validation error detected: Value 'null' at 'records.1.member.partitionKey' failed to satisfy constraint: Member must have length less than or equal to 256 and greater than or equal to 1",
+    ],
+  )
   const none = await b.post(`/shards/orders/${SHARD0}/records`, { records: [] })
   t.same([none.status, none.body.__type], [400, 'ValidationException'])
 })
@@ -90,8 +96,15 @@ t.test('iterator types: TRIM_HORIZON, LATEST, AT/AFTER_SEQUENCE_NUMBER and AT_TI
   const latest = (await b.iterator({ type: 'LATEST' })).body.shardIterator
   t.same(texts((await b.readAll((await b.iterator({ type: 'TRIM_HORIZON' })).body.shardIterator)).records), ['r0', 'r1', 'r2', 'r3'])
   t.same(texts((await b.readAll(empty.body.shardIterator)).records), ['r0', 'r1', 'r2', 'r3'], 'an iterator made on an empty shard sees later records')
-  t.same(texts((await b.readAll((await b.iterator({ type: 'AT_SEQUENCE_NUMBER', startingSequenceNumber: seqs[1] })).body.shardIterator)).records), ['r1', 'r2', 'r3'])
-  t.same(texts((await b.readAll((await b.iterator({ type: 'AFTER_SEQUENCE_NUMBER', startingSequenceNumber: seqs[1] })).body.shardIterator)).records), ['r2', 'r3'])
+  t.same(texts((await b.readAll((await b.iterator({ type: 'AT_SEQUENCE_NUMBER', startingSequenceNumber: seqs[1] })).body.shardIterator)).records), [
+    'r1',
+    'r2',
+    'r3',
+  ])
+  t.same(texts((await b.readAll((await b.iterator({ type: 'AFTER_SEQUENCE_NUMBER', startingSequenceNumber: seqs[1] })).body.shardIterator)).records), [
+    'r2',
+    'r3',
+  ])
   t.same(texts((await b.readAll((await b.iterator({ type: 'AT_TIMESTAMP', timestampMs: t0 + 1 })).body.shardIterator)).records), ['r2', 'r3'])
   t.same(texts((await b.readAll((await b.iterator({ type: 'AT_TIMESTAMP', timestampMs: t0 })).body.shardIterator)).records), ['r0', 'r1', 'r2', 'r3'])
   const future = await b.iterator({ type: 'AT_TIMESTAMP', timestampMs: t0 + 500 })
@@ -102,11 +115,7 @@ t.test('iterator types: TRIM_HORIZON, LATEST, AT/AFTER_SEQUENCE_NUMBER and AT_TI
   b.clock.ms += 1
   const afterAll = await b.iterator({ type: 'AT_TIMESTAMP', timestampMs: b.clock.ms })
   t.same((await b.get(afterAll.body.shardIterator)).body.records, [])
-  t.same(
-    texts((await b.readAll((await b.iterator({ type: 'TRIM_HORIZON', shardId: SHARD1 })).body.shardIterator)).records),
-    [],
-    'shards do not see each other',
-  )
+  t.same(texts((await b.readAll((await b.iterator({ type: 'TRIM_HORIZON', shardId: SHARD1 })).body.shardIterator)).records), [], 'shards do not see each other')
 
   const reads = await b.readAll((await b.iterator({ type: 'TRIM_HORIZON' })).body.shardIterator)
   t.same(reads.records[0], { sequenceNumber: seqs[0], data: b64('r0'), partitionKey: 'pk-0', approximateArrivalTimestampMs: t0 })
@@ -116,14 +125,46 @@ t.test('bad iterator requests answer Kinesis errors', async (t) => {
   const b = await setup(t)
   const [seq] = await b.append('orders', SHARD1, ['x'])
   const cases: Array<[object, string, string]> = [
-    [{ type: 'AT_SEQUENCE_NUMBER', startingSequenceNumber: seq }, 'InvalidArgumentException', `Invalid StartingSequenceNumber. It encodes ${SHARD1}, while it was used in a call to a shard with ${SHARD0}`],
-    [{ type: 'AT_SEQUENCE_NUMBER', startingSequenceNumber: '12345' }, 'InvalidArgumentException', `StartingSequenceNumber 12345 used in GetShardIterator on shard ${SHARD0} in stream orders under account 000000000000 is invalid.`],
-    [{ type: 'AFTER_SEQUENCE_NUMBER' }, 'InvalidArgumentException', 'Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified AFTER_SEQUENCE_NUMBER and no StartingSequenceNumber.'],
-    [{ type: 'LATEST', startingSequenceNumber: seq }, 'InvalidArgumentException', 'Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified LATEST and also a StartingSequenceNumber.'],
-    [{ type: 'AT_TIMESTAMP' }, 'InvalidArgumentException', 'Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.'],
-    [{ type: 'AT_TIMESTAMP', timestampMs: 1_700_000_000_001 }, 'InvalidArgumentException', 'The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: 1700000000001, currentTimestampInMillis: 1700000000000'],
-    [{ type: 'OLDEST' }, 'ValidationException', "1 validation error detected: Value 'OLDEST' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, AT_SEQUENCE_NUMBER, TRIM_HORIZON]"],
-    [{ type: 'LATEST', stream: 'no/slash' }, 'ValidationException', "1 validation error detected: Value 'no/slash' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"],
+    [
+      { type: 'AT_SEQUENCE_NUMBER', startingSequenceNumber: seq },
+      'InvalidArgumentException',
+      `Invalid StartingSequenceNumber. It encodes ${SHARD1}, while it was used in a call to a shard with ${SHARD0}`,
+    ],
+    [
+      { type: 'AT_SEQUENCE_NUMBER', startingSequenceNumber: '12345' },
+      'InvalidArgumentException',
+      `StartingSequenceNumber 12345 used in GetShardIterator on shard ${SHARD0} in stream orders under account 000000000000 is invalid.`,
+    ],
+    [
+      { type: 'AFTER_SEQUENCE_NUMBER' },
+      'InvalidArgumentException',
+      'Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified AFTER_SEQUENCE_NUMBER and no StartingSequenceNumber.',
+    ],
+    [
+      { type: 'LATEST', startingSequenceNumber: seq },
+      'InvalidArgumentException',
+      'Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified LATEST and also a StartingSequenceNumber.',
+    ],
+    [
+      { type: 'AT_TIMESTAMP' },
+      'InvalidArgumentException',
+      'Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.',
+    ],
+    [
+      { type: 'AT_TIMESTAMP', timestampMs: 1_700_000_000_001 },
+      'InvalidArgumentException',
+      'The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: 1700000000001, currentTimestampInMillis: 1700000000000',
+    ],
+    [
+      { type: 'OLDEST' },
+      'ValidationException',
+      "1 validation error detected: Value 'OLDEST' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, AT_SEQUENCE_NUMBER, TRIM_HORIZON]",
+    ],
+    [
+      { type: 'LATEST', stream: 'no/slash' },
+      'ValidationException',
+      "1 validation error detected: Value 'no/slash' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+    ],
   ]
   for (const [body, type, message] of cases) {
     const res = await b.iterator(body)
@@ -190,7 +231,8 @@ t.test('iterators expire after 5 minutes', async (t) => {
   t.equal(res.status, 400)
   t.same(res.body, {
     __type: 'ExpiredIteratorException',
-    message: 'Iterator expired. The iterator was created at time Tue Nov 14 22:13:20 UTC 2023 while right now it is Tue Nov 14 22:18:20 UTC 2023 which is further in the future than the tolerated delay of 300000 milliseconds.',
+    message:
+      'Iterator expired. The iterator was created at time Tue Nov 14 22:13:20 UTC 2023 while right now it is Tue Nov 14 22:18:20 UTC 2023 which is further in the future than the tolerated delay of 300000 milliseconds.',
   })
 })
 
@@ -201,7 +243,7 @@ t.test('a forged or garbled iterator is InvalidArgumentException; a front-end ca
   const [payload, sig] = it.split('.')
   const decoded = JSON.parse(Buffer.from(payload, 'base64url').toString())
   t.match(decoded, { stream: 'orders', shardId: SHARD0 })
-  t.ok(it.length <= 512, 'fits Kinesis\'s 512-character ShardIterator limit')
+  t.ok(it.length <= 512, "fits Kinesis's 512-character ShardIterator limit")
 
   const forgedPayload = Buffer.from(JSON.stringify({ ...decoded, shardId: SHARD1 })).toString('base64url')
   const other = await setup(t, { secret: 'another-secret' })
@@ -229,7 +271,10 @@ t.test('a torn tail is cut off on recovery and the intact records stay', async (
   const dir = await tempDir(t)
   const file = path.join(dir, 'shard.log')
   const opened = await ShardLog.open(file, 0, { create: true })
-  const seqs = await opened.log.append([{ data: b64('one'), partitionKey: 'k' }, { data: b64('two'), partitionKey: 'k' }])
+  const seqs = await opened.log.append([
+    { data: b64('one'), partitionKey: 'k' },
+    { data: b64('two'), partitionKey: 'k' },
+  ])
   await opened.log.append([{ data: b64('three'), partitionKey: 'k' }])
   await opened.log.close()
   const intact = (await fs.stat(file)).size
@@ -250,13 +295,22 @@ t.test('a torn tail is cut off on recovery and the intact records stay', async (
   r = await ShardLog.open(file, 0)
   t.match(r.recovery, { records: 2, truncatedBytes: whole.length - lastFrame, reason: 'CRC mismatch' })
   const read = await r.log.read(0, 10, 1 << 20)
-  t.same(read.map((x) => [x.sequenceNumber, x.data.toString()]), [[seqs[0], 'one'], [seqs[1], 'two']])
+  t.same(
+    read.map((x) => [x.sequenceNumber, x.data.toString()]),
+    [
+      [seqs[0], 'one'],
+      [seqs[1], 'two'],
+    ],
+  )
   const next = await r.log.append([{ data: b64('four'), partitionKey: 'k' }])
   t.ok(next[0] > seqs[1])
   await r.log.close()
   const again = await ShardLog.open(file, 0)
   t.match(again.recovery, { records: 3, truncatedBytes: 0 })
-  t.same((await again.log.read(0, 10, 1 << 20)).map((x) => x.data.toString()), ['one', 'two', 'four'])
+  t.same(
+    (await again.log.read(0, 10, 1 << 20)).map((x) => x.data.toString()),
+    ['one', 'two', 'four'],
+  )
   await again.log.close()
 
   const sample = Buffer.from('The quick brown fox jumps over the lazy dog')
@@ -284,12 +338,23 @@ t.test('stream names stay inside the data directory and a dropped stream starts 
 
 t.test('concurrent appends to one shard share fsyncs and keep every request in order', async (t) => {
   const b = await setup(t)
-  const answers = await Promise.all(Array.from({ length: 20 }, (_, w) => b.append('orders', SHARD0, Array.from({ length: 5 }, (_, i) => `w${w}-${i}`))))
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, (_, w) =>
+      b.append(
+        'orders',
+        SHARD0,
+        Array.from({ length: 5 }, (_, i) => `w${w}-${i}`),
+      ),
+    ),
+  )
   for (const seqs of answers) t.same([...seqs].sort(), seqs)
   const all = answers.flat()
   t.equal(new Set(all).size, 100)
   const read = await b.readAll((await b.iterator({ type: 'TRIM_HORIZON' })).body.shardIterator)
-  t.same(read.records.map((r: any) => r.sequenceNumber), [...all].sort())
+  t.same(
+    read.records.map((r: any) => r.sequenceNumber),
+    [...all].sort(),
+  )
   const byText = new Map(read.records.map((r: any) => [Buffer.from(r.data, 'base64').toString(), r.sequenceNumber]))
   answers.forEach((seqs, w) => seqs.forEach((s: string, i: number) => t.equal(byText.get(`w${w}-${i}`), s)))
   const fsyncs = Number(/kinesis_backend_fsyncs_total\{[^}]*\} (\d+)/.exec((await b.app.inject({ url: '/metrics' })).body)![1])
@@ -320,7 +385,9 @@ t.test('a back-end started before metadata registers once metadata answers, and 
   await metadata.listen({ port: metadataPort, host: '127.0.0.1' })
   // A soft wait: the assertion below says what is wrong if it never turns healthy.
   const healthStatus = async () => (await backend.inject({ url: '/health' })).statusCode
-  const ready = await eventually(healthStatus, { what: 'the back-end healthy', timeoutMs: 5_000, intervalMs: 50, until: (status) => status === 200 }).catch(healthStatus)
+  const ready = await eventually(healthStatus, { what: 'the back-end healthy', timeoutMs: 5_000, intervalMs: 50, until: (status) => status === 200 }).catch(
+    healthStatus,
+  )
   t.equal(ready, 200, 'healthy once registered')
   t.same((await metadata.inject({ url: '/backends' })).json().backends, [{ id: 'backend-a', url: backendUrl }])
 

@@ -115,7 +115,8 @@ async function startEndpoint(t: Test, env: Record<string, string>, opts: { admin
   }
 }
 
-const allHealthy = (ep: TestEndpoint, n: number) => eventually(async () => (await ep.members()).filter((m) => m.healthy).length === n, { what: `${n} healthy members`, intervalMs: 20 })
+const allHealthy = (ep: TestEndpoint, n: number) =>
+  eventually(async () => (await ep.members()).filter((m) => m.healthy).length === n, { what: `${n} healthy members`, intervalMs: 20 })
 
 async function post(url: string, body: string | Buffer = '{}', headers: Record<string, string> = {}) {
   const res = await request(url, { method: 'POST', body, headers: { 'content-type': 'application/x-amz-json-1.1', ...headers } })
@@ -123,7 +124,11 @@ async function post(url: string, body: string | Buffer = '{}', headers: Record<s
   return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) }
 }
 
-async function h2request(url: string, headers: http2.OutgoingHttpHeaders, body?: Buffer): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: Buffer }> {
+async function h2request(
+  url: string,
+  headers: http2.OutgoingHttpHeaders,
+  body?: Buffer,
+): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: Buffer }> {
   const session = http2.connect(url)
   try {
     return await new Promise((resolve, reject) => {
@@ -152,7 +157,8 @@ t.test('round robin spreads requests evenly over the healthy members, in turn', 
     t.equal(res.status, 200)
     order.push(res.json().member)
   }
-  for (let i = 0; i + 3 <= order.length; i++) t.equal(new Set(order.slice(i, i + 3)).size, 3, `requests ${i}..${i + 2} went to three different members (${order.join(',')})`)
+  for (let i = 0; i + 3 <= order.length; i++)
+    t.equal(new Set(order.slice(i, i + 3)).size, 3, `requests ${i}..${i + 2} went to three different members (${order.join(',')})`)
   for (const m of members) t.equal(m.hits.length, 3, `member ${m.name} got a third of the requests`)
 })
 
@@ -178,10 +184,13 @@ t.test('a member whose health check answers after HEALTH_TIMEOUT_MS is ejected, 
   const ep = await startEndpoint(t, { ENDPOINT_MEMBERS: `${a.url},${b.url}` })
   await allHealthy(ep, 2)
   b.healthDelayMs = 400
-  const ejected = await eventually(async () => {
-    const s = await ep.member(b.id)
-    return s.healthy ? undefined : s
-  }, { what: 'b ejected', intervalMs: 20 })
+  const ejected = await eventually(
+    async () => {
+      const s = await ep.member(b.id)
+      return s.healthy ? undefined : s
+    },
+    { what: 'b ejected', intervalMs: 20 },
+  )
   t.ok(ejected.consecutiveFailures >= 3, 'ejected after UNHEALTHY_THRESHOLD failures')
   t.match(ejected.lastError, /no answer within 150 ms/)
   t.equal((await ep.member(a.id)).healthy, true)
@@ -192,10 +201,13 @@ t.test('a member whose health check answers after HEALTH_TIMEOUT_MS is ejected, 
   t.match(await ep.metrics(), new RegExp(`kinesis_endpoint_member_healthy\\{member="${b.id}"[^}]*\\} 0`))
 
   b.healthDelayMs = 0
-  const back = await eventually(async () => {
-    const s = await ep.member(b.id)
-    return s.healthy ? s : undefined
-  }, { what: 'b re-admitted', intervalMs: 20 })
+  const back = await eventually(
+    async () => {
+      const s = await ep.member(b.id)
+      return s.healthy ? s : undefined
+    },
+    { what: 'b re-admitted', intervalMs: 20 },
+  )
   t.ok(back.consecutiveSuccesses >= 2, 're-admitted after HEALTHY_THRESHOLD passes')
   t.equal(back.lastError, null)
   t.equal(back.ejections, 1)
@@ -252,10 +264,13 @@ t.test('a member whose event loop is blocked fails its checks and is ejected; it
   await allHealthy(ep, 1)
   const res = await request(`http://${id}/block?ms=2500`)
   t.equal(await res.body.text(), 'blocking')
-  const ejected = await eventually(async () => {
-    const s = await ep.member(id)
-    return s.healthy ? undefined : s
-  }, { what: 'blocked member ejected', intervalMs: 20 })
+  const ejected = await eventually(
+    async () => {
+      const s = await ep.member(id)
+      return s.healthy ? undefined : s
+    },
+    { what: 'blocked member ejected', intervalMs: 20 },
+  )
   t.match(ejected.lastError, /no answer within 150 ms/)
   t.equal((await post(`${ep.url}/`)).status, 503, 'with its only member ejected the endpoint answers 503')
   await eventually(async () => (await ep.member(id)).healthy, { what: 'member re-admitted after its loop unblocked', intervalMs: 20 })
@@ -312,7 +327,17 @@ t.test('h1 and h2c clients both reach the member, which sees the client host and
   t.equal(seen1.headers['x-end-to-end'], 'kept')
   t.notOk('x-hop' in seen1.headers, 'a header named in Connection is hop-by-hop')
 
-  const h2 = await h2request(ep.url, { ':method': 'POST', ':path': '/some/path?q=1', 'content-type': 'application/x-amz-json-1.1', 'x-end-to-end': 'kept', 'content-length': String(body.length) }, body)
+  const h2 = await h2request(
+    ep.url,
+    {
+      ':method': 'POST',
+      ':path': '/some/path?q=1',
+      'content-type': 'application/x-amz-json-1.1',
+      'x-end-to-end': 'kept',
+      'content-length': String(body.length),
+    },
+    body,
+  )
   t.equal(h2.status, 200)
   const seen2 = JSON.parse(h2.body.toString())
   t.equal(seen2.method, 'POST')
@@ -320,7 +345,10 @@ t.test('h1 and h2c clients both reach the member, which sees the client host and
   t.equal(seen2.host, `127.0.0.1:${ep.port}`, ':authority became host')
   t.equal(seen2.sha256, sha256(body))
   t.equal(seen2.headers['x-end-to-end'], 'kept')
-  t.notOk(Object.keys(seen2.headers).some((k) => k.startsWith(':')), 'no pseudo-header reaches the member')
+  t.notOk(
+    Object.keys(seen2.headers).some((k) => k.startsWith(':')),
+    'no pseudo-header reaches the member',
+  )
 })
 
 t.test('large bodies stream intact both ways over h1 and h2c', async (t) => {
@@ -494,10 +522,13 @@ t.test('inbound and outbound faults of the kit steer the endpoint too', async (t
   })
   t.equal(add.statusCode, 201)
   await add.body.dump()
-  const ejected = await eventually(async () => {
-    const s = await ep.member(b.id)
-    return s.healthy ? undefined : s
-  }, { what: 'b ejected by the injected fault', intervalMs: 20 })
+  const ejected = await eventually(
+    async () => {
+      const s = await ep.member(b.id)
+      return s.healthy ? undefined : s
+    },
+    { what: 'b ejected by the injected fault', intervalMs: 20 },
+  )
   t.equal(ejected.lastError, 'status 503')
   await (await request(`${ep.url}/admin/faults/outbound/b-looks-dead`, { method: 'DELETE', headers: ADMIN })).body.dump()
   await allHealthy(ep, 2)
@@ -533,17 +564,25 @@ t.test('a member that passes no check for REMOVE_UNHEALTHY_AFTER_MS is removed f
   broken.shardMapState = 'broken'
   cold.shardMapState = 'building'
   const register = async (id: string, url: string) => {
-    const res = await request(`${metadataUrl}/fleets/main/members/${id}`, { method: 'PUT', body: JSON.stringify({ url }), headers: { 'content-type': 'application/json' } })
+    const res = await request(`${metadataUrl}/fleets/main/members/${id}`, {
+      method: 'PUT',
+      body: JSON.stringify({ url }),
+      headers: { 'content-type': 'application/json' },
+    })
     t.equal(res.statusCode, 200, `${id} registered`)
     await res.body.dump()
   }
   for (const m of [fast, broken, cold]) await register(m.name, m.url)
   const ep = await startEndpoint(t, { METADATA_URL: metadataUrl, MEMBERSHIP_POLL_MS: '50', REMOVE_UNHEALTHY_AFTER_MS: '600' })
-  const inFleet = async () => ((await (await request(`${metadataUrl}/fleets/main/members`)).body.json()) as { members: { id: string }[] }).members.map((m) => m.id).sort()
+  const inFleet = async () =>
+    ((await (await request(`${metadataUrl}/fleets/main/members`)).body.json()) as { members: { id: string }[] }).members.map((m) => m.id).sort()
 
   await eventually(async () => !(await inFleet()).includes('cold'), { what: 'the cold-starting member removed', intervalMs: 20 })
   t.same(await inFleet(), ['broken', 'fast'], 'only the member that never passed is gone; a broken map passes its checks, as in 2020')
-  await eventually(async () => /kinesis_endpoint_fleet_removals_total\{[^}]*member="cold"[^}]*\} 1\n/.test(await ep.metrics()), { what: 'the removal counted', intervalMs: 20 })
+  await eventually(async () => /kinesis_endpoint_fleet_removals_total\{[^}]*member="cold"[^}]*\} 1\n/.test(await ep.metrics()), {
+    what: 'the removal counted',
+    intervalMs: 20,
+  })
 
   // It rejoins (as a front-end does when it finds itself removed) and gets a whole window again.
   cold.shardMapState = 'ready'

@@ -58,7 +58,17 @@ export class ShardMapDouble implements ShardMap {
     for (const s of this.source?.() ?? []) this.streams.set(s.name, s)
   }
   stats(): ShardMapStats {
-    return { state: this.state, version: this.refreshes, threads: 11, threadLimit: 64, enforcement: 'process', peers: 2, peerThreads: 2, pendingPeers: 0, threadCreateFailures: 0 }
+    return {
+      state: this.state,
+      version: this.refreshes,
+      threads: 11,
+      threadLimit: 64,
+      enforcement: 'process',
+      peers: 2,
+      peerThreads: 2,
+      pendingPeers: 0,
+      threadCreateFailures: 0,
+    }
   }
   async close() {
     this.closed = true
@@ -135,7 +145,8 @@ export class StorageDouble {
       return {
         records,
         nextShardIterator: iterator(p.stream, p.shardId, next),
-        millisBehindLatest: next >= list.length || !last ? 0 : Math.max(0, last.approximateArrivalTimestampMs - records[records.length - 1].approximateArrivalTimestampMs),
+        millisBehindLatest:
+          next >= list.length || !last ? 0 : Math.max(0, last.approximateArrivalTimestampMs - records[records.length - 1].approximateArrivalTimestampMs),
       }
     })
   }
@@ -167,7 +178,10 @@ export function signedKinesisRequest(operation: string, body: unknown, opts: { a
   const payload = typeof body === 'string' ? body : JSON.stringify(body)
   const host = opts.host ?? 'localhost:80'
   const now = opts.date ?? new Date()
-  const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  const amzDate = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
   const day = amzDate.slice(0, 8)
   const accessKeyId = opts.accessKeyId ?? 'AKIDOUTAGELAB'
   const secret = opts.secret ?? 'outage-lab-secret'

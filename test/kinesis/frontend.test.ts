@@ -18,8 +18,16 @@ async function setup(t: Tap.Test, opts: { owners?: number; clock?: () => number;
   const shardMap = new ShardMapDouble()
   for (const s of storages) shardMap.backends.set(s.owner, s.url)
   shardMap.source = () => storages.flatMap((s) => [...s.streams.values()])
-  const throttle = opts.clock ? new ShardThrottle({ enabled: true, clock: opts.clock }) : opts.throttle ?? false
-  const app = buildApp({ shardMap, keys: KEYS, metadataUrl: storages[0].url, throttle, logger: false, upstreamTimeoutMs: opts.upstreamTimeoutMs, adminToken: opts.adminToken })
+  const throttle = opts.clock ? new ShardThrottle({ enabled: true, clock: opts.clock }) : (opts.throttle ?? false)
+  const app = buildApp({
+    shardMap,
+    keys: KEYS,
+    metadataUrl: storages[0].url,
+    throttle,
+    logger: false,
+    upstreamTimeoutMs: opts.upstreamTimeoutMs,
+    adminToken: opts.adminToken,
+  })
   t.teardown(() => app.close())
   const call = async (operation: string, body: unknown, sign: Parameters<typeof signedKinesisRequest>[2] = {}) => {
     const res = await app.inject(signedKinesisRequest(operation, body, sign))
@@ -99,15 +107,27 @@ t.test('CreateStream goes to metadata, refreshes the shard-map and the stream de
   t.same(desc.EnhancedMonitoring, [{ ShardLevelMetrics: [] }])
   t.ok(Number.isInteger(desc.StreamCreationTimestamp) && Math.abs(desc.StreamCreationTimestamp - Date.now() / 1000) < 60, 'creation time in epoch seconds')
   t.equal(desc.HasMoreShards, true)
-  t.same(desc.Shards.map((s: any) => s.ShardId), ['shardId-000000000000', 'shardId-000000000001'])
+  t.same(
+    desc.Shards.map((s: any) => s.ShardId),
+    ['shardId-000000000000', 'shardId-000000000001'],
+  )
   t.same(desc.Shards[0].HashKeyRange, { StartingHashKey: '0', EndingHashKey: '113427455640312821154458202477256070484' })
   t.match(desc.Shards[0].SequenceNumberRange, { StartingSequenceNumber: /^\d+$/ })
   const rest = await call('DescribeStream', { StreamARN: desc.StreamARN, ExclusiveStartShardId: 'shardId-000000000001' })
-  t.same(rest.body.StreamDescription.Shards.map((s: any) => s.ShardId), ['shardId-000000000002'])
+  t.same(
+    rest.body.StreamDescription.Shards.map((s: any) => s.ShardId),
+    ['shardId-000000000002'],
+  )
   t.equal(rest.body.StreamDescription.HasMoreShards, false)
 
   const sum = await call('DescribeStreamSummary', { StreamName: 'orders' })
-  t.match(sum.body.StreamDescriptionSummary, { StreamName: 'orders', OpenShardCount: 3, ConsumerCount: 0, StreamStatus: 'ACTIVE', StreamModeDetails: { StreamMode: 'PROVISIONED' } })
+  t.match(sum.body.StreamDescriptionSummary, {
+    StreamName: 'orders',
+    OpenShardCount: 3,
+    ConsumerCount: 0,
+    StreamStatus: 'ACTIVE',
+    StreamModeDetails: { StreamMode: 'PROVISIONED' },
+  })
   t.notOk('Shards' in sum.body.StreamDescriptionSummary)
 })
 
@@ -125,9 +145,15 @@ t.test('ListStreams and ListShards page with limits, exclusive starts and NextTo
   t.same((await call('ListStreams', { ExclusiveStartStreamName: 'a-stream' })).body.StreamNames, ['b-stream', 'c-stream'])
 
   const shards = await call('ListShards', { StreamName: 'b-stream', MaxResults: 2 })
-  t.same(shards.body.Shards.map((s: any) => s.ShardId), ['shardId-000000000000', 'shardId-000000000001'])
+  t.same(
+    shards.body.Shards.map((s: any) => s.ShardId),
+    ['shardId-000000000000', 'shardId-000000000001'],
+  )
   const more = await call('ListShards', { NextToken: shards.body.NextToken })
-  t.same(more.body.Shards.map((s: any) => s.ShardId), ['shardId-000000000002'])
+  t.same(
+    more.body.Shards.map((s: any) => s.ShardId),
+    ['shardId-000000000002'],
+  )
   t.notOk('NextToken' in more.body)
   const after = await call('ListShards', { StreamName: 'b-stream', ShardFilter: { Type: 'AFTER_SHARD_ID', ShardId: 'shardId-000000000000' } })
   t.equal(after.body.Shards.length, 2)
@@ -145,8 +171,20 @@ t.test('bad arguments get the errors and messages Kinesis answers', async (t) =>
   await call('CreateStream', { StreamName: 'known', ShardCount: 1 })
   const cases: Array<[string, unknown, number, string, string]> = [
     ['DescribeStream', { StreamName: 'nope' }, 400, 'ResourceNotFoundException', `Stream nope under account ${ACCOUNT} not found.`],
-    ['PutRecord', { StreamName: 'nope', PartitionKey: 'k', Data: b64('x') }, 400, 'ResourceNotFoundException', `Stream nope under account ${ACCOUNT} not found.`],
-    ['DescribeStream', { StreamARN: 'arn:aws:kinesis:us-east-1:123456789012:stream/known' }, 400, 'ResourceNotFoundException', 'Stream known under account 123456789012 not found.'],
+    [
+      'PutRecord',
+      { StreamName: 'nope', PartitionKey: 'k', Data: b64('x') },
+      400,
+      'ResourceNotFoundException',
+      `Stream nope under account ${ACCOUNT} not found.`,
+    ],
+    [
+      'DescribeStream',
+      { StreamARN: 'arn:aws:kinesis:us-east-1:123456789012:stream/known' },
+      400,
+      'ResourceNotFoundException',
+      'Stream known under account 123456789012 not found.',
+    ],
     ['DescribeStream', {}, 400, 'InvalidArgumentException', 'Either StreamName or StreamARN should be provided.'],
     [
       'CreateStream',
@@ -156,9 +194,21 @@ t.test('bad arguments get the errors and messages Kinesis answers', async (t) =>
       "2 validation errors detected: Value '0' at 'shardCount' failed to satisfy constraint: Member must have value greater than or equal to 1; " +
         "Value 'bad name!' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
     ],
-    ['CreateStream', { ShardCount: 1 }, 400, 'ValidationException', "1 validation error detected: Value null at 'streamName' failed to satisfy constraint: Member must not be null"],
+    [
+      'CreateStream',
+      { ShardCount: 1 },
+      400,
+      'ValidationException',
+      "1 validation error detected: Value null at 'streamName' failed to satisfy constraint: Member must not be null",
+    ],
     ['DescribeStream', { StreamName: 'known', Limit: 'ten' }, 400, 'SerializationException', 'class java.lang.String can not be converted to an Integer'],
-    ['ListStreams', { Limit: 0 }, 400, 'ValidationException', "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"],
+    [
+      'ListStreams',
+      { Limit: 0 },
+      400,
+      'ValidationException',
+      "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1",
+    ],
     [
       'PutRecord',
       { StreamName: 'known', PartitionKey: '', Data: b64('x') },
@@ -173,7 +223,13 @@ t.test('bad arguments get the errors and messages Kinesis answers', async (t) =>
       'ValidationException',
       `1 validation error detected: Value '${'k'.repeat(257)}' at 'partitionKey' failed to satisfy constraint: Member must have length less than or equal to 256`,
     ],
-    ['PutRecord', { StreamName: 'known', PartitionKey: 'k', Data: 'abc' }, 400, 'SerializationException', "'abc' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: 3"],
+    [
+      'PutRecord',
+      { StreamName: 'known', PartitionKey: 'k', Data: 'abc' },
+      400,
+      'SerializationException',
+      "'abc' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: 3",
+    ],
     [
       'PutRecord',
       { StreamName: 'known', PartitionKey: 'k', Data: b64('x'), ExplicitHashKey: (1n << 128n).toString() },
@@ -217,7 +273,13 @@ t.test('bad arguments get the errors and messages Kinesis answers', async (t) =>
       'Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.',
     ],
     ['GetRecords', { ShardIterator: 'garbage' }, 400, 'InvalidArgumentException', 'Invalid ShardIterator.'],
-    ['GetRecords', { ShardIterator: 'x'.repeat(513) }, 400, 'ValidationException', `1 validation error detected: Value '${'x'.repeat(513)}' at 'shardIterator' failed to satisfy constraint: Member must have length less than or equal to 512`],
+    [
+      'GetRecords',
+      { ShardIterator: 'x'.repeat(513) },
+      400,
+      'ValidationException',
+      `1 validation error detected: Value '${'x'.repeat(513)}' at 'shardIterator' failed to satisfy constraint: Member must have length less than or equal to 512`,
+    ],
   ]
   for (const [op, body, status, type, message] of cases) {
     const res = await call(op, body)
@@ -236,21 +298,36 @@ t.test('record and batch size limits answer as Kinesis does', async (t) => {
     message: `1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=${MiB + 1} cap=${MiB + 1}]' at 'data' failed to satisfy constraint: Member must have length less than or equal to ${MiB}`,
   })
   const withKey = await call('PutRecord', { StreamName: 'sizes', PartitionKey: 'kk', Data: b64(Buffer.alloc(MiB - 1)) })
-  t.same(withKey.body, { __type: 'InvalidArgumentException', message: `Record size of ${MiB + 1} bytes (data plus partition key) exceeds the 1 MiB (1048576 bytes) limit.` })
+  t.same(withKey.body, {
+    __type: 'InvalidArgumentException',
+    message: `Record size of ${MiB + 1} bytes (data plus partition key) exceeds the 1 MiB (1048576 bytes) limit.`,
+  })
   const exact = await call('PutRecord', { StreamName: 'sizes', PartitionKey: 'k', Data: b64(Buffer.alloc(MiB - 1)) })
   t.equal(exact.status, 200, 'data plus key of exactly 1 MiB is accepted')
 
-  const inBatch = await call('PutRecords', { StreamName: 'sizes', Records: [{ PartitionKey: 'a', Data: b64('x') }, { PartitionKey: 'b', Data: b64(Buffer.alloc(MiB + 1)) }] })
+  const inBatch = await call('PutRecords', {
+    StreamName: 'sizes',
+    Records: [
+      { PartitionKey: 'a', Data: b64('x') },
+      { PartitionKey: 'b', Data: b64(Buffer.alloc(MiB + 1)) },
+    ],
+  })
   t.same(inBatch.body, {
     __type: 'ValidationException',
     message: `1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=${MiB + 1} cap=${MiB + 1}]' at 'records.2.member.data' failed to satisfy constraint: Member must have length less than or equal to ${MiB}`,
   })
   const six = Array.from({ length: 6 }, (_, i) => ({ PartitionKey: `k${i}`, Data: b64(Buffer.alloc(MiB - 8)) }))
-  t.same((await call('PutRecords', { StreamName: 'sizes', Records: six })).body, { __type: 'InvalidArgumentException', message: 'Records size exceeds 5 MB limit' })
+  t.same((await call('PutRecords', { StreamName: 'sizes', Records: six })).body, {
+    __type: 'InvalidArgumentException',
+    message: 'Records size exceeds 5 MB limit',
+  })
   const many = Array.from({ length: 501 }, (_, i) => ({ PartitionKey: `k${i}`, Data: b64('x') }))
   const tooMany = await call('PutRecords', { StreamName: 'sizes', Records: many })
   t.equal(tooMany.body.__type, 'ValidationException')
-  t.match(tooMany.body.message, /^1 validation error detected: Value '\[com\.amazonaws\.kinesis\.v20131202\.PutRecordsRequestEntry@c965e310, .*\]' at 'records' failed to satisfy constraint: Member must have length less than or equal to 500$/)
+  t.match(
+    tooMany.body.message,
+    /^1 validation error detected: Value '\[com\.amazonaws\.kinesis\.v20131202\.PutRecordsRequestEntry@c965e310, .*\]' at 'records' failed to satisfy constraint: Member must have length less than or equal to 500$/,
+  )
   t.same((await call('PutRecords', { StreamName: 'sizes', Records: [] })).body, {
     __type: 'ValidationException',
     message: "1 validation error detected: Value '[]' at 'records' failed to satisfy constraint: Member must have length greater than or equal to 1",
@@ -276,7 +353,9 @@ t.test('PutRecords groups records per shard across back-ends and answers in entr
   t.equal(stored.length, 200)
   // Entry i's sequence number points at record i's data.
   for (let i = 0; i < 200; i += 37) {
-    const rec = storages.flatMap((s) => s.shards.get(`spread/${res.body.Records[i].ShardId}`) ?? []).find((r) => r.sequenceNumber === res.body.Records[i].SequenceNumber)
+    const rec = storages
+      .flatMap((s) => s.shards.get(`spread/${res.body.Records[i].ShardId}`) ?? [])
+      .find((r) => r.sequenceNumber === res.body.Records[i].SequenceNumber)
     t.equal(rec?.data, b64(`payload-${i}`), `entry ${i} maps to its record`)
   }
 })
@@ -320,10 +399,16 @@ t.test('a burst over 1,000 records/s on one shard is throttled entry by entry', 
   }
   t.same(counts, [0, 0, 200], 'the clock stands still: 1,000 admitted, 200 refused')
   const single = await call('PutRecord', { StreamName: 'hot', PartitionKey: 'p', Data: b64('x') })
-  t.same({ status: single.status, body: single.body }, {
-    status: 400,
-    body: { __type: 'ProvisionedThroughputExceededException', message: `Rate exceeded for shard shardId-000000000000 in stream hot under account ${ACCOUNT}.` },
-  })
+  t.same(
+    { status: single.status, body: single.body },
+    {
+      status: 400,
+      body: {
+        __type: 'ProvisionedThroughputExceededException',
+        message: `Rate exceeded for shard shardId-000000000000 in stream hot under account ${ACCOUNT}.`,
+      },
+    },
+  )
 })
 
 t.test('GetShardIterator and GetRecords read back what PutRecords wrote; reads are throttled per shard', async (t) => {
@@ -335,22 +420,37 @@ t.test('GetShardIterator and GetRecords read back what PutRecords wrote; reads a
   t.equal(it.status, 200)
   const got = await call('GetRecords', { ShardIterator: it.body.ShardIterator, Limit: 2 })
   t.equal(got.status, 200)
-  t.same(got.body.Records.map((r: any) => [r.Data, r.PartitionKey, r.SequenceNumber]), [
-    [b64('d1'), 'k1', put.body.Records[0].SequenceNumber],
-    [b64('d2'), 'k2', put.body.Records[1].SequenceNumber],
-  ])
+  t.same(
+    got.body.Records.map((r: any) => [r.Data, r.PartitionKey, r.SequenceNumber]),
+    [
+      [b64('d1'), 'k1', put.body.Records[0].SequenceNumber],
+      [b64('d2'), 'k2', put.body.Records[1].SequenceNumber],
+    ],
+  )
   t.ok(Math.abs(got.body.Records[0].ApproximateArrivalTimestamp - Date.now() / 1000) < 60, 'arrival in epoch seconds')
   t.type(got.body.NextShardIterator, 'string')
   t.type(got.body.MillisBehindLatest, 'number')
-  const after = await call('GetShardIterator', { StreamName: 'reads', ShardId: 'shardId-000000000000', ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: put.body.Records[1].SequenceNumber })
+  const after = await call('GetShardIterator', {
+    StreamName: 'reads',
+    ShardId: 'shardId-000000000000',
+    ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+    StartingSequenceNumber: put.body.Records[1].SequenceNumber,
+  })
   const last = await call('GetRecords', { ShardIterator: after.body.ShardIterator })
-  t.same(last.body.Records.map((r: any) => r.PartitionKey), ['k3'])
+  t.same(
+    last.body.Records.map((r: any) => r.PartitionKey),
+    ['k3'],
+  )
   let throttled: any
   for (let i = 0; i < 5 && !throttled; i++) {
     const r = await call('GetRecords', { ShardIterator: after.body.ShardIterator })
     if (r.status !== 200) throttled = r
   }
-  t.same(throttled?.body, { __type: 'ProvisionedThroughputExceededException', message: `Rate exceeded for shard shardId-000000000000 in stream reads under account ${ACCOUNT}.` }, 'the 6th GetRecords within a second is refused')
+  t.same(
+    throttled?.body,
+    { __type: 'ProvisionedThroughputExceededException', message: `Rate exceeded for shard shardId-000000000000 in stream reads under account ${ACCOUNT}.` },
+    'the 6th GetRecords within a second is refused',
+  )
   now += 1000
   t.equal((await call('GetRecords', { ShardIterator: after.body.ShardIterator })).status, 200, 'a second later it reads again')
 })
@@ -408,7 +508,12 @@ t.test('SigV4 failures answer with the errors AWS gives', async (t) => {
   t.match(bad.body.message, /^The request signature we calculated does not match the signature you provided/)
   const unknown = await call('ListStreams', {}, { accessKeyId: 'AKIDNOBODY' })
   t.same(unknown.body, { __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' })
-  const unsigned = await app.inject({ method: 'POST', url: '/', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.ListStreams' }, payload: '{}' })
+  const unsigned = await app.inject({
+    method: 'POST',
+    url: '/',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.ListStreams' },
+    payload: '{}',
+  })
   t.same(unsigned.json(), { __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' })
   const op = await call('SplitShard', {})
   t.equal(op.body.__type, 'UnknownOperationException')
@@ -421,7 +526,15 @@ t.test('/health reports the shard-map fields and /metrics counts calls by status
   shardMap.state = 'broken'
   const health = await app.inject({ url: '/health' })
   t.equal(health.statusCode, 200, 'serving even with a broken map')
-  t.match(health.json(), { status: 'ok', threads: 11, thread_limit: 64, thread_limit_enforcement: 'process', shard_map_state: 'broken', peers: 2, peer_threads: 2 })
+  t.match(health.json(), {
+    status: 'ok',
+    threads: 11,
+    thread_limit: 64,
+    thread_limit_enforcement: 'process',
+    shard_map_state: 'broken',
+    peers: 2,
+    peer_threads: 2,
+  })
   const metrics = (await app.inject({ url: '/metrics' })).body
   t.match(metrics, /kinesis_frontend_requests_total\{operation="DescribeStream",status="400",error="ResourceNotFoundException"[^}]*\} 1/)
   t.match(metrics, /kinesis_frontend_requests_total\{operation="ListStreams",status="200",error=""[^}]*\} 1/)

@@ -65,8 +65,14 @@ t.test('a created stream has even shards owned round robin by the back-ends sort
   t.equal(stream.status, 'ACTIVE')
   t.equal(stream.createdAtMs, 1_700_000_000_000)
   t.equal(stream.retentionHours, 24)
-  t.same(stream.shards.map((s: any) => s.shardId), ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002', 'shardId-000000000003'])
-  t.same(stream.shards.map((s: any) => s.owner), ['backend-a', 'backend-b', 'backend-a', 'backend-b'])
+  t.same(
+    stream.shards.map((s: any) => s.shardId),
+    ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002', 'shardId-000000000003'],
+  )
+  t.same(
+    stream.shards.map((s: any) => s.owner),
+    ['backend-a', 'backend-b', 'backend-a', 'backend-b'],
+  )
   t.same(
     stream.shards.map((s: any) => [s.startingHashKey, s.endingHashKey]),
     evenHashKeyRanges(4).map((r) => [r.startingHashKey, r.endingHashKey]),
@@ -114,14 +120,54 @@ t.test('bad stream input answers AWS-shaped errors', async (t) => {
   const { app } = await setup(t)
   const create = (payload: unknown) => app.inject({ method: 'POST', url: '/streams', payload: payload as any })
   const cases: Array<[unknown, number, string, string]> = [
-    [{ name: 'bad name!', shardCount: 1 }, 400, 'InvalidArgumentException', "1 validation error detected: Value 'bad name!' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"],
-    [{ name: 'x'.repeat(129), shardCount: 1 }, 400, 'InvalidArgumentException', `1 validation error detected: Value '${'x'.repeat(129)}' at 'streamName' failed to satisfy constraint: Member must have length less than or equal to 128 and greater than or equal to 1`],
-    [{ name: '', shardCount: 1 }, 400, 'InvalidArgumentException', "1 validation error detected: Value '' at 'streamName' failed to satisfy constraint: Member must have length less than or equal to 128 and greater than or equal to 1"],
-    [{ shardCount: 1 }, 400, 'InvalidArgumentException', "1 validation error detected: Value 'null' at 'streamName' failed to satisfy constraint: Member must have length less than or equal to 128 and greater than or equal to 1"],
-    [{ name: 'ok', shardCount: 0 }, 400, 'InvalidArgumentException', "1 validation error detected: Value '0' at 'shardCount' failed to satisfy constraint: Member must be an integer greater than or equal to 1 and less than or equal to 10000"],
-    [{ name: 'ok', shardCount: 10_001 }, 400, 'InvalidArgumentException', "1 validation error detected: Value '10001' at 'shardCount' failed to satisfy constraint: Member must be an integer greater than or equal to 1 and less than or equal to 10000"],
-    [{ name: 'ok', shardCount: 1.5 }, 400, 'InvalidArgumentException', "1 validation error detected: Value '1.5' at 'shardCount' failed to satisfy constraint: Member must be an integer greater than or equal to 1 and less than or equal to 10000"],
-    [{ name: 'ok', shardCount: '2' }, 400, 'InvalidArgumentException', "1 validation error detected: Value '2' at 'shardCount' failed to satisfy constraint: Member must be an integer greater than or equal to 1 and less than or equal to 10000"],
+    [
+      { name: 'bad name!', shardCount: 1 },
+      400,
+      'InvalidArgumentException',
+      "1 validation error detected: Value 'bad name!' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+    ],
+    [
+      { name: 'x'.repeat(129), shardCount: 1 },
+      400,
+      'InvalidArgumentException',
+      `1 validation error detected: Value '${'x'.repeat(129)}' at 'streamName' failed to satisfy constraint: Member must have length less than or equal to 128 and greater than or equal to 1`,
+    ],
+    [
+      { name: '', shardCount: 1 },
+      400,
+      'InvalidArgumentException',
+      "1 validation error detected: Value '' at 'streamName' failed to satisfy constraint: Member must have length less than or equal to 128 and greater than or equal to 1",
+    ],
+    [
+      { shardCount: 1 },
+      400,
+      'InvalidArgumentException',
+      "1 validation error detected: Value 'null' at 'streamName' failed to satisfy constraint: Member must have length less than or equal to 128 and greater than or equal to 1",
+    ],
+    [
+      { name: 'ok', shardCount: 0 },
+      400,
+      'InvalidArgumentException',
+      "1 validation error detected: Value '0' at 'shardCount' failed to satisfy constraint: Member must be an integer greater than or equal to 1 and less than or equal to 10000",
+    ],
+    [
+      { name: 'ok', shardCount: 10_001 },
+      400,
+      'InvalidArgumentException',
+      "1 validation error detected: Value '10001' at 'shardCount' failed to satisfy constraint: Member must be an integer greater than or equal to 1 and less than or equal to 10000",
+    ],
+    [
+      { name: 'ok', shardCount: 1.5 },
+      400,
+      'InvalidArgumentException',
+      "1 validation error detected: Value '1.5' at 'shardCount' failed to satisfy constraint: Member must be an integer greater than or equal to 1 and less than or equal to 10000",
+    ],
+    [
+      { name: 'ok', shardCount: '2' },
+      400,
+      'InvalidArgumentException',
+      "1 validation error detected: Value '2' at 'shardCount' failed to satisfy constraint: Member must be an integer greater than or equal to 1 and less than or equal to 10000",
+    ],
     [{ name: '..', shardCount: 1 }, 400, 'InvalidArgumentException', "Stream name '..' is not supported by outage-lab: URL paths cannot carry it."],
     [[1, 2], 400, 'SerializationException', 'Start of structure or map found where not expected.'],
   ]
@@ -153,7 +199,11 @@ t.test('membership: register, heartbeat and delete, with version bumps on every 
 
   const first = await put('fe-2', { url: 'http://127.0.0.1:2002', cell: 'cell-1' })
   t.equal(first.statusCode, 200)
-  t.same(first.json(), { fleet: 'main', version: v0 + 1, member: { id: 'fe-2', url: 'http://127.0.0.1:2002', cell: 'cell-1', registeredAtMs: 1000, lastHeartbeatAtMs: 1000 } })
+  t.same(first.json(), {
+    fleet: 'main',
+    version: v0 + 1,
+    member: { id: 'fe-2', url: 'http://127.0.0.1:2002', cell: 'cell-1', registeredAtMs: 1000, lastHeartbeatAtMs: 1000 },
+  })
   now = 2_000
   await put('fe-1', { url: 'http://127.0.0.1:2001' })
   t.equal(store.version, v0 + 2)
@@ -172,8 +222,17 @@ t.test('membership: register, heartbeat and delete, with version bumps on every 
 
   const all = await list()
   t.equal(all.version, v0 + 2)
-  t.same(all.members.map((m: any) => [m.id, m.cell, m.lastHeartbeatAtMs]), [['fe-1', null, 4000], ['fe-2', 'cell-1', 3000]])
-  t.same((await list('?cell=cell-1')).members.map((m: any) => m.id), ['fe-2'])
+  t.same(
+    all.members.map((m: any) => [m.id, m.cell, m.lastHeartbeatAtMs]),
+    [
+      ['fe-1', null, 4000],
+      ['fe-2', 'cell-1', 3000],
+    ],
+  )
+  t.same(
+    (await list('?cell=cell-1')).members.map((m: any) => m.id),
+    ['fe-2'],
+  )
   t.same((await app.inject({ url: '/fleets/other/members' })).json(), { fleet: 'other', version: v0 + 2, members: [] })
 
   const moved = await put('fe-2', { url: 'http://127.0.0.1:2002', cell: 'cell-2' })
@@ -190,9 +249,15 @@ t.test('membership: register, heartbeat and delete, with version bumps on every 
   await app.inject({ method: 'POST', url: '/streams', payload: { name: 'orders', shardCount: 2 } })
   const map = (await app.inject({ url: '/shardmap?fleet=main&cell=cell-2' })).json()
   t.equal(map.version, v0 + 5)
-  t.same(map.streams.map((s: any) => s.name), ['orders'])
+  t.same(
+    map.streams.map((s: any) => s.name),
+    ['orders'],
+  )
   t.same(map.backends, { 'backend-a': 'http://127.0.0.1:9/backend-a' })
-  t.same(map.members.map((m: any) => m.id), ['fe-2'])
+  t.same(
+    map.members.map((m: any) => m.id),
+    ['fe-2'],
+  )
 
   const metrics = (await app.inject({ url: '/metrics' })).body
   t.match(metrics, /kinesis_metadata_streams\{[^}]*\} 1/)
@@ -208,7 +273,10 @@ t.test('names that are JavaScript object keys are ordinary names', async (t) => 
   const toString = await app.inject({ url: '/streams/toString' })
   t.equal(toString.statusCode, 400)
   t.equal((await app.inject({ method: 'PUT', url: '/fleets/__proto__/members/__proto__', payload: { url: 'http://127.0.0.1:1' } })).statusCode, 200)
-  t.same((await app.inject({ url: '/fleets/__proto__/members' })).json().members.map((m: any) => m.id), ['__proto__'])
+  t.same(
+    (await app.inject({ url: '/fleets/__proto__/members' })).json().members.map((m: any) => m.id),
+    ['__proto__'],
+  )
 })
 
 t.test('every mutation is on disk before it is answered, and a new store reloads it', async (t) => {
@@ -223,7 +291,10 @@ t.test('every mutation is on disk before it is answered, and a new store reloads
   const reopened = await MetadataStore.open(file)
   t.equal(reopened.version, onDisk.version)
   t.same(reopened.stream('orders').shards.length, 3)
-  t.same(reopened.members('main').map((m) => m.id), ['fe-1'])
+  t.same(
+    reopened.members('main').map((m) => m.id),
+    ['fe-1'],
+  )
   await t.rejects(fs.access(`${file}.tmp`), 'no temp file is left behind')
 
   await fs.writeFile(file, '{"format": 1, "version": ')
@@ -236,7 +307,11 @@ t.test('a restarted metadata process keeps its streams, back-ends and members', 
   const first = await spawnService('services/kinesis/metadata/main.js', env)
   t.teardown(() => first.stop('SIGKILL'))
   const call = async (base: string, method: string, p: string, body?: unknown) => {
-    const res = await request(`${base}${p}`, { method: method as any, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined })
+    const res = await request(`${base}${p}`, {
+      method: method as any,
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    })
     return { status: res.statusCode, body: (await res.body.json()) as any }
   }
   t.equal((await call(first.url, 'PUT', '/backends/backend-a', { url: 'http://127.0.0.1:4000' })).status, 200)

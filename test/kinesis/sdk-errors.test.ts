@@ -58,19 +58,23 @@ t.test('errors reach the SDK with the type, status and message Kinesis uses', as
       t.same(await failure(client, new CreateStreamCommand({ StreamName: 'bad name!', ShardCount: 1 })), {
         name: 'ValidationException',
         status: 400,
-        message: "1 validation error detected: Value 'bad name!' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+        message:
+          "1 validation error detected: Value 'bad name!' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
       })
       t.same(await failure(client, new PutRecordCommand({ StreamName: name, PartitionKey: '', Data: Buffer.from('x') })), {
         name: 'ValidationException',
         status: 400,
         message: "1 validation error detected: Value '' at 'partitionKey' failed to satisfy constraint: Member must have length greater than or equal to 1",
       })
-      t.same(await failure(client, new GetShardIteratorCommand({ StreamName: name, ShardId: 'shardId-000000000000', ShardIteratorType: 'AT_SEQUENCE_NUMBER' })), {
-        name: 'InvalidArgumentException',
-        status: 400,
-        message:
-          'Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified AT_SEQUENCE_NUMBER and no StartingSequenceNumber.',
-      })
+      t.same(
+        await failure(client, new GetShardIteratorCommand({ StreamName: name, ShardId: 'shardId-000000000000', ShardIteratorType: 'AT_SEQUENCE_NUMBER' })),
+        {
+          name: 'InvalidArgumentException',
+          status: 400,
+          message:
+            'Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified AT_SEQUENCE_NUMBER and no StartingSequenceNumber.',
+        },
+      )
       t.same(await failure(client, new GetShardIteratorCommand({ StreamName: name, ShardId: 'shardId-000000000007', ShardIteratorType: 'LATEST' })), {
         name: 'ResourceNotFoundException',
         status: 400,
@@ -82,14 +86,29 @@ t.test('errors reach the SDK with the type, status and message Kinesis uses', as
         message: `1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=${MiB + 1} cap=${MiB + 1}]' at 'data' failed to satisfy constraint: Member must have length less than or equal to ${MiB}`,
       })
       const sixMiB = Array.from({ length: 6 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.alloc(MiB - 8) }))
-      t.same(await failure(client, new PutRecordsCommand({ StreamName: name, Records: sixMiB })), { name: 'InvalidArgumentException', status: 400, message: 'Records size exceeds 5 MB limit' })
-      const tooMany = await failure(client, new PutRecordsCommand({ StreamName: name, Records: Array.from({ length: 501 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from('x') })) }))
-      t.match(tooMany, { name: 'ValidationException', status: 400, message: /at 'records' failed to satisfy constraint: Member must have length less than or equal to 500$/ })
+      t.same(await failure(client, new PutRecordsCommand({ StreamName: name, Records: sixMiB })), {
+        name: 'InvalidArgumentException',
+        status: 400,
+        message: 'Records size exceeds 5 MB limit',
+      })
+      const tooMany = await failure(
+        client,
+        new PutRecordsCommand({ StreamName: name, Records: Array.from({ length: 501 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from('x') })) }),
+      )
+      t.match(tooMany, {
+        name: 'ValidationException',
+        status: 400,
+        message: /at 'records' failed to satisfy constraint: Member must have length less than or equal to 500$/,
+      })
 
       // An iterator is signed by the back-ends: an edited one is refused.
       const it = await client.send(new GetShardIteratorCommand({ StreamName: name, ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }))
       const forged = it.ShardIterator!.slice(0, -4) + (it.ShardIterator!.endsWith('AAAA') ? 'BBBB' : 'AAAA')
-      t.same(await failure(client, new GetRecordsCommand({ ShardIterator: forged })), { name: 'InvalidArgumentException', status: 400, message: 'Invalid ShardIterator.' })
+      t.same(await failure(client, new GetRecordsCommand({ ShardIterator: forged })), {
+        name: 'InvalidArgumentException',
+        status: 400,
+        message: 'Invalid ShardIterator.',
+      })
 
       const wrongSecret = kinesis.client(protocol, { credentials: { accessKeyId: 'AKIDOUTAGELAB', secretAccessKey: 'not-the-secret' } })
       t.same(await failure(wrongSecret, new ListStreamsCommand({})), {
@@ -99,7 +118,11 @@ t.test('errors reach the SDK with the type, status and message Kinesis uses', as
           'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
       })
       const unknownKey = kinesis.client(protocol, { credentials: { accessKeyId: 'AKIDSTRANGER', secretAccessKey: 'outage-lab-secret' } })
-      t.same(await failure(unknownKey, new ListStreamsCommand({})), { name: 'UnrecognizedClientException', status: 400, message: 'The security token included in the request is invalid.' })
+      t.same(await failure(unknownKey, new ListStreamsCommand({})), {
+        name: 'UnrecognizedClientException',
+        status: 400,
+        message: 'The security token included in the request is invalid.',
+      })
     })
   }
 })
@@ -119,8 +142,14 @@ t.test('a burst over 1,000 records/s on a one-shard stream is throttled, and a d
   t.ok(throttled, 'some PutRecords call had throttled entries')
   const failed = throttled!.Records!.filter((r) => r.ErrorCode)
   t.equal(failed.length, throttled!.FailedRecordCount)
-  t.same(failed[0], { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: `Rate exceeded for shard shardId-000000000000 in stream hot under account ${ACCOUNT}.` })
-  t.ok(throttled!.Records!.every((r) => r.ErrorCode || /^\d{56}$/.test(r.SequenceNumber)), 'every other entry has a sequence number')
+  t.same(failed[0], {
+    ErrorCode: 'ProvisionedThroughputExceededException',
+    ErrorMessage: `Rate exceeded for shard shardId-000000000000 in stream hot under account ${ACCOUNT}.`,
+  })
+  t.ok(
+    throttled!.Records!.every((r) => r.ErrorCode || /^\d{56}$/.test(r.SequenceNumber)),
+    'every other entry has a sequence number',
+  )
   // PutRecord gets the error itself. The SDK would retry a throttled call, so one attempt here;
   // two records of almost 1 MiB in a row spend the shard's 1 MiB/s whatever the timing.
   const once = kinesis.client('h2', { maxAttempts: 1 })
@@ -142,7 +171,10 @@ t.test('a burst over 1,000 records/s on a one-shard stream is throttled, and a d
   t.ok(lost.length > 0 && lost.length < 40, `entries on the dead back-end's shard failed (${lost.length} of 40)`)
   t.equal(out.FailedRecordCount, lost.length)
   for (const r of lost) t.same(r, { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service failure.' })
-  t.ok(out.Records!.filter((r) => !r.ErrorCode).every((r) => r.ShardId === 'shardId-000000000000'), 'the live back-end took its shard')
+  t.ok(
+    out.Records!.filter((r) => !r.ErrorCode).every((r) => r.ShardId === 'shardId-000000000000'),
+    'the live back-end took its shard',
+  )
   const deadKey = records[out.Records!.findIndex((r) => r.ErrorCode)].PartitionKey
   t.same(await failure(once, new PutRecordCommand({ StreamName: 'split', PartitionKey: deadKey, Data: Buffer.from('x') })), {
     name: 'ServiceUnavailable',
@@ -174,7 +206,11 @@ t.test('a front-end whose shard-map broke on the thread limit answers the data p
   t.match(h, { status: 'ok', thread_limit: 2, thread_limit_enforcement: 'process', shard_map_state: 'broken' })
   t.ok(h.threads > 2, 'the process has more threads than its limit')
 
-  const client = new KinesisClient({ endpoint: second.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDOUTAGELAB', secretAccessKey: 'outage-lab-secret' } })
+  const client = new KinesisClient({
+    endpoint: second.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDOUTAGELAB', secretAccessKey: 'outage-lab-secret' },
+  })
   t.teardown(() => client.destroy())
   const put = await failure(client, new PutRecordsCommand({ StreamName: 'during-outage', Records: [{ PartitionKey: 'k', Data: Buffer.from('x') }] }))
   t.match(put, { name: 'InternalFailure', status: 500, message: /^shard-map construction failed/ })

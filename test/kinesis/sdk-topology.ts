@@ -39,7 +39,9 @@ export async function startKinesis(t: Tap.Test, opts: { frontendEnv?: Record<str
   }
   const metadata = await started('services/kinesis/metadata/main.js', {})
   const backends = await Promise.all(
-    ['backend-1', 'backend-2'].map((id) => started('services/kinesis/backend/main.js', { BACKEND_ID: id, METADATA_URL: metadata.url, ITERATOR_SECRET: 'sdk-test-secret' })),
+    ['backend-1', 'backend-2'].map((id) =>
+      started('services/kinesis/backend/main.js', { BACKEND_ID: id, METADATA_URL: metadata.url, ITERATOR_SECRET: 'sdk-test-secret' }),
+    ),
   )
   await eventually(async () => ((await getJson(`${metadata.url}/backends`)).backends ?? []).length === 2, { what: 'both back-ends registered' })
   const frontend = await started('services/kinesis/frontend/main.js', {

@@ -36,10 +36,16 @@ t.test('the stock Kinesis client works end to end over HTTP/2 and HTTP/1.1', asy
       t.equal(desc?.HasMoreShards, false)
       t.equal(desc?.RetentionPeriodHours, 24)
       t.equal(desc?.EncryptionType, 'NONE')
-      t.ok(desc?.StreamCreationTimestamp instanceof Date && Math.abs(desc.StreamCreationTimestamp.getTime() - Date.now()) < 60_000, 'creation timestamp parsed as a recent Date')
+      t.ok(
+        desc?.StreamCreationTimestamp instanceof Date && Math.abs(desc.StreamCreationTimestamp.getTime() - Date.now()) < 60_000,
+        'creation timestamp parsed as a recent Date',
+      )
       t.equal(desc?.Shards?.[2].HashKeyRange?.EndingHashKey, ((1n << 128n) - 1n).toString())
       const page = await client.send(new DescribeStreamCommand({ StreamARN: desc!.StreamARN, Limit: 2 }))
-      t.same(page.StreamDescription?.Shards?.map((s) => s.ShardId), ['shardId-000000000000', 'shardId-000000000001'])
+      t.same(
+        page.StreamDescription?.Shards?.map((s) => s.ShardId),
+        ['shardId-000000000000', 'shardId-000000000001'],
+      )
       t.equal(page.StreamDescription?.HasMoreShards, true)
 
       const summary = await client.send(new DescribeStreamSummaryCommand({ StreamARN: desc!.StreamARN }))
@@ -51,7 +57,10 @@ t.test('the stock Kinesis client works end to end over HTTP/2 and HTTP/1.1', asy
       const shards = await client.send(new ListShardsCommand({ StreamName: name, MaxResults: 2 }))
       t.equal(shards.Shards?.length, 2)
       const more = await client.send(new ListShardsCommand({ NextToken: shards.NextToken }))
-      t.same(more.Shards?.map((s) => s.ShardId), ['shardId-000000000002'])
+      t.same(
+        more.Shards?.map((s) => s.ShardId),
+        ['shardId-000000000002'],
+      )
 
       const one = await client.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'first', Data: Buffer.from('record-0') }))
       t.match(one, { ShardId: /^shardId-00000000000[0-2]$/, SequenceNumber: /^\d{56}$/ })
@@ -68,11 +77,18 @@ t.test('the stock Kinesis client works end to end over HTTP/2 and HTTP/1.1', asy
       for (const [shardId, want] of byShard) {
         const it = await client.send(new GetShardIteratorCommand({ StreamName: name, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))
         const got = await client.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator }))
-        t.same(got.Records?.map((r) => text(r.Data)), want, `${shardId} reads back in order`)
+        t.same(
+          got.Records?.map((r) => text(r.Data)),
+          want,
+          `${shardId} reads back in order`,
+        )
         t.type(got.NextShardIterator, 'string')
         t.type(got.MillisBehindLatest, 'number')
         const rec = got.Records![0]
-        t.ok(rec.ApproximateArrivalTimestamp instanceof Date && rec.ApproximateArrivalTimestamp.getTime() >= startedAt.getTime(), 'arrival timestamp parsed as a Date')
+        t.ok(
+          rec.ApproximateArrivalTimestamp instanceof Date && rec.ApproximateArrivalTimestamp.getTime() >= startedAt.getTime(),
+          'arrival timestamp parsed as a Date',
+        )
       }
 
       // The five iterator types, on the shard that holds PutRecords' entry 0.
@@ -92,10 +108,21 @@ t.test('the stock Kinesis client works end to end over HTTP/2 and HTTP/1.1', asy
       t.equal((await readFrom({ ShardIteratorType: 'TRIM_HORIZON' })).records.length, 1)
 
       // NextShardIterator of LATEST picks up a record written afterwards.
-      const late = await client.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'late', Data: Buffer.from('late'), ExplicitHashKey: (await client.send(new ListShardsCommand({ StreamName: name }))).Shards!.find((s) => s.ShardId === shardId)!.HashKeyRange!.StartingHashKey }))
+      const late = await client.send(
+        new PutRecordCommand({
+          StreamName: name,
+          PartitionKey: 'late',
+          Data: Buffer.from('late'),
+          ExplicitHashKey: (await client.send(new ListShardsCommand({ StreamName: name }))).Shards!.find((s) => s.ShardId === shardId)!.HashKeyRange!
+            .StartingHashKey,
+        }),
+      )
       t.equal(late.ShardId, shardId, 'ExplicitHashKey routes to the shard whose range starts there')
       const next = await client.send(new GetRecordsCommand({ ShardIterator: latest.next }))
-      t.same(next.Records?.map((r) => text(r.Data)), ['late'])
+      t.same(
+        next.Records?.map((r) => text(r.Data)),
+        ['late'],
+      )
       t.equal(next.MillisBehindLatest, 0)
     })
   }

@@ -6,7 +6,7 @@
 import t from 'tap'
 import path from 'node:path'
 import { readdirSync } from 'node:fs'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify from 'fastify'
 import { Registry } from 'prom-client'
 import { request } from 'undici'
 import { ROOT } from '../helpers/spawn.js'
@@ -29,7 +29,13 @@ const stream = (name: string, owner = 'backend-a') => ({
   status: 'ACTIVE' as const,
   createdAtMs: 1,
   retentionHours: 24,
-  shards: [0, 1].map((i) => ({ shardId: `shardId-00000000000${i}`, startingHashKey: String(i), endingHashKey: String(i + 1), startingSequenceNumber: '0', owner })),
+  shards: [0, 1].map((i) => ({
+    shardId: `shardId-00000000000${i}`,
+    startingHashKey: String(i),
+    endingHashKey: String(i + 1),
+    startingSequenceNumber: '0',
+    owner,
+  })),
 })
 
 /** METADATA TEST DOUBLE: the membership and /shardmap contract of kinesis/metadata, scriptable. */
@@ -44,8 +50,17 @@ async function metadataDouble(t: Tap.Test) {
     return state.members.get(id)
   })
   app.post('/fleets/:fleet/members/:id/heartbeat', async () => ({}))
-  app.get('/fleets/:fleet/members', async (req) => ({ fleet: (req.params as { fleet: string }).fleet, version: state.version, members: [...state.members.values()].sort((a, b) => a.id.localeCompare(b.id)) }))
-  app.get('/shardmap', async () => ({ version: state.version, streams: state.streams, backends: { 'backend-a': 'http://127.0.0.1:9' }, members: [...state.members.values()] }))
+  app.get('/fleets/:fleet/members', async (req) => ({
+    fleet: (req.params as { fleet: string }).fleet,
+    version: state.version,
+    members: [...state.members.values()].sort((a, b) => a.id.localeCompare(b.id)),
+  }))
+  app.get('/shardmap', async () => ({
+    version: state.version,
+    streams: state.streams,
+    backends: { 'backend-a': 'http://127.0.0.1:9' },
+    members: [...state.members.values()],
+  }))
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
@@ -113,7 +128,10 @@ t.test('a peer map document verifies entry by entry and merges by revision', asy
   t.equal(doc.entries.length, 8, 'the map grows with members x shards')
   const ok = processDocument(toNdjson(doc))
   t.match(ok, { peerVersion: 9, entries: 8, verified: 8, rejected: 0, memberAcks: { 'fe-2': 9, 'fe-3': 7 } })
-  t.same(ok.streams.map((s) => s.stream.name), ['orders'])
+  t.same(
+    ok.streams.map((s) => s.stream.name),
+    ['orders'],
+  )
 
   const tampered = structuredClone(doc)
   ;(tampered.entries[1].value as { shards: unknown[] }).shards = []
@@ -132,7 +150,11 @@ t.test('a peer map document verifies entry by entry and merges by revision', asy
 t.test('the pids.max of this process is found from /proc/self/cgroup (v1, v2, inside docker)', async (t) => {
   t.same(pidsMaxCandidates('8:pids:/outage-lab/fe-3\n4:memory:/x\n0::/', '/cg'), ['/cg/pids/outage-lab/fe-3/pids.max', '/cg/pids/pids.max', '/cg/pids.max'])
   t.same(pidsMaxCandidates('0::/outage-lab/fe-3\n', '/cg'), ['/cg/pids/pids.max', '/cg/outage-lab/fe-3/pids.max', '/cg/pids.max'])
-  t.same(pidsMaxCandidates('5:cpuacct,pids:/docker/abc\n', '/cg').slice(0, 2), ['/cg/pids/docker/abc/pids.max', '/cg/pids/pids.max'], 'a container sees its own cgroup at the root')
+  t.same(
+    pidsMaxCandidates('5:cpuacct,pids:/docker/abc\n', '/cg').slice(0, 2),
+    ['/cg/pids/docker/abc/pids.max', '/cg/pids/pids.max'],
+    'a container sees its own cgroup at the root',
+  )
   t.equal(parsePidsMax('40\n'), 40)
   t.equal(parsePidsMax('max\n'), Number.POSITIVE_INFINITY)
   t.equal(parsePidsMax('forty'), undefined)
@@ -145,7 +167,10 @@ t.test('the pids.max of this process is found from /proc/self/cgroup (v1, v2, in
 t.test('the in-process cap refuses a thread only when the real task count + 1 exceeds the limit', async (t) => {
   const now = threads()
   const tight = new ThreadLimit({ enforcement: 'process', threadLimit: now })
-  t.throws(() => tight.spawn(new URL('data:text/javascript,'), {}), { code: PROCESS_CAP_CODE, message: `in-process thread cap: ${now} threads + 1 would exceed THREAD_LIMIT ${now}` })
+  t.throws(() => tight.spawn(new URL('data:text/javascript,'), {}), {
+    code: PROCESS_CAP_CODE,
+    message: `in-process thread cap: ${now} threads + 1 would exceed THREAD_LIMIT ${now}`,
+  })
   t.equal(threads(), now, 'no thread was made')
 })
 
@@ -266,7 +291,16 @@ t.test('bootstrap from peers: building until every peer map is fetched, verified
   peer.get('/peer/shardmap', async () => {
     fetched++
     await released
-    const doc = buildDocument({ member: 'fe-p', version: 1_000, streams: [{ stream: stream('gossiped'), rev: 1_000 }, { stream: stream('orders', 'backend-x'), rev: 0 }], backends: [], members: [{ id: 'fe-p', url: 'x', version: 1_000 }] })
+    const doc = buildDocument({
+      member: 'fe-p',
+      version: 1_000,
+      streams: [
+        { stream: stream('gossiped'), rev: 1_000 },
+        { stream: stream('orders', 'backend-x'), rev: 0 },
+      ],
+      backends: [],
+      members: [{ id: 'fe-p', url: 'x', version: 1_000 }],
+    })
     doc.entries.push({ ...makeEntry('stream/forged', 1_000, stream('forged')), checksum: 'f'.repeat(64) })
     return toNdjson(doc)
   })
@@ -327,8 +361,25 @@ t.test('peer routes serve the whole map and an NDJSON gossip stream', async (t) 
 })
 
 t.test('bad options are refused when the map is made', async (t) => {
-  const base = { metadataUrl: 'http://127.0.0.1:1', fleet: 'main', selfId: 'x', bootstrap: 'metadata', learnDelayMs: 0, seed: 1, membershipPollMs: 1, peerHeartbeatMs: 1, retryMs: 1, threadLimit: 1, enforcement: 'process', logger: silent, metrics: new Registry() } as const
-  t.throws(() => dist.createShardMap({ ...base, bootstrap: 'gossip' as 'peers' }), { name: 'TypeError', message: `createShardMap: bootstrap must be 'peers' or 'metadata', got "gossip"` })
+  const base = {
+    metadataUrl: 'http://127.0.0.1:1',
+    fleet: 'main',
+    selfId: 'x',
+    bootstrap: 'metadata',
+    learnDelayMs: 0,
+    seed: 1,
+    membershipPollMs: 1,
+    peerHeartbeatMs: 1,
+    retryMs: 1,
+    threadLimit: 1,
+    enforcement: 'process',
+    logger: silent,
+    metrics: new Registry(),
+  } as const
+  t.throws(() => dist.createShardMap({ ...base, bootstrap: 'gossip' as 'peers' }), {
+    name: 'TypeError',
+    message: `createShardMap: bootstrap must be 'peers' or 'metadata', got "gossip"`,
+  })
   t.throws(() => dist.createShardMap({ ...base, retryMs: 0 }), { message: 'createShardMap: retryMs must be an integer >= 1, got 0' })
   t.throws(() => dist.createShardMap({ ...base, metadataUrl: 'metadata:4100' }), /metadataUrl must be an http\(s\) URL/)
 })

@@ -59,7 +59,10 @@ t.test('close() does not wait for a client that connected and never sent a byte'
   t.teardown(() => silent.destroy())
   await new Promise((resolve) => silent.once('connect', resolve))
   const closedByServer = new Promise((resolve) => silent.once('close', resolve))
-  const outcome = await Promise.race([svc.app.close().then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000).unref())])
+  const outcome = await Promise.race([
+    svc.app.close().then(() => 'closed'),
+    new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000).unref()),
+  ])
   t.equal(outcome, 'closed')
   await closedByServer
   t.pass('the silent connection was closed by the server')

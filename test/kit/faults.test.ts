@@ -37,12 +37,13 @@ async function call(dispatcher: Dispatcher, url: string, opts: { method?: string
   return { status: res.statusCode, headers: res.headers, body: (await res.body.json()) as Record<string, unknown> }
 }
 
-const failure = (p: Promise<unknown>) => p.then(
-  () => {
-    throw new Error('the call succeeded')
-  },
-  (err: Error & { code?: string }) => err,
-)
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('the call succeeded')
+    },
+    (err: Error & { code?: string }) => err,
+  )
 
 t.test('no rule: calls go through untouched', async (t) => {
   const up = await startUpstream(t, 'a')
@@ -163,13 +164,21 @@ t.test('rules match by origin, path prefix, method and operation; the first matc
 
   t.equal((await call(d, `${a.url}/x`)).status, 200, 'another origin is untouched')
   t.same((await call(d, `${b.url}/x`)).body, { __type: 'ServiceUnavailable', message: 'injected fault only-b' })
-  t.same((await call(d, `${b.url}/x`, { method: 'POST', headers: { 'x-amz-target': 'Kinesis_20131202.PutRecords' } })).body.message, 'injected fault only-b', 'the first matching rule wins')
+  t.same(
+    (await call(d, `${b.url}/x`, { method: 'POST', headers: { 'x-amz-target': 'Kinesis_20131202.PutRecords' } })).body.message,
+    'injected fault only-b',
+    'the first matching rule wins',
+  )
 
   const put = await call(d, `${a.url}/`, { method: 'POST', headers: { 'X-Amz-Target': 'Kinesis_20131202.PutRecords' } })
   t.same(put.body, { __type: 'ProvisionedThroughputExceededException', message: 'injected fault puts' })
   const putArray = await call(d, `${a.url}/`, { method: 'POST', headers: ['x-amz-target', 'Kinesis_20131202.PutRecords'] })
   t.equal(putArray.status, 400, 'the operation is found in flat-array headers too')
-  t.equal((await call(d, `${a.url}/`, { method: 'POST', headers: { 'x-amz-target': 'Kinesis_20131202.ListStreams' } })).status, 200, 'another operation is untouched')
+  t.equal(
+    (await call(d, `${a.url}/`, { method: 'POST', headers: { 'x-amz-target': 'Kinesis_20131202.ListStreams' } })).status,
+    200,
+    'another operation is untouched',
+  )
 
   t.equal((await call(d, `${a.url}/streams/s1`, { method: 'DELETE' })).status, 500)
   t.equal((await call(d, `${a.url}/streams/s1`)).status, 200, 'another method is untouched')

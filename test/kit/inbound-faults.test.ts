@@ -103,16 +103,38 @@ t.test('the admin API needs the run bearer token, and is off without one', async
 
 t.test('rules added through the admin API get defaults, are listed, and are removed one by one or all at once', async (t) => {
   const svc = service(t)
-  const added = await svc.app.inject({ method: 'POST', url: '/admin/faults/outbound', headers: AUTH, payload: { id: 'kinesis-down', kind: 'error', match: { origin: 'http://127.0.0.1:4100' } } })
+  const added = await svc.app.inject({
+    method: 'POST',
+    url: '/admin/faults/outbound',
+    headers: AUTH,
+    payload: { id: 'kinesis-down', kind: 'error', match: { origin: 'http://127.0.0.1:4100' } },
+  })
   t.equal(added.statusCode, 201)
-  t.same(added.json(), { id: 'kinesis-down', kind: 'error', match: { origin: 'http://127.0.0.1:4100' }, probability: 1, delayMs: 0, status: 500, errorType: 'InternalFailure' })
-  const second = await svc.app.inject({ method: 'POST', url: '/admin/faults/outbound', headers: AUTH, payload: { kind: 'latency', delayMs: 50, probability: 0.5 } })
+  t.same(added.json(), {
+    id: 'kinesis-down',
+    kind: 'error',
+    match: { origin: 'http://127.0.0.1:4100' },
+    probability: 1,
+    delayMs: 0,
+    status: 500,
+    errorType: 'InternalFailure',
+  })
+  const second = await svc.app.inject({
+    method: 'POST',
+    url: '/admin/faults/outbound',
+    headers: AUTH,
+    payload: { kind: 'latency', delayMs: 50, probability: 0.5 },
+  })
   t.match(second.json(), { id: /^fault-\d+$/, kind: 'latency', delayMs: 50, probability: 0.5 })
   t.equal(svc.outboundFaults.size, 2, 'the rules steer the set handed to createOutbound()')
   const replaced = await svc.app.inject({ method: 'POST', url: '/admin/faults/outbound', headers: AUTH, payload: { id: 'kinesis-down', kind: 'reset' } })
   t.equal(replaced.statusCode, 201)
   const listed = (await svc.app.inject({ method: 'GET', url: '/admin/faults/outbound', headers: AUTH })).json()
-  t.same(listed.rules.map((r: { id: string; kind: string }) => r.kind), ['latency', 'reset'], 'adding an existing id replaces that rule')
+  t.same(
+    listed.rules.map((r: { id: string; kind: string }) => r.kind),
+    ['latency', 'reset'],
+    'adding an existing id replaces that rule',
+  )
 
   const removed = await svc.app.inject({ method: 'DELETE', url: '/admin/faults/outbound/kinesis-down', headers: AUTH })
   t.same(removed.json(), { removed: 'kinesis-down' })
@@ -143,7 +165,12 @@ t.test('a bad rule is refused with a ValidationException naming the field', asyn
     [{ kind: 'error', id: 7 }, 'fault rule: id: expected a non-empty string, got 7'],
   ]
   for (const [payload, message] of cases) {
-    const res = await svc.app.inject({ method: 'POST', url: '/admin/faults/inbound', headers: { ...AUTH, 'content-type': 'application/json' }, payload: JSON.stringify(payload) })
+    const res = await svc.app.inject({
+      method: 'POST',
+      url: '/admin/faults/inbound',
+      headers: { ...AUTH, 'content-type': 'application/json' },
+      payload: JSON.stringify(payload),
+    })
     t.equal(res.statusCode, 400, message)
     t.same(res.json(), { __type: 'ValidationException', message })
   }

@@ -57,7 +57,11 @@ async function sign(u: Unsigned): Promise<SignedRequest> {
     { method: u.method ?? 'POST', protocol: 'http:', hostname: 'kinesis.local', port: 4567, path: u.path ?? '/', query: u.query ?? {}, headers, body },
     { signingDate: u.signingDate ?? SIGNED_AT },
   )
-  const wire = u.wireQuery ?? Object.entries(u.query ?? {}).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')
+  const wire =
+    u.wireQuery ??
+    Object.entries(u.query ?? {})
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+      .join('&')
   return { method: signed.method, url: `${u.path ?? '/'}${wire ? `?${wire}` : ''}`, headers: lower(signed.headers), body }
 }
 
@@ -92,7 +96,13 @@ t.test('a request signed by the AWS signer verifies and names the caller', async
 t.test('a tampered body or signed header fails with the signature mismatch message AWS sends', async (t) => {
   const req = await sign({ body: '{"Limit":10}' })
   rejects(t, () => verify({ ...req, body: '{"Limit":11}' }), 'InvalidSignatureException', MISMATCH, 'body changed')
-  rejects(t, () => verify({ ...req, headers: { ...req.headers, 'x-amz-target': 'Kinesis_20131202.DeleteStream' } }), 'InvalidSignatureException', MISMATCH, 'signed header changed')
+  rejects(
+    t,
+    () => verify({ ...req, headers: { ...req.headers, 'x-amz-target': 'Kinesis_20131202.DeleteStream' } }),
+    'InvalidSignatureException',
+    MISMATCH,
+    'signed header changed',
+  )
   rejects(t, () => verify({ ...req, headers: { ...req.headers, host: 'elsewhere:4567' } }), 'InvalidSignatureException', MISMATCH, 'host changed')
   rejects(t, () => verify({ ...req, method: 'PUT' }), 'InvalidSignatureException', MISMATCH, 'method changed')
   rejects(t, () => verify({ ...req, url: '/?x=1' }), 'InvalidSignatureException', MISMATCH, 'query added')
@@ -113,10 +123,28 @@ t.test('credentials: an unknown key, a wrong secret, a missing or malformed head
   const req = await sign({})
   const { authorization, ...unsigned } = req.headers as Record<string, string>
   rejects(t, () => verify({ ...req, headers: unsigned }), 'MissingAuthenticationTokenException', 'Missing Authentication Token', 'no Authorization header')
-  rejects(t, () => verify({ ...req, headers: { ...unsigned, authorization: 'Bearer abc' } }), 'IncompleteSignatureException', 'Unsupported authorization type: only AWS4-HMAC-SHA256 is accepted', 'another scheme')
-  rejects(t, () => verify({ ...req, headers: { ...unsigned, authorization: authorization.replace(/, Signature=.*/, '') } }), 'IncompleteSignatureException', /^Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters\. Authorization=AWS4-HMAC-SHA256 Credential=/, 'no Signature')
+  rejects(
+    t,
+    () => verify({ ...req, headers: { ...unsigned, authorization: 'Bearer abc' } }),
+    'IncompleteSignatureException',
+    'Unsupported authorization type: only AWS4-HMAC-SHA256 is accepted',
+    'another scheme',
+  )
+  rejects(
+    t,
+    () => verify({ ...req, headers: { ...unsigned, authorization: authorization.replace(/, Signature=.*/, '') } }),
+    'IncompleteSignatureException',
+    /^Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters\. Authorization=AWS4-HMAC-SHA256 Credential=/,
+    'no Signature',
+  )
   const { 'x-amz-date': _date, ...undated } = req.headers as Record<string, string>
-  rejects(t, () => verify({ ...req, headers: undated }), 'IncompleteSignatureException', "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.", 'no X-Amz-Date')
+  rejects(
+    t,
+    () => verify({ ...req, headers: undated }),
+    'IncompleteSignatureException',
+    "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+    'no X-Amz-Date',
+  )
 
   const lambda = await sign({ service: 'lambda' })
   rejects(t, () => verify(lambda), 'InvalidSignatureException', "Credential should be scoped to correct service: 'kinesis'.", 'scoped to another service')
@@ -128,17 +156,38 @@ t.test('a signature older or newer than the 15-minute skew window is refused wit
   const at = SIGNED_AT.getTime()
   t.ok(verify(req, { nowMs: at + 14 * 60_000 }), 'within 15 minutes after')
   t.ok(verify(req, { nowMs: at - 14 * 60_000 }), 'within 15 minutes before')
-  rejects(t, () => verify(req, { nowMs: at + 20 * 60_000 }), 'InvalidSignatureException', 'Signature expired: 20201125T131500Z is now earlier than 20201125T132000Z (20201125T133500Z - 15 min.)', 'expired')
-  rejects(t, () => verify(req, { nowMs: at - 20 * 60_000 }), 'InvalidSignatureException', 'Signature not yet current: 20201125T131500Z is still later than 20201125T131000Z (20201125T125500Z + 15 min.)', 'from the future')
+  rejects(
+    t,
+    () => verify(req, { nowMs: at + 20 * 60_000 }),
+    'InvalidSignatureException',
+    'Signature expired: 20201125T131500Z is now earlier than 20201125T132000Z (20201125T133500Z - 15 min.)',
+    'expired',
+  )
+  rejects(
+    t,
+    () => verify(req, { nowMs: at - 20 * 60_000 }),
+    'InvalidSignatureException',
+    'Signature not yet current: 20201125T131500Z is still later than 20201125T131000Z (20201125T125500Z + 15 min.)',
+    'from the future',
+  )
   const mismatched = { ...req, headers: { ...req.headers, 'x-amz-date': '20201126T131500Z' } }
-  rejects(t, () => verify(mismatched, { nowMs: Date.UTC(2020, 10, 26, 13, 15) }), 'InvalidSignatureException', "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20201125' != '20201126', from '20201126T131500Z'.", 'scope date differs')
+  rejects(
+    t,
+    () => verify(mismatched, { nowMs: Date.UTC(2020, 10, 26, 13, 15) }),
+    'InvalidSignatureException',
+    "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20201125' != '20201126', from '20201126T131500Z'.",
+    'scope date differs',
+  )
 })
 
 t.test('query strings verify in any order and encoding; their values are signed', async (t) => {
   const query = { b: '2', a: '1', 'key with space': 'a/b+c=d', star: "it's*(x)!", empty: '' }
   const req = await sign({ method: 'GET', path: '/', query, body: '' })
   t.ok(verify(req), 'encodeURIComponent order')
-  const reordered = Object.entries(query).reverse().map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')
+  const reordered = Object.entries(query)
+    .reverse()
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .join('&')
   t.ok(verify({ ...req, url: `/?${reordered}` }), 'reversed order')
   t.ok(verify({ ...req, url: req.url.replace('key%20with%20space', 'key+with+space') }), 'form-style + for spaces')
   rejects(t, () => verify({ ...req, url: req.url.replace('b=2', 'b=3') }), 'InvalidSignatureException', MISMATCH, 'a value changed')
@@ -150,8 +199,20 @@ t.test('REST paths verify with their encoded characters (Lambda-style) and norma
   const req = await sign({ path, query: { Qualifier: '$LATEST' }, service: 'lambda', headers: { 'content-type': 'application/json' } })
   t.equal(req.url, '/2015-03-31/functions/my%3Afn/invocations?Qualifier=%24LATEST')
   t.ok(verify(req, { service: 'lambda' }))
-  rejects(t, () => verify({ ...req, url: '/2015-03-31/functions/my:fn/invocations?Qualifier=%24LATEST' }, { service: 'lambda' }), 'InvalidSignatureException', MISMATCH, 'the same path decoded is another path')
-  rejects(t, () => verify({ ...req, url: '/2015-03-31/functions/other/invocations?Qualifier=%24LATEST' }, { service: 'lambda' }), 'InvalidSignatureException', MISMATCH, 'another function')
+  rejects(
+    t,
+    () => verify({ ...req, url: '/2015-03-31/functions/my:fn/invocations?Qualifier=%24LATEST' }, { service: 'lambda' }),
+    'InvalidSignatureException',
+    MISMATCH,
+    'the same path decoded is another path',
+  )
+  rejects(
+    t,
+    () => verify({ ...req, url: '/2015-03-31/functions/other/invocations?Qualifier=%24LATEST' }, { service: 'lambda' }),
+    'InvalidSignatureException',
+    MISMATCH,
+    'another function',
+  )
 
   const odd = await sign({ path: '/a//b/./c/../d%20e/', service: 'lambda' })
   t.ok(verify(odd, { service: 'lambda' }), 'empty, "." and ".." segments normalized as the signer does')
@@ -177,7 +238,13 @@ t.test('the stock Kinesis client over a real port: accepted over h1 and h2; refu
   const endpoint = `http://127.0.0.1:${(svc.app.server.address() as { port: number }).port}`
   const clients: KinesisClient[] = []
   const client = (opts: { h1?: boolean; credentials?: typeof CREDENTIALS }) => {
-    const c = new KinesisClient({ endpoint, region: 'us-east-1', credentials: opts.credentials ?? CREDENTIALS, maxAttempts: 1, ...(opts.h1 ? { requestHandler: new NodeHttpHandler() } : {}) })
+    const c = new KinesisClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: opts.credentials ?? CREDENTIALS,
+      maxAttempts: 1,
+      ...(opts.h1 ? { requestHandler: new NodeHttpHandler() } : {}),
+    })
     clients.push(c)
     return c
   }
@@ -188,16 +255,24 @@ t.test('the stock Kinesis client over a real port: accepted over h1 and h2; refu
   t.same(callers, ['AKIDOUTAGELAB:1.1', 'AKIDOUTAGELAB:2.0'])
 
   for (const h1 of [true, false]) {
-    const wrong = await client({ h1, credentials: { ...CREDENTIALS, secretAccessKey: 'nope' } }).send(new ListStreamsCommand({})).catch((e) => e)
+    const wrong = await client({ h1, credentials: { ...CREDENTIALS, secretAccessKey: 'nope' } })
+      .send(new ListStreamsCommand({}))
+      .catch((e) => e)
     t.equal(wrong.name, 'InvalidSignatureException')
     t.equal(wrong.message, MISMATCH)
     t.equal(wrong.$metadata.httpStatusCode, 400)
-    const stranger = await client({ h1, credentials: { accessKeyId: 'AKIDSTRANGER', secretAccessKey: 'x' } }).send(new ListStreamsCommand({})).catch((e) => e)
+    const stranger = await client({ h1, credentials: { accessKeyId: 'AKIDSTRANGER', secretAccessKey: 'x' } })
+      .send(new ListStreamsCommand({}))
+      .catch((e) => e)
     t.equal(stranger.name, 'UnrecognizedClientException')
     t.equal(stranger.message, 'The security token included in the request is invalid.')
   }
 
-  const unsigned = await request(endpoint, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.ListStreams' }, body: '{}' })
+  const unsigned = await request(endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.ListStreams' },
+    body: '{}',
+  })
   t.equal(unsigned.statusCode, 400)
   t.equal(unsigned.headers['content-type'], 'application/x-amz-json-1.1')
   t.equal(unsigned.headers['x-amzn-errortype'], 'MissingAuthenticationTokenException')

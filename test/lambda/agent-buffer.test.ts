@@ -13,7 +13,8 @@ import path from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { spawnService, ROOT, type Spawned } from '../helpers/spawn.js'
 import { startCloudWatchStandIn, type CloudWatchStandIn } from './cloudwatch-stand-in.js'
-import { HOST_ENV, startWorkload, health, metric, until, sleep } from './helpers.js'
+import { HOST_ENV, startWorkload, health, metric, sleep } from './helpers.js'
+import { eventually } from '../helpers/eventually.js'
 
 async function boot(t: any, env: Record<string, string>): Promise<{ cloudwatch: CloudWatchStandIn; lambda: Spawned }> {
   const cloudwatch = await startCloudWatchStandIn()
@@ -33,12 +34,16 @@ t.test('default (2020) agent: invocations fail a while after CloudWatch does, an
   t.teardown(() => work.stop())
 
   await sleep(1500)
-  t.same(work.outcomes.filter((o) => !o.ok), [], 'healthy: no invocation fails while CloudWatch works')
+  t.same(
+    work.outcomes.filter((o) => !o.ok),
+    [],
+    'healthy: no invocation fails while CloudWatch works',
+  )
   t.ok(work.outcomes.length > 0, 'healthy: invocations ran')
 
   const failedAt = Date.now()
   cloudwatch.mode = 'fail'
-  await until('the first invocation error', () => work.outcomes.some((o) => !o.ok), 60_000)
+  await eventually(() => work.outcomes.some((o) => !o.ok), { what: 'the first invocation error', timeoutMs: 60_000 })
   const first = work.outcomes.find((o) => !o.ok)!
   const onsetMs = first.atMs - failedAt
   const okWhileFailing = work.outcomes.filter((o) => o.ok && o.atMs > failedAt && o.atMs < first.atMs).length
@@ -46,7 +51,10 @@ t.test('default (2020) agent: invocations fail a while after CloudWatch does, an
   t.ok(okWhileFailing > 0, 'invocations kept working for a while after CloudWatch failed (the buffer filled first)')
   t.equal(first.error, 'ServiceException')
   t.equal(first.status, 500)
-  t.match(first.message, /^Lambda could not place the invocation: its host has no memory left for it \(simulated host: [\d.]+ of 16\.0 MiB in use, [\d.]+ MiB by the metrics agent's buffer\)$/)
+  t.match(
+    first.message,
+    /^Lambda could not place the invocation: its host has no memory left for it \(simulated host: [\d.]+ of 16\.0 MiB in use, [\d.]+ MiB by the metrics agent's buffer\)$/,
+  )
   const h = await health(lambda)
   t.ok(h.agent.buffer_bytes > 4 * 1024 * 1024, `the agent's in-memory buffer holds the undelivered datums (${h.agent.buffer_bytes} bytes)`)
   t.equal(h.host_memory.simulated, true)
@@ -55,13 +63,13 @@ t.test('default (2020) agent: invocations fail a while after CloudWatch does, an
   // While CloudWatch stays down the buffer never shrinks: the invocations that still fit add to it
   // until none fits.
   const lastSecond = () => work.outcomes.filter((o) => o.atMs > Date.now() - 1000)
-  await until('every invocation to fail', () => lastSecond().length > 0 && lastSecond().every((o) => !o.ok), 30_000)
+  await eventually(() => lastSecond().length > 0 && lastSecond().every((o) => !o.ok), { what: 'every invocation to fail', timeoutMs: 30_000 })
   t.comment(`every invocation failed from ${Date.now() - failedAt} ms after CloudWatch started failing`)
   t.pass('errors persist while CloudWatch is down: a whole second of failed invocations')
 
   const healedAt = Date.now()
   cloudwatch.mode = 'ok'
-  await until('the agent buffer to drain', async () => (await health(lambda)).agent.buffered_entries < 50, 30_000)
+  await eventually(async () => (await health(lambda)).agent.buffered_entries < 50, { what: 'the agent buffer to drain', timeoutMs: 30_000 })
   await sleep(1000)
   const lastError = work.outcomes.filter((o) => !o.ok).at(-1)!
   t.comment(`invocation errors stopped ${lastError.atMs - healedAt} ms after CloudWatch recovered`)
@@ -70,11 +78,18 @@ t.test('default (2020) agent: invocations fail a while after CloudWatch does, an
 
   await work.stop()
   const succeeded = work.outcomes.filter((o) => o.ok).length
-  await until('every datum of every invocation that ran to reach CloudWatch', () => cloudwatch.accepted.get('Invocations') === succeeded, 10_000)
+  await eventually(() => cloudwatch.accepted.get('Invocations') === succeeded, {
+    what: 'every datum of every invocation that ran to reach CloudWatch',
+    timeoutMs: 10_000,
+  })
   t.equal(cloudwatch.accepted.get('Invocations'), succeeded, `CloudWatch got the Invocations datum of all ${succeeded} invocations that ran`)
   t.equal(cloudwatch.accepted.get('Duration'), succeeded)
   const errors = work.outcomes.length - succeeded
-  t.equal(await metric(lambda, 'lambda_invocations_total{function="sleep",outcome="host_memory_exhausted"'), errors, `${errors} invocations failed for host memory, as counted`)
+  t.equal(
+    await metric(lambda, 'lambda_invocations_total{function="sleep",outcome="host_memory_exhausted"'),
+    errors,
+    `${errors} invocations failed for host memory, as counted`,
+  )
 })
 
 t.test('BOUNDED_AGENT_BUFFER=true: no invocation fails while CloudWatch hangs; the spill is shipped after recovery', async (t) => {
@@ -89,7 +104,10 @@ t.test('BOUNDED_AGENT_BUFFER=true: no invocation fails while CloudWatch hangs; t
   // This time CloudWatch stops answering: every PutMetricData hangs until the agent's timeout.
   cloudwatch.mode = 'hang'
   // Past what starved invocations with the unbounded agent: more undelivered data than the host has memory.
-  await until('the spill to outgrow the host memory budget', async () => (await health(lambda)).agent.spilled_bytes > 16 * 1024 * 1024, 120_000)
+  await eventually(async () => (await health(lambda)).agent.spilled_bytes > 16 * 1024 * 1024, {
+    what: 'the spill to outgrow the host memory budget',
+    timeoutMs: 120_000,
+  })
   const h = await health(lambda)
   t.ok(h.agent.buffer_bytes <= 256 * 1024, `the in-memory part stays under AGENT_BUFFER_MAX_BYTES (${h.agent.buffer_bytes} bytes)`)
   t.ok(h.host_memory.used_bytes <= h.host_memory.budget_bytes, 'the host memory never runs out')
@@ -100,13 +118,21 @@ t.test('BOUNDED_AGENT_BUFFER=true: no invocation fails while CloudWatch hangs; t
 
   cloudwatch.mode = 'ok'
   await work.stop()
-  t.same(work.outcomes.filter((o) => !o.ok), [], `no invocation failed (${work.outcomes.length} ran)`)
+  t.same(
+    work.outcomes.filter((o) => !o.ok),
+    [],
+    `no invocation failed (${work.outcomes.length} ran)`,
+  )
   const succeeded = work.outcomes.filter((o) => o.ok).length
-  await until('the spill to be replayed to CloudWatch', () => cloudwatch.accepted.get('Invocations') === succeeded, 30_000)
-  t.equal(cloudwatch.accepted.get('Invocations'), succeeded, `CloudWatch got the datums of all ${succeeded} invocations, the ${spilledEntries}+ spilled ones included`)
+  await eventually(() => cloudwatch.accepted.get('Invocations') === succeeded, { what: 'the spill to be replayed to CloudWatch', timeoutMs: 30_000 })
+  t.equal(
+    cloudwatch.accepted.get('Invocations'),
+    succeeded,
+    `CloudWatch got the datums of all ${succeeded} invocations, the ${spilledEntries}+ spilled ones included`,
+  )
   t.equal(cloudwatch.accepted.get('Errors'), succeeded)
   t.equal(cloudwatch.accepted.get('Duration'), succeeded)
-  await until('the spill file to be emptied', async () => (await stat(spillFile)).size === 0, 5_000)
+  await eventually(async () => (await stat(spillFile)).size === 0, { what: 'the spill file to be emptied', timeoutMs: 5_000 })
   t.equal((await health(lambda)).agent.spilled_bytes, 0)
   t.equal(await metric(lambda, 'lambda_agent_datums_shipped_total'), succeeded * 3)
 })

@@ -10,6 +10,7 @@ import { buildApp } from '../../services/lambda/app.js'
 import { cloudWatchShipper } from '../../services/lambda/cloudwatch.js'
 import { CREDENTIALS } from '../helpers/spawn.js'
 import { startCloudWatchStandIn } from './cloudwatch-stand-in.js'
+import { eventually } from '../helpers/eventually.js'
 
 const MiB = 1024 * 1024
 const ARN = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`
@@ -29,7 +30,13 @@ async function startLambda(t: any, host: { budgetMiB?: number; invocationMiB?: n
   })
   const url = await app.listen({ port: 0, host: '127.0.0.1' })
   const client = (credentials = CREDENTIALS) =>
-    new LambdaClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1, requestHandler: new NodeHttpHandler({ requestTimeout: 10_000, throwOnRequestTimeout: true }) })
+    new LambdaClient({
+      endpoint: url,
+      region: 'us-east-1',
+      credentials,
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler({ requestTimeout: 10_000, throwOnRequestTimeout: true }),
+    })
   t.teardown(async () => {
     await app.close()
     shipper.close()
@@ -61,7 +68,10 @@ t.test('Invoke through the stock Lambda client', async (t) => {
     t.same(json(out.Payload), payload)
     const log = Buffer.from(out.LogResult!, 'base64').toString('utf8')
     t.match(log, /^START RequestId: [0-9a-f-]{36} Version: \$LATEST\n/)
-    t.match(log, /\nEND RequestId: [0-9a-f-]{36}\nREPORT RequestId: [0-9a-f-]{36}\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: 8 MB\n$/)
+    t.match(
+      log,
+      /\nEND RequestId: [0-9a-f-]{36}\nREPORT RequestId: [0-9a-f-]{36}\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: 8 MB\n$/,
+    )
   })
 
   await t.test('echo answers by ARN and by name:$LATEST too; an empty payload is the event {}', async (t) => {
@@ -78,7 +88,7 @@ t.test('Invoke through the stock Lambda client', async (t) => {
     t.same(json(out.Payload), { rounds: 5000, digest: digest.toString('hex') })
   })
 
-  await t.test('an unknown function is ResourceNotFoundException (404) with Lambda\'s message', async (t) => {
+  await t.test("an unknown function is ResourceNotFoundException (404) with Lambda's message", async (t) => {
     const err = await failure(lambda, new InvokeCommand({ FunctionName: 'no-such-function', Payload: Buffer.from('{}') }))
     t.equal(err.name, 'ResourceNotFoundException')
     t.equal(err.status, 404)
@@ -112,12 +122,14 @@ t.test('Invoke through the stock Lambda client', async (t) => {
     t.equal(event.StatusCode, 202)
     const dry = await lambda.send(new InvokeCommand({ FunctionName: 'echo', InvocationType: 'DryRun', Payload: Buffer.from('{}') }))
     t.equal(dry.StatusCode, 204)
-    const deadline = Date.now() + 5000
-    while (Date.now() < deadline) {
-      const s = app.lambda.agent.stats()
-      if (s.datumsShipped + s.bufferedEntries * 3 >= before.datumsShipped + before.bufferedEntries * 3 + 3) break
-      await new Promise((r) => setTimeout(r, 20))
-    }
+    // A soft wait: the assertion below says what is wrong if the Event never ran.
+    await eventually(
+      () => {
+        const s = app.lambda.agent.stats()
+        return s.datumsShipped + s.bufferedEntries * 3 >= before.datumsShipped + before.bufferedEntries * 3 + 3
+      },
+      { what: 'the Event invocation to run', timeoutMs: 5000, intervalMs: 20 },
+    ).catch(() => undefined)
     const after = app.lambda.agent.stats()
     t.equal(after.datumsShipped + after.bufferedEntries * 3, before.datumsShipped + before.bufferedEntries * 3 + 3, 'one invocation ran (the Event), not two')
   })
@@ -128,7 +140,10 @@ t.test('Invoke through the stock Lambda client', async (t) => {
     t.equal(got.Configuration?.FunctionArn, ARN('cpu'))
     t.equal(got.Configuration?.State, 'Active')
     const listed = await lambda.send(new ListFunctionsCommand({}))
-    t.same(listed.Functions?.map((f) => f.FunctionName), ['echo', 'cpu', 'sleep'])
+    t.same(
+      listed.Functions?.map((f) => f.FunctionName),
+      ['echo', 'cpu', 'sleep'],
+    )
     const missing = await failure(lambda, new GetFunctionCommand({ FunctionName: 'nope' }))
     t.equal(missing.name, 'ResourceNotFoundException')
     t.equal(missing.status, 404)
@@ -138,15 +153,17 @@ t.test('Invoke through the stock Lambda client', async (t) => {
     const wrong = await failure(client({ ...CREDENTIALS, secretAccessKey: 'wrong' }), new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{}') }))
     t.equal(wrong.name, 'InvalidSignatureException')
     t.equal(wrong.status, 403)
-    const unknown = await failure(client({ accessKeyId: 'AKIDUNKNOWN', secretAccessKey: 'x' }), new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{}') }))
+    const unknown = await failure(
+      client({ accessKeyId: 'AKIDUNKNOWN', secretAccessKey: 'x' }),
+      new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{}') }),
+    )
     t.equal(unknown.name, 'UnrecognizedClientException')
     t.equal(unknown.status, 403)
   })
 
   await t.test('every invocation that ran published Invocations, Errors and Duration with its FunctionName to CloudWatch', async (t) => {
     // Ran: echo x3, cpu x2 (one a function error), sleep x1 (Event).
-    const deadline = Date.now() + 5000
-    while (cloudwatch.acceptedDatums() < 18 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    await eventually(() => cloudwatch.acceptedDatums() >= 18, { what: '18 datums in CloudWatch', timeoutMs: 5000, intervalMs: 20 }).catch(() => undefined)
     t.equal(cloudwatch.accepted.get('Invocations'), 6)
     t.equal(cloudwatch.accepted.get('Errors'), 6)
     t.equal(cloudwatch.accepted.get('Duration'), 6)
@@ -161,24 +178,30 @@ t.test('Invoke through the stock Lambda client', async (t) => {
   })
 })
 
-t.test('an invocation the simulated host cannot fit fails with ServiceException (500); over the concurrency limit, TooManyRequestsException (429)', async (t) => {
-  const small = await startLambda(t, { budgetMiB: 8, invocationMiB: 8 })
-  const holding = small.lambda.send(new InvokeCommand({ FunctionName: 'sleep', Payload: Buffer.from('{"ms": 1500}') }))
-  await new Promise((r) => setTimeout(r, 300))
-  const full = await failure(small.lambda, new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{}') }))
-  t.equal(full.name, 'ServiceException')
-  t.equal(full.status, 500)
-  t.equal(full.message, "Lambda could not place the invocation: its host has no memory left for it (simulated host: 8.0 of 8.0 MiB in use, 0.0 MiB by the metrics agent's buffer)")
-  t.equal((await holding).StatusCode, 200, 'the invocation holding the memory finishes')
-  const metrics = await small.app.inject({ url: '/metrics' })
-  t.match(metrics.body, /lambda_invocations_total\{function="echo",outcome="host_memory_exhausted",service="lambda",instance="lambda"\} 1/)
+t.test(
+  'an invocation the simulated host cannot fit fails with ServiceException (500); over the concurrency limit, TooManyRequestsException (429)',
+  async (t) => {
+    const small = await startLambda(t, { budgetMiB: 8, invocationMiB: 8 })
+    const holding = small.lambda.send(new InvokeCommand({ FunctionName: 'sleep', Payload: Buffer.from('{"ms": 1500}') }))
+    await new Promise((r) => setTimeout(r, 300))
+    const full = await failure(small.lambda, new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{}') }))
+    t.equal(full.name, 'ServiceException')
+    t.equal(full.status, 500)
+    t.equal(
+      full.message,
+      "Lambda could not place the invocation: its host has no memory left for it (simulated host: 8.0 of 8.0 MiB in use, 0.0 MiB by the metrics agent's buffer)",
+    )
+    t.equal((await holding).StatusCode, 200, 'the invocation holding the memory finishes')
+    const metrics = await small.app.inject({ url: '/metrics' })
+    t.match(metrics.body, /lambda_invocations_total\{function="echo",outcome="host_memory_exhausted",service="lambda",instance="lambda"\} 1/)
 
-  const narrow = await startLambda(t, { maxConcurrent: 1 })
-  const busy = narrow.lambda.send(new InvokeCommand({ FunctionName: 'sleep', Payload: Buffer.from('{"ms": 1500}') }))
-  await new Promise((r) => setTimeout(r, 300))
-  const throttled = await failure(narrow.lambda, new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{}') }))
-  t.equal(throttled.name, 'TooManyRequestsException')
-  t.equal(throttled.status, 429)
-  t.equal(throttled.message, 'Rate Exceeded.')
-  await busy
-})
+    const narrow = await startLambda(t, { maxConcurrent: 1 })
+    const busy = narrow.lambda.send(new InvokeCommand({ FunctionName: 'sleep', Payload: Buffer.from('{"ms": 1500}') }))
+    await new Promise((r) => setTimeout(r, 300))
+    const throttled = await failure(narrow.lambda, new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{}') }))
+    t.equal(throttled.name, 'TooManyRequestsException')
+    t.equal(throttled.status, 429)
+    t.equal(throttled.message, 'Rate Exceeded.')
+    await busy
+  },
+)

@@ -41,7 +41,11 @@ export async function startCloudWatchStandIn(opts: { keepDatums?: boolean } = {}
   }
   const answer = (res: http.ServerResponse, status: number, body: object) => {
     const data = Buffer.from(JSON.stringify(body))
-    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': data.length, ...(status >= 400 ? { 'x-amzn-errortype': (body as any).__type } : {}) })
+    res.writeHead(status, {
+      'content-type': 'application/x-amz-json-1.0',
+      'content-length': data.length,
+      ...(status >= 400 ? { 'x-amzn-errortype': (body as any).__type } : {}),
+    })
     res.end(data)
   }
   const server = http.createServer((req, res) => {

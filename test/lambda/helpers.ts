@@ -4,6 +4,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { CREDENTIALS, type Spawned } from '../helpers/spawn.js'
+import { eventually } from '../helpers/eventually.js'
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -31,7 +32,13 @@ export interface Outcome {
  * until stop(). Every outcome is kept with its time.
  */
 export function startWorkload(url: string, intervalMs = 5, maxInFlight = 2) {
-  const client = new LambdaClient({ endpoint: url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1, requestHandler: new NodeHttpHandler({ requestTimeout: 10_000, throwOnRequestTimeout: true }) })
+  const client = new LambdaClient({
+    endpoint: url,
+    region: 'us-east-1',
+    credentials: CREDENTIALS,
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({ requestTimeout: 10_000, throwOnRequestTimeout: true }),
+  })
   const outcomes: Outcome[] = []
   let inFlight = 0
   const payload = Buffer.from('{"ms": 5}')
@@ -48,7 +55,7 @@ export function startWorkload(url: string, intervalMs = 5, maxInFlight = 2) {
     outcomes,
     async stop() {
       clearInterval(timer)
-      while (inFlight > 0) await sleep(10)
+      await eventually(() => inFlight === 0, { what: 'the invocations in flight', timeoutMs: Infinity, intervalMs: 10 })
       client.destroy()
     },
   }
@@ -64,12 +71,3 @@ export async function metric(lambda: Spawned, name: string): Promise<number> {
   const line = text.split('\n').find((l) => l.startsWith(name.includes('{') ? name : `${name}{`) || l.startsWith(`${name} `))
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN
 }
-
-export async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(50)
-  }
-}
-

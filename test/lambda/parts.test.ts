@@ -10,7 +10,13 @@ import { MetricsAgent, type InvocationRecord } from '../../services/lambda/agent
 import { readConfig } from '../../services/lambda/config.js'
 
 const MiB = 1024 * 1024
-const rec = (i: number, logBytes = 1000): InvocationRecord => ({ functionName: 'echo', atMs: 1_606_300_000_000 + i, durationMs: 1.5, functionError: false, log: `log ${i}`.padEnd(logBytes, '.') })
+const rec = (i: number, logBytes = 1000): InvocationRecord => ({
+  functionName: 'echo',
+  atMs: 1_606_300_000_000 + i,
+  durationMs: 1.5,
+  functionError: false,
+  log: `log ${i}`.padEnd(logBytes, '.'),
+})
 
 async function tempDir(t: any) {
   const dir = await mkdtemp(path.join(tmpdir(), 'lambda-parts-'))
@@ -56,7 +62,11 @@ t.test('unbounded agent: what CloudWatch refuses stays in host memory, in order,
   t.equal(held.flushFailures, 1, 'one failed call stops the flush')
   failing = false
   await agent.flush()
-  t.same(calls.map((c) => c.length), [333, 67], 'at most 1,000 datums (333 entries) per PutMetricData')
+  t.same(
+    calls.map((c) => c.length),
+    [333, 67],
+    'at most 1,000 datums (333 entries) per PutMetricData',
+  )
   t.same(calls.flat(), [...Array(400).keys()], 'in arrival order')
   t.equal(memory.agentBytes, 0)
   t.equal(agent.stats().datumsShipped, 1200)
@@ -97,7 +107,14 @@ t.test('spill file: a spill left by a previous process is replayed; stop() moves
   const dir = await tempDir(t)
   const file = path.join(dir, 'spill.ndjson')
   const first = await SpillFile.open(file)
-  const agent = new MetricsAgent({ memory: new HostMemory(MiB * 16), flushIntervalMs: 1000, bounded: { maxBytes: 3000, spill: first }, ship: async () => { throw new Error('down') } })
+  const agent = new MetricsAgent({
+    memory: new HostMemory(MiB * 16),
+    flushIntervalMs: 1000,
+    bounded: { maxBytes: 3000, spill: first },
+    ship: async () => {
+      throw new Error('down')
+    },
+  })
   for (let i = 0; i < 10; i++) agent.record(rec(i))
   await agent.stop()
   await first.close()
@@ -112,7 +129,11 @@ t.test('spill file: a spill left by a previous process is replayed; stop() moves
   const rest = await second.read(100)
   t.equal(rest.lines.length, 6)
   const at = (l: Buffer) => JSON.parse(l.toString()).at - 1_606_300_000_000
-  t.same([...lines, ...rest.lines].map(at).sort((a, b) => a - b), [...Array(10).keys()], 'each entry is read exactly once')
+  t.same(
+    [...lines, ...rest.lines].map(at).sort((a, b) => a - b),
+    [...Array(10).keys()],
+    'each entry is read exactly once',
+  )
   await second.consume(rest.end, rest.lines.length)
   t.equal((await stat(file)).size, 0)
   await second.close()
@@ -129,12 +150,29 @@ t.test('config: defaults, and bad values name their variable', async (t) => {
   t.equal(cfg.agent.bufferMaxBytes, MiB)
   t.match(cfg.agent.spillFile, /lambda-host-1-agent-spill\.ndjson$/)
   t.throws(() => readConfig({ PORT: '0' }), { message: 'environment variable CLOUDWATCH_URL: expected a non-empty string, got nothing' })
-  t.throws(() => readConfig({ PORT: '0', CLOUDWATCH_URL: 'cloudwatch' }), { message: 'environment variable CLOUDWATCH_URL: expected an http:// URL, got "cloudwatch"' })
-  t.throws(() => readConfig({ PORT: '0', CLOUDWATCH_URL: 'http://x', BOUNDED_AGENT_BUFFER: 'maybe' }), { message: 'environment variable BOUNDED_AGENT_BUFFER: expected true or false, got "maybe"' })
-  t.throws(() => readConfig({ PORT: '0', CLOUDWATCH_URL: 'http://x', HOST_MEMORY_BUDGET_MB: '4' }), { message: 'environment variable INVOCATION_MEMORY_MB: expected at most HOST_MEMORY_BUDGET_MB (4), got nothing' })
-  t.throws(() => readConfig({ PORT: '0', CLOUDWATCH_URL: 'http://x', HOST_MEMORY_BUDGET_MB: '16', INVOCATION_MEMORY_MB: '8', BOUNDED_AGENT_BUFFER: 'true', AGENT_BUFFER_MAX_BYTES: String(9 * MiB) }), {
-    message: `environment variable AGENT_BUFFER_MAX_BYTES: expected at most HOST_MEMORY_BUDGET_MB - INVOCATION_MEMORY_MB (${8 * MiB} bytes) with BOUNDED_AGENT_BUFFER=true, got "${9 * MiB}"`,
+  t.throws(() => readConfig({ PORT: '0', CLOUDWATCH_URL: 'cloudwatch' }), {
+    message: 'environment variable CLOUDWATCH_URL: expected an http:// URL, got "cloudwatch"',
   })
+  t.throws(() => readConfig({ PORT: '0', CLOUDWATCH_URL: 'http://x', BOUNDED_AGENT_BUFFER: 'maybe' }), {
+    message: 'environment variable BOUNDED_AGENT_BUFFER: expected true or false, got "maybe"',
+  })
+  t.throws(() => readConfig({ PORT: '0', CLOUDWATCH_URL: 'http://x', HOST_MEMORY_BUDGET_MB: '4' }), {
+    message: 'environment variable INVOCATION_MEMORY_MB: expected at most HOST_MEMORY_BUDGET_MB (4), got nothing',
+  })
+  t.throws(
+    () =>
+      readConfig({
+        PORT: '0',
+        CLOUDWATCH_URL: 'http://x',
+        HOST_MEMORY_BUDGET_MB: '16',
+        INVOCATION_MEMORY_MB: '8',
+        BOUNDED_AGENT_BUFFER: 'true',
+        AGENT_BUFFER_MAX_BYTES: String(9 * MiB),
+      }),
+    {
+      message: `environment variable AGENT_BUFFER_MAX_BYTES: expected at most HOST_MEMORY_BUDGET_MB - INVOCATION_MEMORY_MB (${8 * MiB} bytes) with BOUNDED_AGENT_BUFFER=true, got "${9 * MiB}"`,
+    },
+  )
 })
 
 t.test('a batch CloudWatch refuses as invalid is dropped and counted, not kept forever', async (t) => {

@@ -24,7 +24,11 @@ for (const name of PLATFORM_NAMES) {
   const unavailable = await platform.unavailable()
   t.test(`the ${name} platform keeps the platform contract`, { skip: unavailable ?? false }, async (t) => {
     // A thread limit far above what 3 members need: this test is about the platform, not the outage.
-    const topo = await platform.start(kinesisTopology({ frontends: 2, threadLimit: 64, bootstrap: 'metadata' }), { runDir: t.testdir(), signals: false, fleetPeaks: { main: 3 } })
+    const topo = await platform.start(kinesisTopology({ frontends: 2, threadLimit: 64, bootstrap: 'metadata' }), {
+      runDir: t.testdir(),
+      signals: false,
+      fleetPeaks: { main: 3 },
+    })
     t.teardown(() => topo.stop())
 
     await t.test('start: every service is ready, on 127.0.0.1', async (t) => {
@@ -45,7 +49,11 @@ for (const name of PLATFORM_NAMES) {
       const down = await topo.scaleFleet('main', 2)
       t.same(down.removed, ['kinesis-frontend-main-3'])
       t.same(topo.endpoints().fleets.main.members, MEMBERS(2))
-      t.same((await topo.health()).map((p) => p.name).filter((n) => n === 'kinesis-frontend-main-3'), [], 'a removed member is no service any more')
+      t.same(
+        (await topo.health()).map((p) => p.name).filter((n) => n === 'kinesis-frontend-main-3'),
+        [],
+        'a removed member is no service any more',
+      )
       await t.rejects(topo.scaleFleet('main', -1), { code: 'INVALID_ARGUMENT' })
     })
 

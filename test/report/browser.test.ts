@@ -14,7 +14,13 @@ import { compareHtml } from '../../harness/report/compare-html.js'
 import type { Journal, TimelineRow } from '../../harness/analyze/journal.js'
 import { syntheticRun } from './fixture.js'
 
-const CANDIDATES = [process.env.OUTAGE_LAB_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome-stable', '/usr/bin/google-chrome'].filter((p): p is string => !!p)
+const CANDIDATES = [
+  process.env.OUTAGE_LAB_CHROMIUM,
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome-stable',
+  '/usr/bin/google-chrome',
+].filter((p): p is string => !!p)
 const executablePath = CANDIDATES.find((p) => fs.existsSync(p))
 const OUT = path.resolve('runs', 'browser-test')
 
@@ -42,7 +48,9 @@ async function open(browser: Browser, file: string, width = 1280): Promise<Opene
     if (!/^(file|data|blob):/.test(r.url())) problems.push(`network request: ${r.url()}`)
   })
   await page.goto(`file://${file}`)
-  await page.waitForFunction(() => document.documentElement.hasAttribute('data-charts-drawn'), null, { timeout: 15_000 }).catch((err) => problems.push(`charts never drawn: ${err.message}`))
+  await page
+    .waitForFunction(() => document.documentElement.hasAttribute('data-charts-drawn'), null, { timeout: 15_000 })
+    .catch((err) => problems.push(`charts never drawn: ${err.message}`))
   return { page, problems }
 }
 
@@ -55,7 +63,9 @@ async function paint(page: Page) {
       const id = el.dataset.panel ?? (el.dataset.lane ? `lane:${el.dataset.lane}` : 'impact')
       const panel = data.panels.find((p: any) => p.id === el.dataset.panel)
       // Greys are left out: anti-aliased text and grid lines are grey too. The impact bars are orange (recovered) or red.
-      const colors: number[][] = (panel ? panel.series.map((s: any) => rgb(s.color)) : id === 'impact' ? [rgb('#e08a00'), rgb('#c62828')] : []).filter((c: number[]) => Math.max(...c) - Math.min(...c) > 40)
+      const colors: number[][] = (panel ? panel.series.map((s: any) => rgb(s.color)) : id === 'impact' ? [rgb('#e08a00'), rgb('#c62828')] : []).filter(
+        (c: number[]) => Math.max(...c) - Math.min(...c) > 40,
+      )
       const canvas = el.querySelector('canvas')
       if (!canvas) return { id, width: 0, painted: 0, inSeriesColor: 0 }
       const img = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data
@@ -76,86 +86,117 @@ async function checkLayout(t: Tap.Test, page: Page, width: number) {
   t.ok(overflow <= 0, `nothing overflows a ${width} px window (${overflow} px)`)
 }
 
-t.test('the report pages in headless Chromium', { skip: executablePath ? false : 'no chromium binary (run .ci/chromium.sh, or set OUTAGE_LAB_CHROMIUM)' }, async (t) => {
-  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] })
-  t.teardown(() => browser.close())
-  const flagship = syntheticRun()
-  const remediation = syntheticRun({ cognitoSustains: true, threadAlarm: true, jitterMs: 1_000 })
-  const runA = path.join(OUT, 'synthetic-flagship')
-  const runB = path.join(OUT, 'synthetic-remediation-9')
-  writeRun(runA, flagship.journal, flagship.rows)
-  writeRun(runB, remediation.journal, remediation.rows)
+t.test(
+  'the report pages in headless Chromium',
+  { skip: executablePath ? false : 'no chromium binary (run .ci/chromium.sh, or set OUTAGE_LAB_CHROMIUM)' },
+  async (t) => {
+    const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] })
+    t.teardown(() => browser.close())
+    const flagship = syntheticRun()
+    const remediation = syntheticRun({ cognitoSustains: true, threadAlarm: true, jitterMs: 1_000 })
+    const runA = path.join(OUT, 'synthetic-flagship')
+    const runB = path.join(OUT, 'synthetic-remediation-9')
+    writeRun(runA, flagship.journal, flagship.rows)
+    writeRun(runB, remediation.journal, remediation.rows)
 
-  t.test('report.html', async (t) => {
-    const { page, problems } = await open(browser, path.join(runA, 'report.html'))
-    t.same(problems, [], 'no console error, page error or network request')
-    const charts = await paint(page)
-    t.same(charts.map((c) => c.id), ['impact', 'success', 'p99', 'threads', 'shardmap', 'buffer-cognito', 'buffer-lambda', 'alarms', 'tasks', 'delivery', 'lane:published'], 'the impact bars, nine charts and the 2020 lane')
-    for (const c of charts) {
-      t.ok(c.width > 600, `${c.id}: a canvas ${c.width} px wide`)
-      t.ok(c.painted > 1_000, `${c.id}: painted (${c.painted} px)`)
-      if (!c.id.startsWith('lane:')) t.ok(c.inSeriesColor > 100, `${c.id}: its series drew (${c.inSeriesColor} px in their colours)`)
-    }
-    const ranked = await page.$$eval('svg.cascade-graph g.node[data-rank]', (nodes) => nodes.map((n) => n.getAttribute('data-service')))
-    t.same(ranked, flagship.journal.cascade.map((c) => c.service), 'the graph lists the impacted services in onset order')
-    t.same(ranked, ['kinesis', 'cloudwatch', 'eventbridge', 'autoscaler', 'lambda', 'cognito'])
-    const listed = await page.$$eval('#cascade-order li', (li) => li.map((l) => l.getAttribute('data-service')))
-    t.same(listed, ranked)
-    const box = await page.locator('svg.cascade-graph').boundingBox()
-    t.ok(box && box.width > 900 && box.height > 250, `the graph is drawn large enough to read (${box?.width}x${box?.height})`)
-    t.equal(await page.locator('#verdict .card').count(), 5, 'the verdict: status, expectations, fidelity, blast radius, time to recover')
-    await checkLayout(t, page, 1280)
-    await page.screenshot({ path: path.join(runA, 'report.png'), fullPage: true })
-    t.ok(fs.statSync(path.join(runA, 'report.png')).size > 50_000, 'screenshot saved in the run folder')
-    // A smaller laptop: the charts follow the window.
-    await page.setViewportSize({ width: 1024, height: 768 })
-    await page.waitForTimeout(400)
-    await checkLayout(t, page, 1024)
-    const widths = await page.$$eval('[data-panel] canvas', (cs) => cs.map((c) => c.getBoundingClientRect().width))
-    t.ok(widths.every((w) => w <= 1024), 'the charts shrank with the window')
-    t.same(problems, [], 'and still no error')
-    await page.close()
-  })
-
-  t.test('report.html of the remediation run', async (t) => {
-    const { page, problems } = await open(browser, path.join(runB, 'report.html'))
-    t.same(problems, [])
-    const ranked = await page.$$eval('svg.cascade-graph g.node[data-rank]', (nodes) => nodes.map((n) => n.getAttribute('data-service')))
-    t.same(ranked, ['kinesis', 'cloudwatch', 'eventbridge', 'autoscaler', 'lambda'], 'Cognito is not in the cascade')
-    t.equal(await page.locator('svg.cascade-graph g.node.healthy[data-service="cognito"]').count(), 1, 'Cognito is drawn healthy')
-    await page.screenshot({ path: path.join(runB, 'report.png'), fullPage: true })
-    await page.close()
-  })
-
-  t.test('compare.html', async (t) => {
-    const file = path.join(OUT, 'compare.html')
-    const runs = [runA, runB].map((dir) => ({ source: dir, journal: JSON.parse(fs.readFileSync(path.join(dir, 'journal.json'), 'utf8')) as Journal, rows: readTimeline(path.join(dir, 'timeline.jsonl')) }))
-    fs.writeFileSync(file, compareHtml(runs, 'flagship vs remediation 9'))
-    const { page, problems } = await open(browser, file)
-    t.same(problems, [], 'no console error, page error or network request')
-    const charts = await paint(page)
-    t.ok(charts.length >= 10, `${charts.length} overlaid charts`)
-    for (const c of charts) t.ok(c.inSeriesColor > 100, `${c.id}: the runs drew (${c.inSeriesColor} px)`)
-    const cognito = await page.$$eval('#impact-matrix td[data-service="cognito"]', (tds) => tds.map((td) => [td.getAttribute('data-run'), td.getAttribute('data-impacted')]))
-    t.same(cognito, [['A', 'true'], ['B', 'false']], 'the matrix shows the remediation kept Cognito up')
-    await checkLayout(t, page, 1280)
-    await page.screenshot({ path: path.join(OUT, 'compare.png'), fullPage: true })
-    t.ok(fs.statSync(path.join(OUT, 'compare.png')).size > 50_000, 'screenshot saved beside compare.html')
-    await page.close()
-  })
-
-  // Real runs, when asked: re-render each (like `outage-lab report`) and look at it the same way.
-  for (const dir of (process.env.OUTAGE_LAB_REPORT_RUNS ?? '').split(',').filter(Boolean)) {
-    t.test(`the real run ${dir}`, async (t) => {
-      const journal = JSON.parse(fs.readFileSync(path.join(dir, 'journal.json'), 'utf8')) as Journal
-      writeOutputs(path.resolve(dir), journal)
-      const { page, problems } = await open(browser, path.resolve(dir, 'report.html'))
-      t.same(problems, [])
+    t.test('report.html', async (t) => {
+      const { page, problems } = await open(browser, path.join(runA, 'report.html'))
+      t.same(problems, [], 'no console error, page error or network request')
+      const charts = await paint(page)
+      t.same(
+        charts.map((c) => c.id),
+        ['impact', 'success', 'p99', 'threads', 'shardmap', 'buffer-cognito', 'buffer-lambda', 'alarms', 'tasks', 'delivery', 'lane:published'],
+        'the impact bars, nine charts and the 2020 lane',
+      )
+      for (const c of charts) {
+        t.ok(c.width > 600, `${c.id}: a canvas ${c.width} px wide`)
+        t.ok(c.painted > 1_000, `${c.id}: painted (${c.painted} px)`)
+        if (!c.id.startsWith('lane:')) t.ok(c.inSeriesColor > 100, `${c.id}: its series drew (${c.inSeriesColor} px in their colours)`)
+      }
       const ranked = await page.$$eval('svg.cascade-graph g.node[data-rank]', (nodes) => nodes.map((n) => n.getAttribute('data-service')))
-      t.same(ranked, journal.cascade.map((c) => c.service))
-      for (const c of await paint(page)) t.ok(c.painted > 0, `${c.id}: painted`)
-      await page.screenshot({ path: path.resolve(dir, 'report.png'), fullPage: true })
+      t.same(
+        ranked,
+        flagship.journal.cascade.map((c) => c.service),
+        'the graph lists the impacted services in onset order',
+      )
+      t.same(ranked, ['kinesis', 'cloudwatch', 'eventbridge', 'autoscaler', 'lambda', 'cognito'])
+      const listed = await page.$$eval('#cascade-order li', (li) => li.map((l) => l.getAttribute('data-service')))
+      t.same(listed, ranked)
+      const box = await page.locator('svg.cascade-graph').boundingBox()
+      t.ok(box && box.width > 900 && box.height > 250, `the graph is drawn large enough to read (${box?.width}x${box?.height})`)
+      t.equal(await page.locator('#verdict .card').count(), 5, 'the verdict: status, expectations, fidelity, blast radius, time to recover')
+      await checkLayout(t, page, 1280)
+      await page.screenshot({ path: path.join(runA, 'report.png'), fullPage: true })
+      t.ok(fs.statSync(path.join(runA, 'report.png')).size > 50_000, 'screenshot saved in the run folder')
+      // A smaller laptop: the charts follow the window.
+      await page.setViewportSize({ width: 1024, height: 768 })
+      await page.waitForTimeout(400)
+      await checkLayout(t, page, 1024)
+      const widths = await page.$$eval('[data-panel] canvas', (cs) => cs.map((c) => c.getBoundingClientRect().width))
+      t.ok(
+        widths.every((w) => w <= 1024),
+        'the charts shrank with the window',
+      )
+      t.same(problems, [], 'and still no error')
       await page.close()
     })
-  }
-})
+
+    t.test('report.html of the remediation run', async (t) => {
+      const { page, problems } = await open(browser, path.join(runB, 'report.html'))
+      t.same(problems, [])
+      const ranked = await page.$$eval('svg.cascade-graph g.node[data-rank]', (nodes) => nodes.map((n) => n.getAttribute('data-service')))
+      t.same(ranked, ['kinesis', 'cloudwatch', 'eventbridge', 'autoscaler', 'lambda'], 'Cognito is not in the cascade')
+      t.equal(await page.locator('svg.cascade-graph g.node.healthy[data-service="cognito"]').count(), 1, 'Cognito is drawn healthy')
+      await page.screenshot({ path: path.join(runB, 'report.png'), fullPage: true })
+      await page.close()
+    })
+
+    t.test('compare.html', async (t) => {
+      const file = path.join(OUT, 'compare.html')
+      const runs = [runA, runB].map((dir) => ({
+        source: dir,
+        journal: JSON.parse(fs.readFileSync(path.join(dir, 'journal.json'), 'utf8')) as Journal,
+        rows: readTimeline(path.join(dir, 'timeline.jsonl')),
+      }))
+      fs.writeFileSync(file, compareHtml(runs, 'flagship vs remediation 9'))
+      const { page, problems } = await open(browser, file)
+      t.same(problems, [], 'no console error, page error or network request')
+      const charts = await paint(page)
+      t.ok(charts.length >= 10, `${charts.length} overlaid charts`)
+      for (const c of charts) t.ok(c.inSeriesColor > 100, `${c.id}: the runs drew (${c.inSeriesColor} px)`)
+      const cognito = await page.$$eval('#impact-matrix td[data-service="cognito"]', (tds) =>
+        tds.map((td) => [td.getAttribute('data-run'), td.getAttribute('data-impacted')]),
+      )
+      t.same(
+        cognito,
+        [
+          ['A', 'true'],
+          ['B', 'false'],
+        ],
+        'the matrix shows the remediation kept Cognito up',
+      )
+      await checkLayout(t, page, 1280)
+      await page.screenshot({ path: path.join(OUT, 'compare.png'), fullPage: true })
+      t.ok(fs.statSync(path.join(OUT, 'compare.png')).size > 50_000, 'screenshot saved beside compare.html')
+      await page.close()
+    })
+
+    // Real runs, when asked: re-render each (like `outage-lab report`) and look at it the same way.
+    for (const dir of (process.env.OUTAGE_LAB_REPORT_RUNS ?? '').split(',').filter(Boolean)) {
+      t.test(`the real run ${dir}`, async (t) => {
+        const journal = JSON.parse(fs.readFileSync(path.join(dir, 'journal.json'), 'utf8')) as Journal
+        writeOutputs(path.resolve(dir), journal)
+        const { page, problems } = await open(browser, path.resolve(dir, 'report.html'))
+        t.same(problems, [])
+        const ranked = await page.$$eval('svg.cascade-graph g.node[data-rank]', (nodes) => nodes.map((n) => n.getAttribute('data-service')))
+        t.same(
+          ranked,
+          journal.cascade.map((c) => c.service),
+        )
+        for (const c of await paint(page)) t.ok(c.painted > 0, `${c.id}: painted`)
+        await page.screenshot({ path: path.resolve(dir, 'report.png'), fullPage: true })
+        await page.close()
+      })
+    }
+  },
+)

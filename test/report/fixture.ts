@@ -26,7 +26,16 @@ export const FLAGSHIP = {
   },
   method: [
     { type: 'action', name: 'add-capacity', at: '10s', provider: 'scale-fleet', args: { fleet: 'main', to: 10 } },
-    { type: 'probe', name: 'every-frontend-broken', at: '40s', service: 'kinesis', metric: 'kinesis_frontend_shard_map_state{state="broken"}', aggregate: 'min', window: '2s', tolerance: { min: 1 } },
+    {
+      type: 'probe',
+      name: 'every-frontend-broken',
+      at: '40s',
+      service: 'kinesis',
+      metric: 'kinesis_frontend_shard_map_state{state="broken"}',
+      aggregate: 'min',
+      window: '2s',
+      tolerance: { min: 1 },
+    },
     { type: 'action', name: 'post-status-primary', at: '45s', provider: 'post-status', args: { path: 'primary', message: 'Investigating' } },
     { type: 'action', name: 'post-status-backup', at: '47s', provider: 'post-status', args: { path: 'backup', message: 'Investigating' } },
     { type: 'action', name: 'remove-capacity', at: '50s', provider: 'scale-fleet', args: { fleet: 'main', to: 4 } },
@@ -146,29 +155,58 @@ export function syntheticRun(o: SyntheticOptions = {}): { journal: Journal; rows
     // Cognito's access buffer fills from Kinesis' onset; full at its onset, then handlers block (2020) or records are shed.
     const cap = 2_000
     const cognitoStart = 14_000
-    const filled = t < cognitoStart ? Math.round(rnd() * 4) : t < 66_000 ? Math.min(cap, Math.round((t - cognitoStart) * 0.118)) : Math.max(0, cap - Math.round((t - 66_000) * 0.2))
+    const filled =
+      t < cognitoStart
+        ? Math.round(rnd() * 4)
+        : t < 66_000
+          ? Math.min(cap, Math.round((t - cognitoStart) * 0.118))
+          : Math.max(0, cap - Math.round((t - 66_000) * 0.2))
     scrape('cognito', 'cognito_access_buffer_records', filled, t)
     scrape('cognito', 'cognito_access_buffer_capacity', cap, t)
     scrape('cognito', 'cognito_requests_blocked', !o.cognitoSustains && filled >= cap ? 6 + Math.round(rnd() * 6) : 0, t)
     // Lambda's agent buffer grows while CloudWatch fails, until the host's memory budget is spent.
     const cwDown = t > 17_000 + j && t <= 70_000 + j
-    const agent = cwDown ? Math.min(900_000, Math.round((t - 17_000 - j) * 110)) : t > 70_000 + j ? Math.max(0, 900_000 - Math.round((t - 70_000 - j) * 300)) : 2_000
+    const agent = cwDown
+      ? Math.min(900_000, Math.round((t - 17_000 - j) * 110))
+      : t > 70_000 + j
+        ? Math.max(0, 900_000 - Math.round((t - 70_000 - j) * 300))
+        : 2_000
     scrape('lambda', 'lambda_agent_buffer_bytes', agent, t)
     scrape('lambda', 'lambda_host_memory_used_bytes', agent + 150_000, t)
     scrape('lambda', 'lambda_host_memory_budget_bytes', 1_048_576, t)
     scrape('cloudwatch', 'cloudwatch_local_store_pending', 0, t)
     const alarm = t > 20_000 + j && t <= 74_000 + j ? 'INSUFFICIENT_DATA' : 'OK'
-    for (const s of ['OK', 'ALARM', 'INSUFFICIENT_DATA']) scrape('cloudwatch', `cloudwatch_alarm_state{alarm="orders-heartbeat",state="${s}"}`, s === alarm ? 1 : 0, t)
+    for (const s of ['OK', 'ALARM', 'INSUFFICIENT_DATA'])
+      scrape('cloudwatch', `cloudwatch_alarm_state{alarm="orders-heartbeat",state="${s}"}`, s === alarm ? 1 : 0, t)
     const desired = t < 30_000 ? 2 : 3
     const running = t < 75_000 + j ? 2 : 3
     scrape('autoscaler', 'autoscaler_desired_tasks{service_name="web"}', desired, t)
     scrape('autoscaler', 'autoscaler_pending_tasks{service_name="web"}', desired - running, t)
     scrape('autoscaler', 'autoscaler_running_tasks{service_name="web"}', running, t)
     scrape('autoscaler', 'autoscaler_workflow_steps_waiting', t >= 30_000 && t < 75_000 + j ? 1 + Math.floor((t - 30_000) / 15_000) : 0, t)
-    scrape('eventbridge', 'eventbridge_backlog', t < 18_000 + j ? 0 : t < 72_000 + j ? Math.round((t - 18_000 - j) / 200) : Math.max(0, 270 - Math.round((t - 72_000 - j) / 50)), t)
+    scrape(
+      'eventbridge',
+      'eventbridge_backlog',
+      t < 18_000 + j ? 0 : t < 72_000 + j ? Math.round((t - 18_000 - j) / 200) : Math.max(0, 270 - Math.round((t - 72_000 - j) / 50)),
+      t,
+    )
   }
 
-  const exp = experiment(o.cognitoSustains ? { title: o.title ?? 'Remediation 9 (synthetic)', topology: { switches: { cognito: { sustainKinesisErrors: true } }, threadAlarm: { enabled: !!o.threadAlarm } }, expect: { impacted: ['kinesis', 'cloudwatch', 'eventbridge', 'lambda'], healthy: ['cognito'], onsetOrder: [['kinesis'], ['cloudwatch', 'eventbridge'], ['lambda']] } } : o.title ? { title: o.title } : {})
+  const exp = experiment(
+    o.cognitoSustains
+      ? {
+          title: o.title ?? 'Remediation 9 (synthetic)',
+          topology: { switches: { cognito: { sustainKinesisErrors: true } }, threadAlarm: { enabled: !!o.threadAlarm } },
+          expect: {
+            impacted: ['kinesis', 'cloudwatch', 'eventbridge', 'lambda'],
+            healthy: ['cognito'],
+            onsetOrder: [['kinesis'], ['cloudwatch', 'eventbridge'], ['lambda']],
+          },
+        }
+      : o.title
+        ? { title: o.title }
+        : {},
+  )
   const ev = (atMs: number, kind: string, detail: Record<string, unknown>): JournalEvent => ({ atMs, kind, detail })
   const action = (at: number, end: number, name: string, provider: string, phase: 'method' | 'rollbacks', ok = true, error?: string) => [
     ev(at, 'action-start', { name, provider, phase }),
@@ -182,7 +220,15 @@ export function syntheticRun(o: SyntheticOptions = {}): { journal: Journal; rows
     ...action(10_000, 10_600, 'add-capacity', 'scale-fleet', 'method'),
     ev(10_600, 'fleet-scaled', { fleet: 'main', from: 4, to: 10 }),
     ev(40_000, 'probe', { name: 'every-frontend-broken', phase: 'method', met: true, value: 1 }),
-    ...action(45_000, 47_000, 'post-status-primary', 'post-status', 'method', !!o.cognitoSustains, o.cognitoSustains ? undefined : 'sign-in through Cognito timed out'),
+    ...action(
+      45_000,
+      47_000,
+      'post-status-primary',
+      'post-status',
+      'method',
+      !!o.cognitoSustains,
+      o.cognitoSustains ? undefined : 'sign-in through Cognito timed out',
+    ),
     ...action(47_000, 47_300, 'post-status-backup', 'post-status', 'method'),
     ...action(50_000, 50_400, 'remove-capacity', 'scale-fleet', 'method'),
     ...frontends.slice(4).map((f) => ev(50_200, 'service-exited', { name: f, code: 0 })),

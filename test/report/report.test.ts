@@ -44,18 +44,27 @@ t.test('a long run is resampled onto at most MAX_POINTS steps', async (t) => {
 
 t.test('the charts of a run: one panel per mechanism, every action as a marker', async (t) => {
   const c = buildCharts(flagship.journal, flagship.rows)
-  t.same(c.panels.map((p) => p.id), ['success', 'p99', 'threads', 'shardmap', 'buffer-cognito', 'buffer-lambda', 'alarms', 'tasks', 'delivery'])
+  t.same(
+    c.panels.map((p) => p.id),
+    ['success', 'p99', 'threads', 'shardmap', 'buffer-cognito', 'buffer-lambda', 'alarms', 'tasks', 'delivery'],
+  )
   t.match(c.missing, [/CloudWatch local store \(stayed at 0\)/], 'a buffer that stayed empty is named, not drawn')
-  t.same(c.markers.map((m) => [m.label, m.atMs, m.phase]), [
-    ['add-capacity', 10_000, 'method'],
-    ['post-status-primary', 45_000, 'method'],
-    ['post-status-backup', 47_000, 'method'],
-    ['remove-capacity', 50_000, 'method'],
-    ['paced-restart', 60_000, 'method'],
-    ['restore-fleet', 100_000, 'rollbacks'],
-  ])
+  t.same(
+    c.markers.map((m) => [m.label, m.atMs, m.phase]),
+    [
+      ['add-capacity', 10_000, 'method'],
+      ['post-status-primary', 45_000, 'method'],
+      ['post-status-backup', 47_000, 'method'],
+      ['remove-capacity', 50_000, 'method'],
+      ['paced-restart', 60_000, 'method'],
+      ['restore-fleet', 100_000, 'rollbacks'],
+    ],
+  )
   const success = c.panels.find((p) => p.id === 'success')!
-  t.same(success.series.map((s) => s.label), ['kinesis', 'cognito', 'cloudwatch', 'eventbridge', 'autoscaler', 'lambda', 'status-page'])
+  t.same(
+    success.series.map((s) => s.label),
+    ['kinesis', 'cognito', 'cloudwatch', 'eventbridge', 'autoscaler', 'lambda', 'status-page'],
+  )
   for (const p of c.panels) for (const s of p.series) t.equal(s.values.length, c.x.length, `${s.id} is on the shared axis`)
   const kinesis = success.series[0].values
   const at = (sec: number) => kinesis[c.x.indexOf(sec)]
@@ -85,21 +94,43 @@ t.test('the 2020 timeline: the trigger stands for 03:47, each published moment b
   t.ok(broke.atMs! >= 12_500 && broke.atMs! <= 14_000, `first break from the timeline (${broke.atMs})`)
   t.ok(entry('03:47').measured.some((m) => m.text === 'all 10 front-ends broken'))
   t.same(entry('06:15').measured, [{ atMs: 25_000, text: 'lambda impacted', short: 'lambda' }])
-  t.same(entry('07:01').measured.map((m) => m.atMs), [31_000])
-  t.same(entry('09:39').measured.map((m) => m.text), ['capacity removed: remove-capacity'])
+  t.same(
+    entry('07:01').measured.map((m) => m.atMs),
+    [31_000],
+  )
+  t.same(
+    entry('09:39').measured.map((m) => m.text),
+    ['capacity removed: remove-capacity'],
+  )
   const ready = entry('10:07').measured[0]
   t.ok(ready.atMs! > 60_000 && ready.atMs! < 66_000, `first front-end ready after the restart (${ready.atMs})`)
-  t.same(entry('22:23').measured.map((m) => m.atMs), [66_000])
+  t.same(
+    entry('22:23').measured.map((m) => m.atMs),
+    [66_000],
+  )
   t.same(entry('10:15').measured, [], 'the Cognito fix has no counterpart')
-  t.same(publishedTimeline(remediation.journal, remediation.rows).entries.find((e) => e.pst === '07:01')!.measured, [{ atMs: null, text: 'cognito not impacted', short: 'cognito' }])
-  t.same(publishedTimeline(remediation.journal, remediation.rows).entries.find((e) => e.pst === '09:39')!.measured.map((m) => m.text), ['thread-alarm fired', 'capacity removed: remove-capacity'])
+  t.same(publishedTimeline(remediation.journal, remediation.rows).entries.find((e) => e.pst === '07:01')!.measured, [
+    { atMs: null, text: 'cognito not impacted', short: 'cognito' },
+  ])
+  t.same(
+    publishedTimeline(remediation.journal, remediation.rows)
+      .entries.find((e) => e.pst === '09:39')!
+      .measured.map((m) => m.text),
+    ['thread-alarm fired', 'capacity removed: remove-capacity'],
+  )
 })
 
 t.test('the cascade graph: impacted services in onset order, the edge each break came through', async (t) => {
   const svg = cascadeGraph(flagship.journal)
   const ranked = [...svg.matchAll(/<g class="node [a-z]+" data-service="([^"]+)" data-impacted="true" data-rank="(\d+)"/g)].map((m) => [m[1], Number(m[2])])
-  t.same(ranked, flagship.journal.cascade.map((c, i) => [c.service, i + 1]))
-  t.same(flagship.journal.cascade.map((c) => c.service), ['kinesis', 'cloudwatch', 'eventbridge', 'autoscaler', 'lambda', 'cognito'])
+  t.same(
+    ranked,
+    flagship.journal.cascade.map((c, i) => [c.service, i + 1]),
+  )
+  t.same(
+    flagship.journal.cascade.map((c) => c.service),
+    ['kinesis', 'cloudwatch', 'eventbridge', 'autoscaler', 'lambda', 'cognito'],
+  )
   t.match(svg, /<path class="edge cause" data-from="kinesis" data-to="cognito"/)
   t.match(svg, /<path class="edge cause" data-from="cloudwatch" data-to="lambda"/)
   t.match(svg, /<path class="edge also" data-from="eventbridge" data-to="autoscaler"/, 'a second impacted dependency is marked too')
@@ -108,14 +139,21 @@ t.test('the cascade graph: impacted services in onset order, the edge each break
   const list = [...svg.matchAll(/<li data-service="([^"]+)">/g)].map((m) => m[1])
   t.same(list, ['kinesis', 'cloudwatch', 'eventbridge', 'autoscaler', 'lambda', 'cognito'])
   // A service still down at the end is drawn as such.
-  const stuck: Journal = { ...flagship.journal, services: { ...flagship.journal.services, cognito: { ...flagship.journal.services.cognito, recoveredMs: null } } }
+  const stuck: Journal = {
+    ...flagship.journal,
+    services: { ...flagship.journal.services, cognito: { ...flagship.journal.services.cognito, recoveredMs: null } },
+  }
   t.match(cascadeGraph(stuck), /<g class="node down" data-service="cognito"[^>]*>[\s\S]*?NOT recovered by the end/)
 })
 
 t.test('report.html is one self-contained file with the verdict first', async (t) => {
   const html = reportHtml(flagship.journal, flagship.rows)
   t.notMatch(html, /<(script|link|img)[^>]+(src|href)=/i, 'nothing is loaded from elsewhere')
-  t.same([...html.matchAll(/https?:\/\/[^\s"')]+/g)].map((m) => m[0]).filter((u) => !u.startsWith('http://www.w3.org/')), ['https://github.com/leeoniya/uPlot'], 'no URL but the SVG namespace and uPlot\'s licence header')
+  t.same(
+    [...html.matchAll(/https?:\/\/[^\s"')]+/g)].map((m) => m[0]).filter((u) => !u.startsWith('http://www.w3.org/')),
+    ['https://github.com/leeoniya/uPlot'],
+    "no URL but the SVG namespace and uPlot's licence header",
+  )
   t.match(html, /uPlot/, 'the charts library is inlined')
   t.ok(html.indexOf('id="verdict"') < html.indexOf('class="cascade"'), 'the verdict comes before the cascade')
   t.ok(html.indexOf('class="cascade"') < html.indexOf('id="charts"'))
@@ -140,7 +178,13 @@ t.test('a title cannot break out of the page', async (t) => {
 })
 
 t.test('a run whose steady state failed before the method still renders, and says why', async (t) => {
-  const failed: Journal = { ...flagship.journal, status: 'failed', events: flagship.journal.events.filter((e) => !e.kind.startsWith('action')), cascade: [], blastRadius: { impacted: [], count: 0, total: 7, share: 0 } }
+  const failed: Journal = {
+    ...flagship.journal,
+    status: 'failed',
+    events: flagship.journal.events.filter((e) => !e.kind.startsWith('action')),
+    cascade: [],
+    blastRadius: { impacted: [], count: 0, total: 7, share: 0 },
+  }
   const rows: TimelineRow[] = flagship.rows.filter((r) => r.atMs < 2_000)
   const html = reportHtml(failed, rows)
   t.match(html, /the method did not run/)
@@ -161,14 +205,17 @@ t.test('summary.md: the verdict, the cascade table, the 2020 timeline', async (t
   t.equal(verdictLine(flagship.journal), `status **completed** · expectations ${n}/${n} met · fidelity 100% · blast radius 6/7 · time to recover 18.0 s`)
   t.match(md, /Recovered 18\.0 s after \*\*paced-restart\*\*/)
   const cascade = md.split('## Cascade')[1].split('##')[0]
-  t.same([...cascade.matchAll(/^\| (\d) \| \*\*([a-z-]+)\*\* \| ([\d.]+ s) \| ([a-z-]+) \|/gm)].map((m) => [m[2], m[3], m[4]]), [
-    ['kinesis', '14.0 s', 'trigger'],
-    ['cloudwatch', '17.0 s', 'kinesis'],
-    ['eventbridge', '18.0 s', 'kinesis'],
-    ['autoscaler', '20.0 s', 'cloudwatch'],
-    ['lambda', '25.0 s', 'cloudwatch'],
-    ['cognito', '31.0 s', 'kinesis'],
-  ])
+  t.same(
+    [...cascade.matchAll(/^\| (\d) \| \*\*([a-z-]+)\*\* \| ([\d.]+ s) \| ([a-z-]+) \|/gm)].map((m) => [m[2], m[3], m[4]]),
+    [
+      ['kinesis', '14.0 s', 'trigger'],
+      ['cloudwatch', '17.0 s', 'kinesis'],
+      ['eventbridge', '18.0 s', 'kinesis'],
+      ['autoscaler', '20.0 s', 'cloudwatch'],
+      ['lambda', '25.0 s', 'cloudwatch'],
+      ['cognito', '31.0 s', 'kinesis'],
+    ],
+  )
   t.match(md, /\| 06:15 \| Lambda invocation errors .* \| 34\.7 s \| lambda impacted at 25\.0 s \(-9\.7 s\) \|/)
   t.match(md, /\| kinesis-available \| kinesis \| >= 0\.99 \| 1 ✅ \| 1 ✅ \|/)
   for (const line of md.split('\n').filter((l) => l.startsWith('|'))) t.notMatch(line, /<\/?[a-z]+[\s>/]/i, 'no HTML in the tables')
@@ -187,10 +234,24 @@ t.test('the comparison: a matrix of impact per service and run, the runs overlai
   t.notMatch(html, /<rect class="window" data-service="cognito" data-run="B"/)
   const data = pageData(html)
   const kinesis = data.panels.find((p: any) => p.id === 'success-kinesis')
-  t.same(kinesis.series.map((s: any) => s.label), ['A', 'B'], 'one line per run')
-  t.ok(data.panels.some((p: any) => p.id === 'cognito'), 'the Cognito buffer overlaid')
-  t.notOk(data.panels.some((p: any) => p.id === 'p99-status-page'), 'no latency chart for a service no run impacted')
-  t.same(data.markers.map((m: any) => m.label), ['add-capacity', 'post-status-primary', 'post-status-backup', 'remove-capacity', 'paced-restart', 'restore-fleet'], 'actions both runs took at the same time are drawn once')
+  t.same(
+    kinesis.series.map((s: any) => s.label),
+    ['A', 'B'],
+    'one line per run',
+  )
+  t.ok(
+    data.panels.some((p: any) => p.id === 'cognito'),
+    'the Cognito buffer overlaid',
+  )
+  t.notOk(
+    data.panels.some((p: any) => p.id === 'p99-status-page'),
+    'no latency chart for a service no run impacted',
+  )
+  t.same(
+    data.markers.map((m: any) => m.label),
+    ['add-capacity', 'post-status-primary', 'post-status-backup', 'remove-capacity', 'paced-restart', 'restore-fleet'],
+    'actions both runs took at the same time are drawn once',
+  )
   const md = compareMarkdown(flagship.journal, remediation.journal)
   t.match(md, /\| cognito \| 🟧 yes \| 47\.0 s \| [^|]+ \| ✅ no \| - \| - \| changed \|/)
   const suite = suiteMarkdown([

@@ -20,7 +20,10 @@ async function setup(t: Test, deps: Partial<StatusPageDeps> = {}, dir = t.testdi
 
 t.test('the page is server-rendered HTML listing every update newest first, with poster text escaped', async (t) => {
   const { app, backup, tick } = await setup(t)
-  t.equal((await backup({ message: 'We are investigating increased error rates for Kinesis in US-EAST-1.', component: 'kinesis', status: 'degraded' })).statusCode, 201)
+  t.equal(
+    (await backup({ message: 'We are investigating increased error rates for Kinesis in US-EAST-1.', component: 'kinesis', status: 'degraded' })).statusCode,
+    201,
+  )
   tick(60_000)
   const hostile = `<script>alert("x")</script> & 'quoted' <img src=x onerror=alert(1)>`
   t.equal((await backup({ message: hostile, component: 'kinesis', status: 'outage' })).statusCode, 201)
@@ -31,7 +34,10 @@ t.test('the page is server-rendered HTML listing every update newest first, with
   t.equal(res.headers['content-security-policy'], "default-src 'none'; style-src 'unsafe-inline'")
   t.notMatch(res.body, /<script/i, 'no script element, not even the posted one')
   t.notMatch(res.body, /<img/i)
-  t.ok(res.body.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;quoted&#39; &lt;img src=x onerror=alert(1)&gt;'), 'the hostile message is shown as text')
+  t.ok(
+    res.body.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;quoted&#39; &lt;img src=x onerror=alert(1)&gt;'),
+    'the hostile message is shown as text',
+  )
   const newer = res.body.indexOf('id="update-2"')
   const older = res.body.indexOf('id="update-1"')
   t.ok(newer > 0 && older > newer, 'newest first')
@@ -54,11 +60,14 @@ t.test('GET /api/status has every component and the updates newest first', async
     { name: 'kinesis', title: 'Amazon Kinesis Data Streams', status: 'outage', since: '2020-11-25T13:15:00.000Z', updateId: 1 },
     { name: 'cognito', title: 'Amazon Cognito', status: 'operational', since: null, updateId: null },
   ])
-  t.same(body.updates.map((u: any) => [u.id, u.message, u.component, u.status, u.path, u.operator, u.postedAt]), [
-    [3, 'Kinesis recovering', 'kinesis', null, 'backup', 'backup-key', '2020-11-25T13:15:02.000Z'],
-    [2, 'General note', null, null, 'backup', 'backup-key', '2020-11-25T13:15:01.000Z'],
-    [1, 'Kinesis errors', 'kinesis', 'outage', 'backup', 'backup-key', '2020-11-25T13:15:00.000Z'],
-  ])
+  t.same(
+    body.updates.map((u: any) => [u.id, u.message, u.component, u.status, u.path, u.operator, u.postedAt]),
+    [
+      [3, 'Kinesis recovering', 'kinesis', null, 'backup', 'backup-key', '2020-11-25T13:15:02.000Z'],
+      [2, 'General note', null, null, 'backup', 'backup-key', '2020-11-25T13:15:01.000Z'],
+      [1, 'Kinesis errors', 'kinesis', 'outage', 'backup', 'backup-key', '2020-11-25T13:15:00.000Z'],
+    ],
+  )
 })
 
 t.test('a malformed update is refused with a 400 that says what is wrong', async (t) => {
@@ -79,10 +88,20 @@ t.test('a malformed update is refused with a 400 that says what is wrong', async
     t.equal(res.statusCode, 400, JSON.stringify(payload).slice(0, 60))
     t.same(res.json(), { __type: 'ValidationException', message })
   }
-  const notJson = await app.inject({ method: 'POST', url: '/api/backup/updates', headers: { 'x-operator-key': KEY, 'content-type': 'application/json' }, payload: '{"message": ' })
+  const notJson = await app.inject({
+    method: 'POST',
+    url: '/api/backup/updates',
+    headers: { 'x-operator-key': KEY, 'content-type': 'application/json' },
+    payload: '{"message": ',
+  })
   t.equal(notJson.statusCode, 400)
   t.match(notJson.json(), { __type: 'ValidationException', message: /^the body is not valid JSON/ })
-  const text = await app.inject({ method: 'POST', url: '/api/backup/updates', headers: { 'x-operator-key': KEY, 'content-type': 'text/plain' }, payload: 'hello' })
+  const text = await app.inject({
+    method: 'POST',
+    url: '/api/backup/updates',
+    headers: { 'x-operator-key': KEY, 'content-type': 'text/plain' },
+    payload: 'hello',
+  })
   t.same(text.json(), { __type: 'ValidationException', message: 'send the update as JSON (content-type: application/json)' })
   t.equal(log.size, 0, 'nothing stored')
   const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
@@ -126,13 +145,22 @@ t.test('posted updates survive a restart; a torn last line is cut off', async (t
   await fs.appendFile(file, '{"id":3,"message":"tor')
 
   const second = await setup(t, {}, dir)
-  t.same(second.log.list().map((u) => u.message), ['one', 'two'])
+  t.same(
+    second.log.list().map((u) => u.message),
+    ['one', 'two'],
+  )
   t.equal((await fs.readFile(file, 'utf8')).split('\n').length, 3, 'two lines and the final newline')
   const three = await second.backup({ message: 'three' })
   t.equal(three.json().id, 3)
   const status = (await second.app.inject({ method: 'GET', url: '/api/status' })).json()
-  t.same(status.updates.map((u: any) => u.message), ['three', 'two', 'one'])
-  t.match(status.components.find((c: any) => c.name === 'lambda'), { status: 'degraded', updateId: 1 })
+  t.same(
+    status.updates.map((u: any) => u.message),
+    ['three', 'two', 'one'],
+  )
+  t.match(
+    status.components.find((c: any) => c.name === 'lambda'),
+    { status: 'degraded', updateId: 1 },
+  )
   t.match((await second.app.inject({ method: 'GET', url: '/metrics' })).body, /status_page_updates\{[^}]*\} 3\n/)
 })
 

@@ -31,29 +31,59 @@ t.test('while Cognito hangs or is gone the primary path cannot post and the back
   const dir = t.testdir()
   // Cognito ships its access records to Kinesis; none runs here, so they wait in its buffer
   // (far below ACCESS_BUFFER_RECORDS): this test is about Cognito failing, not about why.
-  const cognito = await spawnService('services/cognito/main.js', { KINESIS_ENDPOINT: 'http://127.0.0.1:9', OUTAGE_LAB_DATA_DIR: path.join(dir, 'cognito') }, SLOW_START)
+  const cognito = await spawnService(
+    'services/cognito/main.js',
+    { KINESIS_ENDPOINT: 'http://127.0.0.1:9', OUTAGE_LAB_DATA_DIR: path.join(dir, 'cognito') },
+    SLOW_START,
+  )
   t.teardown(async () => {
     cognito.proc.kill('SIGCONT')
     await cognito.stop()
   })
-  const idp = new CognitoIdentityProviderClient({ endpoint: cognito.url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1, requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 5_000 }) })
+  const idp = new CognitoIdentityProviderClient({
+    endpoint: cognito.url,
+    region: 'us-east-1',
+    credentials: CREDENTIALS,
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 5_000 }),
+  })
   t.teardown(() => idp.destroy())
   const pool = (await idp.send(new CreateUserPoolCommand({ PoolName: 'operators' }))).UserPool!
-  const client = (await idp.send(new CreateUserPoolClientCommand({ UserPoolId: pool.Id!, ClientName: 'status-page-posting-tool', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'] }))).UserPoolClient!
+  const client = (
+    await idp.send(
+      new CreateUserPoolClientCommand({
+        UserPoolId: pool.Id!,
+        ClientName: 'status-page-posting-tool',
+        ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+      }),
+    )
+  ).UserPoolClient!
   await idp.send(new AdminCreateUserCommand({ UserPoolId: pool.Id!, Username: 'oncall', MessageAction: 'SUPPRESS' }))
   await idp.send(new AdminSetUserPasswordCommand({ UserPoolId: pool.Id!, Username: 'oncall', Password: PASSWORD, Permanent: true }))
 
-  const statusPage = await spawnService('services/status-page/main.js', {
-    COGNITO_URL: cognito.url,
-    OPERATOR_POOL_ID: pool.Id!,
-    OPERATOR_CLIENT_ID: client.ClientId!,
-    JWKS_TIMEOUT_MS: '3000',
-    OUTAGE_LAB_OPERATOR_KEY: KEY,
-    OUTAGE_LAB_DATA_DIR: path.join(dir, 'status-page'),
-  }, SLOW_START)
+  const statusPage = await spawnService(
+    'services/status-page/main.js',
+    {
+      COGNITO_URL: cognito.url,
+      OPERATOR_POOL_ID: pool.Id!,
+      OPERATOR_CLIENT_ID: client.ClientId!,
+      JWKS_TIMEOUT_MS: '3000',
+      OUTAGE_LAB_OPERATOR_KEY: KEY,
+      OUTAGE_LAB_DATA_DIR: path.join(dir, 'status-page'),
+    },
+    SLOW_START,
+  )
   t.teardown(() => statusPage.stop())
   const endpointsFile = path.join(dir, 'endpoints.json')
-  fs.writeFileSync(endpointsFile, JSON.stringify({ control: { url: 'http://127.0.0.1:1', token: 't' }, credentials: CREDENTIALS, services: { cognito: cognito.url, 'status-page': statusPage.url }, operatorKey: KEY }))
+  fs.writeFileSync(
+    endpointsFile,
+    JSON.stringify({
+      control: { url: 'http://127.0.0.1:1', token: 't' },
+      credentials: CREDENTIALS,
+      services: { cognito: cognito.url, 'status-page': statusPage.url },
+      operatorKey: KEY,
+    }),
+  )
   const primary = { cognitoUrl: cognito.url, clientId: client.ClientId!, username: 'oncall', password: PASSWORD }
   const command = (o: Partial<PostCommandOptions>) => {
     const lines: string[] = []
@@ -66,7 +96,11 @@ t.test('while Cognito hangs or is gone the primary path cannot post and the back
   t.equal(healthy.code, 0, healthy.lines.join('\n'))
   t.match(healthy.lines[0], /^posted update 1 at \S+ via the primary path \(operator oncall\) \[kinesis: degraded\]/)
   const tokens = await signIn({ ...primary, credentials: CREDENTIALS })
-  t.match(await postWithToken({ url: statusPage.url, token: tokens.accessToken, message: 'Posted with an access token.' }), { id: 2, path: 'primary', operator: 'oncall' })
+  t.match(await postWithToken({ url: statusPage.url, token: tokens.accessToken, message: 'Posted with an access token.' }), {
+    id: 2,
+    path: 'primary',
+    operator: 'oncall',
+  })
 
   // Cognito hangs (its web servers blocked, as in 2020).
   cognito.proc.kill('SIGSTOP')
@@ -75,15 +109,29 @@ t.test('while Cognito hangs or is gone the primary path cannot post and the back
   t.same(hungSignIn.lines, [`outage-lab: status-page post: Timeout: Cognito at ${cognito.url} did not answer the sign-in within 2000 ms`])
   const hungToken = await postWithToken({ url: statusPage.url, token: tokens.idToken, message: 'with the token from before' }).catch((e) => e)
   t.ok(hungToken instanceof StatusPagePostError)
-  t.match(hungToken, { statusCode: 503, type: 'ServiceUnavailable', message: /^cannot verify the operator token: Cognito is unavailable \(the JWKS fetch timed out\)/ })
+  t.match(hungToken, {
+    statusCode: 503,
+    type: 'ServiceUnavailable',
+    message: /^cannot verify the operator token: Cognito is unavailable \(the JWKS fetch timed out\)/,
+  })
 
-  const backup = await postBackup({ url: statusPage.url, operatorKey: KEY, message: 'Posted through the backup tool: Cognito is impaired.', component: 'cognito', status: 'outage' })
+  const backup = await postBackup({
+    url: statusPage.url,
+    operatorKey: KEY,
+    message: 'Posted through the backup tool: Cognito is impaired.',
+    component: 'cognito',
+    status: 'outage',
+  })
   t.match(backup, { id: 3, path: 'backup', operator: 'backup-key' })
   const backupCommand = await command({ backup: 'Backup tool, key from the endpoints file.' })
   t.equal(backupCommand.code, 0, backupCommand.lines.join('\n'))
   if (cliWired) {
     const cli = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [CLI, 'status-page', 'post', '--backup', 'Posted by the outage-lab command.', '--endpoints-file', endpointsFile], { cwd: ROOT, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] })
+      const child = spawn(process.execPath, [CLI, 'status-page', 'post', '--backup', 'Posted by the outage-lab command.', '--endpoints-file', endpointsFile], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
       let out = ''
       child.stdout.on('data', (d) => (out += d))
       child.stderr.on('data', (d) => (out += d))
@@ -107,8 +155,14 @@ t.test('while Cognito hangs or is gone the primary path cannot post and the back
 
   const status = (await (await request(`${statusPage.url}/api/status`)).body.json()) as any
   // Newest first: every backup update came after the two primary ones.
-  t.same(status.updates.map((u: any) => u.path), [...Array(cliWired ? 4 : 3).fill('backup'), 'primary', 'primary'])
-  t.match(status.components.find((c: any) => c.name === 'cognito'), { status: 'outage' })
+  t.same(
+    status.updates.map((u: any) => u.path),
+    [...Array(cliWired ? 4 : 3).fill('backup'), 'primary', 'primary'],
+  )
+  t.match(
+    status.components.find((c: any) => c.name === 'cognito'),
+    { status: 'outage' },
+  )
   const metrics = await (await request(`${statusPage.url}/metrics`)).body.text()
   t.match(metrics, /status_page_post_failures_total\{path="primary",reason="cognito_unavailable",[^}]*\} 2\n/)
   t.match(metrics, /status_page_updates_total\{path="primary",[^}]*\} 2\n/)

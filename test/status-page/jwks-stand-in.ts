@@ -13,7 +13,17 @@ export interface CognitoStandIn {
   /** JWKS requests seen. */
   fetches: number
   mode: StandInMode
-  mint(opts?: { tokenUse?: 'id' | 'access'; username?: string; clientId?: string; expiresInS?: number; issuer?: string; claims?: JWTPayload; kid?: string; signWith?: CryptoKey; alg?: string }): Promise<string>
+  mint(opts?: {
+    tokenUse?: 'id' | 'access'
+    username?: string
+    clientId?: string
+    expiresInS?: number
+    issuer?: string
+    claims?: JWTPayload
+    kid?: string
+    signWith?: CryptoKey
+    alg?: string
+  }): Promise<string>
   /** A key pair Cognito does not publish. */
   foreignKey: CryptoKey
   close(): Promise<void>
@@ -29,7 +39,9 @@ export async function startCognitoStandIn(poolId = 'us-east-1_StandIn01'): Promi
   const state = { fetches: 0, mode: 'serve' as StandInMode }
   const server = http.createServer((req, res) => {
     if (req.url !== `/${poolId}/.well-known/jwks.json`) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ __type: 'ResourceNotFoundException', message: 'User pool does not exist.' }))
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ __type: 'ResourceNotFoundException', message: 'User pool does not exist.' }))
       return
     }
     state.fetches++

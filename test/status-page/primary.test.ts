@@ -5,7 +5,7 @@ import path from 'node:path'
 import { SignJWT } from 'jose'
 import { buildApp, type StatusPageDeps } from '../../services/status-page/app.js'
 import { UpdateLog } from '../../services/status-page/updates.js'
-import { startCognitoStandIn, type CognitoStandIn } from './jwks-stand-in.js'
+import { startCognitoStandIn } from './jwks-stand-in.js'
 
 async function setup(t: Test, deps: Partial<StatusPageDeps> = {}) {
   const cognito = await startCognitoStandIn()
@@ -18,7 +18,8 @@ async function setup(t: Test, deps: Partial<StatusPageDeps> = {}) {
   return { app, log, cognito, post }
 }
 
-const failures = async (app: { inject: Function }) => (await (app as any).inject({ method: 'GET', url: '/metrics' })).body as string
+const failures = async (app: { inject: (req: { method: string; url: string }) => Promise<{ body: string }> }) =>
+  (await app.inject({ method: 'GET', url: '/metrics' })).body as string
 
 t.test('an operator signed in through Cognito posts with an ID or an access token', async (t) => {
   const { app, cognito, post } = await setup(t)
@@ -30,7 +31,10 @@ t.test('an operator signed in through Cognito posts with an ID or an access toke
   t.match(access.json(), { id: 2, path: 'primary', operator: 'bob' })
   t.equal(cognito.fetches, 2, 'with JWKS_CACHE_MS=0 every post asks Cognito for its keys')
   const status = (await app.inject({ method: 'GET', url: '/api/status' })).json()
-  t.same(status.updates.map((u: any) => u.operator), ['bob', 'alice'])
+  t.same(
+    status.updates.map((u: any) => u.operator),
+    ['bob', 'alice'],
+  )
   t.match(await failures(app), /status_page_updates_total\{path="primary",[^}]*\} 2\n/)
 })
 
@@ -49,8 +53,16 @@ t.test('a token that is missing, expired, forged or not from our Cognito is refu
     [await cognito.mint({ signWith: cognito.foreignKey }), 'invalid_token', "the token signature does not verify with the user pool's keys"],
     [await cognito.mint({ kid: 'some-other-key' }), 'invalid_token', 'no key of the user pool matches the token (kid)'],
     [hs256, 'invalid_token', 'the token must be signed with RS256'],
-    [await cognito.mint({ issuer: 'http://127.0.0.1:1/us-east-1_Elsewhere' }), 'invalid_token', `the token's issuer "http://127.0.0.1:1/us-east-1_Elsewhere" is not a user pool of ${cognito.url}`],
-    [await cognito.mint({ issuer: `${cognito.url}/us-east-1_NoSuchPool` }), 'invalid_token', `the token's user pool is unknown to Cognito (JWKS ${cognito.url}/us-east-1_NoSuchPool/.well-known/jwks.json answered 404)`],
+    [
+      await cognito.mint({ issuer: 'http://127.0.0.1:1/us-east-1_Elsewhere' }),
+      'invalid_token',
+      `the token's issuer "http://127.0.0.1:1/us-east-1_Elsewhere" is not a user pool of ${cognito.url}`,
+    ],
+    [
+      await cognito.mint({ issuer: `${cognito.url}/us-east-1_NoSuchPool` }),
+      'invalid_token',
+      `the token's user pool is unknown to Cognito (JWKS ${cognito.url}/us-east-1_NoSuchPool/.well-known/jwks.json answered 404)`,
+    ],
     [await cognito.mint({ issuer: `${cognito.url}/../admin` }), 'invalid_token', `the token's issuer "${cognito.url}/../admin" does not name a user pool`],
     [await cognito.mint({ claims: { token_use: 'refresh' } }), 'invalid_token', 'token_use must be id or access, got "refresh"'],
   ]
@@ -66,15 +78,21 @@ t.test('a token that is missing, expired, forged or not from our Cognito is refu
   t.match(metrics, /status_page_post_failures_total\{path="primary",reason="missing_token",[^}]*\} 1\n/)
 })
 
-t.test('OPERATOR_POOL_ID and OPERATOR_CLIENT_ID pin the operators\' pool and app client', async (t) => {
+t.test("OPERATOR_POOL_ID and OPERATOR_CLIENT_ID pin the operators' pool and app client", async (t) => {
   const { cognito, post } = await setup(t, { operatorPoolId: 'us-east-1_StandIn01', operatorClientId: 'operators-client' })
   t.equal((await post(await cognito.mint())).statusCode, 201)
   t.equal((await post(await cognito.mint({ tokenUse: 'access' }))).statusCode, 201)
   const otherClient = await post(await cognito.mint({ clientId: 'customer-app' }))
   t.equal(otherClient.statusCode, 401)
-  t.same(otherClient.json(), { __type: 'NotAuthorizedException', message: 'the token was issued to app client "customer-app", not the operators\' client operators-client' })
+  t.same(otherClient.json(), {
+    __type: 'NotAuthorizedException',
+    message: 'the token was issued to app client "customer-app", not the operators\' client operators-client',
+  })
   const otherPool = await post(await cognito.mint({ issuer: `${cognito.url}/us-east-1_Customers` }))
-  t.same(otherPool.json(), { __type: 'NotAuthorizedException', message: "the token was issued by user pool us-east-1_Customers, not the operators' pool us-east-1_StandIn01" })
+  t.same(otherPool.json(), {
+    __type: 'NotAuthorizedException',
+    message: "the token was issued by user pool us-east-1_Customers, not the operators' pool us-east-1_StandIn01",
+  })
 })
 
 t.test('when Cognito cannot be reached the primary path answers 503 and the backup path still posts', async (t) => {
@@ -86,23 +104,41 @@ t.test('when Cognito cannot be reached the primary path answers 503 and the back
   const started = Date.now()
   const hung = await post(token)
   t.equal(hung.statusCode, 503)
-  t.same(hung.json(), { __type: 'ServiceUnavailable', message: 'cannot verify the operator token: Cognito is unavailable (the JWKS fetch timed out); post through the backup path: outage-lab status-page post --backup "message"' })
-  t.ok(Date.now() - started < 5_000, 'the post fails after JWKS_TIMEOUT_MS, not after the HTTP client\'s defaults')
+  t.same(hung.json(), {
+    __type: 'ServiceUnavailable',
+    message:
+      'cannot verify the operator token: Cognito is unavailable (the JWKS fetch timed out); post through the backup path: outage-lab status-page post --backup "message"',
+  })
+  t.ok(Date.now() - started < 5_000, "the post fails after JWKS_TIMEOUT_MS, not after the HTTP client's defaults")
 
   cognito.mode = 'error'
   const erroring = await post(token)
   t.equal(erroring.statusCode, 503)
-  t.match(erroring.json().message, /Cognito is unavailable \(JWKS fetch from http:\/\/127\.0\.0\.1:\d+\/us-east-1_StandIn01\/\.well-known\/jwks\.json answered 500\)/)
+  t.match(
+    erroring.json().message,
+    /Cognito is unavailable \(JWKS fetch from http:\/\/127\.0\.0\.1:\d+\/us-east-1_StandIn01\/\.well-known\/jwks\.json answered 500\)/,
+  )
 
   const url = cognito.url
   await cognito.close()
   const refused = await post(token)
   t.equal(refused.statusCode, 503)
-  t.equal(refused.json().message, `cannot verify the operator token: Cognito is unavailable (JWKS fetch from ${url}/us-east-1_StandIn01/.well-known/jwks.json failed: ECONNREFUSED); post through the backup path: outage-lab status-page post --backup "message"`)
+  t.equal(
+    refused.json().message,
+    `cannot verify the operator token: Cognito is unavailable (JWKS fetch from ${url}/us-east-1_StandIn01/.well-known/jwks.json failed: ECONNREFUSED); post through the backup path: outage-lab status-page post --backup "message"`,
+  )
 
-  const backup = await app.inject({ method: 'POST', url: '/api/backup/updates', headers: { 'x-operator-key': 'backup-operator-key-0123456789' }, payload: { message: 'Posted via the backup tool.', component: 'cognito', status: 'outage' } })
+  const backup = await app.inject({
+    method: 'POST',
+    url: '/api/backup/updates',
+    headers: { 'x-operator-key': 'backup-operator-key-0123456789' },
+    payload: { message: 'Posted via the backup tool.', component: 'cognito', status: 'outage' },
+  })
   t.equal(backup.statusCode, 201)
-  t.same(log.list().map((u) => u.path), ['primary', 'backup'])
+  t.same(
+    log.list().map((u) => u.path),
+    ['primary', 'backup'],
+  )
   t.match(await failures(app), /status_page_post_failures_total\{path="primary",reason="cognito_unavailable",[^}]*\} 3\n/)
 })
 
@@ -117,7 +153,12 @@ t.test('with JWKS_CACHE_MS the keys fetched last are trusted while Cognito is aw
 
 t.test('an admin outbound fault on the JWKS fetch fails the primary path like a sick Cognito', async (t) => {
   const { app, cognito, post } = await setup(t, { adminToken: 'admin-token' })
-  const rule = await app.inject({ method: 'POST', url: '/admin/faults/outbound', headers: { authorization: 'Bearer admin-token' }, payload: { kind: 'error', status: 500, errorType: 'InternalErrorException', match: { origin: cognito.url } } })
+  const rule = await app.inject({
+    method: 'POST',
+    url: '/admin/faults/outbound',
+    headers: { authorization: 'Bearer admin-token' },
+    payload: { kind: 'error', status: 500, errorType: 'InternalErrorException', match: { origin: cognito.url } },
+  })
   t.equal(rule.statusCode, 201, rule.body)
   const res = await post(await cognito.mint())
   t.equal(res.statusCode, 503)

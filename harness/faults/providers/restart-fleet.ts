@@ -30,7 +30,8 @@ export const restartFleet = defineProvider<'restart-fleet', RestartFleetArgs>({
       }
       if (a.all !== undefined) {
         if (a.all !== true) c.bad(join(path, 'all'), 'true (restart every member at once)', a.all)
-        if (broken === 'waitReady-with-all') c.bad(join(path, 'waitReady'), 'nothing with all: true (it paces a rate: each member waits for the previous one)', a.waitReady)
+        if (broken === 'waitReady-with-all')
+          c.bad(join(path, 'waitReady'), 'nothing with all: true (it paces a rate: each member waits for the previous one)', a.waitReady)
         return { fleet, all: true }
       }
       if (broken === 'neither') {
@@ -38,11 +39,18 @@ export const restartFleet = defineProvider<'restart-fleet', RestartFleetArgs>({
         return undefined
       }
       const waitReady = c.boolean(a, 'waitReady', path, false)
-      return { fleet, ratePerSec: c.number(a, 'ratePerSec', path, { min: 0, exclusiveMin: true, max: MAX_RESTART_RATE_PER_SEC }) ?? 1, ...(waitReady ? { waitReady: true } : {}) }
+      return {
+        fleet,
+        ratePerSec: c.number(a, 'ratePerSec', path, { min: 0, exclusiveMin: true, max: MAX_RESTART_RATE_PER_SEC }) ?? 1,
+        ...(waitReady ? { waitReady: true } : {}),
+      }
     },
   },
   async run(args, ctx) {
-    const r = await ctx.topology.restartFleet(args.fleet, args.all ? { all: true } : { ratePerSec: args.ratePerSec ?? 1, ...(args.waitReady ? { waitReady: true } : {}) })
+    const r = await ctx.topology.restartFleet(
+      args.fleet,
+      args.all ? { all: true } : { ratePerSec: args.ratePerSec ?? 1, ...(args.waitReady ? { waitReady: true } : {}) },
+    )
     return { ...r }
   },
 })

@@ -21,17 +21,22 @@ export interface CpuPlacement {
 export function cpuPlacement(nice: number, engine: EngineCgroups): CpuPlacement {
   const { driver, version } = engine
   if (driver !== 'cgroupfs' || version !== '1') {
-    return { note: `containers keep the engine's cgroup placement (${driver || 'unknown'} driver, cgroup v${version || '?'}): not weighted like services at nice ${nice}` }
+    return {
+      note: `containers keep the engine's cgroup placement (${driver || 'unknown'} driver, cgroup v${version || '?'}): not weighted like services at nice ${nice}`,
+    }
   }
   const shares = niceWeight(nice)
-  return { cpu: { cgroupParent: '/', shares }, note: `every container at the cpu cgroup root with cpu_shares ${shares}, the weight of a process at nice ${nice} (the harness: 1024)` }
+  return {
+    cpu: { cgroupParent: '/', shares },
+    note: `every container at the cpu cgroup root with cpu_shares ${shares}, the weight of a process at nice ${nice} (the harness: 1024)`,
+  }
 }
 
 /** The kernel's CFS weight of a task at a niceness (kernel/sched/core.c, sched_prio_to_weight). */
 export function niceWeight(nice: number): number {
   const table = [
-    88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904, 3906, 3121, 2501, 1991, 1586, 1277, 1024, 820, 655,
-    526, 423, 335, 272, 215, 172, 137, 110, 87, 70, 56, 45, 36, 29, 23, 18, 15,
+    88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904, 3906, 3121, 2501, 1991, 1586, 1277, 1024, 820, 655, 526, 423,
+    335, 272, 215, 172, 137, 110, 87, 70, 56, 45, 36, 29, 23, 18, 15,
   ]
   return table[Math.min(39, Math.max(0, Math.round(nice) + 20))]
 }

@@ -50,6 +50,13 @@ export interface StartedComposeEnvironment {
   down(options?: { timeout?: number; removeVolumes?: boolean }): Promise<unknown>
 }
 
+/** The host port a container's port is published on, 127.0.0.1's first. */
+export function publishedPort(info: ContainerInfo, port: number): number | undefined {
+  const bindings = info.NetworkSettings?.Ports?.[`${port}/tcp`]
+  const binding = bindings?.find((b) => b.HostIp === '127.0.0.1') ?? bindings?.[0]
+  return binding?.HostPort ? Number(binding.HostPort) : undefined
+}
+
 /** Where a replica finds its placement (docker/entry.mjs): the image's data directory. */
 const PLACEMENT_DIR = '/data'
 const PLACEMENT_FILE = 'placement.json'
@@ -103,9 +110,23 @@ export async function removeProject(d: Dockerode, project: string): Promise<void
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const left = await d.listContainers({ all: true, filters })
-      await Promise.all(left.map((c) => d.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})))
+      await Promise.all(
+        left.map((c) =>
+          d
+            .getContainer(c.Id)
+            .remove({ force: true, v: true })
+            .catch(() => {}),
+        ),
+      )
       const nets = await d.listNetworks({ filters })
-      await Promise.all(nets.map((n) => d.getNetwork(n.Id).remove().catch(() => {})))
+      await Promise.all(
+        nets.map((n) =>
+          d
+            .getNetwork(n.Id)
+            .remove()
+            .catch(() => {}),
+        ),
+      )
       if (left.length === 0 && nets.length === 0) return
     } catch {}
   }
@@ -153,7 +174,10 @@ export class MissingImage extends Error {
 /** Takes a container off every network it is on; returns what it had, for `reconnect`. */
 export async function disconnectAll(d: Dockerode, id: string): Promise<{ network: string; aliases: string[] }[]> {
   const info = await d.getContainer(id).inspect()
-  const nets = Object.entries(info.NetworkSettings?.Networks ?? {}).map(([network, ep]) => ({ network, aliases: (ep.Aliases ?? []).filter((a) => !id.startsWith(a)) }))
+  const nets = Object.entries(info.NetworkSettings?.Networks ?? {}).map(([network, ep]) => ({
+    network,
+    aliases: (ep.Aliases ?? []).filter((a) => !id.startsWith(a)),
+  }))
   for (const { network } of nets) await d.getNetwork(network).disconnect({ Container: id, Force: true })
   return nets
 }

@@ -6,8 +6,7 @@ import { execFile } from 'node:child_process'
 export type ComposeFlavour = 'v2' | 'v1'
 
 export type DockerSupport =
-  | { ok: true; engineVersion: string; compose: ComposeFlavour; composeVersion: string; cgroups: EngineCgroups }
-  | { ok: false; reason: string }
+  { ok: true; engineVersion: string; compose: ComposeFlavour; composeVersion: string; cgroups: EngineCgroups } | { ok: false; reason: string }
 
 function run(file: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; out: string }> {
   return new Promise((resolve) => {

@@ -49,7 +49,21 @@ export class ComposeProject {
   create(services: string[], commandOptions: string[]): Promise<void> {
     const o = this.options()
     const [file, ...pre] = composeCommand(this.flavour)
-    const args = [...pre, '-f', this.composeFile, '-f', this.overrideFile, '-p', this.name, ...o.composeOptions, 'up', '--no-start', '--no-deps', ...commandOptions, ...services]
+    const args = [
+      ...pre,
+      '-f',
+      this.composeFile,
+      '-f',
+      this.overrideFile,
+      '-p',
+      this.name,
+      ...o.composeOptions,
+      'up',
+      '--no-start',
+      '--no-deps',
+      ...commandOptions,
+      ...services,
+    ]
     return new Promise((resolve, reject) => {
       const child = spawn(file, args, { cwd: o.filePath, env: { ...process.env, ...o.environment }, stdio: ['ignore', 'ignore', 'pipe'] })
       let stderr = ''

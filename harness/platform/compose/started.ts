@@ -1,24 +1,20 @@
-// A topology running on containers:
-//   - the experiment's env, thread limits and secrets go into an override file (file.ts);
-//   - every container is created by one compose call, then started wave by wave through the
-//     engine, each wave waited on /health through its published 127.0.0.1 port with the model's
-//     readiness rules, exactly as the local platform waits (so neither compose's health-check
-//     interval nor its dependency conditions set the pace);
-//   - a fleet's replicas up to its peak are created ahead and started by a scale-up; process faults
-//     are container faults (kill, pause/unpause, restart), the partition a network disconnect;
-//   - teardown always: `down` with a short timeout, then whatever still carries the project's
-//     label is removed, also on SIGINT/SIGTERM, on process exit, and (by a detached watcher) when
-//     the harness itself is SIGKILLed. Ryuk is off: its image cannot be pulled here.
+// A topology running on containers: the experiment's env, thread limits and secrets go into an
+// override file (file.ts); every container is created by one compose call, then started wave by
+// wave through the engine and waited on /health through its published 127.0.0.1 port with the
+// model's readiness rules, as on the local platform (neither compose's health-check interval nor
+// its dependency conditions set the pace). A fleet's replicas up to its peak are created ahead;
+// process faults are container faults, the partition a network disconnect. Teardown always:
+// `down`, then whatever carries the project's label (also on signals, at exit, and by a detached
+// watcher when the harness is SIGKILLed; Ryuk is off: its image cannot be pulled here).
 import fs from 'node:fs'
 import path from 'node:path'
-import { request } from 'undici'
 import { memberCell, memberNumber, type FleetSpec, type Topology } from '../../topology/model.js'
 import { MAX_FLEET_SIZE } from '../../topology/catalogue.js'
 import { InvalidOperation, ServiceNotReady } from '../../topology/errors.js'
 import { StartedTopologyBase, type FleetState, type MemberBase, type MemberProcess, type ThreadLimitChange } from '../base.js'
 import { PACKAGE_ROOT } from '../paths.js'
 import { freePorts } from '../ports.js'
-import { deregisterMember } from '../membership.js'
+import { deregisterGhosts } from '../membership.js'
 import { waitForHealth, type WaitOutcome } from '../readiness.js'
 import type { ThreadLimitEnforcement } from '../started.js'
 import type { ComposeFlavour, EngineCgroups } from './engine.js'
@@ -26,10 +22,9 @@ import { ComposeProject, runtimeClient } from './project.js'
 import { CONTAINER_PORT, fleetEnv, fleetService, planCompose, readComposeFile, writeOverride, type ComposePlan } from './file.js'
 import { cpuPlacement } from './cpu.js'
 import { watchProjectEvents, type ContainerDied } from './events.js'
-import {
-  MissingImage, containerLog, disconnectAll, projectResources, reconnect, removeProject, saveLogs, removeProjectSync, startProjectReaper, writePlacement,
-  type ContainerSummary, type DockerContainer, type RuntimeClient,
-} from './docker.js'
+import { MissingImage, containerLog, disconnectAll, projectResources, publishedPort, reconnect } from './docker.js'
+import { removeProject, removeProjectSync, saveLogs, startProjectReaper, writePlacement } from './docker.js'
+import type { ContainerSummary, DockerContainer, RuntimeClient } from './docker.js'
 import { DEFAULT_IMAGE, type ComposeContext } from './index.js'
 
 interface ComposeMember extends MemberBase {
@@ -106,7 +101,16 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
     fs.mkdirSync(path.join(this.runDir, 'logs'), { recursive: true })
     writeOverride(this.overrideFile, this.plan)
     for (const s of this.topology.services) {
-      this.members.set(s.name, { name: s.name, kind: s.kind, service: s.name, readiness: s.readiness, hostPort: hostPorts[s.name], state: 'stopped', paused: false, restarts: 0 })
+      this.members.set(s.name, {
+        name: s.name,
+        kind: s.kind,
+        service: s.name,
+        readiness: s.readiness,
+        hostPort: hostPorts[s.name],
+        state: 'stopped',
+        paused: false,
+        restarts: 0,
+      })
     }
 
     // From here on something may run: every exit path tears it down.
@@ -125,7 +129,10 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
         const created = this.topology.fleets
           .map((f) => ({ f, replicas: Math.max(f.count, Math.min(MAX_FLEET_SIZE, this.opts.fleetPeaks?.[f.name] ?? 0)) }))
           .filter((x) => x.replicas > 0)
-        await this.project.create([...this.topology.services.map((s) => s.name), ...created.map((x) => fleetService(x.f))], created.flatMap((x) => ['--scale', `${fleetService(x.f)}=${x.replicas}`]))
+        await this.project.create(
+          [...this.topology.services.map((s) => s.name), ...created.map((x) => fleetService(x.f))],
+          created.flatMap((x) => ['--scale', `${fleetService(x.f)}=${x.replicas}`]),
+        )
         this.setAside(await this.adoptContainers())
       },
       async (wave, i) => {
@@ -215,7 +222,9 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
    */
   private setAside(fresh: ComposeMember[]): void {
     for (const [name, f] of this.fleets) {
-      const extra = this.fleetMembers(name).slice(f.count).filter((m) => fresh.includes(m) && m.state === 'stopped')
+      const extra = this.fleetMembers(name)
+        .slice(f.count)
+        .filter((m) => fresh.includes(m) && m.state === 'stopped')
       for (const m of extra) this.members.delete(m.name)
       const spares = [...(this.spares.get(name) ?? []), ...extra]
       spares.sort((a, b) => memberNumber(f.spec, a.name)! - memberNumber(f.spec, b.name)!)
@@ -231,9 +240,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
     if (!m.containerId) return
     const info = await this.docker.getContainer(m.containerId).inspect()
     m.pid = info.State?.Pid || undefined
-    const bindings = info.NetworkSettings?.Ports?.[`${CONTAINER_PORT}/tcp`]
-    const binding = bindings?.find((b) => b.HostIp === '127.0.0.1') ?? bindings?.[0]
-    if (binding?.HostPort) m.hostPort = Number(binding.HostPort)
+    m.hostPort = publishedPort(info, CONTAINER_PORT) ?? m.hostPort
   }
 
   private async waitReady(m: ComposeMember): Promise<WaitOutcome> {
@@ -346,13 +353,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
   protected override async reconcile(fleet: FleetSpec): Promise<void> {
     const membership = this.members.get(fleet.membership)
     if (!membership?.hostPort) return
-    const current = new Set(this.fleetMembers(fleet.name).map((m) => m.memberId ?? m.name))
-    try {
-      const res = await request(`${this.urlOf(membership)}/fleets/${encodeURIComponent(fleet.name)}/members`, { headersTimeout: 5_000, bodyTimeout: 5_000 })
-      const body = (await res.body.json()) as { members?: { id: string }[] }
-      const ghosts = (body.members ?? []).map((x) => x.id).filter((id) => !current.has(id))
-      for (const id of ghosts) await deregisterMember(this.urlOf(membership), fleet.name, id)
-    } catch {}
+    await deregisterGhosts(this.urlOf(membership), fleet.name, new Set(this.fleetMembers(fleet.name).map((m) => m.memberId ?? m.name)))
   }
 
   /** docker restart: SIGTERM, then SIGKILL after the grace; the same container starts again. */
@@ -465,8 +466,6 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
     await this.refreshPort(m)
     return { how: `docker network connect ${nets.map((n) => `${n.network} (aliases ${n.aliases.join(', ') || 'none'})`).join('; ')}` }
   }
-
-  // ---- teardown -----------------------------------------------------------------------------
 
   async leftovers(): Promise<string[]> {
     return this.client ? projectResources(this.docker, this.projectName) : []

@@ -5,9 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 
-export type PidsCgroups =
-  | { kind: 'v1' | 'v2'; /** the `outage-lab` parent directory */ root: string }
-  | { kind: 'none'; reason: string }
+export type PidsCgroups = { kind: 'v1' | 'v2'; /** the `outage-lab` parent directory */ root: string } | { kind: 'none'; reason: string }
 
 const PARENT = 'outage-lab'
 

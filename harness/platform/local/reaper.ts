@@ -68,10 +68,7 @@ function signalAll(pids: number[], signal: NodeJS.Signals): void {
 
 async function reap(): Promise<void> {
   const state = readRunState(stateFile)
-  const known = new Set<number>([
-    ...(values.pids ?? '').split(',').filter(Boolean).map(Number),
-    ...(state?.pids ?? []).map((p) => p.pid),
-  ])
+  const known = new Set<number>([...(values.pids ?? '').split(',').filter(Boolean).map(Number), ...(state?.pids ?? []).map((p) => p.pid)])
   // Only processes that carry the run's marker: a pid from the state file may have been recycled.
   const victims = new Set([...known].filter((pid) => belongsToRun(pid, runId)))
   for (const pid of processesOfRun(runId)) victims.add(pid)

@@ -350,7 +350,8 @@ export class StartedLocalTopology extends StartedTopologyBase<LocalMember> {
         bodyTimeout: 5_000,
       })
       const body = (await res.body.json().catch(() => ({}))) as { id?: string }
-      if (res.statusCode >= 300) throw new InvalidOperation('INVALID_ARGUMENT', `${name} refused the partition rule (${direction}): ${res.statusCode} ${JSON.stringify(body)}`)
+      if (res.statusCode >= 300)
+        throw new InvalidOperation('INVALID_ARGUMENT', `${name} refused the partition rule (${direction}): ${res.statusCode} ${JSON.stringify(body)}`)
       rules.push(`${direction}:${body.id}`)
     }
     this.partitions.set(name, rules)
@@ -362,7 +363,12 @@ export class StartedLocalTopology extends StartedTopologyBase<LocalMember> {
     const rules = this.partitions.get(name) ?? []
     for (const r of rules) {
       const [direction, id] = r.split(':')
-      const res = await request(`${m.url}/admin/faults/${direction}/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${this.adminToken}` }, headersTimeout: 5_000, bodyTimeout: 5_000 })
+      const res = await request(`${m.url}/admin/faults/${direction}/${id}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${this.adminToken}` },
+        headersTimeout: 5_000,
+        bodyTimeout: 5_000,
+      })
       await res.body.dump()
     }
     this.partitions.delete(name)
@@ -398,7 +404,12 @@ export class StartedLocalTopology extends StartedTopologyBase<LocalMember> {
     const listed = new Set(waves.flat())
     waves.push([...this.members.keys()].filter((n) => !listed.has(n)))
     for (const wave of waves.reverse()) {
-      await Promise.all(wave.map((name) => this.members.get(name)).filter((m): m is LocalMember => !!m).map((m) => this.stopMember(m)))
+      await Promise.all(
+        wave
+          .map((name) => this.members.get(name))
+          .filter((m): m is LocalMember => !!m)
+          .map((m) => this.stopMember(m)),
+      )
     }
     if (this.cgroups) {
       const removed = await this.cgroups.removeAll()

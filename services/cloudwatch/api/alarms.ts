@@ -16,7 +16,9 @@ function actions(ctx: CloudWatchContext, value: unknown, parameter: string): str
     const action = v.requiredString(a, p, { max: 1024 })
     if (/^https?:/i.test(action)) {
       if (!isHttpAction(action, ctx.actionHosts)) {
-        throw CloudWatchErrors.InvalidParameterValue(`The value ${action} for parameter ${p} is invalid: HTTP actions may only target ${[...ctx.actionHosts].join(', ')} (ALARM_ACTION_HOSTS).`)
+        throw CloudWatchErrors.InvalidParameterValue(
+          `The value ${action} for parameter ${p} is invalid: HTTP actions may only target ${[...ctx.actionHosts].join(', ')} (ALARM_ACTION_HOSTS).`,
+        )
       }
     } else if (!action.startsWith('arn:')) v.invalid(action, p)
     return action
@@ -33,16 +35,21 @@ export function parsePutMetricAlarm(ctx: CloudWatchContext, input: any): AlarmDe
   if (input.Statistic !== undefined && input.ExtendedStatistic !== undefined) {
     throw CloudWatchErrors.InvalidParameterCombination('The parameters Statistic and ExtendedStatistic are mutually exclusive and you have specified both.')
   }
-  if (input.ExtendedStatistic !== undefined) throw CloudWatchErrors.InvalidParameterValue('ExtendedStatistic: percentiles are not supported by outage-lab; use Statistic.')
+  if (input.ExtendedStatistic !== undefined)
+    throw CloudWatchErrors.InvalidParameterValue('ExtendedStatistic: percentiles are not supported by outage-lab; use Statistic.')
   const statistic = v.required(v.optionalEnum(input.Statistic, 'Statistic', v.STATISTICS), 'Statistic')
   const periodSec = v.required(v.optionalInt(input.Period, 'Period', 1), 'Period')
   const evaluationPeriods = v.required(v.optionalInt(input.EvaluationPeriods, 'EvaluationPeriods', 1), 'EvaluationPeriods')
   const datapointsToAlarm = v.optionalInt(input.DatapointsToAlarm, 'DatapointsToAlarm', 1) ?? evaluationPeriods
   if (datapointsToAlarm > evaluationPeriods) {
-    throw CloudWatchErrors.InvalidParameterCombination(`DatapointsToAlarm (${datapointsToAlarm}) must be less than or equal to EvaluationPeriods (${evaluationPeriods}).`)
+    throw CloudWatchErrors.InvalidParameterCombination(
+      `DatapointsToAlarm (${datapointsToAlarm}) must be less than or equal to EvaluationPeriods (${evaluationPeriods}).`,
+    )
   }
   if (periodSec * evaluationPeriods > MAX_EVALUATION_RANGE_SEC) {
-    throw CloudWatchErrors.InvalidParameterCombination(`The evaluation range Period * EvaluationPeriods (${periodSec * evaluationPeriods} seconds) must not exceed ${MAX_EVALUATION_RANGE_SEC} seconds.`)
+    throw CloudWatchErrors.InvalidParameterCombination(
+      `The evaluation range Period * EvaluationPeriods (${periodSec * evaluationPeriods} seconds) must not exceed ${MAX_EVALUATION_RANGE_SEC} seconds.`,
+    )
   }
   return {
     alarmName,
@@ -98,21 +105,24 @@ export function describeAlarms(ctx: CloudWatchContext): Operation {
     }
     const state = v.optionalEnum(input.StateValue, 'StateValue', ['OK', 'ALARM', 'INSUFFICIENT_DATA'] as const)
     const actionPrefix = v.optionalString(input.ActionPrefix, 'ActionPrefix', { max: 1024 })
-    const types = (v.optionalList(input.AlarmTypes, 'AlarmTypes', 2) ?? []).map((t, i) => v.optionalEnum(t, `AlarmTypes.member.${i + 1}`, ['MetricAlarm', 'CompositeAlarm'] as const)!)
+    const types = (v.optionalList(input.AlarmTypes, 'AlarmTypes', 2) ?? []).map((t, i) =>
+      v.optionalEnum(t, `AlarmTypes.member.${i + 1}`, ['MetricAlarm', 'CompositeAlarm'] as const)!,
+    )
     const maxRecords = v.optionalInt(input.MaxRecords, 'MaxRecords', 1, 100) ?? 50
     const offset = v.decodeToken(input.NextToken)
     const wanted = new Set(names)
-    const matching = types.length > 0 && !types.includes('MetricAlarm')
-      ? []
-      : [...ctx.alarms.values()]
-          .filter(
-            (a) =>
-              (wanted.size === 0 || wanted.has(a.alarmName)) &&
-              (prefix === undefined || a.alarmName.startsWith(prefix)) &&
-              (state === undefined || a.state === state) &&
-              (actionPrefix === undefined || [...a.alarmActions, ...a.okActions, ...a.insufficientDataActions].some((x) => x.startsWith(actionPrefix))),
-          )
-          .sort((a, b) => (a.alarmName < b.alarmName ? -1 : a.alarmName > b.alarmName ? 1 : 0))
+    const matching =
+      types.length > 0 && !types.includes('MetricAlarm')
+        ? []
+        : [...ctx.alarms.values()]
+            .filter(
+              (a) =>
+                (wanted.size === 0 || wanted.has(a.alarmName)) &&
+                (prefix === undefined || a.alarmName.startsWith(prefix)) &&
+                (state === undefined || a.state === state) &&
+                (actionPrefix === undefined || [...a.alarmActions, ...a.okActions, ...a.insufficientDataActions].some((x) => x.startsWith(actionPrefix))),
+            )
+            .sort((a, b) => (a.alarmName < b.alarmName ? -1 : a.alarmName > b.alarmName ? 1 : 0))
     const page = matching.slice(offset, offset + maxRecords)
     return {
       MetricAlarms: page.map(toWire),

@@ -24,18 +24,23 @@ export function parsePutMetricData(input: any, requestId: string, nowMs: number)
     const metricName = v.requiredString(d.MetricName, `${p}.MetricName`)
     const dimensions = v.dimensions(d.Dimensions, `${p}.Dimensions`)
     const timestampMs = v.optionalTimestamp(d.Timestamp, `${p}.Timestamp`) ?? nowMs
-    if (timestampMs < nowMs - TWO_WEEKS_MS) throw CloudWatchErrors.InvalidParameterValue(`The parameter ${p}.Timestamp must specify a time no more than two weeks in the past.`)
-    if (timestampMs > nowMs + TWO_HOURS_MS) throw CloudWatchErrors.InvalidParameterValue(`The parameter ${p}.Timestamp must specify a time no more than two hours in the future.`)
+    if (timestampMs < nowMs - TWO_WEEKS_MS)
+      throw CloudWatchErrors.InvalidParameterValue(`The parameter ${p}.Timestamp must specify a time no more than two weeks in the past.`)
+    if (timestampMs > nowMs + TWO_HOURS_MS)
+      throw CloudWatchErrors.InvalidParameterValue(`The parameter ${p}.Timestamp must specify a time no more than two hours in the future.`)
     const unit = v.optionalEnum(d.Unit, `${p}.Unit`, v.UNITS) ?? 'None'
     if (d.StorageResolution !== undefined && d.StorageResolution !== 1 && d.StorageResolution !== 60) v.invalid(d.StorageResolution, `${p}.StorageResolution`)
     const given = (['Value', 'Values', 'StatisticValues'] as const).filter((k) => d[k] !== undefined && d[k] !== null)
     if (given.length > 1) {
-      throw CloudWatchErrors.InvalidParameterCombination(`The parameters ${p}.${given[0]} and ${p}.${given[1]} are mutually exclusive and you have specified both.`)
+      throw CloudWatchErrors.InvalidParameterCombination(
+        `The parameters ${p}.${given[0]} and ${p}.${given[1]} are mutually exclusive and you have specified both.`,
+      )
     }
     if (d.Counts !== undefined && d.Counts !== null && given[0] !== 'Values') {
       throw CloudWatchErrors.InvalidParameterCombination(`The parameter ${p}.Counts can only be specified with ${p}.Values.`)
     }
-    if (given.length === 0) throw CloudWatchErrors.MissingParameter(`At least one of the parameters ${p}.Value, ${p}.Values or ${p}.StatisticValues must be specified.`)
+    if (given.length === 0)
+      throw CloudWatchErrors.MissingParameter(`At least one of the parameters ${p}.Value, ${p}.Values or ${p}.StatisticValues must be specified.`)
     const base = { id: `${requestId}:${i}`, namespace, metricName, dimensions, timestampMs, unit, acceptedAtMs: nowMs }
 
     if (given[0] === 'Value') {
@@ -44,7 +49,8 @@ export function parsePutMetricData(input: any, requestId: string, nowMs: number)
     } else if (given[0] === 'Values') {
       const values = v.optionalList(d.Values, `${p}.Values`, 150)!
       const counts = v.optionalList(d.Counts, `${p}.Counts`, 150)
-      if (counts && counts.length !== values.length) throw CloudWatchErrors.InvalidParameterValue(`The parameters ${p}.Values and ${p}.Counts must be arrays of the same length.`)
+      if (counts && counts.length !== values.length)
+        throw CloudWatchErrors.InvalidParameterValue(`The parameters ${p}.Values and ${p}.Counts must be arrays of the same length.`)
       let sampleCount = 0
       let sum = 0
       let min = Infinity
@@ -69,7 +75,10 @@ export function parsePutMetricData(input: any, requestId: string, nowMs: number)
       const min = field('Minimum')
       const max = field('Maximum')
       if (sampleCount <= 0) v.invalid(sampleCount, `${p}.StatisticValues.SampleCount`)
-      if (min > max) throw CloudWatchErrors.InvalidParameterValue(`The parameter ${p}.StatisticValues.Minimum must be less than or equal to the parameter ${p}.StatisticValues.Maximum.`)
+      if (min > max)
+        throw CloudWatchErrors.InvalidParameterValue(
+          `The parameter ${p}.StatisticValues.Minimum must be less than or equal to the parameter ${p}.StatisticValues.Maximum.`,
+        )
       out.push({ ...base, sampleCount, sum, min, max })
     }
   })

@@ -86,7 +86,9 @@ export function getMetricData(ctx: CloudWatchContext): Operation {
       if (ids.has(id)) throw CloudWatchErrors.InvalidParameterValue(`The value ${id} for parameter ${p}.Id is not unique.`)
       ids.add(id)
       if (q.Expression !== undefined && q.MetricStat !== undefined) {
-        throw CloudWatchErrors.InvalidParameterCombination(`The parameters ${p}.MetricStat and ${p}.Expression are mutually exclusive and you have specified both.`)
+        throw CloudWatchErrors.InvalidParameterCombination(
+          `The parameters ${p}.MetricStat and ${p}.Expression are mutually exclusive and you have specified both.`,
+        )
       }
       if (q.Expression !== undefined) throw CloudWatchErrors.InvalidParameterValue(`${p}.Expression: metric math is not supported by outage-lab.`)
       const ms = v.required(q.MetricStat, `${p}.MetricStat`)

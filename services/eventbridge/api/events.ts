@@ -43,8 +43,10 @@ export function eventOperations(ctx: EventsContext): Record<string, Operation> {
 
 async function putEvents(ctx: EventsContext, input: any): Promise<EntryResult[]> {
   const entries = v.list(input.Entries, 'entries', 1, 10)
-  if (input.EndpointId !== undefined && input.EndpointId !== null) throw EventsErrors.ValidationException('EndpointId (global endpoints) is not supported by outage-lab.')
-  if (entries.reduce((sum: number, e) => sum + entrySize(e), 0) > MAX_REQUEST_BYTES) throw EventsErrors.ValidationException('Total size of the entries in the request is over the limit.')
+  if (input.EndpointId !== undefined && input.EndpointId !== null)
+    throw EventsErrors.ValidationException('EndpointId (global endpoints) is not supported by outage-lab.')
+  if (entries.reduce((sum: number, e) => sum + entrySize(e), 0) > MAX_REQUEST_BYTES)
+    throw EventsErrors.ValidationException('Total size of the entries in the request is over the limit.')
   const now = ctx.now()
   const results: EntryResult[] = []
   const accepted: { index: number; record: StreamRecord }[] = []
@@ -125,7 +127,8 @@ function checkEntry(ctx: EventsContext, raw: unknown, nowMs: number): EntryResul
   if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' }
   let resources: string[] = []
   if (e.Resources !== undefined && e.Resources !== null) {
-    if (!Array.isArray(e.Resources) || !e.Resources.every((r: unknown) => typeof r === 'string')) return invalid('Resources', 'Resources must be a list of strings.')
+    if (!Array.isArray(e.Resources) || !e.Resources.every((r: unknown) => typeof r === 'string'))
+      return invalid('Resources', 'Resources must be a list of strings.')
     resources = e.Resources
   }
   let timeMs = nowMs

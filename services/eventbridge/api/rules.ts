@@ -26,7 +26,8 @@ export function ruleOperations(ctx: EventsContext): Record<string, Operation> {
       if (input.ScheduleExpression !== undefined && input.ScheduleExpression !== null) {
         throw EventsErrors.ValidationException('ScheduleExpression is not supported by outage-lab: give an EventPattern.')
       }
-      if (input.EventPattern === undefined || input.EventPattern === null) throw EventsErrors.ValidationException('Parameter(s) EventPattern or ScheduleExpression must be specified.')
+      if (input.EventPattern === undefined || input.EventPattern === null)
+        throw EventsErrors.ValidationException('Parameter(s) EventPattern or ScheduleExpression must be specified.')
       const text = v.requiredString(input.EventPattern, 'eventPattern', 4096)
       let pattern
       try {
@@ -37,7 +38,9 @@ export function ruleOperations(ctx: EventsContext): Record<string, Operation> {
       }
       const state = input.State ?? 'ENABLED'
       if (state !== 'ENABLED' && state !== 'DISABLED') {
-        throw EventsErrors.ValidationException(`1 validation error detected: Value '${state}' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED]`)
+        throw EventsErrors.ValidationException(
+          `1 validation error detected: Value '${state}' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED]`,
+        )
       }
       await rules.put({ name, eventPattern: text, state, description }, pattern)
       return { RuleArn: ruleArn(region, name) }

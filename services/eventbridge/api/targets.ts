@@ -25,7 +25,10 @@ export function targetOperations(ctx: EventsContext): Record<string, Operation> 
       const ids = new Set(given.map((t) => t.Id))
       if (ids.size !== given.length) throw EventsErrors.ValidationException('Targets contain duplicate Ids.')
       const next = [...rule.targets.filter((t) => !ids.has(t.Id)), ...given]
-      if (next.length > ctx.maxTargetsPerRule) throw EventsErrors.LimitExceededException(`The requested resource exceeds the maximum number allowed: a rule has at most ${ctx.maxTargetsPerRule} targets.`)
+      if (next.length > ctx.maxTargetsPerRule)
+        throw EventsErrors.LimitExceededException(
+          `The requested resource exceeds the maximum number allowed: a rule has at most ${ctx.maxTargetsPerRule} targets.`,
+        )
       await rules.setTargets(rule.name, next)
       return { FailedEntryCount: 0, FailedEntries: [] }
     },
@@ -42,7 +45,10 @@ export function targetOperations(ctx: EventsContext): Record<string, Operation> 
     async RemoveTargets(input) {
       const rule = ruleOf(input)
       const ids = new Set(v.list(input.Ids, 'ids', 1, 100).map((id, i) => v.name(id, `ids.${i + 1}.member`)))
-      await rules.setTargets(rule.name, rule.targets.filter((t) => !ids.has(t.Id)))
+      await rules.setTargets(
+        rule.name,
+        rule.targets.filter((t) => !ids.has(t.Id)),
+      )
       return { FailedEntryCount: 0, FailedEntries: [] }
     },
   }
@@ -50,7 +56,8 @@ export function targetOperations(ctx: EventsContext): Record<string, Operation> 
 
 function target(raw: unknown, i: number, extraHosts: string[]): Target {
   const at = `targets.${i + 1}.member`
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw EventsErrors.ValidationException(`1 validation error detected: Value at '${at}' failed to satisfy constraint: Member must be a structure`)
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw EventsErrors.ValidationException(`1 validation error detected: Value at '${at}' failed to satisfy constraint: Member must be a structure`)
   const t = raw as Record<string, any>
   const id = v.name(t.Id, `${at}.id`)
   const arn = v.requiredString(t.Arn, `${at}.arn`, 1600)
@@ -58,15 +65,23 @@ function target(raw: unknown, i: number, extraHosts: string[]): Target {
   try {
     url = new URL(arn)
   } catch {
-    throw EventsErrors.ValidationException(`Parameter ${arn} is not valid. Reason: outage-lab delivers only to http(s) URLs on this machine (e.g. http://127.0.0.1:8080/hook).`)
+    throw EventsErrors.ValidationException(
+      `Parameter ${arn} is not valid. Reason: outage-lab delivers only to http(s) URLs on this machine (e.g. http://127.0.0.1:8080/hook).`,
+    )
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw EventsErrors.ValidationException(`Parameter ${arn} is not valid. Reason: the target URL must be http or https.`)
-  if (!LOOPBACK.test(url.hostname) && !extraHosts.includes(url.hostname.toLowerCase())) throw EventsErrors.ValidationException(`Parameter ${arn} is not valid. Reason: the target must be on this machine (127.0.0.1, localhost or [::1]${extraHosts.length ? `, or one of TARGET_HOSTS: ${extraHosts.join(', ')}` : ''}), got ${url.hostname}.`)
-  if (t.InputTransformer !== undefined && t.InputTransformer !== null) throw EventsErrors.ValidationException('InputTransformer is not supported by outage-lab: use Input or InputPath.')
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw EventsErrors.ValidationException(`Parameter ${arn} is not valid. Reason: the target URL must be http or https.`)
+  if (!LOOPBACK.test(url.hostname) && !extraHosts.includes(url.hostname.toLowerCase()))
+    throw EventsErrors.ValidationException(
+      `Parameter ${arn} is not valid. Reason: the target must be on this machine (127.0.0.1, localhost or [::1]${extraHosts.length ? `, or one of TARGET_HOSTS: ${extraHosts.join(', ')}` : ''}), got ${url.hostname}.`,
+    )
+  if (t.InputTransformer !== undefined && t.InputTransformer !== null)
+    throw EventsErrors.ValidationException('InputTransformer is not supported by outage-lab: use Input or InputPath.')
   const out: Target = { Id: id, Arn: arn }
   const input = v.optionalString(t.Input, `${at}.input`, 8192)
   const inputPath = v.optionalString(t.InputPath, `${at}.inputPath`, 256)
-  if (input !== undefined && inputPath !== undefined) throw EventsErrors.ValidationException('Only one of Input, InputPath, or InputTransformer must be provided.')
+  if (input !== undefined && inputPath !== undefined)
+    throw EventsErrors.ValidationException('Only one of Input, InputPath, or InputTransformer must be provided.')
   if (input !== undefined) {
     try {
       JSON.parse(input)
@@ -76,7 +91,8 @@ function target(raw: unknown, i: number, extraHosts: string[]): Target {
     out.Input = input
   }
   if (inputPath !== undefined) {
-    if (!/^\$(\.[A-Za-z0-9_-]+)*$/.test(inputPath)) throw EventsErrors.ValidationException(`Parameter InputPath is not valid. Reason: outage-lab takes a dotted path such as $.detail, got ${inputPath}.`)
+    if (!/^\$(\.[A-Za-z0-9_-]+)*$/.test(inputPath))
+      throw EventsErrors.ValidationException(`Parameter InputPath is not valid. Reason: outage-lab takes a dotted path such as $.detail, got ${inputPath}.`)
     out.InputPath = inputPath
   }
   if (t.RetryPolicy !== undefined && t.RetryPolicy !== null) {

@@ -45,7 +45,8 @@ export function list(value: unknown, at: string, min: number, max: number): unkn
 
 /** Only the default bus exists; it may be named or given by ARN. */
 export function eventBus(value: unknown, region: string): string {
-  if (value === undefined || value === null || value === DEFAULT_BUS || value === `arn:aws:events:${region}:${ACCOUNT}:event-bus/${DEFAULT_BUS}`) return DEFAULT_BUS
+  if (value === undefined || value === null || value === DEFAULT_BUS || value === `arn:aws:events:${region}:${ACCOUNT}:event-bus/${DEFAULT_BUS}`)
+    return DEFAULT_BUS
   const s = requiredString(value, 'eventBusName', 1600)
   throw EventsErrors.ResourceNotFoundException(`Event bus ${s} does not exist.`)
 }

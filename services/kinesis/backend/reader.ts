@@ -64,18 +64,25 @@ export class ShardReader {
         const parsed = parseSequence(seq)
         if (!parsed) throw invalidSequence(seq, shardId, stream)
         if (parsed.shardIndex !== shardIndex) {
-          throw AwsErrors.InvalidArgumentException(`Invalid StartingSequenceNumber. It encodes ${shardIdOf(parsed.shardIndex)}, while it was used in a call to a shard with ${shardId}`)
+          throw AwsErrors.InvalidArgumentException(
+            `Invalid StartingSequenceNumber. It encodes ${shardIdOf(parsed.shardIndex)}, while it was used in a call to a shard with ${shardId}`,
+          )
         }
         pos = at(seq, type === 'AT_SEQUENCE_NUMBER')
         break
       }
       case 'AT_TIMESTAMP': {
         const ts = req.timestampMs
-        if (ts === undefined) throw AwsErrors.InvalidArgumentException('Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.')
+        if (ts === undefined)
+          throw AwsErrors.InvalidArgumentException(
+            'Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.',
+          )
         if (typeof ts !== 'number' || !Number.isFinite(ts)) throw AwsErrors.InvalidArgumentException(`Invalid timestampInMillis: ${JSON.stringify(ts)}`)
         const now = this.#now()
         if (ts > now) {
-          throw AwsErrors.InvalidArgumentException(`The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: ${ts}, currentTimestampInMillis: ${now}`)
+          throw AwsErrors.InvalidArgumentException(
+            `The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: ${ts}, currentTimestampInMillis: ${now}`,
+          )
         }
         // Arrival times never decrease along a shard, so every later record arrives after ts too.
         const i = log ? log.indexAtTime(ts) : 0
@@ -107,5 +114,7 @@ export class ShardReader {
 }
 
 function invalidSequence(seq: string, shardId: string, stream: string) {
-  return AwsErrors.InvalidArgumentException(`StartingSequenceNumber ${seq} used in GetShardIterator on shard ${shardId} in stream ${stream} under account ${ACCOUNT} is invalid.`)
+  return AwsErrors.InvalidArgumentException(
+    `StartingSequenceNumber ${seq} used in GetShardIterator on shard ${shardId} in stream ${stream} under account ${ACCOUNT} is invalid.`,
+  )
 }

@@ -21,7 +21,8 @@ export async function adminRoutes(app: FastifyInstance, opts: { table: MemberTab
     })),
   )
   // Unknown admin paths stop here: they must not be proxied to a member's own admin API.
-  const notFound = async (req: FastifyRequest, reply: FastifyReply) => reply.code(404).send({ __type: 'ResourceNotFoundException', message: `no admin route ${req.method} ${req.url}` })
+  const notFound = async (req: FastifyRequest, reply: FastifyReply) =>
+    reply.code(404).send({ __type: 'ResourceNotFoundException', message: `no admin route ${req.method} ${req.url}` })
   app.all('/', notFound)
   app.all('/*', notFound)
 }

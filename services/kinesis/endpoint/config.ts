@@ -33,9 +33,20 @@ export function loadConfig(env: Env): EndpointConfig {
   const staticList = env.ENDPOINT_MEMBERS
   let members: EndpointConfig['members']
   if (staticList) {
-    members = { kind: 'static', urls: staticList.split(',').map((s) => s.trim()).filter(Boolean).map((u) => memberUrl('ENDPOINT_MEMBERS', u, staticList)) }
+    members = {
+      kind: 'static',
+      urls: staticList
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map((u) => memberUrl('ENDPOINT_MEMBERS', u, staticList)),
+    }
   } else if (env.METADATA_URL) {
-    members = { kind: 'metadata', metadataUrl: memberUrl('METADATA_URL', env.METADATA_URL, env.METADATA_URL), pollMs: envInt(env, 'MEMBERSHIP_POLL_MS', { fallback: 500, min: 10 }) }
+    members = {
+      kind: 'metadata',
+      metadataUrl: memberUrl('METADATA_URL', env.METADATA_URL, env.METADATA_URL),
+      pollMs: envInt(env, 'MEMBERSHIP_POLL_MS', { fallback: 500, min: 10 }),
+    }
   } else {
     throw new InvalidConfig('METADATA_URL', 'the metadata service URL (or ENDPOINT_MEMBERS, a comma list of member URLs)', undefined)
   }
@@ -64,6 +75,7 @@ function memberUrl(variable: string, raw: string, whole: string): string {
   } catch {
     throw new InvalidConfig(variable, 'http:// URLs', whole)
   }
-  if (u.protocol !== 'http:' || (u.pathname !== '/' && u.pathname !== '') || u.search) throw new InvalidConfig(variable, 'http:// URLs with no path or query', whole)
+  if (u.protocol !== 'http:' || (u.pathname !== '/' && u.pathname !== '') || u.search)
+    throw new InvalidConfig(variable, 'http:// URLs with no path or query', whole)
   return u.origin
 }

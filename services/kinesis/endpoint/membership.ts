@@ -41,7 +41,12 @@ export function metadataMembership(opts: MetadataMembershipOptions): MembershipS
     start(onMembers) {
       const poll = async () => {
         try {
-          const res = await opts.dispatcher.request({ origin: opts.metadataUrl, path, method: 'GET', signal: AbortSignal.any([AbortSignal.timeout(Math.max(1000, opts.pollMs * 4)), stop.signal]) })
+          const res = await opts.dispatcher.request({
+            origin: opts.metadataUrl,
+            path,
+            method: 'GET',
+            signal: AbortSignal.any([AbortSignal.timeout(Math.max(1000, opts.pollMs * 4)), stop.signal]),
+          })
           const text = await res.body.text()
           if (res.statusCode !== 200) throw new Error(`GET ${path} answered ${res.statusCode}: ${text.slice(0, 200)}`)
           onMembers(parseMembers(JSON.parse(text), opts.cell))

@@ -125,6 +125,7 @@ function forward(req: FastifyRequest, reply: FastifyReply, member: Member, attem
 function proxyFailure(err: Error, member: Member, timeoutMs: number): AwsError {
   const code = (err as { code?: string }).code ?? 'unknown'
   if (CONNECT_FAILURES.has(code)) return AwsErrors.ServiceUnavailable(`Member ${member.id} could not be reached (${code})`)
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new AwsError('InternalFailure', 504, `Member ${member.id} did not answer within ${timeoutMs} ms`)
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+    return new AwsError('InternalFailure', 504, `Member ${member.id} did not answer within ${timeoutMs} ms`)
   return new AwsError('InternalFailure', 502, `Member ${member.id} failed mid-request (${code}: ${err.message})`)
 }

@@ -63,7 +63,8 @@ export function readConfig(env: Env): FrontendConfig {
 
 function cacheFleet(env: Env): string | undefined {
   const v = env.SHARD_MAP_CACHE_FLEET || undefined
-  if (v !== undefined && !/^[a-z][a-z0-9-]{0,62}$/.test(v)) throw new InvalidConfig('SHARD_MAP_CACHE_FLEET', 'a fleet name (lower-case letters, digits, dashes)', v)
-  if (v !== undefined && v === (env.FLEET || 'main')) throw new InvalidConfig('SHARD_MAP_CACHE_FLEET', 'a fleet other than this member\'s own', v)
+  if (v !== undefined && !/^[a-z][a-z0-9-]{0,62}$/.test(v))
+    throw new InvalidConfig('SHARD_MAP_CACHE_FLEET', 'a fleet name (lower-case letters, digits, dashes)', v)
+  if (v !== undefined && v === (env.FLEET || 'main')) throw new InvalidConfig('SHARD_MAP_CACHE_FLEET', "a fleet other than this member's own", v)
   return v
 }

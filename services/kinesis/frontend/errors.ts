@@ -7,8 +7,7 @@ import { AwsError, AwsErrors } from '../../kit/index.js'
 export const ACCOUNT_ID = '000000000000'
 
 export const KinesisErrors = {
-  streamNotFound: (stream: string, account = ACCOUNT_ID) =>
-    AwsErrors.ResourceNotFoundException(`Stream ${stream} under account ${account} not found.`),
+  streamNotFound: (stream: string, account = ACCOUNT_ID) => AwsErrors.ResourceNotFoundException(`Stream ${stream} under account ${account} not found.`),
   shardNotFound: (shardId: string, stream: string) =>
     AwsErrors.ResourceNotFoundException(`Shard ${shardId} in stream ${stream} under account ${ACCOUNT_ID} does not exist`),
   rateExceeded: (shardId: string, stream: string) =>

@@ -38,7 +38,8 @@ export async function peerRoutes(app: FastifyInstance, opts: PeerRoutesOptions):
 
   app.get('/peer/stream', async (req, reply) => {
     const from = (req.query as Record<string, unknown>).from
-    if (typeof from !== 'string' || from === '') throw AwsErrors.InvalidArgumentException('GET /peer/stream: query parameter from (the reading member id) is required')
+    if (typeof from !== 'string' || from === '')
+      throw AwsErrors.InvalidArgumentException('GET /peer/stream: query parameter from (the reading member id) is required')
     const out = new PassThrough()
     const send = (line: PeerGossip) => out.write(JSON.stringify(line) + '\n')
     const member = map.selfId

@@ -158,7 +158,8 @@ function checkValue(value: unknown, spec: Spec, path: string, errors: string[]):
       return
     }
     case 'Blob':
-      if (spec.maxLength !== undefined && base64Length(value as string) > spec.maxLength) fail(`Member must have length less than or equal to ${spec.maxLength}`)
+      if (spec.maxLength !== undefined && base64Length(value as string) > spec.maxLength)
+        fail(`Member must have length less than or equal to ${spec.maxLength}`)
       return
     case 'List': {
       const list = value as unknown[]

@@ -23,7 +23,8 @@ export function streamName(value: unknown, field = 'streamName'): string {
   if (!STREAM_NAME.test(value)) throw constraint(value, field, 'Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+')
   // Kinesis accepts them, but every HTTP client resolves "." and ".." in a URL path, so no
   // front-end could address such a stream on its back-end: refuse them up front, clearly.
-  if (value === '.' || value === '..') throw AwsErrors.InvalidArgumentException(`Stream name '${value}' is not supported by outage-lab: URL paths cannot carry it.`)
+  if (value === '.' || value === '..')
+    throw AwsErrors.InvalidArgumentException(`Stream name '${value}' is not supported by outage-lab: URL paths cannot carry it.`)
   return value
 }
 

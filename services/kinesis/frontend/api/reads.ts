@@ -34,7 +34,10 @@ interface BackendRecords {
 export function readOperations(dp: DataPlane): Record<string, Operation> {
   return {
     async GetShardIterator(body) {
-      const input = validate<StreamRef & { ShardId: string; ShardIteratorType: string; StartingSequenceNumber?: string; Timestamp?: number }>(body, GET_SHARD_ITERATOR)
+      const input = validate<StreamRef & { ShardId: string; ShardIteratorType: string; StartingSequenceNumber?: string; Timestamp?: number }>(
+        body,
+        GET_SHARD_ITERATOR,
+      )
       const type = input.ShardIteratorType
       const seq = input.StartingSequenceNumber ?? undefined
       const bySequence = type === 'AT_SEQUENCE_NUMBER' || type === 'AFTER_SEQUENCE_NUMBER'
@@ -47,7 +50,9 @@ export function readOperations(dp: DataPlane): Record<string, Operation> {
       let timestampMs: number | undefined
       if (type === 'AT_TIMESTAMP') {
         if (input.Timestamp == null) {
-          throw AwsErrors.InvalidArgumentException('Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.')
+          throw AwsErrors.InvalidArgumentException(
+            'Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.',
+          )
         }
         timestampMs = Math.round(input.Timestamp * 1000)
         const now = dp.now()
@@ -65,7 +70,13 @@ export function readOperations(dp: DataPlane): Record<string, Operation> {
       const out = await dp.call<{ shardIterator: string }>({
         baseUrl: dp.shardMap.backendUrl(shard.owner),
         path: '/iterators',
-        body: { stream: stream.name, shardId: shard.shardId, type, ...(seq !== undefined ? { startingSequenceNumber: seq } : {}), ...(timestampMs !== undefined ? { timestampMs } : {}) },
+        body: {
+          stream: stream.name,
+          shardId: shard.shardId,
+          type,
+          ...(seq !== undefined ? { startingSequenceNumber: seq } : {}),
+          ...(timestampMs !== undefined ? { timestampMs } : {}),
+        },
         target: `back-end ${shard.owner}`,
         dependency: shard.owner,
       })
@@ -94,7 +105,12 @@ export function readOperations(dp: DataPlane): Record<string, Operation> {
       let bytes = 0
       const records = out.records.map((r) => {
         bytes += base64Length(r.data) + Buffer.byteLength(r.partitionKey, 'utf8')
-        return { SequenceNumber: r.sequenceNumber, ApproximateArrivalTimestamp: r.approximateArrivalTimestampMs / 1000, Data: r.data, PartitionKey: r.partitionKey }
+        return {
+          SequenceNumber: r.sequenceNumber,
+          ApproximateArrivalTimestamp: r.approximateArrivalTimestampMs / 1000,
+          Data: r.data,
+          PartitionKey: r.partitionKey,
+        }
       })
       dp.throttle.chargeRead(key, bytes)
       return {

@@ -112,7 +112,14 @@ export function streamOperations(dp: DataPlane): Record<string, Operation> {
       const summaries = []
       for (const name of page) {
         const s = await dp.shardMap.stream(name)
-        if (s) summaries.push({ StreamName: s.name, StreamARN: s.arn, StreamStatus: s.status, StreamModeDetails: { StreamMode: 'PROVISIONED' }, StreamCreationTimestamp: epochSeconds(s.createdAtMs) })
+        if (s)
+          summaries.push({
+            StreamName: s.name,
+            StreamARN: s.arn,
+            StreamStatus: s.status,
+            StreamModeDetails: { StreamMode: 'PROVISIONED' },
+            StreamCreationTimestamp: epochSeconds(s.createdAtMs),
+          })
       }
       const hasMore = rest.length > page.length
       return {
@@ -124,7 +131,9 @@ export function streamOperations(dp: DataPlane): Record<string, Operation> {
     },
 
     async ListShards(body) {
-      const input = validate<StreamRef & { NextToken?: string; MaxResults?: number; ExclusiveStartShardId?: string; ShardFilter?: { Type: string; ShardId?: string } }>(body, LIST_SHARDS)
+      const input = validate<
+        StreamRef & { NextToken?: string; MaxResults?: number; ExclusiveStartShardId?: string; ShardFilter?: { Type: string; ShardId?: string } }
+      >(body, LIST_SHARDS)
       const hasName = (input.StreamName ?? input.StreamARN) != null
       const hasToken = input.NextToken != null
       if (!hasName && !hasToken) throw KinesisErrors.listShardsNeedsStream()

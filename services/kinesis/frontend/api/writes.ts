@@ -54,7 +54,13 @@ export function writeOperations(dp: DataPlane): Record<string, Operation> {
     return dp.call<BackendAppend>({
       baseUrl: dp.shardMap.backendUrl(shard.owner),
       path: `/shards/${encodeURIComponent(stream.name)}/${encodeURIComponent(shard.shardId)}/records`,
-      body: { records: records.map((r) => (r.ExplicitHashKey == null ? { data: r.Data, partitionKey: r.PartitionKey } : { data: r.Data, partitionKey: r.PartitionKey, explicitHashKey: r.ExplicitHashKey })) },
+      body: {
+        records: records.map((r) =>
+          r.ExplicitHashKey == null
+            ? { data: r.Data, partitionKey: r.PartitionKey }
+            : { data: r.Data, partitionKey: r.PartitionKey, explicitHashKey: r.ExplicitHashKey },
+        ),
+      },
       target: `back-end ${shard.owner}`,
       dependency: shard.owner,
     })
@@ -129,12 +135,19 @@ export function writeOperations(dp: DataPlane): Record<string, Operation> {
       await Promise.all(
         [...groups].map(async ([shard, indexes]) => {
           try {
-            const out = await append(stream, shard, indexes.map((i) => records[i]))
+            const out = await append(
+              stream,
+              shard,
+              indexes.map((i) => records[i]),
+            )
             if (!Array.isArray(out.records) || out.records.length !== indexes.length) throw badAppend(shard, indexes.length, out)
             for (let j = 0; j < indexes.length; j++) results[indexes[j]] = { SequenceNumber: out.records[j].sequenceNumber, ShardId: shard.shardId }
           } catch (err) {
             // Per-entry errors carry only Kinesis's two codes; the cause goes to the log.
-            dp.logFailure({ shardId: shard.shardId, stream: stream.name, owner: shard.owner, records: indexes.length, err: (err as Error).message }, 'PutRecords: back-end append failed')
+            dp.logFailure(
+              { shardId: shard.shardId, stream: stream.name, owner: shard.owner, records: indexes.length, err: (err as Error).message },
+              'PutRecords: back-end append failed',
+            )
             for (const i of indexes) results[i] = { ErrorCode: 'InternalFailure', ErrorMessage: KinesisErrors.internalFailureMessage }
             failed += indexes.length
           }

@@ -18,7 +18,12 @@ const selfId = envString(env, 'FRONTEND_ID')
 const port = envInt(env, 'PORT', { min: 0, max: 65535 })
 const host = envString(env, 'HOST', '127.0.0.1')
 
-const service = createService({ name: 'kinesis-frontend-devhost', instance: selfId, adminToken: env.OUTAGE_LAB_ADMIN_TOKEN, logLevel: envString(env, 'LOG_LEVEL', 'info') })
+const service = createService({
+  name: 'kinesis-frontend-devhost',
+  instance: selfId,
+  adminToken: env.OUTAGE_LAB_ADMIN_TOKEN,
+  logLevel: envString(env, 'LOG_LEVEL', 'info'),
+})
 const { app } = service
 const shardMap = createShardMap({
   metadataUrl: envString(env, 'METADATA_URL'),

@@ -28,7 +28,16 @@ const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const procs: ChildProcess[] = []
 
 async function start(entry: string, env: Record<string, string>): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [path.join(DIST, entry)], { env: { PATH: process.env.PATH, PORT: '0', LOG_LEVEL: 'info', ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}), ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+  const proc = spawn(process.execPath, [path.join(DIST, entry)], {
+    env: {
+      PATH: process.env.PATH,
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   procs.push(proc)
   const lines = readline.createInterface({ input: proc.stdout! })
   const port = await new Promise<number>((resolve, reject) => {
@@ -65,43 +74,63 @@ try {
   const md = await start('services/kinesis/metadata/main.js', { OUTAGE_LAB_DATA_DIR: dir })
   await call(`${md.url}/backends/backend-a`, 'PUT', { url: 'http://127.0.0.1:9' })
   for (let left = SHARDS, i = 0; left > 0; i++, left -= 8) await call(`${md.url}/streams`, 'POST', { name: `stream-${i}`, shardCount: Math.min(8, left) })
-  const env = { FLEET: 'measure', METADATA_URL: md.url, BOOTSTRAP: String(args.bootstrap), LEARN_DELAY_MS: '0', THREAD_LIMIT_ENFORCEMENT: 'process', THREAD_LIMIT: '100000' }
+  const env = {
+    FLEET: 'measure',
+    METADATA_URL: md.url,
+    BOOTSTRAP: String(args.bootstrap),
+    LEARN_DELAY_MS: '0',
+    THREAD_LIMIT_ENFORCEMENT: 'process',
+    THREAD_LIMIT: '100000',
+  }
   const hosts: string[] = []
   for (let i = 1; i <= H; i++) hosts.push((await start('services/kinesis/frontend/shardmap/dev-host.js', { ...env, FRONTEND_ID: `fe-${i}` })).url)
   for (let i = H + 1; i <= N - 1; i++) await call(`${md.url}/fleets/measure/members/fe-${i}`, 'PUT', { url: hosts[i % H] })
-  for (const h of hosts) await until(() => call(`${h}/health`), (s) => s.shard_map_state === 'ready' && s.peer_threads === N - 2)
+  for (const h of hosts)
+    await until(
+      () => call(`${h}/health`),
+      (s) => s.shard_map_state === 'ready' && s.peer_threads === N - 2,
+    )
   console.error(`fleet of ${N - 1} up (${H} hosts, ${N - 1 - H} aliases), ${SHARDS} shards; joining fe-${N}`)
 
   const t0 = Date.now()
   const joiner = await start('services/kinesis/frontend/shardmap/dev-host.js', { ...env, FRONTEND_ID: `fe-${N}` })
-  const ready = await until(() => call(`${joiner.url}/health`), (s) => s.shard_map_state === 'ready' && s.peer_threads === N - 1)
+  const ready = await until(
+    () => call(`${joiner.url}/health`),
+    (s) => s.shard_map_state === 'ready' && s.peer_threads === N - 1,
+  )
   const readyMs = Date.now() - t0
   const metrics: string = await call(`${joiner.url}/metrics`)
-  const sum = (phase: string, what: 'sum' | 'count') => Number(new RegExp(`kinesis_frontend_peer_bootstrap_seconds_${what}\\{[^}]*phase="${phase}"[^}]*\\} ([0-9.e+-]+)`).exec(metrics)?.[1] ?? NaN)
+  const sum = (phase: string, what: 'sum' | 'count') =>
+    Number(new RegExp(`kinesis_frontend_peer_bootstrap_seconds_${what}\\{[^}]*phase="${phase}"[^}]*\\} ([0-9.e+-]+)`).exec(metrics)?.[1] ?? NaN)
   const doc = await (await fetch(`${hosts[0]}/peer/shardmap`)).text()
   // RSS per peer thread: the joiner against a lone member of another fleet (same code, no peers).
   const lone = await start('services/kinesis/frontend/shardmap/dev-host.js', { ...env, FLEET: 'alone', FRONTEND_ID: 'lone' })
-  const loneHealth = await until(() => call(`${lone.url}/health`), (s) => s.shard_map_state === 'ready')
+  const loneHealth = await until(
+    () => call(`${lone.url}/health`),
+    (s) => s.shard_map_state === 'ready',
+  )
   // V8's memory reducer hands freed heap pages back some seconds after the bootstrap burst.
   await new Promise((r) => setTimeout(r, 15_000))
   const settled = await call(`${joiner.url}/health`)
   const perThreadMb = (settled.rss_bytes - loneHealth.rss_bytes) / (N - 1) / 1e6
-  console.log(JSON.stringify({
-    fleet: N,
-    shards: SHARDS,
-    bootstrap: args.bootstrap,
-    baseThreads: ready.base_threads,
-    threadsReady: ready.threads,
-    readyMs,
-    peerMapBytes: Buffer.byteLength(doc),
-    peerMapEntries: JSON.parse(doc.slice(0, doc.indexOf("\n"))).entries,
-    fetchMsPerPeer: +((sum('fetch', 'sum') / sum('fetch', 'count')) * 1000).toFixed(1),
-    processMsPerPeer: +((sum('process', 'sum') / sum('process', 'count')) * 1000).toFixed(1),
-    rssLoneMb: +(loneHealth.rss_bytes / 1e6).toFixed(1),
-    rssJoinerAtReadyMb: +(ready.rss_bytes / 1e6).toFixed(1),
-    rssJoinerMb: +(settled.rss_bytes / 1e6).toFixed(1),
-    rssPerPeerThreadMb: +perThreadMb.toFixed(2),
-  }))
+  console.log(
+    JSON.stringify({
+      fleet: N,
+      shards: SHARDS,
+      bootstrap: args.bootstrap,
+      baseThreads: ready.base_threads,
+      threadsReady: ready.threads,
+      readyMs,
+      peerMapBytes: Buffer.byteLength(doc),
+      peerMapEntries: JSON.parse(doc.slice(0, doc.indexOf('\n'))).entries,
+      fetchMsPerPeer: +((sum('fetch', 'sum') / sum('fetch', 'count')) * 1000).toFixed(1),
+      processMsPerPeer: +((sum('process', 'sum') / sum('process', 'count')) * 1000).toFixed(1),
+      rssLoneMb: +(loneHealth.rss_bytes / 1e6).toFixed(1),
+      rssJoinerAtReadyMb: +(ready.rss_bytes / 1e6).toFixed(1),
+      rssJoinerMb: +(settled.rss_bytes / 1e6).toFixed(1),
+      rssPerPeerThreadMb: +perThreadMb.toFixed(2),
+    }),
+  )
 } finally {
   for (const p of procs) p.kill('SIGTERM')
   await new Promise((r) => setTimeout(r, 1500))

@@ -138,7 +138,17 @@ export class DocumentProcessor {
       if (e.key.startsWith('stream/')) streams.push({ stream: e.value as StreamInfo, rev: e.rev })
       else if (e.key.startsWith('backend/')) backends.push({ id: e.key.slice('backend/'.length), url: (e.value as { url: string }).url, rev: e.rev })
     }
-    return { peerVersion: this.#header.version, bytes: this.#bytes, entries: this.#entries, verified: this.#verified, rejected: this.#rejected, rejectedKeys: this.#rejectedKeys, streams, backends, memberAcks: this.#acks }
+    return {
+      peerVersion: this.#header.version,
+      bytes: this.#bytes,
+      entries: this.#entries,
+      verified: this.#verified,
+      rejected: this.#rejected,
+      rejectedKeys: this.#rejectedKeys,
+      streams,
+      backends,
+      memberAcks: this.#acks,
+    }
   }
 
   #line(line: string): void {
@@ -149,7 +159,8 @@ export class DocumentProcessor {
       parsed = undefined
     }
     if (!this.#header) {
-      if (!parsed || typeof parsed.version !== 'number' || typeof parsed.entries !== 'number') throw new Error('not a shard-map document (want a {member, version, entries} header line)')
+      if (!parsed || typeof parsed.version !== 'number' || typeof parsed.entries !== 'number')
+        throw new Error('not a shard-map document (want a {member, version, entries} header line)')
       this.#header = parsed
       return
     }

@@ -26,7 +26,11 @@ export interface AuthoritativeMap {
 }
 
 export class MetadataError extends Error {
-  constructor(readonly status: number, readonly type: string | undefined, message: string) {
+  constructor(
+    readonly status: number,
+    readonly type: string | undefined,
+    message: string,
+  ) {
     super(message)
     this.name = 'MetadataError'
   }
@@ -93,7 +97,11 @@ export class MetadataClient {
       throw new MetadataError(res.statusCode, undefined, `metadata ${method} ${path}: HTTP ${res.statusCode}, not JSON`)
     }
     if (res.statusCode >= 300) {
-      throw new MetadataError(res.statusCode, parsed?.__type, `metadata ${method} ${path}: HTTP ${res.statusCode} ${parsed?.__type ?? ''} ${parsed?.message ?? ''}`.trim())
+      throw new MetadataError(
+        res.statusCode,
+        parsed?.__type,
+        `metadata ${method} ${path}: HTTP ${res.statusCode} ${parsed?.__type ?? ''} ${parsed?.message ?? ''}`.trim(),
+      )
     }
     return parsed
   }

@@ -15,9 +15,18 @@ export interface ShardMapMetrics {
 export function registerShardMapMetrics(registry: Registry, stats: () => ShardMapStats): ShardMapMetrics {
   const registers = [registry]
   const gauge = (name: string, help: string, read: (s: ShardMapStats) => number) =>
-    new Gauge({ name, help, registers, collect() { this.set(read(stats())) } })
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read(stats()))
+      },
+    })
   gauge('kinesis_frontend_threads', 'OS threads of this process (/proc/self/task)', (s) => s.threads)
-  gauge('kinesis_frontend_thread_limit', 'Thread limit in force (pids.max under cgroup/docker, else THREAD_LIMIT)', (s) => (Number.isFinite(s.threadLimit) ? s.threadLimit : -1))
+  gauge('kinesis_frontend_thread_limit', 'Thread limit in force (pids.max under cgroup/docker, else THREAD_LIMIT)', (s) =>
+    Number.isFinite(s.threadLimit) ? s.threadLimit : -1,
+  )
   gauge('kinesis_frontend_peer_threads', 'Live peer threads (one worker_thread per learned peer)', (s) => s.peerThreads)
   gauge('kinesis_frontend_peers', 'Peers learned by the shard-map (kept until restart)', (s) => s.peers)
   gauge('kinesis_frontend_pending_peers', 'Members seen but still inside their learn delay', (s) => s.pendingPeers)
@@ -44,7 +53,11 @@ export function registerShardMapMetrics(registry: Registry, stats: () => ShardMa
   })
   return {
     threadCreateFailures: new Counter({ name: 'kinesis_frontend_thread_create_failures_total', help: 'Peer threads that could not be created', registers }),
-    fleetRemovals: new Counter({ name: 'kinesis_frontend_fleet_removals_total', help: 'Times this member found itself removed from fleet membership and rejoined with a fresh bootstrap', registers }),
+    fleetRemovals: new Counter({
+      name: 'kinesis_frontend_fleet_removals_total',
+      help: 'Times this member found itself removed from fleet membership and rejoined with a fresh bootstrap',
+      registers,
+    }),
     peerBootstrapSeconds: new Histogram({
       name: 'kinesis_frontend_peer_bootstrap_seconds',
       help: "Time a peer thread took to fetch and process one peer's whole shard-map (bootstrap from peers)",

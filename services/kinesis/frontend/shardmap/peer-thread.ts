@@ -91,7 +91,10 @@ function backoffMs(attempt: number): number {
 }
 
 class HttpStatusError extends Error {
-  constructor(readonly status: number, body: string) {
+  constructor(
+    readonly status: number,
+    body: string,
+  ) {
     super(`HTTP ${status}: ${body.slice(0, 200)}`)
   }
 }

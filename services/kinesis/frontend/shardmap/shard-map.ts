@@ -35,7 +35,9 @@ import type { ShardMapOptions, ShardMapLogger } from './options.js'
 import type { ShardMap, ShardMapState, ShardMapStats, StreamInfo } from './types.js'
 
 /** "'cgroup', 'docker' or 'process'" */
-const ENFORCEMENT_EXPECTED = THREAD_LIMIT_ENFORCEMENTS.map((e) => `'${e}'`).join(', ').replace(/, ([^,]*)$/, ' or $1')
+const ENFORCEMENT_EXPECTED = THREAD_LIMIT_ENFORCEMENTS.map((e) => `'${e}'`)
+  .join(', ')
+  .replace(/, ([^,]*)$/, ' or $1')
 
 export type { PeerMapDocument } from './map-document.js'
 export type { PeerGossip } from './peer-protocol.js'
@@ -92,7 +94,8 @@ function validate(o: ShardMapOptions): void {
   if (o.bootstrap !== 'peers' && o.bootstrap !== 'metadata') bad('bootstrap', "'peers' or 'metadata'", o.bootstrap)
   if (!(THREAD_LIMIT_ENFORCEMENTS as readonly string[]).includes(o.enforcement)) bad('enforcement', ENFORCEMENT_EXPECTED, o.enforcement)
   for (const f of ['learnDelayMs'] as const) if (!Number.isInteger(o[f]) || o[f] < 0) bad(f, 'an integer >= 0', o[f])
-  for (const f of ['membershipPollMs', 'peerHeartbeatMs', 'retryMs', 'threadLimit'] as const) if (!Number.isInteger(o[f]) || o[f] < 1) bad(f, 'an integer >= 1', o[f])
+  for (const f of ['membershipPollMs', 'peerHeartbeatMs', 'retryMs', 'threadLimit'] as const)
+    if (!Number.isInteger(o[f]) || o[f] < 1) bad(f, 'an integer >= 1', o[f])
   if (!o.logger || !o.metrics) bad('logger/metrics', 'given', null)
 }
 
@@ -177,7 +180,16 @@ class PeerShardMap implements FrontendShardMap {
     this.#startedAtMs = Date.now()
     this.#baseThreads = countThreads()
     this.#log.info(
-      { selfId: this.selfId, fleet: this.#opts.fleet, cell: this.#opts.cell, bootstrap: this.#opts.bootstrap, threads: this.#baseThreads, threadLimit: this.#limit.current(), enforcement: this.#limit.enforcement, pidsMax: this.#limit.pidsMaxPath },
+      {
+        selfId: this.selfId,
+        fleet: this.#opts.fleet,
+        cell: this.#opts.cell,
+        bootstrap: this.#opts.bootstrap,
+        threads: this.#baseThreads,
+        threadLimit: this.#limit.current(),
+        enforcement: this.#limit.enforcement,
+        pidsMax: this.#limit.pidsMaxPath,
+      },
       'shard-map starting',
     )
     const hb = this.#opts.metadataHeartbeatMs ?? this.#opts.membershipPollMs * 2
@@ -351,7 +363,8 @@ class PeerShardMap implements FrontendShardMap {
     if (!this.#initialSnapshot) {
       // The initial fleet boots together: everything in the first snapshot is learned at once.
       this.#initialSnapshot = true
-      for (const peer of others) this.#learned.set(peer.id, { id: peer.id, url: peer.url, cell: peer.cell, registeredAtMs: peer.registeredAtMs, learnedAtMs: Date.now(), initial: true })
+      for (const peer of others)
+        this.#learned.set(peer.id, { id: peer.id, url: peer.url, cell: peer.cell, registeredAtMs: peer.registeredAtMs, learnedAtMs: Date.now(), initial: true })
       this.#log.info({ peers: others.map((p) => p.id) }, 'initial membership snapshot')
       this.#construct()
       return
@@ -400,11 +413,17 @@ class PeerShardMap implements FrontendShardMap {
     this.#metrics.fleetRemovals.inc()
     if (this.#opts.onRemovedFromFleet) {
       this.#leaving = true
-      this.#log.warn({ selfId: this.selfId, membershipVersion: version, state: this.#state, peerThreads: this.#links.size }, 'removed from the fleet; leaving for a replacement')
+      this.#log.warn(
+        { selfId: this.selfId, membershipVersion: version, state: this.#state, peerThreads: this.#links.size },
+        'removed from the fleet; leaving for a replacement',
+      )
       this.#opts.onRemovedFromFleet()
       return
     }
-    this.#log.warn({ selfId: this.selfId, membershipVersion: version, state: this.#state, peerThreads: this.#links.size, removals: this.#removals }, 'removed from the fleet; rejoining with a fresh bootstrap')
+    this.#log.warn(
+      { selfId: this.selfId, membershipVersion: version, state: this.#state, peerThreads: this.#links.size, removals: this.#removals },
+      'removed from the fleet; rejoining with a fresh bootstrap',
+    )
     for (const p of this.#pending.values()) clearTimeout(p.timer)
     this.#pending.clear()
     clearTimeout(this.#retryTimer)
@@ -500,7 +519,15 @@ class PeerShardMap implements FrontendShardMap {
     const fresh = this.#brokenCause !== cause
     this.#brokenCause = cause
     this.#lastError = cause
-    const detail = { peer: peerId, code: e.code, threads: countThreads(), threadLimit: this.#limit.current(), peers: this.#learned.size, peerThreads: this.#links.size, failures: this.#failures }
+    const detail = {
+      peer: peerId,
+      code: e.code,
+      threads: countThreads(),
+      threadLimit: this.#limit.current(),
+      peers: this.#learned.size,
+      peerThreads: this.#links.size,
+      failures: this.#failures,
+    }
     if (fresh) this.#log.error(detail, `shard-map construction failed: ${cause}`)
     else this.#log.debug(detail, 'shard-map construction retry failed')
     this.#setState('broken')
@@ -517,8 +544,12 @@ class PeerShardMap implements FrontendShardMap {
         this.#mergeFromPeer(summary)
         this.#metrics.peerBootstrapSeconds.observe({ phase: 'fetch' }, (d.fetchMs ?? 0) / 1000)
         this.#metrics.peerBootstrapSeconds.observe({ phase: 'process' }, (d.processMs ?? 0) / 1000)
-        this.#log.debug({ peer: link.peerId, entries: summary.entries, bytes: summary.bytes, rejected: summary.rejected, fetchMs: d.fetchMs, processMs: d.processMs }, 'bootstrapped from peer')
-        if (summary.rejected > 0) this.#log.warn({ peer: link.peerId, rejected: summary.rejected, keys: summary.rejectedKeys }, 'peer map entries failed their checksum')
+        this.#log.debug(
+          { peer: link.peerId, entries: summary.entries, bytes: summary.bytes, rejected: summary.rejected, fetchMs: d.fetchMs, processMs: d.processMs },
+          'bootstrapped from peer',
+        )
+        if (summary.rejected > 0)
+          this.#log.warn({ peer: link.peerId, rejected: summary.rejected, keys: summary.rejectedKeys }, 'peer map entries failed their checksum')
       } else {
         this.#log.warn({ peer: link.peerId, error: d.error }, 'gave up bootstrapping from an unreachable peer')
       }
@@ -582,7 +613,14 @@ class PeerShardMap implements FrontendShardMap {
     const from = this.#state
     this.#state = next
     this.#stateSinceMs = Date.now()
-    const detail: Record<string, unknown> = { from, to: next, peers: this.#learned.size, peerThreads: this.#links.size, threads: countThreads(), threadLimit: this.#limit.current() }
+    const detail: Record<string, unknown> = {
+      from,
+      to: next,
+      peers: this.#learned.size,
+      peerThreads: this.#links.size,
+      threads: countThreads(),
+      threadLimit: this.#limit.current(),
+    }
     if (next === 'ready' && from === 'building') detail.buildMs = Date.now() - this.#startedAtMs
     this.#log.info(detail, `shard-map ${next}`)
   }
