@@ -6,6 +6,7 @@ import type { Experiment } from '../experiment/types.js'
 import { actionRuns, blastRadius, cascade, recoveryVerdict, serviceResults, triggerMs } from './cascade.js'
 import { checkExpectations } from './expect.js'
 import { fidelity } from './fidelity.js'
+import { observationOf, type Observation } from './observation.js'
 import type {
   BlastRadius,
   CascadeEntry,
@@ -43,6 +44,7 @@ export interface Analysis {
   probes: ProbeResult[]
   expectations: ExpectationResult[]
   fidelity: FidelityResult
+  observation: Observation
 }
 
 export function analyzeRun(input: AnalysisInput): Analysis {
@@ -66,6 +68,7 @@ export function analyzeRun(input: AnalysisInput): Analysis {
       ...probes.map((p) => ({ name: `probe ${p.name}`, met: p.met, detail: p.detail })),
     ],
     fidelity: fidelity({ experiment: input.experiment, index, events: input.events, services, runs, triggerMs: trigger }),
+    observation: observationOf(index, trigger, endMs),
   }
 }
 
@@ -81,5 +84,6 @@ export function reanalyze(journal: Journal, timeline: readonly TimelineRow[] | S
     probes: a.probes,
     expectations: a.expectations,
     fidelity: a.fidelity,
+    observation: a.observation,
   }
 }

@@ -3,7 +3,8 @@
 // and the recovery verdict measured from the action that pushed the system back.
 import { SERVICES, type Action, type Experiment, type ServiceName } from '../experiment/types.js'
 import { DEPENDENCIES } from '../topology/catalogue.js'
-import { clientWindows, detectImpact, ONSET_TOLERANCE_MS, WINDOW_MS } from './impact.js'
+import { clientWindows, firstRun, ONSET_TOLERANCE_MS, ONSET_WINDOWS, RECOVERY_WINDOWS, WINDOW_MS, type Impact, type Window } from './impact.js'
+import { corroborationSpan, measuredServerSide, serverEvidenceIn } from './corroborate.js'
 import type { BlastRadius, CascadeEntry, JournalEvent, RecoveryVerdict, ServiceResult } from './journal.js'
 import type { SeriesIndex } from './series.js'
 
@@ -71,11 +72,14 @@ export function serviceResults(
 ): Record<string, ServiceResult> {
   const trigger = triggerMs(runs)
   const out: Record<string, ServiceResult> = {}
+  // The catalogue's order is a dependency order: a service's dependencies are judged before it.
   for (const service of servicesOf(experiment)) {
     const slo = experiment.slo[service]
-    const impact = detectImpact(clientWindows(index, service, slo, trigger, endMs))
+    const windows = clientWindows(index, service, slo, trigger, endMs)
+    const found = corroboratedImpact(windows, service, index, out)
+    const impact = found.impact
     // Availability and p99 cover the whole method, not only after the trigger.
-    const all = clientWindows(index, service, slo, Math.min(0, trigger), endMs)
+    const all = trigger > 0 ? clientWindows(index, service, slo, 0, endMs) : windows
     let calls = 0
     let ok = 0
     const p99s: number[] = []
@@ -88,6 +92,7 @@ export function serviceResults(
     }
     p99s.sort((a, b) => a - b)
     const recovery = impact.recoveredMs === null ? undefined : recoveryActionBefore(runs, impact.recoveredMs)
+    const serverFirst = windows.find((w) => serverEvidenceIn(index, service, w.startMs, w.endMs) !== undefined)
     out[service] = {
       impacted: impact.onsetMs !== null,
       onsetMs: impact.onsetMs,
@@ -98,9 +103,55 @@ export function serviceResults(
       p99Ms: p99s.length ? p99s[Math.min(p99s.length - 1, Math.ceil(0.99 * p99s.length) - 1)] : null,
       calls,
       errors: Math.round(calls - ok),
+      ...(found.corroboration ? { corroboration: found.corroboration } : {}),
+      ...(found.uncorroborated.length ? { uncorroborated: found.uncorroborated } : {}),
+      serverEvidenceMs: serverFirst ? serverFirst.startMs : null,
+      unknownWindows: windows.filter((w) => w.verdict === 'unknown').length,
     }
   }
   return out
+}
+
+/**
+ * The first client-side onset that evidence beyond the client holds (corroborate.ts), and the
+ * recovery after it. Onsets that nothing corroborates are returned too, to be recorded.
+ */
+export function corroboratedImpact(
+  windows: readonly Window[],
+  service: string,
+  index: SeriesIndex,
+  judged: Readonly<Record<string, ServiceResult>>,
+): { impact: Impact; corroboration?: string; uncorroborated: { onsetMs: number }[] } {
+  const uncorroborated: { onsetMs: number }[] = []
+  const measured = measuredServerSide(index, service)
+  let lastSlide: number | undefined
+  for (let from = 0; ;) {
+    const onsetIndex = firstRun(windows, 'breached', ONSET_WINDOWS, from)
+    if (onsetIndex === null) return { impact: { onsetMs: null, recoveredMs: null, onsetIndex: null, recoveredIndex: null }, uncorroborated }
+    const t = windows[onsetIndex].startMs
+    const why = corroborate(service, t, index, judged, measured)
+    if (why) {
+      const recoveredIndex = firstRun(windows, 'healthy', RECOVERY_WINDOWS, onsetIndex + ONSET_WINDOWS)
+      const recoveredMs = recoveredIndex === null ? null : windows[recoveredIndex].startMs
+      return { impact: { onsetMs: t, recoveredMs, onsetIndex, recoveredIndex }, corroboration: why, uncorroborated }
+    }
+    // Slide on by a window: the evidence may come a moment later in the same breach.
+    if (lastSlide !== t - WINDOW_MS) uncorroborated.push({ onsetMs: t })
+    lastSlide = t
+    from = onsetIndex + 1
+  }
+}
+
+function corroborate(service: string, t: number, index: SeriesIndex, judged: Readonly<Record<string, ServiceResult>>, measured: boolean): string | undefined {
+  for (const d of DEPENDENCIES[service as ServiceName] ?? []) {
+    const r = judged[d]
+    if (r?.impacted && r.onsetMs! <= t + ONSET_TOLERANCE_MS && (r.recoveredMs === null || r.recoveredMs > t))
+      return `${d} impacted since ${(r.onsetMs! / 1000).toFixed(1)}s`
+  }
+  if (!measured) return 'client-side only (no server-side counters recorded)'
+  const [from, to] = corroborationSpan(t)
+  const server = serverEvidenceIn(index, service, from, to)
+  return server ? `server-side: ${server}` : undefined
 }
 
 /** Services a method action hit directly: their breakage is the trigger's, not a dependency's. */
@@ -121,7 +172,7 @@ export function cascade(services: Record<string, ServiceResult>, runs: readonly 
     .filter(([, r]) => r.impacted && r.onsetMs !== null)
     .sort(([a, ra], [b, rb]) => ra.onsetMs! - rb.onsetMs! || order.indexOf(a) - order.indexOf(b))
   const targets = targetsOf(runs)
-  const entries = impacted.map(([service, r], i) => {
+  const entries: CascadeEntry[] = impacted.map(([service, r]) => {
     const t = r.onsetMs!
     // A dependency that broke in the same window or just after still caused this (ONSET_TOLERANCE_MS).
     const causes = (DEPENDENCIES[service as ServiceName] ?? []).filter((d) => {
@@ -129,8 +180,16 @@ export function cascade(services: Record<string, ServiceResult>, runs: readonly 
       return dr?.impacted && dr.onsetMs! <= t + ONSET_TOLERANCE_MS && (dr.recoveredMs === null || dr.recoveredMs > t)
     })
     causes.sort((a, b) => services[a].onsetMs! - services[b].onsetMs!)
-    const cause = causes[0] ?? (i === 0 || targets.has(service) ? 'trigger' : 'unexplained')
-    return { service, onsetMs: t, cause, causes, lagMs: causes[0] ? Math.max(0, t - services[causes[0]].onsetMs!) : null }
+    if (causes.length > 0) return { service, onsetMs: t, cause: causes[0], causes, lagMs: Math.max(0, t - services[causes[0]].onsetMs!) }
+    if (targets.has(service)) return { service, onsetMs: t, cause: 'trigger', causes, lagMs: null }
+    // No dependency was impacted for its customers yet, but one whose own counters already showed
+    // trouble (a partial failure the customers' retries hid) still explains it; being first does not.
+    const failing = (DEPENDENCIES[service as ServiceName] ?? []).filter((d) => {
+      const at = services[d]?.serverEvidenceMs
+      return at !== null && at !== undefined && at <= t + ONSET_TOLERANCE_MS
+    })
+    if (failing.length > 0) return { service, onsetMs: t, cause: failing[0], causes: failing, lagMs: null, evidence: 'server-side' as const }
+    return { service, onsetMs: t, cause: 'unexplained', causes, lagMs: null }
   })
   // A service listed after the dependency that caused it, even when its window came first.
   const key = (e: CascadeEntry) => Math.max(e.onsetMs, e.cause in services ? (services[e.cause].onsetMs ?? e.onsetMs) : e.onsetMs)

@@ -8,6 +8,9 @@ export {
   ONSET_TOLERANCE_MS,
   ONSET_WINDOWS,
   RECOVERY_WINDOWS,
+  MAX_UNKNOWN_BRIDGE,
+  firstRun,
+  callsOf,
   type Window,
   type Verdict,
   type Impact,
@@ -24,6 +27,9 @@ export {
   servicesOf,
   type ActionRun,
 } from './cascade.js'
+export { windowsFromCalls, binomialTail, ALPHA, MIN_CALLS } from './call-windows.js'
+export { frontDoors, serverEvidenceIn, measuredServerSide } from './corroborate.js'
+export { observationOf, lagSentence, LAG_BOUND_MS, type Observation } from './observation.js'
 export { evaluateProbe, evaluateHypothesis, evaluateMethodProbes } from './steady-state.js'
 export { checkExpectations, checkOnsetOrder, threadAlarmAt, firstBreakAt, THREAD_ALARM } from './expect.js'
 export { fidelity, FIDELITY_CHECKS, FIDELITY_ORDER } from './fidelity.js'

@@ -3,6 +3,7 @@
 // it). analyze and report depend only on these types, so they can re-run on old runs.
 import type { Experiment } from '../experiment/types.js'
 import type { PlatformName } from '../platform/registry.js'
+import type { Observation } from './observation.js'
 
 /** One line of timeline.jsonl. */
 export interface TimelineRow {
@@ -67,17 +68,27 @@ export interface ServiceResult {
   p99Ms: number | null
   calls: number
   errors: number
+  /** Why the onset stands: the front door's own counters, or a dependency already impacted (analyze/corroborate.ts). */
+  corroboration?: string
+  /** Client-side onsets before it that nothing beyond the client corroborated (first window of each). */
+  uncorroborated?: { onsetMs: number }[]
+  /** The first 1 s window after the first fault in which the front door's own counters showed trouble. */
+  serverEvidenceMs?: number | null
+  /** Windows after the first fault with too little evidence to judge. */
+  unknownWindows?: number
 }
 
 export interface CascadeEntry {
   service: string
   onsetMs: number
-  /** The dependency that was impacted when this service broke, 'trigger' for the first (or a service a method action hit), 'unexplained' otherwise. */
+  /** The dependency that was impacted when this service broke, 'trigger' for a service a method action hit, 'unexplained' otherwise. */
   cause: string
   /** Every dependency impacted at that moment (the cause is the earliest). */
   causes: string[]
   /** onsetMs minus the cause's onset (the time a buffer took to fill), null for the trigger. */
   lagMs: number | null
+  /** `server-side`: the cause's customers were not impacted yet, but its own counters showed trouble. */
+  evidence?: 'server-side'
 }
 
 export interface BlastRadius {
@@ -144,4 +155,6 @@ export interface Journal {
   probes?: ProbeResult[]
   expectations: ExpectationResult[]
   fidelity: FidelityResult
+  /** How well the harness kept up with its own observation (analyze/observation.ts). */
+  observation?: Observation
 }

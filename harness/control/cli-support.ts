@@ -19,6 +19,22 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   }
 }
 
+/** A comma-separated list of integers in [min, max]: `7,8,11`. */
+export function integerList(min: number, max = Number.MAX_SAFE_INTEGER) {
+  const one = integer(min, max)
+  return (raw: string): number[] => {
+    const parts = raw.split(',').filter((p) => p.trim() !== '')
+    if (parts.length === 0) throw new InvalidArgumentError(`expected a comma-separated list of integers in [${min}, ${max}]`)
+    return parts.map((p) => {
+      try {
+        return one(p)
+      } catch {
+        throw new InvalidArgumentError(`expected a comma-separated list of integers in [${min}, ${max}], got "${p.trim()}"`)
+      }
+    })
+  }
+}
+
 export function choice<T extends string>(values: readonly T[]) {
   return (raw: string): T => {
     if (!(values as readonly string[]).includes(raw)) throw new InvalidArgumentError(`expected one of ${values.join(', ')}`)

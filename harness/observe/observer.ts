@@ -2,6 +2,10 @@
 // second (from the ClientRecorder) and scrapes every running service's /metrics. Scraped series
 // are written when they change, and at least once a second, which keeps a two-minute run of twenty
 // processes to a few megabytes while charts and analysis still see every step.
+// It also measures itself: the gap between its samples and the delay of the harness's event loop
+// (service `harness`), because on a saturated machine the customers' clocks run late too, and the
+// analysis judges latencies net of that delay (docs/experiments.md, "How a run is judged").
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import { request } from 'undici'
 import type { StartedTopology } from '../platform/started.js'
 import type { ClientRecorder } from '../workload/recorder.js'
@@ -19,10 +23,12 @@ export interface ObserverOptions {
   extra?: () => { service: string; metric: string; value: number | null }[]
 }
 
-const KEEP = /^(kinesis_|cognito_|cloudwatch_|eventbridge_|autoscaler_|lambda_|status_page_|process_resident_memory_bytes$)/
+const KEEP = /^(lab_server_|kinesis_|cognito_|cloudwatch_|eventbridge_|autoscaler_|lambda_|status_page_|process_resident_memory_bytes$)/
 // Histogram buckets and per-request duration series are too many lines for too little.
 const DROP = /(_bucket|_created)$/
 const HEARTBEAT_MS = 1_000
+/** The timeline's name for the harness's own measurements. */
+export const HARNESS = 'harness'
 
 export function keepSample(s: PromSample): boolean {
   return KEEP.test(s.name) && !DROP.test(s.name)
@@ -33,24 +39,32 @@ export class Observer {
   #timer?: NodeJS.Timeout
   #last = new Map<string, { value: number | null; atMs: number }>()
   #scraping = new Set<string>()
+  #loop?: IntervalHistogram
+  #lastSampleAtMs?: number
   samples = 0
   scrapeFailures = 0
+  /** The largest gap between two samples so far (the intended gap is intervalMs). */
+  maxGapMs = 0
 
   constructor(opts: ObserverOptions) {
     this.#o = { intervalMs: 250, ...opts }
   }
 
   start(): void {
+    this.#loop = monitorEventLoopDelay({ resolution: 10 })
+    this.#loop.enable()
     this.#timer = setInterval(() => void this.sample(), this.#o.intervalMs)
   }
 
   stop(): void {
     clearInterval(this.#timer)
+    this.#loop?.disable()
   }
 
   async sample(): Promise<void> {
     const atMs = Math.round(this.#o.clock())
     this.samples++
+    this.#selfMeasure(atMs)
     for (const w of this.#o.recorder.window()) {
       this.#o.writer.write({ service: w.service, metric: 'client.success_ratio', value: w.successRatio, atMs })
       this.#o.writer.write({ service: w.service, metric: 'client.p99_ms', value: w.p99Ms, atMs })
@@ -60,6 +74,21 @@ export class Observer {
     for (const e of this.#o.extra?.() ?? []) this.#changed(e.service, e.metric, e.value, atMs)
     const running = this.#o.topology.services().filter((s) => s.state === 'running' || s.state === 'paused')
     await Promise.all(running.map((s) => this.#scrape(s.name, s.url, atMs)))
+  }
+
+  #selfMeasure(atMs: number): void {
+    if (this.#lastSampleAtMs !== undefined) {
+      const gap = atMs - this.#lastSampleAtMs
+      if (gap > this.maxGapMs) this.maxGapMs = gap
+      this.#o.writer.write({ service: HARNESS, metric: 'harness.sample_gap_ms', value: gap, atMs })
+    }
+    this.#lastSampleAtMs = atMs
+    if (this.#loop) {
+      // The longest the loop was held since the last sample (the histogram records in ns).
+      const delay = this.#loop.count > 0 ? Math.round(this.#loop.max / 1e6) : 0
+      this.#loop.reset()
+      this.#o.writer.write({ service: HARNESS, metric: 'harness.loop_delay_ms', value: delay, atMs })
+    }
   }
 
   async #scrape(service: string, url: string, atMs: number): Promise<void> {

@@ -4,6 +4,7 @@
 // delivery), every action a marked line; the steady state before and after; and the 2020
 // timeline mapped onto this run beside what the run measured. One file, nothing fetched to view
 // it, and a function of journal.json and timeline.jsonl only (`outage-lab report` re-renders it).
+import { lagSentence } from '../analyze/observation.js'
 import type { Journal, SteadyStateResult, TimelineRow } from '../analyze/journal.js'
 import { buildCharts } from './chart-data.js'
 import { cascadeGraph } from './cascade-graph.js'
@@ -151,6 +152,7 @@ export function reportHtml(j: Journal, rows: readonly TimelineRow[]): string {
     aborted ? `The run aborted: ${esc(aborted)}` : '',
     j.status === 'failed' ? 'The steady state did not hold before the method, so the method did not run: the charts show the system before any fault.' : '',
     j.deviated ? 'The steady state did not hold after the method (the run deviated).' : '',
+    j.observation?.lagged ? `The ${esc(lagSentence(j.observation)!)}.` : '',
     rows.length === 0 ? 'timeline.jsonl is missing or empty: no charts.' : '',
   ]
     .filter(Boolean)

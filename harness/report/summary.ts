@@ -6,6 +6,7 @@ import type { Journal, TimelineRow } from '../analyze/journal.js'
 import { readTimeline } from '../observe/timeline.js'
 import { sec, pct, ms, score, delta, escCell as esc, toleranceText, probeValue } from './format.js'
 import { publishedTimeline, triggerOf } from './published.js'
+import { lagSentence } from '../analyze/observation.js'
 
 export { sec } from './format.js'
 
@@ -19,6 +20,7 @@ export function verdictLine(j: Journal): string {
     `fidelity ${score(j.fidelity.score)}`,
     `blast radius ${j.blastRadius ? `${j.blastRadius.count}/${j.blastRadius.total}` : '-'}`,
     `time to recover ${sec(j.recovery?.timeToRecoverMs)}`,
+    ...(j.observation?.lagged ? ['**observation lagged**'] : []),
   ]
   return parts.join(' · ')
 }
@@ -31,7 +33,7 @@ export function cascadeTable(j: Journal): string[] {
     const s = j.services[c.service]
     const rec = !s ? '-' : s.recoveredMs === null ? '**never**' : sec(s.recoveredMs)
     const down = !s ? '-' : `${sec(s.impactMs)}${s.recoveredMs === null ? '+' : ''}`
-    lines.push(`| ${i + 1} | **${c.service}** | ${sec(c.onsetMs)} | ${c.cause} | ${sec(c.lagMs)} | ${rec} | ${down} |`)
+    lines.push(`| ${i + 1} | **${c.service}** | ${sec(c.onsetMs)} | ${c.cause}${c.evidence ? ` (${c.evidence})` : ''} | ${sec(c.lagMs)} | ${rec} | ${down} |`)
   })
   return lines
 }
@@ -48,6 +50,8 @@ export function summaryMarkdown(j: Journal, outDir?: string, rows?: readonly Tim
   if (error) lines.push('', `> The run aborted: ${error}`)
   if (j.status === 'failed') lines.push('', '> The steady state did not hold before the method, so the method did not run.')
   if (j.deviated) lines.push('', '> The steady state did not hold after the method (the run deviated).')
+  const lag = lagSentence(j.observation)
+  if (lag) lines.push('', `> The ${lag}.`)
   if (j.recovery) {
     const r = j.recovery
     const how = r.unrecovered.length
@@ -81,6 +85,15 @@ export function summaryMarkdown(j: Journal, outDir?: string, rows?: readonly Tim
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')}`,
       )
+  }
+  const evidence = Object.entries(j.services).filter(([, s]) => s.corroboration || s.uncorroborated?.length)
+  if (evidence.length) {
+    lines.push('', 'What held each onset, beyond the customers (docs/experiments.md, "How a run is judged"):', '')
+    for (const [name, s] of evidence) {
+      const parts = [s.corroboration ? `onset held by ${esc(s.corroboration)}` : 'not impacted']
+      if (s.uncorroborated?.length) parts.push(`client-side breaches nothing else showed, from ${s.uncorroborated.map((u) => sec(u.onsetMs)).join(', ')}`)
+      lines.push(`- ${name}: ${parts.join('; ')}`)
+    }
   }
   lines.push('', '## Expectations', '')
   if (j.expectations.length === 0) lines.push('None were stated.')

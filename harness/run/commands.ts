@@ -1,7 +1,7 @@
 // The experiment commands of the CLI: validate, run, suite, compare, report. Registration only;
 // each action loads its implementation when it runs.
 import { Command, Option } from 'commander'
-import { choice, integer } from '../control/cli-support.js'
+import { choice, integer, integerList } from '../control/cli-support.js'
 import { DEFAULT_PLATFORM, PLATFORM_NAMES, type PlatformName } from '../platform/registry.js'
 
 /** What `run` and `suite` take from their flags. */
@@ -62,6 +62,22 @@ export function registerExperimentCommands(program: Command, run: (code: Promise
     .option('--set <path=value>', 'override a field in every experiment (repeatable)', collect, [])
     .option('--no-cgroups', 'local platform: do not use pids cgroups')
     .action((paths: string[], o: RunFlags & { out: string }) => run(import('./cli-suite.js').then((m) => m.suiteCommand(paths, o))))
+
+  platformOptions(
+    program
+      .command('repeat')
+      .description(
+        'run one experiment N times with distinct seeds and write repeat.json, repeat.md and repeat.html (pass rates with Wilson intervals, onset and recovery spreads, cascade orders)',
+      )
+      .argument('<file>', 'experiment YAML'),
+  )
+    .requiredOption('--runs <n>', 'how many runs', integer(1, 1000))
+    .option('--seeds <list>', 'the seeds, comma-separated (default: the experiment seed and the ones after it)', integerList(0))
+    .option('--out <dir>', 'folder for the runs and the summary (default runs/<timestamp>-repeat-<name>); given again, it resumes')
+    .option('--seed <n>', 'the first seed (overrides the file)', integer(0))
+    .option('--set <path=value>', 'override a field of the experiment (repeatable)', collect, [])
+    .option('--no-cgroups', 'local platform: do not use pids cgroups')
+    .action((file: string, o: RunFlags & { runs: number; seeds?: number[] }) => run(import('./cli-repeat.js').then((m) => m.repeatCommand(file, o))))
 
   program
     .command('compare')

@@ -47,6 +47,7 @@ export function assembleJournal(r: RunRecord): Journal {
     ...(analysis ? { blastRadius: analysis.blastRadius, recovery: analysis.recovery, probes: analysis.probes } : {}),
     expectations: analysis?.expectations ?? [],
     fidelity: analysis?.fidelity ?? { score: null, checks: [] },
+    ...(analysis ? { observation: analysis.observation } : {}),
     ...(r.failure ? { error: r.failure.message } : {}),
     ...clientTotals(r.recorder, exp),
   } as Journal

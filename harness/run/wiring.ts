@@ -10,6 +10,7 @@ import { customerClients, type CustomerClients } from '../workload/clients.js'
 import { seedCustomers, startWorkload, type Workload } from '../workload/customers.js'
 import { EventTarget } from '../workload/event-target.js'
 import { Observer } from '../observe/observer.js'
+import { callRow } from '../observe/call-rows.js'
 import type { TimelineWriter } from '../observe/timeline.js'
 import { ThreadAlarm } from './thread-alarm.js'
 import { statusPoster } from './status-posting.js'
@@ -92,6 +93,8 @@ export class Wiring {
       },
     })
     this.observer.start()
+    // Every call a row of the timeline: the analysis judges windows on the calls themselves.
+    this.recorder.onOutcome((o) => this.timeline.write(callRow(o)))
     this.progressTimer = setInterval(() => run.progress.services(this.recorder.window(), run.clock()), 1_000)
     this.workload = startWorkload(this.clients, seeded, {
       rates: w.rates,
@@ -117,6 +120,7 @@ export class Wiring {
   /** Stops the workload, the observer, the clients and the event target, in that order; every step is attempted. */
   async stop(step: (what: string, fn: () => Promise<unknown> | unknown) => Promise<void>): Promise<void> {
     await step('workload', () => this.workload?.stop())
+    this.recorder.abandonInFlight()
     clearInterval(this.progressTimer)
     await step('observer', () => this.observer?.stop())
     await step('clients', () => this.clients?.destroy())

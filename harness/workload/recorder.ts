@@ -33,7 +33,8 @@ const MAX_LATENCY_SAMPLES = 50_000
 
 export class ClientRecorder {
   #recent = new Map<string, Outcome[]>()
-  #inFlight = new Map<string, Set<{ startedAtMs: number }>>()
+  #inFlight = new Map<string, Set<{ startedAtMs: number; operation: string; abandoned?: boolean }>>()
+  #listeners: ((o: Outcome) => void)[] = []
   #totals = new Map<string, ServiceTotals>()
   readonly #clock: () => number
 
@@ -46,6 +47,29 @@ export class ClientRecorder {
     return this.#clock()
   }
 
+  /** Called with every outcome as it is recorded (the run writes each call to the timeline). */
+  onOutcome(listener: (o: Outcome) => void): void {
+    this.#listeners.push(listener)
+  }
+
+  /**
+   * Records every call still in flight as failed with `Unfinished` (the workload stopped waiting
+   * for it), so a call that hung to the end is not lost from the record; its late answer is ignored.
+   */
+  abandonInFlight(): number {
+    const now = this.#clock()
+    let n = 0
+    for (const [service, set] of this.#inFlight) {
+      for (const token of set) {
+        if (token.abandoned) continue
+        token.abandoned = true
+        n++
+        this.record({ service, operation: token.operation, startedAtMs: token.startedAtMs, latencyMs: now - token.startedAtMs, ok: false, error: 'Unfinished' })
+      }
+    }
+    return n
+  }
+
   /** Services registered up front always get a series, even before their first call. */
   register(service: string): void {
     if (!this.#recent.has(service)) this.#recent.set(service, [])
@@ -56,14 +80,15 @@ export class ClientRecorder {
   /** Times one call; resolves to its result or rethrows after recording. */
   async track<T>(service: string, operation: string, call: () => Promise<T>): Promise<T> {
     this.register(service)
-    const token = { startedAtMs: this.#clock() }
+    const token: { startedAtMs: number; operation: string; abandoned?: boolean } = { startedAtMs: this.#clock(), operation }
     this.#inFlight.get(service)!.add(token)
     try {
       const out = await call()
-      this.record({ service, operation, startedAtMs: token.startedAtMs, latencyMs: this.#clock() - token.startedAtMs, ok: true })
+      if (!token.abandoned) this.record({ service, operation, startedAtMs: token.startedAtMs, latencyMs: this.#clock() - token.startedAtMs, ok: true })
       return out
     } catch (err) {
-      this.record({ service, operation, startedAtMs: token.startedAtMs, latencyMs: this.#clock() - token.startedAtMs, ok: false, error: errorName(err) })
+      if (!token.abandoned)
+        this.record({ service, operation, startedAtMs: token.startedAtMs, latencyMs: this.#clock() - token.startedAtMs, ok: false, error: errorName(err) })
       throw err
     } finally {
       this.#inFlight.get(service)!.delete(token)
@@ -78,6 +103,7 @@ export class ClientRecorder {
     if (o.ok) t.ok++
     else t.errors[o.error ?? 'Error'] = (t.errors[o.error ?? 'Error'] ?? 0) + 1
     if (t.latencies.length < MAX_LATENCY_SAMPLES) t.latencies.push(o.latencyMs)
+    for (const l of this.#listeners) l(o)
   }
 
   /** The trailing window (nowMs - windowMs, nowMs] of every service; forgets older outcomes. */

@@ -8,6 +8,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { createDualServer } from './dual-server.js'
 import { FaultSet } from './faults.js'
 import { inboundFaults } from './inbound-faults.js'
+import { servedRequests } from './served-requests.js'
 import { toAwsError } from './aws-json.js'
 
 // fastify exports LogController from its CommonJS entry only.
@@ -128,6 +129,8 @@ export function createService(opts: ServiceOptions): Service {
     { prefix: '/admin' },
   )
 
+  // Counted before the inbound faults run, so an injected error, reset or hang counts as served badly.
+  app.register(servedRequests, { registry: metrics })
   app.register(inboundFaults, { faults: inbound })
 
   return {

@@ -52,7 +52,37 @@ t.test('a service whose dependencies were healthy when it broke is unexplained, 
     errors: 0,
   })
   const services = { kinesis: r(20_000, 25_000), cloudwatch: r(21_000, 24_000), lambda: r(30_000, null), cognito: r(40_000, null) }
+  const pauseCognito = {
+    name: 'pause-cognito',
+    provider: 'pause',
+    phase: 'method' as const,
+    atMs: 39_000,
+    action: {
+      type: 'action' as const,
+      name: 'pause-cognito',
+      atMs: 39_000,
+      provider: 'pause' as const,
+      args: { provider: 'pause' as const, service: 'cognito' },
+    },
+  }
+  // Breaking first is not enough to be "hit by the trigger": nothing here touched Kinesis.
+  t.same(
+    cascade(services, [pauseCognito]).map((x) => [x.service, x.cause]),
+    [
+      ['kinesis', 'unexplained'],
+      ['cloudwatch', 'kinesis'],
+      ['lambda', 'unexplained'],
+      ['cognito', 'trigger'],
+    ],
+  )
   const c = cascade(services, [
+    {
+      name: 'add-capacity',
+      provider: 'scale-fleet',
+      phase: 'method',
+      atMs: 10_000,
+      action: { type: 'action', name: 'add-capacity', atMs: 10_000, provider: 'scale-fleet', args: { provider: 'scale-fleet', fleet: 'main', to: 6 } },
+    },
     {
       name: 'pause-cognito',
       provider: 'pause',

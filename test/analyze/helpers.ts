@@ -3,6 +3,7 @@
 // as the observer writes it.
 import { validateExperiment, mergeExperiment, type Experiment } from '../../harness/experiment/index.js'
 import type { TimelineRow } from '../../harness/analyze/index.js'
+import { callRow } from '../../harness/observe/call-rows.js'
 
 export const RAW = {
   title: 'synthetic outage',
@@ -62,3 +63,42 @@ export const actionEnd = (atMs: number, name: string, provider: string, ok: bool
   kind: 'action-end',
   detail: { name, provider, phase, ok },
 })
+
+export type CallHealth = 'ok' | 'bad' | 'slow' | 'hang' | 'idle'
+
+/**
+ * One call every `everyMs` from fromMs to toMs, as the run writes them (observe/call-rows.ts): ok
+ * calls take 40 ms, bad ones fail after 40 ms, slow ones take 4 s, hung ones last until `hangUntil`
+ * (then fail with a timeout), idle seconds have no call.
+ */
+export function calls(
+  service: string,
+  health: (t: number) => CallHealth,
+  opts: { fromMs?: number; toMs?: number; everyMs?: number; hangUntil?: number } = {},
+): TimelineRow[] {
+  const { fromMs = -3_000, toMs = 90_000, everyMs = 100, hangUntil = toMs } = opts
+  const rows: TimelineRow[] = []
+  for (let t = fromMs; t <= toMs; t += everyMs) {
+    const h = health(t)
+    if (h === 'idle') continue
+    const outcome = { service, operation: 'Op', startedAtMs: t }
+    if (h === 'ok') rows.push(callRow({ ...outcome, latencyMs: 40, ok: true }))
+    else if (h === 'bad') rows.push(callRow({ ...outcome, latencyMs: 40, ok: false, error: 'InternalFailure' }))
+    else if (h === 'slow') rows.push(callRow({ ...outcome, latencyMs: 4_000, ok: true }))
+    else rows.push(callRow({ ...outcome, latencyMs: Math.max(40, hangUntil - t), ok: false, error: 'TimeoutError' }))
+  }
+  return rows.sort((a, b) => a.atMs - b.atMs)
+}
+
+/** The lab's server-side counters of a front door: `bad` served requests counted in each (from, to]. */
+export function served(process: string, badSpans: [number, number][] = [], fromMs = -3_000, toMs = 90_000): TimelineRow[] {
+  const rows: TimelineRow[] = []
+  let bad = 0
+  for (let t = fromMs; t <= toMs; t += 1_000) {
+    if (badSpans.some(([a, b]) => t > a && t <= b)) bad += 5
+    rows.push({ service: process, metric: 'lab_server_requests_total{outcome="server_error"}', value: bad, atMs: t })
+    rows.push({ service: process, metric: 'lab_server_requests_total{outcome="ok"}', value: (t - fromMs) / 100, atMs: t })
+    rows.push({ service: process, metric: 'scrape.up', value: 1, atMs: t })
+  }
+  return rows
+}

@@ -48,12 +48,25 @@ t.test('latency alone breaches the SLO; the experiment can loosen it', async (t)
   t.equal(analyzeRun({ experiment: loose, timeline: client('kinesis', slow), events: [] }).services.kinesis.impacted, false)
 })
 
-t.test('windows without data break a run of breaches and a run of healthy windows', async (t) => {
-  const gappy = (t: number): Health => (t > 20_000 && t <= 21_000 ? 'bad' : t > 21_000 && t <= 22_000 ? 'idle' : t > 22_000 && t <= 23_000 ? 'bad' : 'ok')
-  t.equal(run(gappy).impacted, false)
+t.test('up to two windows without data are bridged; a third in a row breaks a run', async (t) => {
+  const gappy =
+    (idle: number) =>
+    (t: number): Health =>
+      t > 20_000 && t <= 21_000
+        ? 'bad'
+        : t > 21_000 && t <= 21_000 + idle * 1_000
+          ? 'idle'
+          : t > 21_000 + idle * 1_000 && t <= 22_000 + idle * 1_000
+            ? 'bad'
+            : 'ok'
+  t.equal(run(gappy(1)).onsetMs, 20_000, 'bad, idle, bad: one idle second does not hide the outage')
+  t.equal(run(gappy(2)).onsetMs, 20_000, 'two idle seconds neither')
+  t.equal(run(gappy(3)).impacted, false, 'three idle seconds break the run: two breached seconds far apart are two blips')
   const verdicts = ['breached', 'breached', 'healthy', 'healthy', 'unknown', 'healthy', 'healthy', 'healthy', 'healthy', 'healthy'] as const
   const r = detectImpact(verdicts.map((verdict, i) => ({ startMs: i * 1000, verdict })))
-  t.same(r, { onsetMs: 0, recoveredMs: 5_000, onsetIndex: 0, recoveredIndex: 5 })
+  t.same(r, { onsetMs: 0, recoveredMs: 2_000, onsetIndex: 0, recoveredIndex: 2 }, 'five healthy windows with an unknown one among them')
+  const broken = ['breached', 'breached', 'healthy', 'unknown', 'unknown', 'unknown', 'healthy', 'healthy', 'healthy', 'healthy', 'healthy'] as const
+  t.equal(detectImpact(broken.map((verdict, i) => ({ startMs: i * 1000, verdict }))).recoveredMs, 6_000, 'three unknown windows break a healthy run')
 })
 
 t.test('the first fault is the first method action as the journal recorded it', async (t) => {

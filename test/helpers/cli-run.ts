@@ -28,13 +28,22 @@ export interface CliRunOptions {
 export const failedExpectations = (j: any): string[] => j.expectations.filter((x: any) => !x.met).map((x: any) => `${x.name}: ${x.detail}`)
 
 export function runExperiment(file: string, outDir: string, opts: CliRunOptions = {}): Promise<CliRun> {
+  const experiment = path.isAbsolute(file) ? file : path.join(ROOT, 'experiments', file)
+  return runCli(['run', experiment, '--out', outDir, ...(opts.args ?? [])], opts).then((r) => {
+    const journal = path.join(outDir, 'journal.json')
+    return { ...r, journal: fs.existsSync(journal) ? JSON.parse(fs.readFileSync(journal, 'utf8')) : undefined, outDir }
+  })
+}
+
+/** Any `outage-lab` command as a user runs it: its exit code and output. */
+export function runCli(args: string[], opts: Omit<CliRunOptions, 'args'> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     // tap puts its coverage loader into every child's NODE_OPTIONS, whatever env we pass, and the
     // harness would hand it on to every service and peer thread (a loader thread and hooked imports
     // in each): the capacity addition then measures the test runner, not the fleet. The shell
     // drops it before exec'ing node.
     const env = { PATH: process.env.PATH, CI: 'true', ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}) }
-    const argv = [process.execPath, CLI, 'run', path.join(ROOT, 'experiments', file), '--out', outDir, ...(opts.args ?? [])]
+    const argv = [process.execPath, CLI, ...args]
     const child = spawn('/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$@"', ...argv], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
@@ -51,9 +60,7 @@ export function runExperiment(file: string, outDir: string, opts: CliRunOptions 
     child.on('error', reject)
     child.on('exit', (code) => {
       clearTimeout(killer)
-      const file = path.join(outDir, 'journal.json')
-      const journal = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined
-      resolve({ code, stdout, stderr, journal, outDir })
+      resolve({ code, stdout, stderr })
     })
   })
 }
