@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { fileURLToPath } from 'node:url'
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge'
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
-import { createService, awsJsonProtocol, seededRandom, AwsError } from '../kit/index.js'
+import { createService, awsApi, seededRandom, AwsError } from '../kit/index.js'
 import { Cluster } from './cluster.js'
 import { TaskRunner } from './runner.js'
 import { Workflow } from './workflow.js'
@@ -94,7 +94,7 @@ export function buildApp(deps: AutoscalerDeps): FastifyInstance {
     ? new AlarmPutter({ client: deps.cloudWatch, random, retryBaseMs: deps.retryBaseMs ?? 200, retryMaxMs: deps.retryMaxMs ?? 5_000, log: app.log })
     : undefined
 
-  app.register(awsJsonProtocol, {
+  app.register(awsApi, {
     targetPrefix: 'AmazonEC2ContainerServiceV20141113',
     jsonVersion: '1.1',
     signingName: 'ecs',

@@ -3,7 +3,7 @@
 // serves it, and an access-pattern record per call buffered for Kinesis (access-log.ts), whose
 // full buffer blocks the call in the 2020 behaviour.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { createService, awsJsonProtocol, isAwsError, type Operation } from '../kit/index.js'
+import { createService, awsApi, isAwsError, type Operation } from '../kit/index.js'
 import { AccessLog, type ShipBatch } from './access-log.js'
 import { CognitoErrors } from './errors.js'
 import { createCognitoMetrics } from './metrics.js'
@@ -80,7 +80,7 @@ export function buildApp(deps: CognitoDeps): FastifyInstance {
 
   const issuerBase = (req: FastifyRequest) => deps.publicUrl ?? `${req.protocol}://${req.headers.host ?? '127.0.0.1'}`
   const operations = withAccessRecords(cognitoOperations({ store: deps.store, tokens, issuerBase }), accessLog)
-  app.register(awsJsonProtocol, {
+  app.register(awsApi, {
     targetPrefix: 'AWSCognitoIdentityProviderService',
     jsonVersion: '1.1',
     operations,

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
 import type { Dispatcher } from 'undici'
-import { createService, createOutbound, awsJsonProtocol, seededRandom } from '../kit/index.js'
+import { createService, createOutbound, awsApi, seededRandom } from '../kit/index.js'
 import { createMetrics } from './metrics.js'
 import { Unprocessed } from './backlog.js'
 import { Deliverer } from './delivery.js'
@@ -105,7 +105,7 @@ export function buildApp(deps: EventBridgeDeps): FastifyInstance {
     now,
     log: app.log,
   }
-  app.register(awsJsonProtocol, {
+  app.register(awsApi, {
     targetPrefix: 'AWSEvents',
     jsonVersion: '1.1',
     signingName: 'events',

@@ -9,7 +9,8 @@ import { createDualServer } from './dual-server.js'
 import { FaultSet } from './faults.js'
 import { inboundFaults } from './inbound-faults.js'
 import { servedRequests } from './served-requests.js'
-import { toAwsError } from './aws-json.js'
+import { toAwsError } from './errors.js'
+import type { ApiDescription } from './protocols/types.js'
 
 // fastify exports LogController from its CommonJS entry only.
 const { LogController } = createRequire(import.meta.url)('fastify') as { LogController: new (o: object) => any }
@@ -49,7 +50,8 @@ export interface Service {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    service: { name: string; instance: string }
+    /** The service this app is: its name, its metrics registry, and its AWS API once awsApi registered it. */
+    service: { name: string; instance: string; metrics: Registry; api?: ApiDescription }
   }
 }
 
@@ -79,7 +81,8 @@ export function createService(opts: ServiceOptions): Service {
   }
   if (opts.h2c) fastifyOpts.serverFactory = ((handler: any) => createDualServer(handler)) as any
   const app = Fastify(fastifyOpts) as unknown as FastifyInstance
-  app.decorate('service', { name: opts.name, instance })
+  const metrics = new Registry()
+  app.decorate('service', { name: opts.name, instance, metrics })
   // One place shapes errors for the internal (non-AWS) routes too: AWS-like JSON bodies.
   app.setErrorHandler((err, req, reply) => {
     const aws = toAwsError(err)
@@ -87,7 +90,6 @@ export function createService(opts: ServiceOptions): Service {
     reply.code(aws.statusCode).send(aws.toJSON())
   })
 
-  const metrics = new Registry()
   metrics.setDefaultLabels({ service: opts.name, instance })
   collectDefaultMetrics({ register: metrics })
 
