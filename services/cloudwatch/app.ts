@@ -4,8 +4,8 @@
 // forwards it to Kinesis whenever Kinesis takes it.
 import type { FastifyInstance } from 'fastify'
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
-import { createService, createOutbound } from '../kit/index.js'
-import { cloudWatchProtocol } from './protocol.js'
+import { createService, createOutbound, awsApi } from '../kit/index.js'
+import { cloudWatchApi } from './protocol.js'
 import { CloudWatchErrors } from './errors.js'
 import { MetricStore, SeenIds } from './store.js'
 import { evaluate, type Alarm } from './alarms.js'
@@ -149,18 +149,21 @@ export function buildApp(deps: CloudWatchDeps): FastifyInstance {
     maxAlarms: deps.maxAlarms ?? 5000,
   }
 
-  app.register(cloudWatchProtocol, {
-    keys: deps.keys,
-    onCall: metrics.call,
-    operations: {
-      PutMetricData: putMetricData(ctx),
-      GetMetricStatistics: getMetricStatistics(ctx),
-      GetMetricData: getMetricData(ctx),
-      ListMetrics: listMetrics(ctx),
-      PutMetricAlarm: putMetricAlarm(ctx),
-      DescribeAlarms: describeAlarms(ctx),
-    },
-  })
+  app.register(
+    awsApi,
+    cloudWatchApi({
+      keys: deps.keys,
+      onCall: metrics.call,
+      operations: {
+        PutMetricData: putMetricData(ctx),
+        GetMetricStatistics: getMetricStatistics(ctx),
+        GetMetricData: getMetricData(ctx),
+        ListMetrics: listMetrics(ctx),
+        PutMetricAlarm: putMetricAlarm(ctx),
+        DescribeAlarms: describeAlarms(ctx),
+      },
+    }),
+  )
 
   // CloudWatch invokes Auto Scaling actions again every period while the alarm stays in ALARM
   // (other actions only on a transition); that is how a scaling policy keeps stepping until the

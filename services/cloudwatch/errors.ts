@@ -1,6 +1,6 @@
-// CloudWatch's error catalogue. The service speaks JSON 1.0 in awsQuery-compatible mode: the body's
-// __type is the Smithy shape name, and the x-amzn-query-error header carries the old Query code
-// ("InvalidParameterValue;Sender"), which the stock SDK puts on err.Code. Handlers throw by name.
+// CloudWatch's error catalogue: each error's Smithy shape name (the JSON and CBOR __type), HTTP
+// status, and Query code (awsQuery's <Code>, and the x-amzn-query-error header of JSON and CBOR
+// answers, "InvalidParameterValue;Sender", which the SDKs put on err.Code). Handlers throw by name.
 import { AwsError } from '../kit/index.js'
 
 /** Shape name -> [HTTP status, Query error code], as @aws-sdk/client-cloudwatch's schema declares them. */
@@ -18,7 +18,7 @@ const CATALOGUE = {
 
 export type CloudWatchErrorName = keyof typeof CATALOGUE
 
-const define = (type: CloudWatchErrorName) => (message: string) => new AwsError(type, CATALOGUE[type][0], message)
+const define = (type: CloudWatchErrorName) => (message: string) => new AwsError(type, CATALOGUE[type][0], message, { queryCode: CATALOGUE[type][1] })
 
 export const CloudWatchErrors = {
   InvalidParameterValue: define('InvalidParameterValueException'),
@@ -30,9 +30,3 @@ export const CloudWatchErrors = {
   InternalServiceError: define('InternalServiceFault'),
   Throttling: define('Throttling'),
 } as const
-
-/** The x-amzn-query-error value for an error type: "<Code>;Sender" or "<Code>;Receiver". */
-export function queryErrorHeader(err: AwsError): string {
-  const code = Object.hasOwn(CATALOGUE, err.type) ? CATALOGUE[err.type as CloudWatchErrorName][1] : err.type
-  return `${code};${err.statusCode >= 500 ? 'Receiver' : 'Sender'}`
-}

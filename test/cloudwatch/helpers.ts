@@ -5,6 +5,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
+import { AwsJson1_0Protocol, AwsQueryProtocol, AwsSmithyRpcV2CborProtocol } from '@aws-sdk/core/protocols'
 import type { FastifyInstance } from 'fastify'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
@@ -14,12 +15,28 @@ export const SPAWN = { timeoutMs: 60_000 }
 
 export const CREDENTIALS = { accessKeyId: 'AKIDOUTAGELAB', secretAccessKey: 'outage-lab-secret' }
 
-export function cloudWatchClient(endpoint: string, opts: { maxAttempts?: number } = {}): CloudWatchClient {
-  return new CloudWatchClient({ endpoint, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: opts.maxAttempts ?? 1 })
+/**
+ * The wire protocols the stock client can speak: its default (AWS JSON 1.0), and the two others
+ * CloudWatch's model lists, with the SDK's own serializers (the `protocol` option of every v3 client).
+ */
+export const CLIENT_PROTOCOLS = { awsJson: AwsJson1_0Protocol, rpcv2Cbor: AwsSmithyRpcV2CborProtocol, awsQuery: AwsQueryProtocol } as const
+export type ClientProtocol = keyof typeof CLIENT_PROTOCOLS
+
+export function cloudWatchClient(
+  endpoint: string,
+  opts: { maxAttempts?: number; protocol?: ClientProtocol; credentials?: typeof CREDENTIALS } = {},
+): CloudWatchClient {
+  return new CloudWatchClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: opts.credentials ?? CREDENTIALS,
+    maxAttempts: opts.maxAttempts ?? 1,
+    ...(opts.protocol ? { protocol: CLIENT_PROTOCOLS[opts.protocol] } : {}),
+  })
 }
 
 /** A client whose requests go to app.inject(): the SDK's whole pipeline without a port. */
-export function injectedClient(app: FastifyInstance): CloudWatchClient {
+export function injectedClient(app: FastifyInstance, opts: { protocol?: ClientProtocol; credentials?: typeof CREDENTIALS } = {}): CloudWatchClient {
   const requestHandler = {
     metadata: { handlerProtocol: 'http/1.1' },
     async handle(req: any) {
@@ -42,9 +59,10 @@ export function injectedClient(app: FastifyInstance): CloudWatchClient {
   return new CloudWatchClient({
     endpoint: 'http://cloudwatch.local',
     region: 'us-east-1',
-    credentials: CREDENTIALS,
+    credentials: opts.credentials ?? CREDENTIALS,
     maxAttempts: 1,
     requestHandler: requestHandler as any,
+    ...(opts.protocol ? { protocol: CLIENT_PROTOCOLS[opts.protocol] } : {}),
   })
 }
 
