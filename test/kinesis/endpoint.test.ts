@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import readline from 'node:readline'
 import { request } from 'undici'
+import { Decoder } from 'cbor-x'
 import { KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { buildApp } from '../../services/kinesis/endpoint/app.js'
@@ -277,7 +278,7 @@ t.test('a member whose event loop is blocked fails its checks and is ejected; it
   t.equal((await post(`${ep.url}/`)).status, 200)
 })
 
-t.test('with no healthy member the endpoint answers 503 ServiceUnavailable in the AWS JSON 1.1 shape', async (t) => {
+t.test('with no healthy member the endpoint answers 503 ServiceUnavailable in the shape of the request (AWS JSON 1.1 or CBOR 1.1)', async (t) => {
   // A port nobody listens on: the member never passes a check.
   const closed = await startMember(t, 'gone')
   await closed.app.close()
@@ -288,6 +289,18 @@ t.test('with no healthy member the endpoint answers 503 ServiceUnavailable in th
   t.equal(res.status, 503)
   t.equal(res.headers['content-type'], 'application/x-amz-json-1.1')
   t.same(res.json(), { __type: 'ServiceUnavailable', message: 'No healthy member in fleet main, cell cell-1' })
+  // A CBOR client (the Java SDK, the KCL) gets it in CBOR, the shape its parser reads.
+  const cbor = await request(`${ep.url}/`, {
+    method: 'POST',
+    body: Buffer.from([0xbf, 0xff]),
+    headers: { 'content-type': 'application/x-amz-cbor-1.1', 'x-amz-target': 'Kinesis_20131202.ListStreams' },
+  })
+  t.equal(cbor.statusCode, 503)
+  t.equal(cbor.headers['content-type'], 'application/x-amz-cbor-1.1')
+  t.same(new Decoder({ useRecords: false }).decode(Buffer.from(await cbor.body.arrayBuffer())), {
+    __type: 'ServiceUnavailable',
+    message: 'No healthy member in fleet main, cell cell-1',
+  })
 
   // The stock SDK client parses it as the AWS error it is.
   const client = new KinesisClient({ endpoint: ep.url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1 })
@@ -295,7 +308,7 @@ t.test('with no healthy member the endpoint answers 503 ServiceUnavailable in th
   const err = await client.send(new ListStreamsCommand({})).catch((e) => e)
   t.equal(err.name, 'ServiceUnavailable')
   t.equal(err.$metadata.httpStatusCode, 503)
-  t.match(await ep.metrics(), /kinesis_endpoint_requests_total\{member="none",status="503"[^}]*\} 2/)
+  t.match(await ep.metrics(), /kinesis_endpoint_requests_total\{member="none",status="503"[^}]*\} 3/)
 })
 
 t.test('h1 and h2c clients both reach the member, which sees the client host and the end-to-end headers only', async (t) => {

@@ -1,18 +1,20 @@
 // The data path: every request that is not the endpoint's own goes to the next healthy member,
 // round robin, over HTTP/1.1 keep-alive connections. Bodies stream both ways with backpressure
 // and no copy: the endpoint is one hop on a path meant to carry tens of thousands of records a
-// second on two shared cores. Failures before the member answered are shaped as AWS JSON errors so
-// the stock SDK parses them and applies its own retry policy; the endpoint itself retries only an
+// second on two shared cores. Failures before the member answered are shaped as AWS errors in the
+// protocol the request spoke (JSON 1.1, or CBOR 1.1 from the Java SDK) so the stock SDK parses them
+// and applies its own retry policy; the endpoint itself retries only an
 // idempotent request whose connection was refused, never a POST, which may have reached a member.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import type { Readable } from 'node:stream'
-import { AwsError, AwsErrors, sendError, toAwsError } from '../../kit/index.js'
+import { AwsError, AwsErrors, answerError, describeApi, toAwsError } from '../../kit/index.js'
 import { requestHeaders, responseHeaders } from './headers.js'
 import type { Member, MemberTable } from './members.js'
 import type { EndpointMetrics } from './metrics.js'
 
-const JSON_11 = 'application/x-amz-json-1.1'
+// The front-ends' API as far as the endpoint answers for it: its errors' shapes.
+const KINESIS = describeApi({ targetPrefix: 'Kinesis_20131202', jsonVersion: '1.1', protocols: ['awsCbor'], operations: {}, keys: new Map() })
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS'])
 // The connection never opened, so the member saw nothing of the request.
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'])
@@ -31,13 +33,13 @@ export async function proxyRoutes(app: FastifyInstance, opts: ProxyOptions): Pro
   // Any content type, left unread: the request stream itself becomes the upstream body.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload))
-  app.setErrorHandler((err, _req, reply) => sendError(reply, JSON_11, toAwsError(err)))
+  app.setErrorHandler((err, req, reply) => answerError(req, reply, toAwsError(err), KINESIS))
 
   app.all('/*', (req, reply) => {
     const member = table.pick()
     if (!member) {
       metrics.requests.inc({ member: 'none', status: '503' })
-      return sendError(reply, JSON_11, AwsErrors.ServiceUnavailable(`No healthy member in ${opts.scope}`))
+      return answerError(req, reply, AwsErrors.ServiceUnavailable(`No healthy member in ${opts.scope}`), KINESIS)
     }
     forward(req, reply, member, 0, opts)
     return reply
@@ -98,7 +100,7 @@ function forward(req: FastifyRequest, reply: FastifyReply, member: Member, attem
       opts.metrics.proxyDuration.observe({ member: member.id }, (performance.now() - started) / 1000)
       opts.metrics.requests.inc({ member: member.id, status: String(failure.statusCode) })
       if (failure.statusCode !== 503) req.log.warn({ member: member.id, code, err: err.message }, 'member failed mid-request')
-      sendError(reply, JSON_11, failure)
+      answerError(req, reply, failure, KINESIS)
     },
   }
   try {
@@ -118,7 +120,7 @@ function forward(req: FastifyRequest, reply: FastifyReply, member: Member, attem
   } catch (err) {
     // Options undici refused (a header it cannot send): the client's fault.
     res.off('close', onClientGone)
-    sendError(reply, JSON_11, AwsErrors.ValidationException(`Request cannot be forwarded: ${(err as Error).message}`))
+    answerError(req, reply, AwsErrors.ValidationException(`Request cannot be forwarded: ${(err as Error).message}`), KINESIS)
   }
 }
 

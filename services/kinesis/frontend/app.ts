@@ -1,9 +1,9 @@
-// A Kinesis front-end: the Kinesis JSON 1.1 API (h1 and h2c on one port) doing the fleet's three
+// A Kinesis front-end: the Kinesis API in JSON 1.1 and CBOR 1.1 (h1 and h2c on one port) doing the fleet's three
 // jobs (docs/fidelity.md, section 1): authenticate (SigV4, in the kit's protocol plugin), throttle per shard, and
 // route each record to the back-end owning its shard, as told by the shard-map.
 import type { FastifyInstance } from 'fastify'
 import type { Dispatcher } from 'undici'
-import { createService, createOutbound, awsJsonProtocol, type Service } from '../../kit/index.js'
+import { createService, createOutbound, awsApi, type Service } from '../../kit/index.js'
 import type { ShardMap } from './shardmap/types.js'
 import { ShardThrottle, type Clock } from './throttle.js'
 import { createUpstream } from './upstream.js'
@@ -12,6 +12,7 @@ import type { DataPlane } from './api/context.js'
 import { streamOperations } from './api/streams.js'
 import { writeOperations } from './api/writes.js'
 import { readOperations } from './api/reads.js'
+import { KINESIS_SHAPES } from './shapes.js'
 
 /** How long a back-end or metadata may take before the call fails with InternalFailure. */
 const UPSTREAM_TIMEOUT_MS = 10_000
@@ -80,9 +81,13 @@ export function buildApp(deps: FrontendDeps): FastifyInstance {
     logFailure: rateLimitedWarn((detail, msg) => app.log.warn(detail, msg)),
   }
 
-  app.register(awsJsonProtocol, {
+  app.register(awsApi, {
     targetPrefix: 'Kinesis_20131202',
     jsonVersion: '1.1',
+    // CBOR 1.1: the Java SDKs' and the KCL's default (Data as byte strings, timestamps as tag 1).
+    protocols: ['awsCbor'],
+    shapes: KINESIS_SHAPES,
+    namespace: 'com.amazonaws.kinesis',
     signingName: 'kinesis',
     keys: deps.keys,
     operations: { ...streamOperations(dp), ...writeOperations(dp), ...readOperations(dp) },

@@ -77,6 +77,9 @@ function serialization(message: string) {
 function checkType(value: unknown, spec: Spec): void {
   if (value === undefined || value === null) return
   const t = typeof value
+  // JSON cannot carry NaN or an infinity; CBOR can (a float where an integer or a time belongs).
+  if (t === 'number' && !Number.isFinite(value) && (spec.type === 'Integer' || spec.type === 'Timestamp'))
+    throw serialization(`${String(value)} can not be converted to ${spec.type === 'Integer' ? 'an Integer' : 'milliseconds since epoch'}`)
   const structural = () => {
     if (Array.isArray(value)) return serialization('Start of list found where not expected')
     return serialization('Start of structure or map found where not expected.')
