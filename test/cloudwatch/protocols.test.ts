@@ -26,7 +26,8 @@ import { signed } from '../kit/signing.js'
 const PROTOCOLS: ClientProtocol[] = ['awsJson', 'rpcv2Cbor', 'awsQuery']
 const XMLNS = 'http://monitoring.amazonaws.com/doc/2010-08-01/'
 const cbor = new Encoder({ useRecords: false, tagUint8Array: false, pack: false, variableMapSize: true })
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: true })
+// 64-bit integers as numbers, as a JSON client reads them (cbor-x's int64AsNumber, in its README, not its typings).
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, int64AsNumber: true } as any)
 
 function deps(over: Partial<CloudWatchDeps> = {}): CloudWatchDeps {
   return {

@@ -557,6 +557,13 @@ t.test('inbound and outbound faults of the kit steer the endpoint too', async (t
   const hit = await post(`${ep.url}/`, '{}', { 'x-amz-target': 'Kinesis_20131202.PutRecords' })
   t.equal(hit.status, 500)
   t.equal(hit.json().__type, 'InternalFailure')
+  const cborHit = await request(`${ep.url}/`, {
+    method: 'POST',
+    body: Buffer.from([0xbf, 0xff]),
+    headers: { 'content-type': 'application/x-amz-cbor-1.1', 'x-amz-target': 'Kinesis_20131202.PutRecords' },
+  })
+  t.equal(cborHit.headers['content-type'], 'application/x-amz-cbor-1.1', 'a CBOR client gets the injected error in CBOR')
+  t.match(new Decoder({ useRecords: false }).decode(Buffer.from(await cborHit.body.arrayBuffer())), { __type: 'InternalFailure' })
   const missed = await post(`${ep.url}/`, '{}', { 'x-amz-target': 'Kinesis_20131202.ListStreams' })
   t.equal(missed.status, 200)
 })

@@ -51,7 +51,8 @@ const ECHO = {
 
 // Encoders as the clients use them: no tags on byte strings, plain maps.
 const cbor = new Encoder({ useRecords: false, tagUint8Array: false, pack: false })
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: true })
+// 64-bit integers as numbers, as a JSON client reads them (cbor-x's int64AsNumber, in its README, not its typings).
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, int64AsNumber: true } as any)
 const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false })
 
 type Protocol = 'awsJson' | 'awsCbor' | 'rpcv2Cbor' | 'awsQuery'

@@ -30,6 +30,8 @@ export interface ProxyOptions {
 
 export async function proxyRoutes(app: FastifyInstance, opts: ProxyOptions): Promise<void> {
   const { table, metrics } = opts
+  // The kit's inbound faults answer in these shapes too (a Java client behind the endpoint gets CBOR).
+  app.service.api = KINESIS
   // Any content type, left unread: the request stream itself becomes the upstream body.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload))

@@ -4,7 +4,7 @@
 // key's calls failing (or slowing) while others' do not. Labels stay bounded: the service's configured
 // keys always get their own, other keys take free places up to MAX_CALLERS, the rest count as
 // "other"; unsigned calls are "anonymous"; an operation the service does not have is "unknown".
-import { Counter, Histogram, type Registry } from 'prom-client'
+import { Counter, Summary, type Registry } from 'prom-client'
 import { outcomeOf } from '../served-requests.js'
 import type { WireProtocol } from './detect.js'
 
@@ -42,11 +42,13 @@ function createCallerMetrics(registry: Registry): CallerMetrics {
     labelNames: ['caller', 'operation', 'protocol', 'outcome'] as const,
     registers: [registry],
   })
-  const seconds = new Histogram({
+  // Sum and count only (no quantiles, no buckets): two series per caller, which the harness keeps
+  // for every service and every second; the mean per caller and interval comes from their rates.
+  const seconds = new Summary({
     name: 'lab_caller_call_seconds',
-    help: 'AWS API call latency by caller, as the service measured it',
+    help: 'AWS API call latency by caller, as the service measured it (sum and count)',
     labelNames: ['caller'] as const,
-    buckets: [0.005, 0.025, 0.1, 0.5, 1, 2.5, 10],
+    percentiles: [],
     registers: [registry],
   })
   const known = new Set<string>()
