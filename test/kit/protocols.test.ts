@@ -400,6 +400,18 @@ t.test('malformed bodies get a SerializationException (or the query errors) in t
       { type: 'InvalidQueryParameter', status: 400, message: 'The parameter Items is a list: its items are Items.member.1, Items.member.2, ...' },
     ],
     [
+      'a key nested deeper than any shape',
+      'awsQuery',
+      { ...wire('awsQuery', 'Echo'), body: `Action=Echo&Version=2020-11-25&${'a.'.repeat(40)}b=1` },
+      { type: 'InvalidQueryParameter', status: 400, message: `The parameter ${'a.'.repeat(32)}... nests deeper than 32 levels.` },
+    ],
+    [
+      'CBOR nested deeper than the decoder goes',
+      'awsCbor',
+      cbor11(Buffer.concat([Buffer.from([0xa1, 0x61, 0x78]), Buffer.alloc(200_000, 0x81), Buffer.from([0x01])])),
+      ser('The request body is not valid CBOR: Maximum call stack size exceeded'),
+    ],
+    [
       'a parameter given twice',
       'awsQuery',
       { ...wire('awsQuery', 'Echo'), body: 'Action=Echo&Version=2020-11-25&Name=a&Name=b' },

@@ -44,8 +44,12 @@ export function queryInput(form: URLSearchParams, shape: StructureShape | undefi
   return fromNode(root, shape, '') as Record<string, unknown>
 }
 
+/** No AWS shape nests this deep (a list of structures of lists is 5 segments); deeper keys are refused, not recursed. */
+const MAX_SEGMENTS = 32
+
 function place(root: { [segment: string]: Node }, key: string, value: string): void {
   const segments = key.split('.')
+  if (segments.length > MAX_SEGMENTS) throw AwsErrors.InvalidQueryParameter(`The parameter ${key.slice(0, 64)}... nests deeper than ${MAX_SEGMENTS} levels.`)
   let node = root
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]
