@@ -1,13 +1,15 @@
 // CloudWatch's wire protocols, as the SDKs of today and of the past speak them: SigV4 with signing
 // name "monitoring" and the same operations in
-//   - Smithy RPC v2 CBOR (botocore >= 1.40's model lists it first; the AWS CLI v1 and boto3 of now),
-//   - AWS JSON 1.0 (`X-Amz-Target: GraniteServiceVersion20100801.<Op>`; the JS SDK v3),
-//   - awsQuery (`Action=<Op>&Version=2010-08-01`; the AWS CLI v2 of Debian, boto3 of 2024 and
-//     before, the Java and Go v1 SDKs).
+//   - AWS JSON 1.0 (`X-Amz-Target: GraniteServiceVersion20100801.<Op>`): the JS SDK v3, and botocore
+//     >= 1.40 (boto3, the AWS CLI v1), whose priority list puts json before the model's first protocol;
+//   - Smithy RPC v2 CBOR (`/service/GraniteServiceVersion20100801/operation/<Op>`): the model's first
+//     protocol, for the SDKs that take it (the JS SDK with AwsSmithyRpcV2CborProtocol);
+//   - awsQuery (`Action=<Op>&Version=2010-08-01`): the AWS CLI v2 of Debian, boto3 of 2024 and before,
+//     the Java and Go v1 SDKs.
 // The service is awsQueryCompatible: JSON and CBOR errors carry x-amzn-query-error with the Query
 // code ("InvalidParameterValue;Sender"), which the SDKs put on the error's Code. PutMetricData bodies
 // of 10 KiB and more arrive gzip-encoded (the SDKs' request compression, signed over the compressed
-// bytes). The kit (services/kit/protocols) does the rest.
+// bytes). The kit (services/kit/protocols) does the rest; docs/protocols.md tells it all.
 import type { AwsApiOptions, Operation } from '../kit/index.js'
 import { CloudWatchErrors } from './errors.js'
 import { CLOUDWATCH_SHAPES } from './shapes.js'

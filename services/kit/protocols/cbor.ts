@@ -6,7 +6,8 @@
 //     (the Java SDK v2's AwsCborProtocolFactory: "CBOR uses epoch millis for timestamps rather than
 //     epoch seconds"; its SdkCborGenerator writes writeTag(1) then instant.toEpochMilli()).
 //     Errors: {"__type", "message"} as in JSON, with x-amzn-errortype.
-//   rpcv2Cbor (Smithy RPC v2 CBOR; CloudWatch in current botocore and the CLI v1): POST
+//   rpcv2Cbor (Smithy RPC v2 CBOR; the first protocol of CloudWatch's model, spoken by the JS SDK
+//     with AwsSmithyRpcV2CborProtocol and by botocore when it prefers it): POST
 //     /service/<Service>/operation/<Op>, `smithy-protocol: rpc-v2-cbor`, `application/cbor`; every
 //     answer carries `smithy-protocol`. Timestamps are tag 1 over epoch seconds (integer or float).
 //     Errors: {"__type": "<namespace>#<Shape>", "message"}, no x-amzn-errortype (the spec says
