@@ -37,6 +37,15 @@ export class Checker {
     return v
   }
 
+  /** A map whose keys are the user's own (environment variables, headers): only its shape is checked. */
+  freeMap(v: unknown, path: string, expected: string): Obj | undefined {
+    if (!isMap(v)) {
+      this.bad(path, expected, v)
+      return undefined
+    }
+    return v
+  }
+
   list(v: unknown, path: string, expected = 'a list'): unknown[] | undefined {
     if (!Array.isArray(v)) {
       this.bad(path, expected, v)

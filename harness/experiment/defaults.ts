@@ -44,3 +44,6 @@ export const DEFAULT_SLO: Record<ServiceName, Slo> = {
   lambda: { minSuccessRatio: 0.95, maxP99Ms: 3000 },
   'status-page': { minSuccessRatio: 0.95, maxP99Ms: 3000 },
 }
+
+/** A customer service's SLO unless `slo.<name>` says otherwise: the same bounds as the lab's services. */
+export const DEFAULT_CUSTOMER_SLO: Slo = { minSuccessRatio: 0.95, maxP99Ms: 3000 }

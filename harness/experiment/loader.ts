@@ -7,7 +7,7 @@ import YAML from 'yaml'
 import { isMap, type Obj } from './checker.js'
 import { describe, InvalidExperiment, type Issue } from './errors.js'
 import { applySets } from './sets.js'
-import { validateExperiment } from './schema.js'
+import { BASE_DIR, validateExperiment } from './schema.js'
 import type { Experiment } from './types.js'
 
 export interface LoadOptions {
@@ -28,7 +28,10 @@ interface Source {
 export async function loadExperiment(file: string, opts: LoadOptions = {}): Promise<Experiment> {
   const chain = await readChain(file)
   let merged: Obj = {}
-  for (const source of [...chain].reverse()) merged = mergeExperiment(merged, source.doc)
+  for (const source of [...chain].reverse()) {
+    markCustomers(source.doc, path.dirname(source.abs))
+    merged = mergeExperiment(merged, source.doc)
+  }
   delete merged.extends
 
   // extends is resolved before the overrides: a --set of it could only be silently ignored.
@@ -48,13 +51,21 @@ export async function loadExperiment(file: string, opts: LoadOptions = {}): Prom
     else merged.seed = opts.seed
   }
   if (issues.length > 0) throw new InvalidExperiment(file, issues)
+  // Customers a --set wrote whole are relative to the file given.
+  markCustomers(merged, path.dirname(path.resolve(file)))
 
   const result = validateExperiment(merged)
   if (!result.ok) throw new InvalidExperiment(file, result.issues)
   return { file, files: chain.map((s) => s.file), ...result.experiment }
 }
 
-/** The file and its bases, the given file first. */
+/** Marks each entry of `topology.customers` with the folder its paths are relative to (schema.ts, BASE_DIR), unless already marked. */
+function markCustomers(doc: Obj, dir: string): void {
+  const list = isMap(doc.topology) ? doc.topology.customers : undefined
+  if (!Array.isArray(list)) return
+  for (const entry of list) if (isMap(entry) && !(BASE_DIR in entry)) Object.defineProperty(entry, BASE_DIR, { value: dir, enumerable: false })
+}
+
 async function readChain(file: string): Promise<Source[]> {
   const chain: Source[] = []
   let current = { file, abs: path.resolve(file) }

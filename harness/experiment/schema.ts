@@ -2,15 +2,19 @@
 // first every key's type and range (all issues of the file), then, only on a well-formed file, the
 // cross-references (offsets within duration, fleets and services that exist in this run, expect
 // consistent with itself). Messages speak in the experiment's terms and name the path.
+import fs from 'node:fs'
+import path from 'node:path'
 import { Checker, at, isMap, join, type Obj } from './checker.js'
 import type { Issue } from './errors.js'
 import { formatDuration } from './duration.js'
 import * as D from './defaults.js'
 import { PROVIDERS, PROVIDER_NAMES, type RunReferences } from '../faults/index.js'
 import { BOOTSTRAPS, FLEETS, MAX_BACKENDS, MAX_CELLS, MAX_FLEET_SIZE, MAX_THREAD_LIMIT, METADATA_SERVICE, NEEDS } from '../topology/catalogue.js'
+import { CUSTOMER_TEMPLATE_VARIABLES, reservedCustomerName } from '../topology/customers.js'
 import {
   AGGREGATES,
   DOWNSTREAM,
+  HTTP_METHODS,
   MEASURES,
   RATE_KEYS,
   RETRY_MODES,
@@ -18,13 +22,14 @@ import {
   type Action,
   type ActionArgs,
   type Activity,
+  type CustomerConfig,
   type Experiment,
   type Expectations,
   type FleetConfig,
   type MetricSelector,
   type Probe,
   type Rates,
-  type ServiceName,
+  type RunService,
   type Slo,
   type TopologyConfig,
   type WorkloadConfig,
@@ -53,6 +58,20 @@ const PROBE_KEYS = ['type', 'name', 'at', 'service', 'measure', 'metric', 'aggre
 const HYPOTHESIS_PROBE_KEYS = PROBE_KEYS.filter((k) => k !== 'at')
 const NAME = /^[a-z][a-z0-9-]{0,62}$/
 const PROCESS_EXPECTED = 'a service of this run or a Kinesis process (kinesis-metadata, kinesis-backend-N, kinesis-endpoint-FLEET, kinesis-frontend-FLEET-N)'
+const CUSTOMER_KEYS = ['name', 'command', 'cwd', 'env', 'image', 'build', 'port', 'health', 'metrics', 'readyTimeout', 'workload']
+const CUSTOMER_WORKLOAD_KEYS = ['rate', 'method', 'path', 'body', 'headers', 'clientTimeout']
+const CUSTOMER_SHAPE = 'a customer service {name, command (local) | image | build (compose), workload: {rate, method?, path?, body?}}'
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+const TEMPLATE = /\{\{\s*([^}]*?)\s*\}\}/g
+export const DEFAULT_CUSTOMER_PORT = 8080
+export const DEFAULT_CUSTOMER_READY_TIMEOUT_MS = 30_000
+
+/**
+ * Where the file that names a customer lives: the loader marks each customers entry of each file
+ * of an `extends:` chain with it (a symbol: no key of the file), so `cwd` and `build` are relative
+ * to that file. An entry without the mark (a test's tree) is relative to the working directory.
+ */
+export const BASE_DIR = Symbol.for('outage-lab.experiment.baseDir')
 
 export type ValidationResult = { ok: true; experiment: Omit<Experiment, 'file' | 'files'> } | { ok: false; issues: Issue[] }
 
@@ -70,7 +89,10 @@ export function validateExperiment(raw: unknown): ValidationResult {
   const seed = c.integer(doc, 'seed', '', 0, 2 ** 31 - 1, D.DEFAULT_SEED)!
   const topology = readTopology(c, doc.topology)
   const workload = readWorkload(c, doc.workload)
-  const slo = readSlo(c, doc.slo)
+  topology.customers = readCustomers(c, isMap(doc.topology) ? doc.topology.customers : undefined, workload.clientTimeoutMs)
+  const customerNames = topology.customers.map((x) => x.name)
+  const runServices: readonly string[] = [...SERVICES, ...customerNames]
+  const slo = readSlo(c, doc.slo, customerNames)
 
   let steadyStateHypothesis: Experiment['steadyStateHypothesis']
   if (doc['steady-state-hypothesis'] !== undefined && doc['steady-state-hypothesis'] !== null) {
@@ -80,7 +102,7 @@ export function validateExperiment(raw: unknown): ValidationResult {
       const list = c.list(h.probes ?? undefined, 'steady-state-hypothesis.probes', 'a non-empty list of probes')
       if (list && list.length === 0) c.bad('steady-state-hypothesis.probes', 'a non-empty list of probes', list)
       const probes = (list ?? []).flatMap((p, i) => {
-        const probe = readProbe(c, p, at('steady-state-hypothesis.probes', i), false)
+        const probe = readProbe(c, p, at('steady-state-hypothesis.probes', i), false, runServices)
         return probe ? [probe] : []
       })
       steadyStateHypothesis = { title: htitle, probes }
@@ -95,7 +117,7 @@ export function validateExperiment(raw: unknown): ValidationResult {
     const m = isMap(a) ? a : undefined
     if (!m) return c.bad(path, 'an action or a probe (a map with type: action|probe)', a)
     const type = c.oneOf(m, 'type', path, ['action', 'probe'] as const)
-    const activity = type === 'action' ? readAction(c, m, path, true) : type === 'probe' ? readProbe(c, m, path, true) : undefined
+    const activity = type === 'action' ? readAction(c, m, path, true) : type === 'probe' ? readProbe(c, m, path, true, runServices) : undefined
     if (activity) method.push(activity)
   })
 
@@ -111,7 +133,7 @@ export function validateExperiment(raw: unknown): ValidationResult {
     })
   }
 
-  const expect = readExpect(c, doc.expect)
+  const expect = readExpect(c, doc.expect, runServices)
   if (c.issues.length > 0) return { ok: false, issues: c.issues }
 
   const experiment = { title, description, tags, timeScale, durationMs, seed, topology, workload, slo, steadyStateHypothesis, method, rollbacks, expect }
@@ -121,7 +143,7 @@ export function validateExperiment(raw: unknown): ValidationResult {
 
 function readTopology(c: Checker, v: unknown): TopologyConfig {
   const path = 'topology'
-  const o = c.map(v ?? {}, path, ['fleets', 'backends', 'shardMapCache', 'services', 'switches', 'threadAlarm']) ?? {}
+  const o = c.map(v ?? {}, path, ['fleets', 'backends', 'shardMapCache', 'services', 'switches', 'threadAlarm', 'customers']) ?? {}
   const fleets: Record<string, FleetConfig> = {}
   const fo = c.map(o.fleets ?? undefined, join(path, 'fleets'), FLEETS, 'a map of fleets with at least main: {frontends, threadLimit}')
   if (fo) {
@@ -179,7 +201,158 @@ function readTopology(c: Checker, v: unknown): TopologyConfig {
       enabled: c.boolean(ta, 'enabled', 'topology.threadAlarm', D.DEFAULT_THREAD_ALARM.enabled),
       threshold: c.number(ta, 'threshold', 'topology.threadAlarm', { min: 0, max: 1, exclusiveMin: true }, D.DEFAULT_THREAD_ALARM.threshold)!,
     },
+    // Read once the workload's defaults are known (validateExperiment).
+    customers: [],
   }
+}
+
+/** `topology.customers`: the user's own services, each with its program or image, workload, readiness and metrics. */
+function readCustomers(c: Checker, v: unknown, defaultTimeoutMs: number): CustomerConfig[] {
+  if (v === undefined || v === null) return []
+  const list = c.list(v, 'topology.customers', `a list of customer services, each ${CUSTOMER_SHAPE}`)
+  if (!list) return []
+  const seen = new Map<string, string>()
+  const out: CustomerConfig[] = []
+  list.forEach((item, i) => {
+    const p = at('topology.customers', i)
+    const m = c.map(item, p, CUSTOMER_KEYS, CUSTOMER_SHAPE)
+    if (!m) return
+    const base = typeof (m as Record<symbol, unknown>)[BASE_DIR] === 'string' ? ((m as Record<symbol, unknown>)[BASE_DIR] as string) : process.cwd()
+    const name = c.string(m, 'name', p, { required: true }) ?? ''
+    if (name) {
+      const reserved = reservedCustomerName(name)
+      if (!NAME.test(name)) c.bad(join(p, 'name'), 'a name of lower-case letters, digits and dashes, starting with a letter (at most 63)', name)
+      else if (reserved) c.badText(join(p, 'name'), `a name of the user's own (${reserved})`, JSON.stringify(name))
+      else if (seen.has(name)) c.badText(join(p, 'name'), `a name no other customer uses (${seen.get(name)} has it)`, JSON.stringify(name))
+      else seen.set(name, p)
+    }
+    const command = readCommand(c, m.command, join(p, 'command'))
+    const cwd = m.cwd === undefined || m.cwd === null ? '.' : c.string(m, 'cwd', p)
+    const image = c.string(m, 'image', p)
+    const build = c.string(m, 'build', p)
+    if (m.command === undefined && m.image === undefined && m.build === undefined)
+      c.badText(p, 'command (to run it on the local platform), image or build (compose)', 'none of them')
+    const health = readPath(c, m, 'health', p)
+    const metrics = m.metrics === true ? '/metrics' : readPath(c, m, 'metrics', p)
+    // Folders a customer runs in or is built from must exist before anything starts.
+    const folder = (key: string, given: string | undefined) => {
+      if (given === undefined) return undefined
+      const abs = path.resolve(base, given)
+      if (!isFolder(abs))
+        c.badText(
+          join(p, key),
+          'a folder (relative to the experiment file that names the customer)',
+          `${JSON.stringify(given)} (${abs}), which is not a folder`,
+        )
+      return abs
+    }
+    const customer: CustomerConfig = {
+      name,
+      ...(command ? { command } : {}),
+      cwd: folder('cwd', cwd ?? '.')!,
+      env: readEnv(c, m.env, join(p, 'env')),
+      ...(image ? { image } : {}),
+      ...(build ? { build: folder('build', build) } : {}),
+      port: c.integer(m, 'port', p, 1, 65_535, DEFAULT_CUSTOMER_PORT)!,
+      ...(health ? { health } : {}),
+      ...(metrics ? { metrics } : {}),
+      readyTimeoutMs: c.duration(m, 'readyTimeout', p, { default: DEFAULT_CUSTOMER_READY_TIMEOUT_MS, positive: true })!,
+      workload: readCustomerWorkload(c, m.workload, join(p, 'workload'), defaultTimeoutMs),
+    }
+    out.push(customer)
+  })
+  return out
+}
+
+function isFolder(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/** argv as a list; a string runs through /bin/sh -c (as compose reads a string command). */
+function readCommand(c: Checker, v: unknown, path: string): string[] | undefined {
+  if (v === undefined || v === null) return undefined
+  if (typeof v === 'string' && v.trim() !== '') return ['/bin/sh', '-c', v]
+  const expected = 'a command: a list [program, arguments...] or a shell command line'
+  if (!Array.isArray(v) || v.length === 0) {
+    c.bad(path, expected, v)
+    return undefined
+  }
+  const argv: string[] = []
+  v.forEach((a, i) => {
+    if (typeof a === 'number' || typeof a === 'boolean') argv.push(String(a))
+    else if (typeof a !== 'string' || (i === 0 && a.trim() === '')) c.bad(at(path, i), i === 0 ? 'a program (a non-empty string)' : 'an argument (a string)', a)
+    else argv.push(a)
+  })
+  return argv.length === v.length ? argv : undefined
+}
+
+function readPath(c: Checker, m: Obj, key: string, p: string): string | undefined {
+  const v = c.string(m, key, p)
+  if (v !== undefined && !v.startsWith('/')) {
+    c.bad(join(p, key), 'a path starting with / (like /health)', v)
+    return undefined
+  }
+  return v
+}
+
+function readEnv(c: Checker, v: unknown, p: string): Record<string, string> {
+  if (v === undefined || v === null) return {}
+  const m = c.freeMap(v, p, 'a map of environment variables (NAME: value)')
+  if (!m) return {}
+  const env: Record<string, string> = {}
+  for (const [k, value] of Object.entries(m)) {
+    if (!ENV_NAME.test(k)) c.bad(join(p, k), 'an environment variable name (letters, digits, _)', k)
+    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') env[k] = String(value)
+    else c.bad(join(p, k), 'a string, number or boolean', value)
+  }
+  return env
+}
+
+function readTemplate(c: Checker, m: Obj, key: string, p: string, dflt?: string): string | undefined {
+  const v = m[key] === undefined || m[key] === null ? dflt : c.string(m, key, p)
+  if (v === undefined) return undefined
+  for (const t of v.matchAll(TEMPLATE)) {
+    if (!(CUSTOMER_TEMPLATE_VARIABLES as readonly string[]).includes(t[1]))
+      c.badText(join(p, key), `placeholders among ${CUSTOMER_TEMPLATE_VARIABLES.map((x) => `{{${x}}}`).join(', ')}`, JSON.stringify(t[0]))
+  }
+  return v
+}
+
+function readCustomerWorkload(c: Checker, v: unknown, p: string, defaultTimeoutMs: number): CustomerConfig['workload'] {
+  const shape = 'a workload {rate, method?, path?, body?, headers?, clientTimeout?}'
+  const m = c.map(v, p, CUSTOMER_WORKLOAD_KEYS, shape)
+  if (!m) return { ratePerSec: 1, method: 'GET', path: '/', headers: {}, clientTimeoutMs: defaultTimeoutMs }
+  const method = c.oneOf(m, 'method', p, HTTP_METHODS, 'GET')!
+  const path = readTemplate(c, m, 'path', p, '/')!
+  if (!path.startsWith('/')) c.bad(join(p, 'path'), 'a path starting with /', path)
+  const body = readTemplate(c, m, 'body', p)
+  if (body !== undefined && (method === 'GET' || method === 'HEAD')) c.badText(join(p, 'body'), 'a method that sends a body (POST, PUT, PATCH, DELETE)', method)
+  const headers = m.headers === undefined || m.headers === null ? {} : readHeaders(c, m.headers, join(p, 'headers'))
+  return {
+    ratePerSec: c.number(m, 'rate', p, { min: 0, max: 10_000, exclusiveMin: true }) ?? 1,
+    method,
+    path,
+    ...(body !== undefined ? { body } : {}),
+    headers,
+    clientTimeoutMs: c.duration(m, 'clientTimeout', p, { default: defaultTimeoutMs, positive: true })!,
+  }
+}
+
+/** HTTP headers: a map of names to strings. */
+function readHeaders(c: Checker, v: unknown, p: string): Record<string, string> {
+  const m = c.freeMap(v, p, 'a map of HTTP headers (name: value)')
+  if (!m) return {}
+  const out: Record<string, string> = {}
+  for (const [k, value] of Object.entries(m)) {
+    if (!/^[A-Za-z0-9-]+$/.test(k)) c.bad(join(p, k), 'a header name (letters, digits, dashes)', k)
+    else if (typeof value === 'string' || typeof value === 'number') out[k] = String(value)
+    else c.bad(join(p, k), 'a string', value)
+  }
+  return out
 }
 
 function readWorkload(c: Checker, v: unknown): WorkloadConfig {
@@ -200,20 +373,21 @@ function readWorkload(c: Checker, v: unknown): WorkloadConfig {
   }
 }
 
-function readSlo(c: Checker, v: unknown): Record<ServiceName, Slo> {
-  const slo = Object.fromEntries(SERVICES.map((s) => [s, { ...D.DEFAULT_SLO[s] }])) as Record<ServiceName, Slo>
-  const o = c.map(v ?? {}, 'slo', SERVICES) ?? {}
-  for (const s of SERVICES) {
+function readSlo(c: Checker, v: unknown, customers: readonly string[]): Experiment['slo'] {
+  const slo: Record<string, Slo> = Object.fromEntries(SERVICES.map((s) => [s, { ...D.DEFAULT_SLO[s] }]))
+  for (const name of customers) slo[name] = { ...D.DEFAULT_CUSTOMER_SLO }
+  const o = c.map(v ?? {}, 'slo', [...SERVICES, ...customers]) ?? {}
+  for (const s of [...SERVICES, ...customers]) {
     if (o[s] === undefined) continue
     const p = `slo.${s}`
     const m = c.map(o[s], p, ['minSuccessRatio', 'maxP99Ms'], 'a map {minSuccessRatio?, maxP99Ms?}')
     if (!m) continue
     slo[s] = {
-      minSuccessRatio: c.number(m, 'minSuccessRatio', p, { min: 0, max: 1 }, D.DEFAULT_SLO[s].minSuccessRatio)!,
-      maxP99Ms: c.number(m, 'maxP99Ms', p, { min: 0, exclusiveMin: true }, D.DEFAULT_SLO[s].maxP99Ms)!,
+      minSuccessRatio: c.number(m, 'minSuccessRatio', p, { min: 0, max: 1 }, slo[s].minSuccessRatio)!,
+      maxP99Ms: c.number(m, 'maxP99Ms', p, { min: 0, exclusiveMin: true }, slo[s].maxP99Ms)!,
     }
   }
-  return slo
+  return slo as Experiment['slo']
 }
 
 const SELECTOR = /^([a-zA-Z_:][a-zA-Z0-9_:.]*)(?:\{(.*)\})?$/
@@ -234,7 +408,7 @@ export function parseMetricSelector(s: string): MetricSelector | undefined {
   return { name: m[1], labels }
 }
 
-function readProbe(c: Checker, v: unknown, path: string, inMethod: boolean): Probe | undefined {
+function readProbe(c: Checker, v: unknown, path: string, inMethod: boolean, services: readonly string[]): Probe | undefined {
   const m = c.map(v, path, inMethod ? PROBE_KEYS : HYPOTHESIS_PROBE_KEYS, 'a probe {name, service, measure|metric, tolerance}')
   if (!m) return undefined
   if (m.type !== undefined && m.type !== 'probe') c.bad(join(path, 'type'), 'probe', m.type)
@@ -253,7 +427,7 @@ function readProbe(c: Checker, v: unknown, path: string, inMethod: boolean): Pro
   if (measure === 'metric') {
     service = c.string(m, 'service', path, { required: true }) ?? ''
     if (service && !NAME.test(service)) c.bad(join(path, 'service'), 'a service or process name (lower-case letters, digits, dashes)', service)
-  } else service = c.oneOf(m, 'service', path, SERVICES) ?? 'kinesis'
+  } else service = c.oneOf(m, 'service', path, services) ?? 'kinesis'
   if (m.aggregate !== undefined && measure !== 'metric') c.badText(join(path, 'aggregate'), 'aggregate only on metric probes', describeValue(m.aggregate))
   const aggregate = c.oneOf(m, 'aggregate', path, AGGREGATES, 'mean')!
   const windowMs = c.duration(m, 'window', path, { default: D.DEFAULT_PROBE_WINDOW_MS, positive: true })!
@@ -291,27 +465,27 @@ function readAction(c: Checker, m: Obj, path: string, inMethod: boolean): Action
   return args ? { type: 'action', name, atMs, provider, args: { provider, ...args } as ActionArgs } : undefined
 }
 
-function readExpect(c: Checker, v: unknown): Expectations {
+function readExpect(c: Checker, v: unknown, services: readonly string[]): Expectations {
   if (v === undefined || v === null) return {}
   const p = 'expect'
   const o = c.map(v, p, ['impacted', 'healthy', 'onsetOrder', 'recovered', 'steadyStateAfter', 'maxRecoveryMs', 'alarmLeadMs'])
   if (!o) return {}
   const e: Expectations = {}
-  if (o.impacted !== undefined) e.impacted = c.stringList(o, 'impacted', p, SERVICES)
-  if (o.healthy !== undefined) e.healthy = c.stringList(o, 'healthy', p, SERVICES)
+  if (o.impacted !== undefined) e.impacted = c.stringList(o, 'impacted', p, services)
+  if (o.healthy !== undefined) e.healthy = c.stringList(o, 'healthy', p, services)
   if (o.onsetOrder !== undefined) {
     const groups = c.list(o.onsetOrder, 'expect.onsetOrder', 'a list of groups (lists of services), e.g. [[kinesis], [cloudwatch, eventbridge]]')
     if (groups) {
-      e.onsetOrder = groups.map((g, i) => readGroup(c, g, `expect.onsetOrder[${i}]`))
+      e.onsetOrder = groups.map((g, i) => readGroup(c, g, `expect.onsetOrder[${i}]`, services))
     }
   }
   if (o.recovered !== undefined) e.recovered = c.boolean(o, 'recovered', p, true)
   if (o.steadyStateAfter !== undefined) e.steadyStateAfter = c.boolean(o, 'steadyStateAfter', p, true)
   if (o.maxRecoveryMs !== undefined) {
-    const m = c.map(o.maxRecoveryMs, 'expect.maxRecoveryMs', SERVICES, 'a map of service: milliseconds')
+    const m = c.map(o.maxRecoveryMs, 'expect.maxRecoveryMs', services, 'a map of service: milliseconds')
     if (m) {
       e.maxRecoveryMs = {}
-      for (const s of SERVICES) if (m[s] !== undefined) e.maxRecoveryMs[s] = c.integer(m, s, 'expect.maxRecoveryMs', 0, Number.MAX_SAFE_INTEGER)
+      for (const s of services) if (m[s] !== undefined) e.maxRecoveryMs[s] = c.integer(m, s, 'expect.maxRecoveryMs', 0, Number.MAX_SAFE_INTEGER)
     }
   }
   if (o.alarmLeadMs !== undefined) {
@@ -321,17 +495,17 @@ function readExpect(c: Checker, v: unknown): Expectations {
   return e
 }
 
-function readGroup(c: Checker, g: unknown, path: string): ServiceName[] {
+function readGroup(c: Checker, g: unknown, path: string, services: readonly string[]): RunService[] {
   // A bare name stands for a group of one.
   const group = typeof g === 'string' ? [g] : g
   if (!Array.isArray(group) || group.length === 0) {
     c.bad(path, 'a non-empty list of services (a group: any order inside it)', g)
     return []
   }
-  const out: ServiceName[] = []
+  const out: RunService[] = []
   group.forEach((s, j) => {
-    if ((SERVICES as readonly unknown[]).includes(s)) out.push(s as ServiceName)
-    else c.bad(at(path, j), `one of ${SERVICES.join(', ')}`, s)
+    if ((services as readonly unknown[]).includes(s)) out.push(s as RunService)
+    else c.bad(at(path, j), `one of ${services.join(', ')}`, s)
   })
   return out
 }
@@ -342,8 +516,9 @@ type Resolved = Omit<Experiment, 'file' | 'files'>
 function checkReferences(c: Checker, e: Resolved): void {
   const t = e.topology
   const fleetNames = Object.keys(t.fleets)
-  const inRun = new Set<string>(['kinesis', ...t.services])
-  const runList = ['kinesis', ...t.services].join(', ')
+  const customers = t.customers.map((x) => x.name)
+  const inRun = new Set<string>(['kinesis', ...t.services, ...customers])
+  const runList = ['kinesis', ...t.services, ...customers].join(', ')
 
   for (const [name, f] of Object.entries(t.fleets)) {
     if (f.cells > f.frontends) c.bad(`topology.fleets.${name}.cells`, `at most frontends (${f.frontends})`, f.cells)
@@ -377,7 +552,8 @@ function checkReferences(c: Checker, e: Resolved): void {
   }
   const checkProbe = (p: Probe, path: string) => {
     if (p.measure === 'metric') {
-      if (p.service !== 'kinesis' && !isProcessOfRun(p.service, e)) c.bad(`${path}.service`, `${PROCESS_EXPECTED}; this run has ${runList}`, p.service)
+      if (p.service !== 'kinesis' && !customers.includes(p.service) && !isProcessOfRun(p.service, e))
+        c.bad(`${path}.service`, `${PROCESS_EXPECTED}; this run has ${runList}`, p.service)
     } else if (!inRun.has(p.service)) c.bad(`${path}.service`, `a service of this run (${runList})`, p.service)
   }
   e.steadyStateHypothesis?.probes.forEach((p, i) => checkProbe(p, `steady-state-hypothesis.probes[${i}]`))
@@ -405,7 +581,7 @@ function checkReferences(c: Checker, e: Resolved): void {
   })
 
   const x = e.expect
-  const known = (list: ServiceName[] | undefined, path: string) =>
+  const known = (list: RunService[] | undefined, path: string) =>
     list?.forEach((s, i) => {
       if (!inRun.has(s)) c.bad(`${path}[${i}]`, `a service of this run (${runList})`, s)
     })
@@ -424,8 +600,7 @@ function checkReferences(c: Checker, e: Resolved): void {
     }),
   )
   for (const s of Object.keys(x.maxRecoveryMs ?? {})) {
-    if (!x.impacted?.includes(s as ServiceName))
-      c.bad(`expect.maxRecoveryMs.${s}`, `a service listed in expect.impacted (${(x.impacted ?? []).join(', ') || 'none'})`, s)
+    if (!x.impacted?.includes(s)) c.bad(`expect.maxRecoveryMs.${s}`, `a service listed in expect.impacted (${(x.impacted ?? []).join(', ') || 'none'})`, s)
   }
 }
 

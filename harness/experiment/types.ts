@@ -29,6 +29,9 @@ export const AGGREGATES = ['min', 'max', 'mean', 'sum', 'last'] as const
 export type Aggregate = (typeof AGGREGATES)[number]
 export const RETRY_MODES = ['standard', 'adaptive', 'legacy'] as const
 export type RetryMode = (typeof RETRY_MODES)[number]
+/** The methods a customer service's workload may send. */
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const
+export type HttpMethod = (typeof HTTP_METHODS)[number]
 
 export interface FleetConfig {
   frontends: number
@@ -52,6 +55,44 @@ export interface TopologyConfig {
     lambda: { boundedAgentBuffer: boolean }
   }
   threadAlarm: { enabled: boolean; threshold: number }
+  /** The user's own services (docs/customers.md), started after the lab's, in file order. */
+  customers: CustomerConfig[]
+}
+
+/** What the harness sends a customer service: an open-loop HTTP workload, judged like every service's. */
+export interface CustomerWorkload {
+  /** Calls per second (open loop, seeded Poisson arrivals). */
+  ratePerSec: number
+  method: HttpMethod
+  /** A template (`/orders/{{seq}}`): see CUSTOMER_TEMPLATE_VARIABLES. */
+  path: string
+  /** A template, sent as the request body when given. */
+  body?: string
+  headers: Record<string, string>
+  /** A call that takes longer fails with TimeoutError. */
+  clientTimeoutMs: number
+}
+
+/** A customer service: the user's program (local) or image (compose), its workload, readiness and metrics. */
+export interface CustomerConfig {
+  name: string
+  /** Local platform: the program and its arguments, run in `cwd`. */
+  command?: string[]
+  /** Absolute: the `cwd` given, relative to the experiment file that names the customer (default its folder). */
+  cwd: string
+  /** Extra environment, over the AWS configuration the harness gives it. */
+  env: Record<string, string>
+  /** Compose: the image to run, or (`build`, absolute) the context to build it from. */
+  image?: string
+  build?: string
+  /** The port it listens on inside its container (compose); on the local platform it gets PORT. */
+  port: number
+  /** GET this path until it answers 2xx before the run goes on; without one, until its port accepts connections. */
+  health?: string
+  /** Its Prometheus /metrics path, scraped into the timeline like the lab's. */
+  metrics?: string
+  readyTimeoutMs: number
+  workload: CustomerWorkload
 }
 
 export interface WorkloadConfig {
@@ -113,13 +154,16 @@ export interface Action {
 
 export type Activity = Action | Probe
 
+/** A service of the run: one of the lab's (ServiceName) or a customer service's name. */
+export type RunService = ServiceName | (string & {})
+
 export interface Expectations {
-  impacted?: ServiceName[]
-  healthy?: ServiceName[]
-  onsetOrder?: ServiceName[][]
+  impacted?: RunService[]
+  healthy?: RunService[]
+  onsetOrder?: RunService[][]
   recovered?: boolean
   steadyStateAfter?: boolean
-  maxRecoveryMs?: Partial<Record<ServiceName, number>>
+  maxRecoveryMs?: Partial<Record<RunService, number>>
   alarmLeadMs?: { min: number }
 }
 
@@ -137,8 +181,8 @@ export interface Experiment {
   seed: number
   topology: TopologyConfig
   workload: WorkloadConfig
-  /** Every customer-facing service, defaults filled in. */
-  slo: Record<ServiceName, Slo>
+  /** Every customer-facing service and every customer service, defaults filled in. */
+  slo: Record<ServiceName, Slo> & Record<string, Slo>
   steadyStateHypothesis?: { title: string; probes: Probe[] }
   /** In file order (paths like method[2] name these indices); the runner starts each at its atMs. */
   method: Activity[]

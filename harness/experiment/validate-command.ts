@@ -28,6 +28,10 @@ export async function validateCommand(file: string, sets: readonly string[] = []
       `  duration ${formatDuration(e.durationMs)}, seed ${e.seed}, ${actions} action(s) and ${probes} probe(s) in the method, ${e.rollbacks.length} rollback(s)`,
     )
     out(`  fleets ${fleets}; services kinesis, ${e.topology.services.join(', ')}`)
+    for (const c of e.topology.customers)
+      out(
+        `  customer ${c.name}: ${c.command ? `\`${c.command.join(' ')}\` in ${c.cwd}` : 'no command (compose only)'}${c.image ? `, image ${c.image}` : ''}${c.build ? `, build ${c.build}` : ''}; ${c.workload.ratePerSec}/s ${c.workload.method} ${c.workload.path}`,
+      )
     return 0
   } catch (e) {
     if (e instanceof InvalidExperiment) {

@@ -1,9 +1,23 @@
 import t from 'tap'
+import path from 'node:path'
+import { loadExperiment } from '../../harness/experiment/index.js'
 import { VALID, failure, writeFiles } from './helpers.js'
 
 const swap = (from: string, to: string) => {
   if (!VALID.includes(from)) throw new Error(`fixture does not contain ${from}`)
   return VALID.replace(from, to)
+}
+
+// The valid fixture with one customer service (the user's own) in its topology.
+const SERVICES_LINE = '  services: [cognito, cloudwatch, eventbridge, autoscaler, lambda, status-page]\n'
+const CUSTOMER = `    - name: shop
+      command: [node, server.mjs]
+      workload: { rate: 5, method: POST, path: /orders, body: '{"id": {{seq}}}' }
+`
+const withCustomers = (customers: string, extra = '') => swap(SERVICES_LINE, `${SERVICES_LINE}  customers:\n${customers}`) + extra
+const customerSwap = (from: string, to: string, extra = '') => {
+  if (!CUSTOMER.includes(from)) throw new Error(`customer fixture does not contain ${from}`)
+  return withCustomers(CUSTOMER.replace(from, to), extra)
 }
 
 interface Case {
@@ -199,6 +213,81 @@ const cases: Case[] = [
     message: 'DIR/x.yaml: topology.fleets.main.threadLimit: expected an integer in [1, 100000], got "lots"',
   },
   {
+    name: 'customers: a list of services, not one',
+    files: { 'x.yaml': swap(SERVICES_LINE, `${SERVICES_LINE}  customers: shop\n`) },
+    message:
+      'DIR/x.yaml: topology.customers: expected a list of customer services, each a customer service {name, command (local) | image | build (compose), workload: {rate, method?, path?, body?}}, got "shop"',
+  },
+  {
+    name: 'customers: the workload rate is a number of calls per second',
+    files: { 'x.yaml': customerSwap('rate: 5', 'rate: lots') },
+    message: 'DIR/x.yaml: topology.customers[0].workload.rate: expected a number in (0, 10000], got "lots"',
+  },
+  {
+    name: 'customers: a workload is required',
+    files: { 'x.yaml': customerSwap(`      workload: { rate: 5, method: POST, path: /orders, body: '{"id": {{seq}}}' }\n`, '') },
+    message: 'DIR/x.yaml: topology.customers[0].workload: expected a workload {rate, method?, path?, body?, headers?, clientTimeout?}, got nothing',
+  },
+  {
+    name: 'customers: an unknown key names the known ones',
+    files: { 'x.yaml': customerSwap('command: [node, server.mjs]', 'cmd: [node, server.mjs]') },
+    message: [
+      'DIR/x.yaml: topology.customers[0].cmd: expected a known key (name, command, cwd, env, image, build, port, health, metrics, readyTimeout, workload), got "cmd"',
+      'DIR/x.yaml: topology.customers[0]: expected command (to run it on the local platform), image or build (compose), got none of them',
+    ].join('\n'),
+  },
+  {
+    name: "customers: a name of the lab's is refused, and each name once",
+    files: { 'x.yaml': withCustomers(CUSTOMER.replace('name: shop', 'name: cognito') + CUSTOMER + CUSTOMER) },
+    message: [
+      'DIR/x.yaml: topology.customers[0].name: expected a name of the user\'s own (cognito is a service of the lab), got "cognito"',
+      'DIR/x.yaml: topology.customers[2].name: expected a name no other customer uses (topology.customers[1] has it), got "shop"',
+    ].join('\n'),
+  },
+  {
+    name: 'customers: a placeholder the workload does not know',
+    files: { 'x.yaml': customerSwap('{{seq}}', '{{order}}') },
+    message: 'DIR/x.yaml: topology.customers[0].workload.body: expected placeholders among {{seq}}, {{random}}, {{now}}, {{customer}}, got "{{order}}"',
+  },
+  {
+    name: 'customers: a GET sends no body, the path starts with /',
+    files: { 'x.yaml': customerSwap('method: POST, path: /orders', 'method: GET, path: orders') },
+    message: [
+      'DIR/x.yaml: topology.customers[0].workload.path: expected a path starting with /, got "orders"',
+      'DIR/x.yaml: topology.customers[0].workload.body: expected a method that sends a body (POST, PUT, PATCH, DELETE), got GET',
+    ].join('\n'),
+  },
+  {
+    name: 'customers: env values are scalars, health a path, the port a port',
+    files: {
+      'x.yaml': customerSwap('command: [node, server.mjs]', 'command: [node, server.mjs]\n      env: { MODE: [a] }\n      health: healthz\n      port: 70000'),
+    },
+    message: [
+      'DIR/x.yaml: topology.customers[0].health: expected a path starting with / (like /health), got "healthz"',
+      'DIR/x.yaml: topology.customers[0].env.MODE: expected a string, number or boolean, got ["a"]',
+      'DIR/x.yaml: topology.customers[0].port: expected an integer in [1, 65535], got 70000',
+    ].join('\n'),
+  },
+  {
+    name: 'customers: the working directory is relative to the experiment file and must exist',
+    files: { 'x.yaml': customerSwap('command: [node, server.mjs]', 'command: [node, server.mjs]\n      cwd: ./shop') },
+    message:
+      'DIR/x.yaml: topology.customers[0].cwd: expected a folder (relative to the experiment file that names the customer), got "./shop" (DIR/shop), which is not a folder',
+  },
+  {
+    name: 'customers: an SLO for a customer the topology does not have',
+    files: { 'x.yaml': withCustomers(CUSTOMER, 'slo:\n  shopp: { minSuccessRatio: 0.9 }\n') },
+    message: 'DIR/x.yaml: slo.shopp: expected a known key (kinesis, cognito, cloudwatch, eventbridge, autoscaler, lambda, status-page, shop), got "shopp"',
+  },
+  {
+    name: 'customers: expect names them like the lab services, and no other',
+    files: {
+      'x.yaml': withCustomers(CUSTOMER).replace('onsetOrder: [[kinesis], [cloudwatch, eventbridge], [lambda], [cognito]]', 'onsetOrder: [[kinesis], [shop]]'),
+    },
+    message:
+      'DIR/x.yaml: expect.onsetOrder[1][0]: expected a service listed in expect.impacted (kinesis, cloudwatch, eventbridge, lambda, cognito), got "shop"',
+  },
+  {
     name: 'every schema issue of a file is reported at once',
     files: { 'x.yaml': swap('timeScale: 10', 'timeScale: 0').replace('seed: 7', 'seed: -1') },
     message: ['DIR/x.yaml: timeScale: expected a number > 0, got 0', 'DIR/x.yaml: seed: expected an integer in [0, 2147483647], got -1'].join('\n'),
@@ -218,4 +307,33 @@ t.test('the valid fixture loads', async (t) => {
   const dir = t.testdir()
   writeFiles(dir, { 'x.yaml': VALID })
   t.equal(await failure(dir, 'x.yaml'), '(loaded without error)')
+})
+
+t.test('a customer service loads with its defaults, its paths relative to the file that names it', async (t) => {
+  const dir = t.testdir()
+  const child = `extends: ../base/x.yaml
+slo:
+  shop: { maxP99Ms: 800 }
+expect:
+  impacted: [kinesis, shop]
+  onsetOrder: [[kinesis], [shop]]
+`
+  writeFiles(dir, {
+    'base/x.yaml': customerSwap('command: [node, server.mjs]', 'command: node server.mjs\n      cwd: ./app'),
+    'base/app/.keep': '',
+    'child/c.yaml': child,
+  })
+  const e = await loadExperiment(path.join(dir, 'child/c.yaml'))
+  const [c] = e.topology.customers
+  t.same(c, {
+    name: 'shop',
+    command: ['/bin/sh', '-c', 'node server.mjs'],
+    cwd: path.join(dir, 'base/app'),
+    env: {},
+    port: 8080,
+    readyTimeoutMs: 30_000,
+    workload: { ratePerSec: 5, method: 'POST', path: '/orders', body: '{"id": {{seq}}}', headers: {}, clientTimeoutMs: 2_000 },
+  })
+  t.same(e.slo.shop, { minSuccessRatio: 0.95, maxP99Ms: 800 }, "the customer's SLO: the lab's defaults, then slo.shop")
+  t.same(e.expect.impacted, ['kinesis', 'shop'])
 })
