@@ -6,12 +6,12 @@
 import os from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { bootWaves, memberNumber, type BootNode, type FleetSpec, type ReadinessSpec, type Topology } from '../topology/model.js'
+import { bootWaves, memberNumber, type BootNode, type CustomerProgram, type FleetSpec, type ReadinessSpec, type Topology } from '../topology/model.js'
 import { MAX_FLEET_SIZE } from '../topology/catalogue.js'
-import { BootAborted, InvalidOperation, ServiceNotReady } from '../topology/errors.js'
+import { BootAborted, CustomerFailed, InvalidOperation, ServiceNotReady } from '../topology/errors.js'
 import { checkRestartOptions, runRestart } from '../topology/restart-plan.js'
 import { deregisterMember } from './membership.js'
-import { getHealth, waitForHealth, type WaitOutcome } from './readiness.js'
+import { getHealth, portOpen, waitForHealth, type WaitOutcome } from './readiness.js'
 import { defaultRunDir, newRunId } from './paths.js'
 import type { PlatformContext } from './platform.js'
 import type {
@@ -39,6 +39,8 @@ export interface MemberBase {
   restarts: number
   /** The id it is registered with in the fleet's membership, when that is not its name. */
   memberId?: string
+  /** A customer service (the user's own program): how it runs, its metrics path. */
+  customer?: CustomerProgram
 }
 
 /** What a platform reports of a member's process or container. */
@@ -218,6 +220,22 @@ export abstract class StartedTopologyBase<M extends MemberBase> implements Start
     return result
   }
 
+  /** Where a service's log is kept: the run folder's logs/, on every platform. */
+  logFileOf(name: string): string {
+    return path.join(this.runDir, 'logs', `${name}.log`)
+  }
+
+  /** A customer's failed start as the run reports it: its name, what happened, its exit code, its log. */
+  protected customerNotReady(m: M, outcome: { reason: string }, exit: MemberProcess['exit'], tail: string): CustomerFailed {
+    const spawnFailed = /spawn failed: (.*)/.exec(tail)?.[1]
+    const what = spawnFailed
+      ? `could not start (${spawnFailed})`
+      : outcome.reason.includes('exited before it was ready')
+        ? 'exited before it was ready'
+        : `never became ready (${outcome.reason})`
+    return new CustomerFailed(m.name, what, exit, this.logFileOf(m.name), spawnFailed ? '' : tail)
+  }
+
   /** A per-run secret the topology's env names: made on first use, the same for every service. */
   protected secretValue(name: string): string {
     if (!this.secrets.has(name)) this.secrets.set(name, randomBytes(24).toString('hex'))
@@ -279,6 +297,9 @@ export abstract class StartedTopologyBase<M extends MemberBase> implements Start
         state: p.paused && m.state === 'running' ? 'paused' : m.state,
         ...(p.exit ? { exit: { code: p.exit.code, signal: p.exit.signal } } : {}),
         restarts: m.restarts,
+        ...(m.customer
+          ? { customer: { accessKeyId: m.customer.accessKeyId, ...(m.customer.metricsPath ? { metricsPath: m.customer.metricsPath } : {}) } }
+          : {}),
       }
     })
   }
@@ -288,6 +309,11 @@ export abstract class StartedTopologyBase<M extends MemberBase> implements Start
       [...this.members.values()].map(async (m) => {
         const url = this.urlOf(m)
         if (!url) return { name: m.name, error: 'no published port' }
+        if (m.readiness.path === undefined) {
+          // A customer without a health path: its port accepting connections is all there is to know.
+          const open = await portOpen(url, 1_000)
+          return open === true ? { name: m.name, body: { port: 'accepting connections' } } : { name: m.name, error: `port: ${open}` }
+        }
         const probe = await getHealth(`${url}${m.readiness.path}`, 1_000)
         return { name: m.name, ...probe }
       }),

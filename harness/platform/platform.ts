@@ -3,7 +3,8 @@
 // through that registry. `start()` does all the I/O and returns a StartedTopology (the only thing
 // actions, the workload and the observer see); a start that fails tears down what it started,
 // then rethrows.
-import type { Topology } from '../topology/model.js'
+import type { CustomerOptions, Topology } from '../topology/model.js'
+import type { Issue } from '../experiment/errors.js'
 import type { StartedTopology, TopologyEvent } from './started.js'
 
 export interface PlatformContext {
@@ -42,5 +43,11 @@ export interface Platform<S extends StartedTopology = StartedTopology, C extends
   readonly description: string
   /** Why this platform cannot run here (no engine, no image...), or undefined when it can. */
   unavailable(context?: C): Promise<string | undefined>
+  /**
+   * What this platform lacks to run a customer service as the experiment declares it (the local
+   * platform needs a command, compose an image or a build), as an issue of the experiment at `path`
+   * (`topology.customers[0]`): the runner refuses the file before anything starts.
+   */
+  customerIssue(customer: CustomerOptions, path: string): Issue | undefined
   start(topology: Topology, context?: C): Promise<S>
 }

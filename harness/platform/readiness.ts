@@ -1,10 +1,13 @@
-// Readiness is an explicit wait per service: GET its health path until it answers 200, within a
-// timeout. A process that exits while we wait fails the wait at once, with its stderr.
+// Readiness is an explicit wait per service: GET its health path until it answers 2xx, within a
+// timeout (a customer service without a health path: until its port accepts a connection). A
+// process that exits while we wait fails the wait at once, with its stderr.
+import net from 'node:net'
 import { request } from 'undici'
 
 export interface HealthWait {
   url: string
-  path: string
+  /** Absent: wait until the port accepts a TCP connection. */
+  path?: string
   timeoutMs: number
   intervalMs?: number
   /** Numeric fields of the JSON body that must reach at least these values. */
@@ -27,18 +30,42 @@ export async function waitForHealth(w: HealthWait): Promise<WaitOutcome> {
   let last = 'no answer yet'
   while (Date.now() < deadline) {
     if (exited) return { ready: false, reason: 'the process exited before it was ready' }
+    if (w.path === undefined) {
+      const open = await portOpen(w.url, Math.min(2_000, Math.max(1, deadline - Date.now())))
+      if (open === true) return { ready: true, body: undefined }
+      last = `port: ${open}`
+      await new Promise((r) => setTimeout(r, w.intervalMs ?? 100))
+      continue
+    }
     // A starting process competes for the CPU with its peers: give each probe time to answer.
     const probe = await getHealth(`${w.url}${w.path}`, Math.min(5_000, Math.max(1, deadline - Date.now())))
-    const short =
-      probe.status === 200
-        ? (shortfall(probe.body, w.atLeast) ?? (w.mapSettled && probe.body?.shard_map_state === 'building' ? 'shard_map_state is "building"' : undefined))
-        : undefined
-    if (probe.status === 200 && !short) return { ready: true, body: probe.body }
+    const ok = probe.status !== undefined && probe.status >= 200 && probe.status < 300
+    const short = ok
+      ? (shortfall(probe.body, w.atLeast) ?? (w.mapSettled && probe.body?.shard_map_state === 'building' ? 'shard_map_state is "building"' : undefined))
+      : undefined
+    if (ok && !short) return { ready: true, body: probe.body }
     last = short ? `GET ${w.path}: ${short}` : probe.status !== undefined ? `GET ${w.path} answered ${probe.status}` : `GET ${w.path}: ${probe.error}`
     await new Promise((r) => setTimeout(r, w.intervalMs ?? 100))
   }
   if (exited) return { ready: false, reason: 'the process exited before it was ready' }
-  return { ready: false, reason: `no 200 from GET ${w.path} within ${w.timeoutMs} ms (last: ${last})` }
+  if (w.path === undefined) return { ready: false, reason: `its port accepted no connection within ${w.timeoutMs} ms (last: ${last})` }
+  return { ready: false, reason: `no 2xx from GET ${w.path} within ${w.timeoutMs} ms (last: ${last})` }
+}
+
+/** true when the URL's host and port accept a TCP connection, else why not (an error code, or "timeout"). */
+export function portOpen(url: string, timeoutMs: number): Promise<true | string> {
+  const u = new URL(url)
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: u.hostname, port: Number(u.port) || 80 })
+    const done = (v: true | string) => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(v)
+    }
+    const timer = setTimeout(() => done('timeout'), timeoutMs)
+    socket.once('connect', () => done(true))
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message))
+  })
 }
 
 function shortfall(body: HealthBody | undefined, atLeast: Record<string, number> = {}): string | undefined {

@@ -15,6 +15,8 @@ export interface ServiceStatus {
   /** How the service's last process ended, when it did. */
   exit?: { code: number | null; signal: string | null }
   restarts: number
+  /** A customer service (the user's own): the access key it calls the lab with, its metrics path if it has one. */
+  customer?: { accessKeyId: string; metricsPath?: string }
 }
 
 export interface HealthProbe {
@@ -90,6 +92,8 @@ export interface StartedTopology extends AsyncDisposable {
   /** Why enforcement is weaker than the OS gives, when it is. */
   readonly enforcementNote?: string
   endpoints(): Endpoints
+  /** Where a service's log is kept (the run folder's logs/<name>.log; compose copies container logs there at teardown). */
+  logFileOf(name: string): string
   /** A per-run secret the topology's env names ({ secret: name }), once a service using it started. */
   secret(name: string): string | undefined
   services(): ServiceStatus[]

@@ -31,6 +31,7 @@ export function topologyOf(exp: Experiment): Topology {
       lambda: { boundedAgentBuffer: t.switches.lambda.boundedAgentBuffer, ...lambdaHost(exp) },
     },
     ...(partitioned ? { partitionedFleet: { frontends: partitioned.frontends, threadLimit: partitioned.threadLimit } } : {}),
+    customers: t.customers,
   })
 }
 

@@ -26,6 +26,30 @@ export class ServiceNotReady extends Error {
   }
 }
 
+/**
+ * A customer service (the user's own) did not start, exited, or never became ready: the run cannot
+ * judge what it does not see, so it ends (cleanly: everything is torn down). The message names the
+ * customer, its exit code and its log file, kept in the run folder.
+ */
+export class CustomerFailed extends Error {
+  readonly code = 'CUSTOMER_FAILED'
+  readonly service: string
+  /** null: it had not exited (it never became ready and was stopped), or it never started. */
+  readonly exitCode: number | null
+  readonly signal: string | null
+  readonly logFile: string
+  constructor(service: string, what: string, exit: { code: number | null; signal: string | null } | undefined, logFile: string, tail = '') {
+    const code =
+      exit === undefined ? 'none (it was still running)' : exit.code === null ? `none${exit.signal ? ` (killed by ${exit.signal})` : ''}` : String(exit.code)
+    super(`customer ${service} ${what}; exit code ${code}; log: ${logFile}${tail ? `\n--- ${service} (last lines of its log) ---\n${tail}` : ''}`)
+    this.name = 'CustomerFailed'
+    this.service = service
+    this.exitCode = exit?.code ?? null
+    this.signal = exit?.signal ?? null
+    this.logFile = logFile
+  }
+}
+
 /** An operation on a running topology named something it does not have, or asked the impossible. */
 export class InvalidOperation extends Error {
   readonly code: 'UNKNOWN_FLEET' | 'UNKNOWN_SERVICE' | 'INVALID_ARGUMENT' | 'STOPPED'

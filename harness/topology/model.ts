@@ -16,6 +16,7 @@ import {
   memberPrefix,
   type Bootstrap,
 } from './catalogue.js'
+import { credentialsList, type AccessKey } from './customers.js'
 
 /**
  * An env value is a literal or a reference the backend resolves: the URL of another service as
@@ -25,8 +26,8 @@ export type EnvValue = string | { urlOf: string } | { secret: string }
 export type EnvSpec = Record<string, EnvValue>
 
 export interface ReadinessSpec {
-  /** GET this path until it answers 200. */
-  path: string
+  /** GET this path until it answers 2xx; absent (customer services without a health path): until the port accepts a connection. */
+  path?: string
   timeoutMs: number
   /** And until these numeric fields of its JSON body reach at least these values. */
   atLeast?: Record<string, number>
@@ -43,6 +44,38 @@ export interface ServiceSpec {
   /** Names of services, or `fleet:<name>`, that must be ready before this one starts. */
   dependsOn: string[]
   readiness: ReadinessSpec
+  /** A customer service (the user's own program or image) rather than a lab service of dist/ (`entry` is then empty). */
+  customer?: CustomerProgram
+}
+
+/** What a platform needs to run a customer service; its env (AWS configuration, the user's own) is the ServiceSpec's. */
+export interface CustomerProgram {
+  /** Local platform: argv, run in `cwd` (absolute). */
+  command?: string[]
+  cwd: string
+  /** Compose: the image, or the build context (absolute) to build it from. */
+  image?: string
+  build?: string
+  /** The port it listens on inside its container; the local platform gives it PORT instead. */
+  port: number
+  /** Its Prometheus metrics path, when it has one. */
+  metricsPath?: string
+  /** The access key its env carries: the lab's per-caller counters name it so. */
+  accessKeyId: string
+}
+
+/** A customer service as the experiment declares it (topology.customers), without its workload. */
+export interface CustomerOptions {
+  name: string
+  command?: string[]
+  cwd: string
+  env: Record<string, string>
+  image?: string
+  build?: string
+  port: number
+  health?: string
+  metrics?: string
+  readyTimeoutMs: number
 }
 
 export interface FleetSpec {
@@ -159,8 +192,9 @@ export function validateTopology(topology: Topology): void {
   const check = (ok: boolean, path: string, expected: string, got: unknown) => {
     if (!ok) throw new InvalidTopology(path, expected, got)
   }
-  const checkReadiness = (r: ReadinessSpec, path: string) => {
-    check(typeof r?.path === 'string' && r.path.startsWith('/'), `${path}.readiness.path`, 'a path starting with /', r?.path)
+  const checkReadiness = (r: ReadinessSpec, path: string, optionalPath = false) => {
+    if (!(optionalPath && r?.path === undefined))
+      check(typeof r?.path === 'string' && r.path.startsWith('/'), `${path}.readiness.path`, 'a path starting with /', r?.path)
     check(Number.isInteger(r?.timeoutMs) && r.timeoutMs > 0, `${path}.readiness.timeoutMs`, 'a positive integer', r?.timeoutMs)
   }
   topology.services.forEach((s, i) => {
@@ -168,8 +202,12 @@ export function validateTopology(topology: Topology): void {
     check(NAME.test(s.name), `${path}.name`, 'lower-case letters, digits and dashes', s.name)
     check(!names.has(s.name), `${path}.name`, 'a unique name', s.name)
     names.add(s.name)
-    check(typeof s.entry === 'string' && s.entry.length > 0, `${path}.entry`, 'an entry file', s.entry)
-    checkReadiness(s.readiness, path)
+    if (s.customer) {
+      const c = s.customer
+      check(!!c.command?.length || !!c.image || !!c.build, `${path}.customer`, 'a command, an image or a build context', c)
+      check(Number.isInteger(c.port) && c.port >= 1 && c.port <= 65_535, `${path}.customer.port`, 'a port in [1, 65535]', c.port)
+    } else check(typeof s.entry === 'string' && s.entry.length > 0, `${path}.entry`, 'an entry file', s.entry)
+    checkReadiness(s.readiness, path, !!s.customer)
   })
   topology.fleets.forEach((f, i) => {
     const path = `fleets[${i}]`
@@ -233,6 +271,8 @@ export interface KinesisTopologyOptions {
   shardMapCache?: { frontends: number }
   /** Remediation 6: more fleets on the same back-ends, each behind its own endpoint. */
   partitionedFleets?: { name: string; frontends: number; threadLimit: number }[]
+  /** More keys every service accepts besides the lab's own (customers', a shell's), each counted under its own caller label. */
+  callers?: readonly AccessKey[]
 }
 
 const ENTRY = {
@@ -259,7 +299,7 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
 
   const common: EnvSpec = {
     OUTAGE_LAB_SEED: String(seed),
-    OUTAGE_LAB_CREDENTIALS: `${CREDENTIALS.accessKeyId}:${CREDENTIALS.secretAccessKey}`,
+    OUTAGE_LAB_CREDENTIALS: credentialsList(CREDENTIALS, opts.callers ?? []),
   }
   const readiness = { path: '/health', timeoutMs: 15_000 }
   const metadataUrl = { urlOf: METADATA_SERVICE }

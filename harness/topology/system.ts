@@ -4,7 +4,8 @@
 // runs on every platform.
 import { InvalidTopology } from './errors.js'
 import { DEPENDENCIES, DOWNSTREAM, endpointName, needs, SHARD_MAP_CACHE_FRONTENDS, type Downstream } from './catalogue.js'
-import { kinesisTopology, validateTopology, type EnvSpec, type KinesisTopologyOptions, type ServiceSpec, type Topology } from './model.js'
+import { kinesisTopology, validateTopology, type CustomerOptions, type EnvSpec, type KinesisTopologyOptions, type ServiceSpec, type Topology } from './model.js'
+import { credentialsList, customerAccessKey, customerEnvSpec } from './customers.js'
 
 export { DOWNSTREAM, type Downstream } from './catalogue.js'
 
@@ -28,6 +29,11 @@ export interface SystemTopologyOptions extends KinesisTopologyOptions {
   partitionedFleet?: { frontends: number; threadLimit: number }
   /** Remediation 5 as a switch: a dedicated shard-map cache fleet of 3. */
   shardMapCacheFleet?: boolean
+  /**
+   * The user's own services, started after every lab service (they depend on all of it), each with
+   * the AWS configuration of the lab in its env and its own key, which every lab service accepts.
+   */
+  customers?: readonly CustomerOptions[]
 }
 
 const readiness = { path: '/health', timeoutMs: 20_000 }
@@ -45,8 +51,12 @@ export function systemTopology(opts: SystemTopologyOptions): Topology {
   const partitioned = !!sw.cloudwatch?.partitionedFleet
   if (partitioned && !services.includes('cloudwatch'))
     throw new InvalidTopology('switches.cloudwatch.partitionedFleet', 'cloudwatch among the services', services)
+  const customers = opts.customers ?? []
+  // Every lab service accepts the lab's key, then any other caller's given, then each customer's.
+  const callers = [...(opts.callers ?? []), ...customers.map((c) => customerAccessKey(c.name))]
   const kinesis = kinesisTopology({
     ...opts,
+    callers,
     ...(opts.shardMapCacheFleet ? { shardMapCache: { frontends: SHARD_MAP_CACHE_FRONTENDS } } : {}),
     partitionedFleets: partitioned
       ? [{ name: 'cloudwatch', frontends: opts.partitionedFleet?.frontends ?? 2, threadLimit: opts.partitionedFleet?.threadLimit ?? opts.threadLimit }]
@@ -54,7 +64,7 @@ export function systemTopology(opts: SystemTopologyOptions): Topology {
   })
   const common: EnvSpec = {
     OUTAGE_LAB_SEED: String(kinesis.seed),
-    OUTAGE_LAB_CREDENTIALS: `${kinesis.credentials.accessKeyId}:${kinesis.credentials.secretAccessKey}`,
+    OUTAGE_LAB_CREDENTIALS: credentialsList(kinesis.credentials, callers),
   }
   const main = kinesis.kinesisEndpoint!
   const cloudwatchKinesis = partitioned ? endpointName('cloudwatch') : main
@@ -98,11 +108,27 @@ export function systemTopology(opts: SystemTopologyOptions): Topology {
     }),
     'status-page': spec('status-page', { ...common, COGNITO_URL: { urlOf: 'cognito' }, OUTAGE_LAB_OPERATOR_KEY: { secret: 'operator-key' } }),
   }
-  const topology: Topology = {
-    ...kinesis,
-    name: 'system',
-    services: [...kinesis.services, ...DOWNSTREAM.filter((s) => services.includes(s)).map((s) => downstream[s])],
-  }
+  const lab = [...kinesis.services, ...DOWNSTREAM.filter((s) => services.includes(s)).map((s) => downstream[s])]
+  const everything = [...lab.map((s) => s.name), ...kinesis.fleets.map((f) => `fleet:${f.name}`)]
+  const customerSpecs = customers.map((c): ServiceSpec => ({
+    name: c.name,
+    kind: 'customer',
+    entry: '',
+    // The user's env comes last: it may change the region or add its own settings.
+    env: { ...customerEnvSpec({ kinesisEndpoint: main, services, region: kinesis.region, key: customerAccessKey(c.name) }), ...c.env },
+    dependsOn: everything,
+    readiness: { ...(c.health ? { path: c.health } : {}), timeoutMs: c.readyTimeoutMs },
+    customer: {
+      ...(c.command ? { command: [...c.command] } : {}),
+      cwd: c.cwd,
+      ...(c.image ? { image: c.image } : {}),
+      ...(c.build ? { build: c.build } : {}),
+      port: c.port,
+      ...(c.metrics ? { metricsPath: c.metrics } : {}),
+      accessKeyId: customerAccessKey(c.name).accessKeyId,
+    },
+  }))
+  const topology: Topology = { ...kinesis, name: 'system', services: [...lab, ...customerSpecs] }
   validateTopology(topology)
   return topology
 }

@@ -177,7 +177,7 @@ t.test('a service that never turns healthy fails its wait after the timeout', as
       runDir: t.testdir(),
       signals: false,
     }),
-    { name: 'ServiceNotReady', service: 'registry', message: /no 200 from GET \/health within 700 ms \(last: GET \/health answered 503\)/ },
+    { name: 'ServiceNotReady', service: 'registry', message: /no 2xx from GET \/health within 700 ms \(last: GET \/health answered 503\)/ },
   )
 })
 

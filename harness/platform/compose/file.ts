@@ -11,7 +11,7 @@
 import fs from 'node:fs'
 import { parse, stringify } from 'yaml'
 import { InvalidTopology } from '../../topology/errors.js'
-import type { EnvSpec, FleetSpec, Topology } from '../../topology/model.js'
+import type { CustomerProgram, EnvSpec, FleetSpec, Topology } from '../../topology/model.js'
 
 /** Every service listens on this port inside its own container. */
 export const CONTAINER_PORT = 8080
@@ -106,9 +106,15 @@ export function planCompose(topology: Topology, file: ComposeFileServices, opts:
   const off = { ...(opts.healthchecks ? {} : { healthcheck: { disable: true } }), ...cpu }
 
   topology.services.forEach((s, i) => {
-    need(s.name, `services[${i}].name`)
     const port = opts.hostPorts[s.name]
     if (port === undefined) throw new InvalidTopology(`services[${i}]`, 'a host port', s.name)
+    if (s.customer) {
+      // The user's own service is not in docker-compose.yml: the override defines all of it.
+      if (file.services.has(s.name)) throw new InvalidTopology(`services[${i}].name`, 'a customer name docker-compose.yml does not use', s.name)
+      services[s.name] = customerService(s.name, s.customer, resolve(s.env, `services[${i}]`), port, labels, cpu, `services[${i}]`)
+      return
+    }
+    need(s.name, `services[${i}].name`)
     variables[portVariable(s.name)] = String(port)
     for (const p of file.services.get(s.name)!) profiles.add(p)
     services[s.name] = { environment: { ...resolve(s.env, `services[${i}]`), ...common }, labels, ...off }
@@ -131,6 +137,34 @@ export function planCompose(topology: Topology, file: ComposeFileServices, opts:
     }
   })
   return { services: Object.keys(services), profiles: [...profiles], variables, override: { version: '2.4', services }, scale }
+}
+
+/**
+ * A customer service as compose runs it: its image (or a build of its context), the lab's AWS
+ * configuration with URLs on the project's network, its port published on 127.0.0.1 only, the
+ * run's label. Its `command` of the local platform means nothing inside an image and is not used.
+ */
+export function customerService(
+  name: string,
+  c: CustomerProgram,
+  env: Record<string, string>,
+  hostPort: number,
+  labels: Record<string, string>,
+  cpu: Record<string, unknown>,
+  path: string,
+): Record<string, unknown> {
+  if (!c.image && !c.build) throw new InvalidTopology(`${path}.customer`, `an image or a build context to run customer ${name} on compose`, c)
+  return {
+    ...(c.image ? { image: c.image } : {}),
+    ...(c.build ? { build: { context: c.build } } : {}),
+    environment: { ...env, PORT: String(c.port), HOST: '0.0.0.0', OUTAGE_LAB_CUSTOMER: name },
+    ports: [`127.0.0.1:${hostPort}:${c.port}`],
+    labels,
+    // docker-init as PID 1: the app gets SIGTERM at teardown whatever it is written in.
+    init: true,
+    extra_hosts: ['host.docker.internal:host-gateway'],
+    ...cpu,
+  }
 }
 
 /** What the local backend adds per member (model.fleetMember), in the form a replica can use. */

@@ -45,6 +45,10 @@ export const composePlatform: Platform<StartedComposeTopology, ComposeContext> =
     const built = await new Promise<boolean>((resolve) => execFile('docker', ['image', 'inspect', image], (err) => resolve(!err)))
     return built ? undefined : `image ${image} is not built (run make image)`
   },
+  customerIssue(c, path) {
+    if (c.image || c.build) return undefined
+    return { path: `${path}.image`, expected: 'an image, or a build context (build), to run it on the compose platform', got: 'neither' }
+  },
   async start(topology: Topology, context: ComposeContext = {}): Promise<StartedComposeTopology> {
     validateTopology(topology)
     const docker = await detectDocker()

@@ -30,6 +30,8 @@ import { DEFAULT_IMAGE, type ComposeContext } from './index.js'
 interface ComposeMember extends MemberBase {
   /** The compose service it is a container of. */
   service: string
+  /** The port it listens on inside its container (CONTAINER_PORT, or a customer's own). */
+  containerPort: number
   containerId?: string
   hostPort?: number
   pid?: number
@@ -105,6 +107,8 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
         name: s.name,
         kind: s.kind,
         service: s.name,
+        containerPort: s.customer?.port ?? CONTAINER_PORT,
+        ...(s.customer ? { customer: s.customer } : {}),
         readiness: s.readiness,
         hostPort: hostPorts[s.name],
         state: 'stopped',
@@ -196,7 +200,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
       const name = fleet ? `${fleet.memberPrefix}-${number(c)}` : service
       let m = this.members.get(name) ?? (fleet ? this.spares.get(fleet.name)?.find((x) => x.name === name) : undefined)
       if (!m && fleet) {
-        m = { name, kind: fleet.kind, service, fleet, readiness: fleet.readiness, state: 'stopped', paused: false, restarts: 0 }
+        m = { name, kind: fleet.kind, service, containerPort: CONTAINER_PORT, fleet, readiness: fleet.readiness, state: 'stopped', paused: false, restarts: 0 }
         this.members.set(name, m)
       }
       if (!m) continue
@@ -240,7 +244,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
     if (!m.containerId) return
     const info = await this.docker.getContainer(m.containerId).inspect()
     m.pid = info.State?.Pid || undefined
-    m.hostPort = publishedPort(info, CONTAINER_PORT) ?? m.hostPort
+    m.hostPort = publishedPort(info, m.containerPort) ?? m.hostPort
   }
 
   private async waitReady(m: ComposeMember): Promise<WaitOutcome> {
@@ -256,6 +260,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
 
   private async waitReadyOrThrow(m: ComposeMember): Promise<void> {
     const outcome = await this.waitReady(m)
+    if (!outcome.ready && m.customer) throw this.customerNotReady(m, outcome, m.exit, await this.logTail(m))
     if (!outcome.ready) throw new ServiceNotReady(m.name, outcome.reason, await this.logTail(m))
   }
 

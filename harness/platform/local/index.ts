@@ -26,6 +26,10 @@ export const localPlatform: Platform<StartedLocalTopology, LocalContext> = {
   async unavailable(): Promise<string | undefined> {
     return undefined
   },
+  customerIssue(c, path) {
+    if (c.command?.length) return undefined
+    return { path: `${path}.command`, expected: 'the command that runs it on the local platform (a list [program, arguments...])', got: 'nothing' }
+  },
   async start(topology: Topology, context: LocalContext = {}): Promise<StartedLocalTopology> {
     validateTopology(topology)
     const nice = context.servicesNice ?? (context.measured ? MEASURED_NICE : undefined)

@@ -8,7 +8,7 @@ import path from 'node:path'
 import { request } from 'undici'
 import { bootWaves, fleetMember, memberCell, memberNumber, type EnvSpec, type FleetSpec, type ServiceSpec, type Topology } from '../../topology/model.js'
 import { EXIT_REMOVED_FROM_FLEET } from '../../topology/catalogue.js'
-import { InvalidOperation, MissingProgram, ServiceNotReady } from '../../topology/errors.js'
+import { InvalidOperation, InvalidTopology, MissingProgram, ServiceNotReady } from '../../topology/errors.js'
 import { StartedTopologyBase, type FleetState, type MemberBase, type MemberProcess, type ThreadLimitChange } from '../base.js'
 import { PACKAGE_ROOT } from '../paths.js'
 import { freePorts } from '../ports.js'
@@ -60,7 +60,11 @@ export class StartedLocalTopology extends StartedTopologyBase<LocalMember> {
 
   async boot(): Promise<void> {
     bootWaves(this.topology)
-    for (const s of this.topology.services) this.program(s)
+    this.topology.services.forEach((s, i) => {
+      if (!s.customer) this.program(s)
+      else if (!s.customer.command?.length)
+        throw new InvalidTopology(`services[${i}].customer.command`, `a command to run customer ${s.name} on the local platform`, s.customer)
+    })
     for (const f of this.topology.fleets) this.program(fleetMember(f, 1))
     if (this.opts.reaper !== false && !fs.existsSync(this.reaperProgram())) throw new MissingProgram('reaper', this.reaperProgram())
     fs.mkdirSync(path.join(this.runDir, 'logs'), { recursive: true })
@@ -104,7 +108,18 @@ export class StartedLocalTopology extends StartedTopologyBase<LocalMember> {
   }
 
   private member(spec: ServiceSpec, port: number, fleet?: FleetSpec): LocalMember {
-    return { spec, name: spec.name, kind: spec.kind, readiness: spec.readiness, fleet, port, url: `http://127.0.0.1:${port}`, state: 'stopped', restarts: 0 }
+    return {
+      spec,
+      name: spec.name,
+      kind: spec.kind,
+      readiness: spec.readiness,
+      fleet,
+      port,
+      url: `http://127.0.0.1:${port}`,
+      state: 'stopped',
+      restarts: 0,
+      ...(spec.customer ? { customer: spec.customer } : {}),
+    }
   }
 
   private resolveEnv(env: EnvSpec): Record<string, string> {
@@ -117,21 +132,38 @@ export class StartedLocalTopology extends StartedTopologyBase<LocalMember> {
     return out
   }
 
-  private spawnMember(m: LocalMember): ServiceProcess {
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
-      LOG_LEVEL: 'info',
-      ...this.opts.env,
-      ...this.resolveEnv(m.spec.env),
-      PORT: String(m.port),
-      HOST: '127.0.0.1',
-      ADVERTISE_URL: m.url,
-      OUTAGE_LAB_ADMIN_TOKEN: this.adminToken,
-      OUTAGE_LAB_DATA_DIR: path.join(this.runDir, 'data'),
-      OUTAGE_LAB_WATCH_PARENT: '1',
-      [RUN_ID_ENV]: this.runId,
+  /**
+   * A customer service runs as the user would run it: the harness's environment (minus what would
+   * point it elsewhere: AWS_*, the harness's own OUTAGE_LAB_* and NODE_OPTIONS), then its topology
+   * env (the lab's AWS configuration and its own key, the experiment's `env`), its PORT and HOST,
+   * and the run's marker (the reaper finds it, and anything it starts, by that).
+   */
+  private customerEnv(m: LocalMember): Record<string, string> {
+    const inherited: Record<string, string> = {}
+    for (const [k, v] of Object.entries(process.env)) {
+      if (v !== undefined && !k.startsWith('AWS_') && !k.startsWith('OUTAGE_LAB_') && k !== 'NODE_OPTIONS') inherited[k] = v
     }
+    return { ...inherited, ...this.resolveEnv(m.spec.env), PORT: String(m.port), HOST: '127.0.0.1', OUTAGE_LAB_CUSTOMER: m.name, [RUN_ID_ENV]: this.runId }
+  }
+
+  private spawnMember(m: LocalMember): ServiceProcess {
+    const customer = m.spec.customer
+    const env: Record<string, string> = customer
+      ? this.customerEnv(m)
+      : {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
+          LOG_LEVEL: 'info',
+          ...this.opts.env,
+          ...this.resolveEnv(m.spec.env),
+          PORT: String(m.port),
+          HOST: '127.0.0.1',
+          ADVERTISE_URL: m.url,
+          OUTAGE_LAB_ADMIN_TOKEN: this.adminToken,
+          OUTAGE_LAB_DATA_DIR: path.join(this.runDir, 'data'),
+          OUTAGE_LAB_WATCH_PARENT: '1',
+          [RUN_ID_ENV]: this.runId,
+        }
     if (m.fleet) env.THREAD_LIMIT_ENFORCEMENT = this.threadLimitEnforcement
     if (this.cgroups && !m.cgroupProcs) {
       // Members get the fleet's limit; other services a cgroup without one, so the reaper can
@@ -141,10 +173,10 @@ export class StartedLocalTopology extends StartedTopologyBase<LocalMember> {
     }
     const proc = new ServiceProcess({
       name: m.name,
-      argv: [process.execPath, this.program(m.spec)],
+      argv: customer ? customer.command! : [process.execPath, this.program(m.spec)],
       env,
-      cwd: this.runDir,
-      logFile: path.join(this.runDir, 'logs', `${m.name}.log`),
+      cwd: customer ? customer.cwd : this.runDir,
+      logFile: this.logFileOf(m.name),
       cgroupProcs: m.cgroupProcs,
       ...(this.opts.servicesNice ? { nice: this.opts.servicesNice } : {}),
     })
@@ -187,6 +219,7 @@ export class StartedLocalTopology extends StartedTopologyBase<LocalMember> {
     if (!outcome.ready) {
       // Let a crashing process finish writing before its stderr is quoted.
       await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 100))])
+      if (m.customer) throw this.customerNotReady(m, outcome, proc.exit, proc.stderrTail())
       throw new ServiceNotReady(m.name, outcome.reason, proc.stderrTail())
     }
   }
