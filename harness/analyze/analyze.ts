@@ -3,13 +3,15 @@
 // the method's probes, the expectations and the fidelity score. The runner writes the result
 // into journal.json; `outage-lab report` can call it again on an old run.
 import type { Experiment } from '../experiment/types.js'
-import { actionRuns, blastRadius, cascade, recoveryVerdict, serviceResults, triggerMs } from './cascade.js'
+import { actionRuns, blastRadius, cascade, recoveryVerdict, serviceResults, staticDependencies, triggerMs, type DependenciesAt } from './cascade.js'
+import { customerCalls, customerDependenciesAt } from './customers.js'
 import { checkExpectations } from './expect.js'
 import { fidelity } from './fidelity.js'
 import { observationOf, type Observation } from './observation.js'
 import type {
   BlastRadius,
   CascadeEntry,
+  CustomerRecord,
   ExpectationResult,
   FidelityResult,
   Journal,
@@ -39,6 +41,8 @@ export interface Analysis {
   endMs: number
   services: Record<string, ServiceResult>
   cascade: CascadeEntry[]
+  /** What each customer service called (absent without customer services). */
+  customers?: Record<string, CustomerRecord>
   blastRadius: BlastRadius
   recovery: RecoveryVerdict
   probes: ProbeResult[]
@@ -52,13 +56,19 @@ export function analyzeRun(input: AnalysisInput): Analysis {
   const endMs = input.endMs ?? index.endMs
   const runs = actionRuns(input.experiment, input.events)
   const trigger = triggerMs(runs)
-  const services = serviceResults(input.experiment, index, runs, endMs)
+  // A customer service's dependencies are what it called (the lab counted its key's calls).
+  const customerList = input.experiment.topology.customers ?? []
+  const customers = customerList.length > 0 ? customerCalls(index, customerList) : undefined
+  const forCustomers = customers ? customerDependenciesAt(index, customers) : undefined
+  const dependenciesAt: DependenciesAt = (service, t) => forCustomers?.(service, t) ?? staticDependencies(service, t)
+  const services = serviceResults(input.experiment, index, runs, endMs, dependenciesAt)
   const probes = evaluateMethodProbes(input.experiment, index)
   return {
     triggerMs: trigger,
     endMs,
     services,
-    cascade: cascade(services, runs),
+    cascade: cascade(services, runs, dependenciesAt),
+    ...(customers ? { customers } : {}),
     blastRadius: blastRadius(services),
     recovery: recoveryVerdict(services, runs),
     probes,
@@ -79,6 +89,7 @@ export function reanalyze(journal: Journal, timeline: readonly TimelineRow[] | S
     ...journal,
     services: a.services,
     cascade: a.cascade,
+    ...(a.customers ? { customers: a.customers } : {}),
     blastRadius: a.blastRadius,
     recovery: a.recovery,
     probes: a.probes,

@@ -1,6 +1,7 @@
 // Who broke, when, and because of whom: per-service results from the client windows, the cascade
-// ordered by onset with each service's cause from the static dependency graph, the blast radius,
-// and the recovery verdict measured from the action that pushed the system back.
+// ordered by onset with each service's cause from the static dependency graph (a customer
+// service's: the lab services it was calling, customers.ts), the blast radius, and the recovery
+// verdict measured from the action that pushed the system back.
 import { SERVICES, type Action, type Experiment, type ServiceName } from '../experiment/types.js'
 import { DEPENDENCIES } from '../topology/catalogue.js'
 import { clientWindows, firstRun, ONSET_TOLERANCE_MS, ONSET_WINDOWS, RECOVERY_WINDOWS, WINDOW_MS, type Impact, type Window } from './impact.js'
@@ -10,6 +11,20 @@ import type { SeriesIndex } from './series.js'
 
 /** What each customer-facing service calls: the catalogue's graph, each service's possible causes. */
 export { DEPENDENCIES }
+
+/**
+ * The dependencies that may explain a service's onset at t: the catalogue's graph for the lab's
+ * services; a customer service's come from what it called (customers.ts, customerDependenciesAt).
+ */
+export type DependenciesAt = (service: string, t: number) => readonly string[]
+
+export const staticDependencies: DependenciesAt = (service) => DEPENDENCIES[service as ServiceName] ?? []
+
+/** Lab services in the catalogue's order, then any other (customers), in a stable order. */
+function rankOf(service: string): number {
+  const i = (SERVICES as readonly string[]).indexOf(service)
+  return i >= 0 ? i : SERVICES.length
+}
 
 /** Actions that push a system back (a rollback is always one). Scaling down is not: that is the point. */
 export const RECOVERY_PROVIDERS = new Set(['restart-fleet', 'restart', 'resume', 'heal-partition', 'clear-faults'])
@@ -59,9 +74,10 @@ export function recoveryActionBefore(runs: readonly ActionRun[], t: number): Act
   return runs.filter((r) => isRecoveryAction(r) && r.atMs <= t).at(-1)
 }
 
-/** The customer-facing services of a run, in the catalogue's order. */
-export function servicesOf(experiment: Pick<Experiment, 'topology'>): ServiceName[] {
-  return SERVICES.filter((s) => s === 'kinesis' || (experiment.topology.services as string[]).includes(s))
+/** The customer-facing services of a run, in the catalogue's order, then its customer services (the user's own) in file order. */
+export function servicesOf(experiment: Pick<Experiment, 'topology'>): string[] {
+  const lab: string[] = SERVICES.filter((s) => s === 'kinesis' || (experiment.topology.services as string[]).includes(s))
+  return [...lab, ...(experiment.topology.customers ?? []).map((c) => c.name)]
 }
 
 export function serviceResults(
@@ -69,14 +85,17 @@ export function serviceResults(
   index: SeriesIndex,
   runs: readonly ActionRun[],
   endMs: number,
+  dependenciesAt: DependenciesAt = staticDependencies,
 ): Record<string, ServiceResult> {
   const trigger = triggerMs(runs)
   const out: Record<string, ServiceResult> = {}
-  // The catalogue's order is a dependency order: a service's dependencies are judged before it.
+  // The catalogue's order is a dependency order: a service's dependencies are judged before it
+  // (customer services, which depend only on the lab's, come last).
+  const customers = new Set((experiment.topology.customers ?? []).map((c) => c.name))
   for (const service of servicesOf(experiment)) {
     const slo = experiment.slo[service]
     const windows = clientWindows(index, service, slo, trigger, endMs)
-    const found = corroboratedImpact(windows, service, index, out)
+    const found = corroboratedImpact(windows, service, index, out, dependenciesAt, customers.has(service))
     const impact = found.impact
     // Availability and p99 cover the whole method, not only after the trigger.
     const all = trigger > 0 ? clientWindows(index, service, slo, 0, endMs) : windows
@@ -121,6 +140,8 @@ export function corroboratedImpact(
   service: string,
   index: SeriesIndex,
   judged: Readonly<Record<string, ServiceResult>>,
+  dependenciesAt: DependenciesAt = staticDependencies,
+  customer = false,
 ): { impact: Impact; corroboration?: string; uncorroborated: { onsetMs: number }[] } {
   const uncorroborated: { onsetMs: number }[] = []
   const measured = measuredServerSide(index, service)
@@ -129,7 +150,7 @@ export function corroboratedImpact(
     const onsetIndex = firstRun(windows, 'breached', ONSET_WINDOWS, from)
     if (onsetIndex === null) return { impact: { onsetMs: null, recoveredMs: null, onsetIndex: null, recoveredIndex: null }, uncorroborated }
     const t = windows[onsetIndex].startMs
-    const why = corroborate(service, t, index, judged, measured)
+    const why = corroborate(service, t, index, judged, measured, dependenciesAt, customer)
     if (why) {
       const recoveredIndex = firstRun(windows, 'healthy', RECOVERY_WINDOWS, onsetIndex + ONSET_WINDOWS)
       const recoveredMs = recoveredIndex === null ? null : windows[recoveredIndex].startMs
@@ -142,13 +163,27 @@ export function corroboratedImpact(
   }
 }
 
-function corroborate(service: string, t: number, index: SeriesIndex, judged: Readonly<Record<string, ServiceResult>>, measured: boolean): string | undefined {
-  for (const d of DEPENDENCIES[service as ServiceName] ?? []) {
+/**
+ * A lab service's onset stands on an impacted dependency or its front door's own counters. A
+ * customer service's: a lab service it was calling impacted, or its own lab_server_* counters when
+ * its /metrics exposes them (services/kit/served-requests.ts shows the shape); a customer without
+ * them has only its customers' view, and the journal says so.
+ */
+function corroborate(
+  service: string,
+  t: number,
+  index: SeriesIndex,
+  judged: Readonly<Record<string, ServiceResult>>,
+  measured: boolean,
+  dependenciesAt: DependenciesAt,
+  customer: boolean,
+): string | undefined {
+  for (const d of dependenciesAt(service, t)) {
     const r = judged[d]
     if (r?.impacted && r.onsetMs! <= t + ONSET_TOLERANCE_MS && (r.recoveredMs === null || r.recoveredMs > t))
       return `${d} impacted since ${(r.onsetMs! / 1000).toFixed(1)}s`
   }
-  if (!measured) return 'client-side only (no server-side counters recorded)'
+  if (!measured) return customer ? `client-side only (${service} exposes no lab_server_* counters)` : 'client-side only (no server-side counters recorded)'
   const [from, to] = corroborationSpan(t)
   const server = serverEvidenceIn(index, service, from, to)
   return server ? `server-side: ${server}` : undefined
@@ -166,16 +201,20 @@ function targetsOf(runs: readonly ActionRun[]): Set<string> {
   return out
 }
 
-export function cascade(services: Record<string, ServiceResult>, runs: readonly ActionRun[] = []): CascadeEntry[] {
-  const order = SERVICES as readonly string[]
+export function cascade(
+  services: Record<string, ServiceResult>,
+  runs: readonly ActionRun[] = [],
+  dependenciesAt: DependenciesAt = staticDependencies,
+): CascadeEntry[] {
   const impacted = Object.entries(services)
     .filter(([, r]) => r.impacted && r.onsetMs !== null)
-    .sort(([a, ra], [b, rb]) => ra.onsetMs! - rb.onsetMs! || order.indexOf(a) - order.indexOf(b))
+    .sort(([a, ra], [b, rb]) => ra.onsetMs! - rb.onsetMs! || rankOf(a) - rankOf(b))
   const targets = targetsOf(runs)
   const entries: CascadeEntry[] = impacted.map(([service, r]) => {
     const t = r.onsetMs!
     // A dependency that broke in the same window or just after still caused this (ONSET_TOLERANCE_MS).
-    const causes = (DEPENDENCIES[service as ServiceName] ?? []).filter((d) => {
+    const deps = dependenciesAt(service, t)
+    const causes = deps.filter((d) => {
       const dr = services[d]
       return dr?.impacted && dr.onsetMs! <= t + ONSET_TOLERANCE_MS && (dr.recoveredMs === null || dr.recoveredMs > t)
     })
@@ -184,7 +223,7 @@ export function cascade(services: Record<string, ServiceResult>, runs: readonly 
     if (targets.has(service)) return { service, onsetMs: t, cause: 'trigger', causes, lagMs: null }
     // No dependency was impacted for its customers yet, but one whose own counters already showed
     // trouble (a partial failure the customers' retries hid) still explains it; being first does not.
-    const failing = (DEPENDENCIES[service as ServiceName] ?? []).filter((d) => {
+    const failing = deps.filter((d) => {
       const at = services[d]?.serverEvidenceMs
       return at !== null && at !== undefined && at <= t + ONSET_TOLERANCE_MS
     })
@@ -199,7 +238,7 @@ export function cascade(services: Record<string, ServiceResult>, runs: readonly 
     seen.add(s)
     return 1 + depth(e.cause, seen)
   }
-  return entries.sort((a, b) => key(a) - key(b) || depth(a.service) - depth(b.service) || order.indexOf(a.service) - order.indexOf(b.service))
+  return entries.sort((a, b) => key(a) - key(b) || depth(a.service) - depth(b.service) || rankOf(a.service) - rankOf(b.service))
 }
 
 export function blastRadius(services: Record<string, ServiceResult>): BlastRadius {

@@ -1,7 +1,7 @@
 // Two runs side by side (`outage-lab compare`, the suite's table): per service, was it impacted,
 // for how long, how fast it came back after the corrective action; and how many expectations and
 // fidelity checks each run met. Pure: reads two journals, returns data; the report renders it.
-import { SERVICES } from '../experiment/types.js'
+import { servicesOfRuns } from './customers.js'
 import type { Journal, ServiceResult } from './journal.js'
 
 export interface RunSide {
@@ -75,9 +75,7 @@ export function summarizeRun(j: Journal): RunSummary {
 const delta = (a: number | null | undefined, b: number | null | undefined) => (a === null || a === undefined || b === null || b === undefined ? null : b - a)
 
 export function compareRuns(a: Journal, b: Journal): Comparison {
-  const names = [...new Set([...Object.keys(a.services), ...Object.keys(b.services)])]
-  const order = SERVICES as readonly string[]
-  names.sort((x, y) => (order.indexOf(x) + 1 || 99) - (order.indexOf(y) + 1 || 99) || x.localeCompare(y))
+  const names = servicesOfRuns([a, b])
   const services = names.map((service) => {
     const sa = side(a.services[service])
     const sb = side(b.services[service])

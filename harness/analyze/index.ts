@@ -25,8 +25,11 @@ export {
   blastRadius,
   recoveryVerdict,
   servicesOf,
+  staticDependencies,
   type ActionRun,
+  type DependenciesAt,
 } from './cascade.js'
+export { customerCalls, customerDependenciesAt, labServiceOf, increase, orderServices, servicesOfRuns, CALLING_LOOKBACK_MS } from './customers.js'
 export { windowsFromCalls, binomialTail, ALPHA, MIN_CALLS } from './call-windows.js'
 export { frontDoors, serverEvidenceIn, measuredServerSide } from './corroborate.js'
 export { observationOf, lagSentence, LAG_BOUND_MS, type Observation } from './observation.js'

@@ -91,6 +91,26 @@ export interface CascadeEntry {
   evidence?: 'server-side'
 }
 
+/** How a customer service called one lab service over the run, as the lab counted it (lab_caller_calls_total of its key). */
+export interface CustomerServiceCalls {
+  calls: number
+  ok: number
+  clientErrors: number
+  serverErrors: number
+  /** Calls per operation (`PutRecord`, ...). */
+  operations: Record<string, number>
+  /** Calls per wire protocol (`awsJson`, `awsCbor`, `awsQuery`, `rpcv2Cbor`): which SDK generation it runs. */
+  protocols: Record<string, number>
+}
+
+/** A customer service (the user's own): its access key and what it called, by lab service. */
+export interface CustomerRecord {
+  accessKeyId: string
+  /** The lab services its key called, in the catalogue's order: its dependencies in the cascade. */
+  dependsOn: string[]
+  calls: Record<string, CustomerServiceCalls>
+}
+
 export interface BlastRadius {
   impacted: string[]
   count: number
@@ -146,8 +166,10 @@ export interface Journal {
   threadLimitEnforcement: string
   steadyState: { before: SteadyStateResult; after: SteadyStateResult }
   events: JournalEvent[]
-  /** Keyed by customer-facing service, in the catalogue's order. */
+  /** Keyed by customer-facing service, in the catalogue's order, then the customer services. */
   services: Record<string, ServiceResult>
+  /** The customer services (the user's own, topology.customers): what each called; absent without any. */
+  customers?: Record<string, CustomerRecord>
   cascade: CascadeEntry[]
   blastRadius?: BlastRadius
   recovery?: RecoveryVerdict

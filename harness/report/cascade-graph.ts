@@ -1,7 +1,8 @@
 // The cascade as a dependency graph, drawn as inline SVG (no script needed to see it): one node per
 // customer-facing service, columns by depth in the dependency graph (Kinesis, what calls Kinesis,
-// what calls those), coloured by impact, labelled with onset and recovery; the edge a break came
-// through is drawn bold with how long the break took to travel it.
+// what calls those), the customer services (the user's own) in a column of their own on the right
+// with an edge from each lab service they called, coloured by impact, labelled with onset and
+// recovery; the edge a break came through is drawn bold with how long the break took to travel it.
 import { DEPENDENCIES } from '../analyze/cascade.js'
 import type { CascadeEntry, Journal, ServiceResult } from '../analyze/journal.js'
 import { escHtml as esc, sec, delta, pct } from './format.js'
@@ -12,7 +13,9 @@ const LAYOUT_ORDER = ['kinesis', 'cloudwatch', 'eventbridge', 'cognito', 'lambda
 const NODE_W = 250
 const NODE_H = 90
 const ROW_GAP = 20
-const COL_X = [200, 520, 840]
+const COL_X = [200, 520, 840, 1160]
+/** The lab's services take the first three columns; customer services the fourth. */
+const LAB_COLUMNS = 3
 const TOP = 16
 
 export type Impact = 'down' | 'recovered' | 'healthy' | 'idle'
@@ -30,6 +33,11 @@ export function impactOf(s: ServiceResult | undefined): Impact {
   return s.availability === null && s.calls === 0 ? 'idle' : 'healthy'
 }
 
+/** What a node depends on: the catalogue's graph, or what a customer service called (journal.customers). */
+function dependenciesOf(j: Journal, service: string): string[] {
+  return j.customers?.[service]?.dependsOn ?? (DEPENDENCIES as Record<string, string[]>)[service] ?? []
+}
+
 function depth(service: string, seen = new Set<string>()): number {
   const deps = (DEPENDENCIES as Record<string, string[]>)[service] ?? []
   if (deps.length === 0 || seen.has(service)) return 0
@@ -43,11 +51,11 @@ interface Placed {
   y: number
 }
 
-function layout(services: string[]): { placed: Map<string, Placed>; height: number } {
+function layout(services: string[], customers: ReadonlySet<string>): { placed: Map<string, Placed>; height: number; width: number } {
   const ordered = [...services].sort((a, b) => (LAYOUT_ORDER.indexOf(a) + 1 || 99) - (LAYOUT_ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b))
   const cols = new Map<number, string[]>()
   for (const s of ordered) {
-    const d = Math.min(depth(s), COL_X.length - 1)
+    const d = customers.has(s) ? LAB_COLUMNS : Math.min(depth(s), LAB_COLUMNS - 1)
     if (!cols.has(d)) cols.set(d, [])
     cols.get(d)!.push(s)
   }
@@ -59,7 +67,8 @@ function layout(services: string[]): { placed: Map<string, Placed>; height: numb
     const y0 = (height - colHeight) / 2
     col.forEach((s, i) => placed.set(s, { service: s, x: COL_X[d], y: y0 + i * (NODE_H + ROW_GAP) }))
   }
-  return { placed, height }
+  const width = COL_X[cols.has(LAB_COLUMNS) ? LAB_COLUMNS : LAB_COLUMNS - 1] + NODE_W + 10
+  return { placed, height, width }
 }
 
 function edgePath(x1: number, y1: number, x2: number, y2: number): string {
@@ -87,14 +96,16 @@ function nodeLines(name: string, s: ServiceResult | undefined, c: CascadeEntry |
 export function cascadeGraph(j: Journal): string {
   const services = Object.keys(j.services ?? {})
   if (services.length === 0) return '<p>No services were measured.</p>'
-  const { placed, height } = layout(services)
+  const customers = new Set(Object.keys(j.customers ?? {}))
+  for (const c of j.experiment?.topology?.customers ?? []) customers.add(c.name)
+  const { placed, height, width } = layout(services, customers)
   const cascadeBy = new Map(j.cascade.map((c, i) => [c.service, { ...c, rank: i + 1 }]))
   const edges: string[] = []
   const labels: string[] = []
   for (const s of services) {
     const to = placed.get(s)!
     const entry = cascadeBy.get(s)
-    for (const d of (DEPENDENCIES as Record<string, string[]>)[s] ?? []) {
+    for (const d of dependenciesOf(j, s)) {
       const from = placed.get(d)
       if (!from) continue
       const cause = entry?.cause === d
@@ -104,8 +115,10 @@ export function cascadeGraph(j: Journal): string {
       const y1 = from.y + NODE_H / 2
       const x2 = to.x
       const y2 = to.y + NODE_H / 2
+      const calls = j.customers?.[s]?.calls[d]
+      const how = calls ? ` (it called ${esc(d)} ${calls.calls} times, ${calls.serverErrors} server errors)` : ''
       edges.push(
-        `<path class="${cls}" data-from="${esc(d)}" data-to="${esc(s)}" d="${edgePath(x1, y1, x2, y2)}" marker-end="url(#arrow-${cause ? 'cause' : also ? 'also' : 'dep'})"><title>${esc(s)} depends on ${esc(d)}${cause ? `; it broke ${delta(entry!.lagMs)} after ${esc(d)}` : ''}</title></path>`,
+        `<path class="${cls}" data-from="${esc(d)}" data-to="${esc(s)}" d="${edgePath(x1, y1, x2, y2)}" marker-end="url(#arrow-${cause ? 'cause' : also ? 'also' : 'dep'})"><title>${esc(s)} depends on ${esc(d)}${how}${cause ? `; it broke ${delta(entry!.lagMs)} after ${esc(d)}` : ''}</title></path>`,
       )
       if (cause) labels.push(`<text class="edge-label" x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 6}" text-anchor="middle">${esc(delta(entry!.lagMs))}</text>`)
     }
@@ -141,12 +154,12 @@ export function cascadeGraph(j: Journal): string {
     const badge = c
       ? `<circle cx="${p.x + 20}" cy="${p.y + 18}" r="12" fill="${st.stroke}"/><text class="rank" x="${p.x + 20}" y="${p.y + 22.5}" text-anchor="middle">${c.rank}</text>`
       : ''
-    const attrs = `class="node ${impact}" data-service="${esc(s)}" data-impacted="${r?.impacted ? 'true' : 'false'}"${c ? ` data-rank="${c.rank}" data-onset-ms="${c.onsetMs}"` : ''}`
+    const attrs = `class="node ${impact}${customers.has(s) ? ' customer' : ''}" data-service="${esc(s)}" data-impacted="${r?.impacted ? 'true' : 'false'}"${customers.has(s) ? ' data-customer="true"' : ''}${c ? ` data-rank="${c.rank}" data-onset-ms="${c.onsetMs}"` : ''}`
     return `<g ${attrs}><title>${esc(lines.join('\n'))}</title><rect x="${p.x}" y="${p.y}" width="${NODE_W}" height="${NODE_H}" rx="8" fill="${st.fill}" stroke="${st.stroke}" stroke-width="2"/>${badge}${text}</g>`
   })
   const arrow = (id: string, color: string) =>
     `<marker id="arrow-${id}" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${color}"/></marker>`
-  const svg = `<svg class="cascade-graph" viewBox="0 0 ${COL_X[2] + NODE_W + 10} ${height}" role="img" aria-label="cascade of impact across the services' dependencies">
+  const svg = `<svg class="cascade-graph" viewBox="0 0 ${width} ${height}" role="img" aria-label="cascade of impact across the services' dependencies">
 <defs>${arrow('cause', '#c62828')}${arrow('also', '#d97a00')}${arrow('dep', '#9e9e9e')}</defs>
 ${edges.join('\n')}
 ${labels.join('\n')}

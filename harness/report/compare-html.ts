@@ -3,7 +3,7 @@
 // the report's charts with the runs overlaid (one colour per run). A function of the runs' journals
 // and timelines, like report.html.
 import type { Journal, TimelineRow } from '../analyze/journal.js'
-import { SERVICES } from '../experiment/types.js'
+import { servicesOfRuns } from '../analyze/customers.js'
 import {
   ALARM_STATES,
   RunSeries,
@@ -99,7 +99,7 @@ const OVERLAYS: OverlaySpec[] = [
 
 function overlayPanels(runs: CompareRun[], all: (Map<string, ChartSeries> | null)[]): ChartPanel[] {
   const panels: ChartPanel[] = []
-  const services = SERVICES.filter((s) => runs.some((r) => r.journal?.services[s]))
+  const services = servicesOfRuns(runs.map((r) => r.journal))
   const overlay = (id: string, title: string, note: string, unit: string, kind: ChartPanel['kind'], ids: string[], states?: string[]) => {
     const series: ChartSeries[] = []
     all.forEach((m, i) => {
@@ -148,7 +148,7 @@ function overlayMarkers(runs: CompareRun[]): ChartMarker[] {
 }
 
 function matrix(runs: CompareRun[]): string {
-  const services = SERVICES.filter((s) => runs.some((r) => r.journal?.services[s]))
+  const services = servicesOfRuns(runs.map((r) => r.journal))
   const base = runs.find((r) => r.journal)?.journal
   const head = runs.map((r, i) => `<th><span style="color:${RUN_COLORS[i % RUN_COLORS.length]}">■</span> ${letter(i)}</th>`).join('')
   const rows = services.map((svc) => {
@@ -180,7 +180,7 @@ function matrix(runs: CompareRun[]): string {
 
 /** Every impact window on one axis: per service, one bar per run from onset to recovery (or the end). */
 function impactWindows(runs: CompareRun[]): string {
-  const services = SERVICES.filter((s) => runs.some((r) => r.journal?.services[s]))
+  const services = servicesOfRuns(runs.map((r) => r.journal))
   const ends = runs.map((r) => (r.journal ? Math.max(0, ...r.rows.map((x) => (Math.abs(x.atMs) < 1e8 ? x.atMs : 0))) : 0))
   const maxMs = Math.max(10_000, ...ends)
   const W = 1180

@@ -1,7 +1,7 @@
 // The comparison of runs as markdown: a suite's matrix (one row per experiment, one column per
 // service: impact duration or "ok") and two runs side by side (`outage-lab compare`). compare.html
 // (compare-html.ts) draws the same with the runs' charts overlaid.
-import { SERVICES } from '../experiment/types.js'
+import { servicesOfRuns } from '../analyze/customers.js'
 import { compareRuns, summarizeRun } from '../analyze/compare.js'
 import type { Journal } from '../analyze/journal.js'
 import { sec, score, delta } from './format.js'
@@ -21,7 +21,7 @@ function cell(j: Journal, service: string): string {
 }
 
 export function suiteMarkdown(entries: SuiteEntry[]): string {
-  const services = SERVICES.filter((s) => entries.some((e) => e.journal?.services[s]))
+  const services = servicesOfRuns(entries.map((e) => e.journal))
   const lines = [
     '# outage-lab suite',
     '',

@@ -11,6 +11,7 @@ import { cascadeGraph } from './cascade-graph.js'
 import { escHtml as esc, sec, pct, ms, score, delta, toleranceText, probeValue } from './format.js'
 import { chartSlot, page } from './page.js'
 import { publishedTimeline, triggerOf, type PublishedTimeline } from './published.js'
+import { calledText, customerNames } from './customers.js'
 
 const SANE_MS = 1e8
 
@@ -80,6 +81,28 @@ export function steadyStateTable(before: SteadyStateResult, after: SteadyStateRe
     `${label}: <b class="${ss.met ? 'ok' : 'bad'}">${ss.probes.length ? (ss.met ? 'held' : 'did NOT hold') : 'not checked'}</b>`
   return `<p>${head('Before the method', before)} · ${head('after the rollbacks', after)}</p>
 <table id="steady-state"><tr><th>probe</th><th>service</th><th>tolerance</th><th>before</th><th></th><th>after</th><th></th><th>last reading</th></tr>${rows.join('')}</table>`
+}
+
+/** One card per customer service: impacted or not, through which lab service, what it called. */
+export function customerCards(j: Journal): string {
+  const names = customerNames(j)
+  if (names.length === 0) return ''
+  const cascadeBy = new Map(j.cascade.map((c) => [c.service, c]))
+  const cards = names.map((name) => {
+    const s = j.services[name]
+    const c = cascadeBy.get(name)
+    const key = j.customers?.[name]?.accessKeyId
+    const value = !s ? 'not measured' : s.impacted ? `down ${sec(s.impactMs)}${s.recoveredMs === null ? '+' : ''}` : 'not impacted'
+    const why = !s
+      ? 'no call of its workload was recorded'
+      : s.impacted
+        ? `onset ${esc(sec(s.onsetMs))}${c ? (c.cause === 'trigger' ? ', hit by the trigger' : c.cause === 'unexplained' ? ', no lab service it called was impacted then' : `, <b>via ${esc(c.cause)}</b>`) : ''}; ${s.recoveredMs === null ? '<span class="bad">not recovered</span>' : `recovered ${esc(sec(s.recoveredMs))}`}`
+        : `${esc(pct(s.availability))} available, p99 ${esc(ms(s.p99Ms))}`
+    const cls = !s ? '' : s.impacted ? (s.recoveredMs === null ? 'bad' : 'warn') : 'ok'
+    const detail = `${why}<br><span class="muted">called: ${esc(calledText(j, name))}${key ? ` · key ${esc(key)}` : ''}</span>`
+    return `<div class="card ${cls}" data-customer="${esc(name)}"><div class="k">${esc(name)}</div><div class="v">${esc(value)}</div><div class="d">${detail}</div></div>`
+  })
+  return `<section id="customers"><h2>Customer services</h2><p class="muted">Your own services in this run (topology.customers), judged on the harness's calls to them like every lab service; what each called of the lab is what the lab counted under its access key.</p><div class="cards">${cards.join('\n')}</div></section>`
 }
 
 function publishedTable(p: PublishedTimeline): string {
@@ -172,6 +195,7 @@ export function reportHtml(j: Journal, rows: readonly TimelineRow[]): string {
 <p class="meta"><code>${esc(j.experiment?.file ?? '')}</code> · backend ${esc(j.backend)} · thread limit enforced by ${esc(j.threadLimitEnforcement)} · seed ${esc(j.seed)} · time scale ${esc(j.experiment?.timeScale ?? '-')} s per incident hour · ${esc(j.startedAt)} · ${esc(sec(j.durationMs))} from boot to teardown</p>
 </header>
 <section><h2 id="verdict-title">Verdict</h2>${verdictCards(j)}${notes}</section>
+${customerCards(j)}
 <section><h2>Cascade</h2>
 <p class="muted">Services by dependency (left: what the others call). Times are from the start of the method; a number on a red edge is how long the break took to travel it.</p>
 ${cascadeGraph(j)}</section>

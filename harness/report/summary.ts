@@ -7,6 +7,7 @@ import { readTimeline } from '../observe/timeline.js'
 import { sec, pct, ms, score, delta, escCell as esc, toleranceText, probeValue } from './format.js'
 import { publishedTimeline, triggerOf } from './published.js'
 import { lagSentence } from '../analyze/observation.js'
+import { calledText, customerNames } from './customers.js'
 
 export { sec } from './format.js'
 
@@ -93,6 +94,24 @@ export function summaryMarkdown(j: Journal, outDir?: string, rows?: readonly Tim
       const parts = [s.corroboration ? `onset held by ${esc(s.corroboration)}` : 'not impacted']
       if (s.uncorroborated?.length) parts.push(`client-side breaches nothing else showed, from ${s.uncorroborated.map((u) => sec(u.onsetMs)).join(', ')}`)
       lines.push(`- ${name}: ${parts.join('; ')}`)
+    }
+  }
+  const customers = customerNames(j)
+  if (customers.length) {
+    lines.push(
+      '',
+      '## Customer services',
+      '',
+      "Your own services (topology.customers): what the harness saw of them, and what the lab counted of their calls under each one's key.",
+      '',
+    )
+    lines.push('| customer | impacted | onset | caused by | recovered | availability | called |', '|---|---|---:|---|---:|---:|---|')
+    for (const name of customers) {
+      const s = j.services[name]
+      const c = j.cascade.find((x) => x.service === name)
+      lines.push(
+        `| **${name}** | ${s?.impacted ? '**yes**' : s ? 'no' : '-'} | ${sec(s?.onsetMs)} | ${c ? c.cause : '-'} | ${sec(s?.recoveredMs)} | ${pct(s?.availability)} | ${esc(calledText(j, name))} |`,
+      )
     }
   }
   lines.push('', '## Expectations', '')

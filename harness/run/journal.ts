@@ -1,7 +1,8 @@
 // The journal of a run: what happened (status, steady state, events) and what the analysis of its
 // timeline found (services, cascade, expectations, fidelity), written with the run's other outputs.
 import { analyzeRun, type Journal, type JournalEvent, type RunStatus, type SteadyStateResult } from '../analyze/index.js'
-import type { Experiment, ServiceName } from '../experiment/index.js'
+import type { Experiment } from '../experiment/index.js'
+import { servicesOf } from '../analyze/index.js'
 import type { PlatformName } from '../platform/registry.js'
 import type { StartedTopology } from '../platform/started.js'
 import type { TimelineRow } from '../observe/timeline.js'
@@ -44,6 +45,7 @@ export function assembleJournal(r: RunRecord): Journal {
     events: r.events,
     services: analysis?.services ?? {},
     cascade: analysis?.cascade ?? [],
+    ...(analysis?.customers ? { customers: analysis.customers } : {}),
     ...(analysis ? { blastRadius: analysis.blastRadius, recovery: analysis.recovery, probes: analysis.probes } : {}),
     expectations: analysis?.expectations ?? [],
     fidelity: analysis?.fidelity ?? { score: null, checks: [] },
@@ -56,8 +58,7 @@ export function assembleJournal(r: RunRecord): Journal {
 /** Error types the customers saw, per service (the journal's clientErrors). */
 function clientTotals(recorder: ClientRecorder, exp: Experiment): { clientErrors: Record<string, Record<string, number>> } {
   const out: Record<string, Record<string, number>> = {}
-  for (const [service, t] of recorder.totals()) {
-    if (service === 'kinesis' || (exp.topology.services as ServiceName[]).includes(service as ServiceName)) out[service] = t.errors
-  }
+  const services = new Set(servicesOf(exp))
+  for (const [service, t] of recorder.totals()) if (services.has(service)) out[service] = t.errors
   return { clientErrors: out }
 }
