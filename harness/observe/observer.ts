@@ -21,21 +21,35 @@ export interface ObserverOptions {
   intervalMs?: number
   /** Extra series to write each sample (e.g. the harness's own probes). */
   extra?: () => { service: string; metric: string; value: number | null }[]
+  /**
+   * Access keys whose per-caller counters (lab_caller_*) the timeline keeps: the customer services'.
+   * The lab's own key calls all the time from every service; its series would only add volume.
+   */
+  callers?: ReadonlySet<string>
 }
 
 const KEEP = /^(lab_server_|kinesis_|cognito_|cloudwatch_|eventbridge_|autoscaler_|lambda_|status_page_|process_resident_memory_bytes$)/
+const CALLER = /^lab_caller_/
 // Histogram buckets and per-request duration series are too many lines for too little.
 const DROP = /(_bucket|_created)$/
 const HEARTBEAT_MS = 1_000
 /** The timeline's name for the harness's own measurements. */
 export const HARNESS = 'harness'
 
-export function keepSample(s: PromSample): boolean {
-  return KEEP.test(s.name) && !DROP.test(s.name)
+/**
+ * Which scraped samples the timeline keeps: the lab's own series; the per-caller counters of the
+ * given callers (customers); and everything a customer service exposes (`customer`), which is the
+ * user's to choose. Histogram buckets never.
+ */
+export function keepSample(s: PromSample, opts: { callers?: ReadonlySet<string>; customer?: boolean } = {}): boolean {
+  if (DROP.test(s.name)) return false
+  if (opts.customer) return true
+  if (CALLER.test(s.name)) return !!opts.callers?.has(s.labels.caller ?? '')
+  return KEEP.test(s.name)
 }
 
 export class Observer {
-  readonly #o: Required<Omit<ObserverOptions, 'extra'>> & Pick<ObserverOptions, 'extra'>
+  readonly #o: Required<Omit<ObserverOptions, 'extra' | 'callers'>> & Pick<ObserverOptions, 'extra' | 'callers'>
   #timer?: NodeJS.Timeout
   #last = new Map<string, { value: number | null; atMs: number }>()
   #scraping = new Set<string>()
@@ -73,7 +87,9 @@ export class Observer {
     }
     for (const e of this.#o.extra?.() ?? []) this.#changed(e.service, e.metric, e.value, atMs)
     const running = this.#o.topology.services().filter((s) => s.state === 'running' || s.state === 'paused')
-    await Promise.all(running.map((s) => this.#scrape(s.name, s.url, atMs)))
+    // A customer service is scraped only where it says it has metrics.
+    const scraped = running.filter((s) => !s.customer || s.customer.metricsPath)
+    await Promise.all(scraped.map((s) => this.#scrape(s.name, `${s.url}${s.customer?.metricsPath ?? '/metrics'}`, atMs, !!s.customer)))
   }
 
   #selfMeasure(atMs: number): void {
@@ -91,16 +107,17 @@ export class Observer {
     }
   }
 
-  async #scrape(service: string, url: string, atMs: number): Promise<void> {
+  async #scrape(service: string, metricsUrl: string, atMs: number, customer: boolean): Promise<void> {
     // A slow service must not pile scrapes up: skip it until the last one finished.
     if (this.#scraping.has(service)) return
     this.#scraping.add(service)
     try {
-      const res = await request(`${url}/metrics`, { headersTimeout: 1_000, bodyTimeout: 1_000 })
+      const res = await request(metricsUrl, { headersTimeout: 1_000, bodyTimeout: 1_000 })
       const text = await res.body.text()
       if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`)
       this.#changed(service, 'scrape.up', 1, atMs)
-      for (const s of parsePromText(text)) if (keepSample(s)) this.#changed(service, seriesKey(s), s.value, atMs)
+      const keep = { callers: this.#o.callers, customer }
+      for (const s of parsePromText(text)) if (keepSample(s, keep)) this.#changed(service, seriesKey(s), s.value, atMs)
     } catch {
       this.scrapeFailures++
       this.#changed(service, 'scrape.up', 0, atMs)

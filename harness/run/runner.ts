@@ -9,8 +9,8 @@ import path from 'node:path'
 import { loadExperiment, InvalidExperiment, type Experiment } from '../experiment/index.js'
 import type { RunStatus, SteadyStateResult, Journal } from '../analyze/index.js'
 import { DEFAULT_PLATFORM, loadPlatform, type PlatformName } from '../platform/registry.js'
-import type { StartedTopology } from '../platform/started.js'
-import { BootAborted } from '../topology/errors.js'
+import type { StartedTopology, TopologyEvent } from '../platform/started.js'
+import { BootAborted, CustomerFailed } from '../topology/errors.js'
 import { ClientRecorder } from '../workload/recorder.js'
 import { TimelineWriter } from '../observe/timeline.js'
 import type { ActionContext } from '../faults/index.js'
@@ -62,10 +62,35 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     }
     throw err
   }
+  // What the platform needs of each customer service (a command, an image) is known before anything starts.
+  const platform = opts.platform ?? DEFAULT_PLATFORM
+  const runsOn = await loadPlatform(platform)
+  const issues = exp.topology.customers.flatMap((c, i) => runsOn.customerIssue(c, `topology.customers[${i}]`) ?? [])
+  if (issues.length > 0) {
+    progress.error(new InvalidExperiment(opts.file, issues).message)
+    return { exitCode: EXIT.badInput }
+  }
   const outDir = path.resolve(opts.out ?? defaultOutDir(exp, opts.runsRoot ?? process.cwd()))
   fs.mkdirSync(outDir, { recursive: true })
   if (!opts.out) linkLatest(outDir)
-  return new Run(exp, outDir, opts.platform ?? DEFAULT_PLATFORM, opts, progress).execute()
+  return new Run(exp, outDir, platform, opts, progress).execute()
+}
+
+/** The last lines of a log file ('' when it cannot be read), for a customer's exit message. */
+function logTail(file: string, lines = 12): string {
+  try {
+    const fd = fs.openSync(file, 'r')
+    try {
+      const size = fs.fstatSync(fd).size
+      const buf = Buffer.alloc(Math.min(size, 4096))
+      fs.readSync(fd, buf, 0, buf.length, size - buf.length)
+      return buf.toString('utf8').trimEnd().split('\n').slice(-lines).join('\n')
+    } finally {
+      fs.closeSync(fd)
+    }
+  } catch {
+    return ''
+  }
 }
 
 class Run {
@@ -79,6 +104,11 @@ class Run {
   topology?: StartedTopology
   startedAt = new Date()
   failure?: Error
+  /** A customer service that exited while the run needed it: the run ends with it (status aborted). */
+  customerFailure?: CustomerFailed
+  private readonly customers: Set<string>
+  /** Services an action killed on purpose: their exit is the method's doing. */
+  private readonly killed = new Set<string>()
 
   constructor(
     readonly exp: Experiment,
@@ -91,6 +121,7 @@ class Run {
     this.timeline = new TimelineWriter(path.join(outDir, 'timeline.jsonl'), { keep: true })
     this.recorder = new ClientRecorder(() => this.run.clock())
     this.wiring = new Wiring(this.run, exp, this.recorder, this.timeline)
+    this.customers = new Set(exp.topology.customers.map((c) => c.name))
   }
 
   async execute(): Promise<RunResult> {
@@ -118,7 +149,14 @@ class Run {
         this.steadyAfter = checkHypothesis(run, exp, this.timeline.kept!, run.clock(), 'after')
       }
     } catch (err) {
-      if (err instanceof RunInterrupted || err instanceof BootAborted || run.signal.aborted) {
+      const customer = this.customerFailure ?? (err instanceof CustomerFailed ? err : undefined)
+      if (customer) {
+        // The user's service failed, not the harness: its message says all (name, exit code, log), no stack.
+        this.status = 'aborted'
+        this.failure = customer
+        run.emit('log', { level: 'error', message: `run aborted: ${customer.message.split('\n')[0]}` })
+        this.progress.error(`run aborted: ${customer.message}`)
+      } else if (err instanceof RunInterrupted || err instanceof BootAborted || run.signal.aborted) {
         this.status = 'interrupted'
       } else {
         this.status = 'aborted'
@@ -144,8 +182,26 @@ class Run {
       // Ctrl-C belongs to the run, which tears down after writing its journal.
       signals: false,
       signal: this.run.signal,
-      onEvent: (e) => this.run.emit(e.kind, e.detail),
+      onEvent: (e) => {
+        this.run.emit(e.kind, e.detail)
+        this.watchCustomers(e)
+      },
     })
+  }
+
+  /**
+   * A customer service that exits once the run is under way (the boot reports its own failures)
+   * ends the run: nothing could judge it any more. An exit an action caused (kill) is the method's.
+   */
+  watchCustomers(e: TopologyEvent): void {
+    const name = String(e.detail.name ?? '')
+    if (e.kind === 'member-killed') this.killed.add(name)
+    if (e.kind !== 'service-exited' || !this.customers.has(name) || !this.topology || this.customerFailure || this.killed.has(name)) return
+    const exit = { code: (e.detail.code as number | null) ?? null, signal: (e.detail.signal as string | null) ?? null }
+    const at = this.run.hasOrigin ? ` (at ${(this.run.clock() / 1000).toFixed(1)}s of the method)` : ''
+    const logFile = this.topology.logFileOf(name)
+    this.customerFailure = new CustomerFailed(name, `exited while the run needed it${at}`, exit, logFile, logTail(logFile))
+    this.run.abort.abort()
   }
 
   actionContext(): ActionContext {

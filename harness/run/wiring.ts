@@ -8,6 +8,8 @@ import type { StartedTopology } from '../platform/started.js'
 import { ClientRecorder } from '../workload/recorder.js'
 import { customerClients, type CustomerClients } from '../workload/clients.js'
 import { seedCustomers, startWorkload, type Workload } from '../workload/customers.js'
+import { startCustomerWorkloads, type CustomerWorkloads } from '../workload/customer-http.js'
+import { customerAccessKey } from '../topology/customers.js'
 import { EventTarget } from '../workload/event-target.js'
 import { Observer } from '../observe/observer.js'
 import { callRow } from '../observe/call-rows.js'
@@ -24,6 +26,8 @@ export type PostStatus = ReturnType<typeof statusPoster>
 export class Wiring {
   clients?: CustomerClients
   workload?: Workload
+  /** The open-loop HTTP workload of the customer services (the user's own). */
+  customerWorkloads?: CustomerWorkloads
   observer?: Observer
   eventTarget?: EventTarget
   postStatus?: PostStatus
@@ -83,6 +87,8 @@ export class Wiring {
       recorder: this.recorder,
       writer: this.timeline,
       clock: () => run.clock(),
+      // The customer services' calls to the lab, counted by the lab per access key: their dependencies.
+      callers: new Set(exp.topology.customers.map((c) => customerAccessKey(c.name).accessKeyId)),
       extra: () => {
         alarm?.evaluate()
         if (!this.eventTarget) return []
@@ -105,6 +111,13 @@ export class Wiring {
       statusPageUrl: has('status-page') ? e.services['status-page'] : undefined,
       clock: () => run.clock(),
     })
+    if (exp.topology.customers.length > 0)
+      this.customerWorkloads = startCustomerWorkloads(exp.topology.customers, {
+        urlOf: (name) => e.services[name],
+        seed: exp.seed,
+        recorder: this.recorder,
+        maxDurationMs: 60_000 + exp.durationMs * 3,
+      })
     this.postStatus = has('status-page')
       ? statusPoster({
           statusPageUrl: e.services['status-page'],
@@ -120,6 +133,7 @@ export class Wiring {
   /** Stops the workload, the observer, the clients and the event target, in that order; every step is attempted. */
   async stop(step: (what: string, fn: () => Promise<unknown> | unknown) => Promise<void>): Promise<void> {
     await step('workload', () => this.workload?.stop())
+    await step('customer workload', () => this.customerWorkloads?.stop())
     this.recorder.abandonInFlight()
     clearInterval(this.progressTimer)
     await step('observer', () => this.observer?.stop())
