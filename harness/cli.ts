@@ -3,7 +3,7 @@
 // exit code (as a promise) to run(), so exit codes are decided in one place: 0 ok, 1 failed,
 // 2 bad input (naming the option or file), 130 interrupted.
 import { Command, CommanderError } from 'commander'
-import { registerUp, registerDown, registerScale, registerRestart, registerDemo } from './control/commands.js'
+import { registerUp, registerDown, registerScale, registerRestart, registerDemo, registerEnv } from './control/commands.js'
 import { EXIT, UsageError } from './control/cli-support.js'
 import { registerExperimentCommands } from './run/commands.js'
 import { registerStatusPage } from './status-page/post.js'
@@ -27,6 +27,7 @@ registerUp(program, run)
 registerScale(program, run)
 registerRestart(program, run)
 registerDown(program, run)
+registerEnv(program, run)
 registerDemo(program, run)
 registerExperimentCommands(program, run)
 registerStatusPage(program, run)

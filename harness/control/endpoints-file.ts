@@ -21,11 +21,23 @@ export interface EndpointsFile {
   fleets: Endpoints['fleets']
   /** The status page's backup posting key (`outage-lab status-page post --backup`), when it runs. */
   operatorKey?: string
+  /**
+   * A key of its own for the user's shell and apps (`outage-lab env` exports it): every service
+   * accepts it and counts its calls under it (lab_caller_calls_total), apart from the lab's own.
+   */
+  shellCredentials?: { accessKeyId: string; secretAccessKey: string }
 }
 
 export function endpointsFileContent(
   e: Endpoints,
-  extra: { pid: number; runDir: string; control: { url: string; token: string }; threadLimitEnforcement: ThreadLimitEnforcement; operatorKey?: string },
+  extra: {
+    pid: number
+    runDir: string
+    control: { url: string; token: string }
+    threadLimitEnforcement: ThreadLimitEnforcement
+    operatorKey?: string
+    shellCredentials?: { accessKeyId: string; secretAccessKey: string }
+  },
 ): EndpointsFile {
   return {
     runId: e.runId,
@@ -39,6 +51,7 @@ export function endpointsFileContent(
     services: e.services,
     fleets: e.fleets,
     ...(extra.operatorKey ? { operatorKey: extra.operatorKey } : {}),
+    ...(extra.shellCredentials ? { shellCredentials: extra.shellCredentials } : {}),
   }
 }
 

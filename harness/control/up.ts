@@ -1,22 +1,27 @@
 // `outage-lab up`: boot the Kinesis topology on the local backend, serve the control API, write
 // the endpoints file, and keep everything running until Ctrl-C (or SIGTERM), then tear down.
+// Without flags it boots the flagship experiment's topology (its fleet, thread limit, learn delay,
+// back-ends and services), read from the file, so the two never drift apart.
 import path from 'node:path'
 import fs from 'node:fs'
 import type { Bootstrap } from '../topology/model.js'
 import { systemTopology, DOWNSTREAM, type Downstream } from '../topology/system.js'
+import { customerAccessKey } from '../topology/customers.js'
+import { PACKAGE_ROOT } from '../platform/paths.js'
 import { localPlatform, type LocalContext, type StartedLocalTopology } from '../platform/local/index.js'
 import { BootAborted, MissingProgram, ServiceNotReady, InvalidTopology } from '../topology/errors.js'
 import type { TopologyEvent } from '../platform/started.js'
 import { startControlServer } from './server.js'
-import { endpointsFileContent, writeEndpointsFile } from './endpoints-file.js'
+import { DEFAULT_ENDPOINTS_FILE, endpointsFileContent, writeEndpointsFile } from './endpoints-file.js'
 import { EXIT, UsageError, say } from './cli-support.js'
 
 export interface UpOptions {
-  frontends: number
-  threadLimit: number
-  backends: number
-  learnDelay: number
-  bootstrap: Bootstrap
+  /** Each left out comes from the flagship experiment (FLAGSHIP_FILE). */
+  frontends?: number
+  threadLimit?: number
+  backends?: number
+  learnDelay?: number
+  bootstrap?: Bootstrap
   seed: number
   endpointsFile: string
   runDir?: string
@@ -27,6 +32,56 @@ export interface UpOptions {
   services?: Downstream[]
   cellSize?: number
   partitionedFleet?: number
+}
+
+/** The experiment whose topology `up` boots when not told otherwise. */
+export const FLAGSHIP_FILE = path.join(PACKAGE_ROOT, 'experiments', 'kinesis-2020-11-25.yaml')
+
+/** The name of the key `up` gives the user's shell (`outage-lab env`): a caller of its own in every service's counters. */
+export const SHELL_CALLER = 'shell'
+
+export interface UpTopology {
+  frontends: number
+  threadLimit: number
+  backends: number
+  learnDelay: number
+  bootstrap: Bootstrap
+  services: Downstream[]
+  /** Where the values the flags left out came from, for the banner ('' when every one was given). */
+  from: string
+}
+
+/** The flags given, the rest from the flagship experiment (read, validated, like a run reads it). */
+export async function upTopology(opts: UpOptions, flagshipFile = FLAGSHIP_FILE): Promise<UpTopology> {
+  const given = {
+    frontends: opts.frontends,
+    threadLimit: opts.threadLimit,
+    backends: opts.backends,
+    learnDelay: opts.learnDelay,
+    bootstrap: opts.bootstrap,
+    services: opts.services,
+  }
+  if (Object.values(given).every((v) => v !== undefined)) return { ...(given as Omit<UpTopology, 'from'>), from: '' }
+  const { loadExperiment, InvalidExperiment } = await import('../experiment/index.js')
+  let flagship
+  try {
+    flagship = await loadExperiment(flagshipFile)
+  } catch (err) {
+    const why = err instanceof InvalidExperiment ? err.message : (err as Error).message
+    throw new UsageError(
+      `the flags left out come from the flagship experiment, which cannot be read:\n${why}\n(give --frontends and --thread-limit, or fix the file)`,
+    )
+  }
+  const main = flagship.topology.fleets.main
+  return {
+    frontends: given.frontends ?? main.frontends,
+    threadLimit: given.threadLimit ?? main.threadLimit,
+    backends: given.backends ?? flagship.topology.backends,
+    learnDelay: given.learnDelay ?? main.learnDelayMs,
+    bootstrap: given.bootstrap ?? main.bootstrap,
+    services: given.services ?? flagship.topology.services,
+    from: path.relative(process.cwd(), flagshipFile) || flagshipFile,
+  }
 }
 
 function describeEvent(e: TopologyEvent): string | undefined {
@@ -55,20 +110,24 @@ function describeEvent(e: TopologyEvent): string | undefined {
 }
 
 export async function up(opts: UpOptions): Promise<number> {
+  const t = await upTopology(opts)
+  const shell = customerAccessKey(SHELL_CALLER)
   let topology
   try {
     topology = systemTopology({
-      frontends: opts.frontends,
-      threadLimit: opts.threadLimit,
-      backends: opts.backends,
-      learnDelayMs: opts.learnDelay,
-      bootstrap: opts.bootstrap,
+      frontends: t.frontends,
+      threadLimit: t.threadLimit,
+      backends: t.backends,
+      learnDelayMs: t.learnDelay,
+      bootstrap: t.bootstrap,
       seed: opts.seed,
       frontendReadinessTimeoutMs: opts.readyTimeout,
-      services: opts.services ?? DOWNSTREAM,
+      services: t.services,
       cellSize: opts.cellSize,
+      // The user's shell and apps (`outage-lab env`) call with a key of their own.
+      callers: [shell],
       ...(opts.partitionedFleet
-        ? { switches: { cloudwatch: { partitionedFleet: true } }, partitionedFleet: { frontends: opts.partitionedFleet, threadLimit: opts.threadLimit } }
+        ? { switches: { cloudwatch: { partitionedFleet: true } }, partitionedFleet: { frontends: opts.partitionedFleet, threadLimit: t.threadLimit } }
         : {}),
     })
   } catch (err) {
@@ -104,7 +163,9 @@ export async function up(opts: UpOptions): Promise<number> {
       if (line) say(line)
     },
   }
-  say(`outage-lab up: ${opts.frontends} front-ends, thread limit ${opts.threadLimit}, bootstrap from ${opts.bootstrap}, learn delay ${opts.learnDelay} ms`)
+  say(
+    `outage-lab up: ${t.frontends} front-ends, thread limit ${t.threadLimit}, bootstrap from ${t.bootstrap}, learn delay ${t.learnDelay} ms, services ${['kinesis', ...t.services].join(', ')}${t.from ? ` (what no flag says: from ${t.from})` : ''}`,
+  )
   try {
     started = await localPlatform.start(topology, context)
   } catch (err) {
@@ -136,6 +197,7 @@ export async function up(opts: UpOptions): Promise<number> {
       control: { url: control.url, token: topo.adminToken },
       threadLimitEnforcement: topo.threadLimitEnforcement,
       operatorKey: topo.secret('operator-key'),
+      shellCredentials: shell,
     })
   writeEndpointsFile(endpointsFile, content())
 
@@ -147,15 +209,16 @@ export async function up(opts: UpOptions): Promise<number> {
   const lines = [
     '',
     `run ${topo.runId} is up; logs in ${rel(path.join(topo.runDir, 'logs'))}`,
-    `  Kinesis endpoint (AWS SDK): ${e.kinesis}  region ${e.region}  credentials ${e.credentials.accessKeyId} / ${e.credentials.secretAccessKey}`,
+    `  Kinesis endpoint (AWS SDK): ${e.kinesis}  region ${e.region}  credentials ${shell.accessKeyId} / ${shell.secretAccessKey} (yours; the lab's own: ${e.credentials.accessKeyId} / ${e.credentials.secretAccessKey})`,
     ...Object.entries(e.services)
       .filter(([name]) => (DOWNSTREAM as readonly string[]).includes(name))
       .map(([name, url]) => `  ${name.padEnd(12)} ${url}${name === 'status-page' ? '  (open it in a browser)' : ''}`),
-    `  thread limit ${opts.threadLimit} per front-end, enforced by ${topo.threadLimitEnforcement === 'cgroup' ? `cgroup pids.max (${topo.cgroupDir})` : topo.threadLimitEnforcement}`,
+    `  thread limit ${t.threadLimit} per front-end, enforced by ${topo.threadLimitEnforcement === 'cgroup' ? `cgroup pids.max (${topo.cgroupDir})` : topo.threadLimitEnforcement}`,
     ...(topo.enforcementNote ? [`  note: ${topo.enforcementNote}`] : []),
     `  control API: ${control.url} (token in ${rel(endpointsFile)})`,
     `  endpoints file: ${rel(endpointsFile)}`,
-    `  try: outage-lab scale --fleet main --to ${opts.frontends + 1}    outage-lab restart --fleet main --rate 2`,
+    `  point a shell, the AWS CLI and any SDK at it: eval "$(outage-lab env${endpointsFile === path.resolve(DEFAULT_ENDPOINTS_FILE) ? '' : ` --endpoints-file ${rel(endpointsFile)}`})"`,
+    `  try: outage-lab scale --fleet main --to ${t.frontends + 6}    outage-lab scale --fleet main --to ${t.frontends}    outage-lab restart --fleet main`,
     'Ctrl-C stops everything.',
   ]
   for (const line of lines) say(line)

@@ -74,3 +74,8 @@ export const MAX_BACKENDS = 64
 export const MAX_CELLS = 64
 /** A fleet restart's fastest pace, members per second. */
 export const MAX_RESTART_RATE_PER_SEC = 1000
+/**
+ * `outage-lab restart` without --rate: one member a second, the pace of the flagship's paced
+ * restart (AWS restarted its fleet gradually; all at once is the metastable loop, restart-all-at-once.yaml).
+ */
+export const DEFAULT_RESTART_RATE_PER_SEC = 1

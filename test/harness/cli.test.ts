@@ -28,7 +28,11 @@ function cli(args: string[], opts: { cwd?: string } = {}): Promise<{ code: numbe
 t.test('bad input exits 2 and names the option and what it expected', async (t) => {
   const cases: [string[], RegExp][] = [
     [['up', '--frontends', '0', '--thread-limit', '40'], /option '--frontends <n>' argument '0' is invalid\. expected an integer in \[1, 256\]/],
-    [['up', '--frontends', '3'], /required option '--thread-limit <n>' not specified/],
+    [['up', '--services', 'cognito,dynamodb'], /option '--services <list>' argument 'cognito,dynamodb' is invalid\. unknown service dynamodb/],
+    [
+      ['env', '--endpoints-file', '/nonexistent/endpoints.json'],
+      /--endpoints-file: no endpoints file at \/nonexistent\/endpoints\.json: is `outage-lab up` running/,
+    ],
     [
       ['up', '--frontends', '3', '--thread-limit', '40', '--bootstrap', 'dns'],
       /option '--bootstrap <source>' argument 'dns' is invalid\. expected one of peers, metadata/,
@@ -64,6 +68,9 @@ t.test('a malformed endpoints file is bad input, a stale one a failure to reach 
   const stale = await cli(['restart', '--fleet', 'main', '--rate', 'all', '--endpoints-file', path.join(dir, 'stale.json')])
   t.equal(stale.code, 1)
   t.match(stale.stderr, /cannot reach the control API at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\): is `outage-lab up` still running\?/)
+  const paced = await cli(['restart', '--fleet', 'main', '--endpoints-file', path.join(dir, 'stale.json')])
+  t.equal(paced.code, 1, 'restart without --rate is a paced restart (1 per second), not bad input: it goes on to reach the run')
+  t.match(paced.stderr, /cannot reach the control API/)
 })
 
 t.test("the control API refuses callers without the run's token and bad requests with AWS-shaped errors", async (t) => {
