@@ -3,7 +3,7 @@
 // error leaves as x-amzn-ErrorType + {"Type", "Message"|"message"} with the status of Lambda's model.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { randomUUID } from 'node:crypto'
-import { verifySigV4 } from '../kit/index.js'
+import { accessKeyOf, callerMetrics, verifySigV4 } from '../kit/index.js'
 import { LambdaErrors, LambdaError, toLambdaError, functionArn } from './errors.js'
 import type { FunctionCatalogue, BuiltinFunction } from './functions.js'
 import type { Invoker } from './invoker.js'
@@ -27,6 +27,10 @@ const CONTENT_TYPE = 'application/json'
 
 export async function lambdaApi(app: FastifyInstance, opts: LambdaApiOptions): Promise<void> {
   const { catalogue, invoker, metrics } = opts
+  // Calls per caller (lab_caller_*), as every AWS API of the lab counts them: a customer service
+  // that invokes functions has Lambda among its dependencies. A bare fastify instance has no registry.
+  const registered = app.service as FastifyInstance['service'] | undefined
+  const callers = registered ? callerMetrics(registered.metrics, opts.keys.keys()) : undefined
   // Payloads are raw bytes of any content type; the signature covers them as received.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
@@ -55,16 +59,26 @@ export async function lambdaApi(app: FastifyInstance, opts: LambdaApiOptions): P
   const route =
     (operation: string, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>) => async (req: FastifyRequest, reply: FastifyReply) => {
       reply.header('x-amzn-requestid', randomUUID())
+      const started = performance.now()
+      let accessKeyId: string | undefined
       try {
-        verifySigV4(
+        accessKeyId = verifySigV4(
           { method: req.method, url: req.url, headers: req.headers, body: (req.body as Buffer | undefined) ?? Buffer.alloc(0) },
           { keys: opts.keys, service: 'lambda' },
-        )
+        ).accessKeyId
         const out = await handler(req, reply)
         metrics.request(operation, reply.statusCode, undefined)
         return out
       } catch (err) {
         return send(req, reply, operation, toLambdaError(err))
+      } finally {
+        callers?.record({
+          accessKeyId: accessKeyId ?? accessKeyOf(req.headers.authorization),
+          operation,
+          protocol: 'restJson1',
+          statusCode: reply.statusCode,
+          seconds: (performance.now() - started) / 1000,
+        })
       }
     }
 

@@ -13,9 +13,12 @@ export const MAX_CALLERS = 64
 const MAX_KEY_LENGTH = 128
 const CREDENTIAL = /Credential=([^/\s,]+)\//
 
+/** The wire protocols of the AWS APIs (detect.ts), and Lambda's REST JSON, which routes by path. */
+export type CallerProtocol = WireProtocol | 'restJson1'
+
 export interface CallerMetrics {
   /** One finished call: the caller's access key id ('' when unsigned), the operation as declared or 'unknown'. */
-  record(call: { accessKeyId: string; operation: string; protocol: WireProtocol; statusCode: number; seconds: number }): void
+  record(call: { accessKeyId: string; operation: string; protocol: CallerProtocol; statusCode: number; seconds: number }): void
   /** The label a key is counted under. */
   label(accessKeyId: string): string
   /** A configured key: always counted under its own label. */
