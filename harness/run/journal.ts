@@ -21,6 +21,8 @@ export interface RunRecord {
   timeline: TimelineRow[]
   recorder: ClientRecorder
   failure?: Error
+  /** The run's id on its platform (its processes carry it), also when the boot failed. */
+  runId?: string
 }
 
 export function assembleJournal(r: RunRecord): Journal {
@@ -40,7 +42,7 @@ export function assembleJournal(r: RunRecord): Journal {
     endedAt: r.endedAt.toISOString(),
     durationMs: r.endedAt.getTime() - r.startedAt.getTime(),
     threadLimitEnforcement: r.topology?.threadLimitEnforcement ?? 'unknown',
-    ...(r.topology ? { runId: r.topology.runId } : {}),
+    ...(r.runId || r.topology ? { runId: r.runId ?? r.topology!.runId } : {}),
     steadyState: { before: r.steadyBefore, after: r.steadyAfter },
     events: r.events,
     services: analysis?.services ?? {},

@@ -9,6 +9,7 @@ import path from 'node:path'
 import { loadExperiment, InvalidExperiment, type Experiment } from '../experiment/index.js'
 import type { RunStatus, SteadyStateResult, Journal } from '../analyze/index.js'
 import { DEFAULT_PLATFORM, loadPlatform, type PlatformName } from '../platform/registry.js'
+import { newRunId } from '../platform/paths.js'
 import type { StartedTopology, TopologyEvent } from '../platform/started.js'
 import { BootAborted, CustomerFailed } from '../topology/errors.js'
 import { ClientRecorder } from '../workload/recorder.js'
@@ -103,6 +104,8 @@ class Run {
   steadyAfter: SteadyStateResult = { met: true, probes: [] }
   topology?: StartedTopology
   startedAt = new Date()
+  /** The platform's run id, chosen here so the journal names it even when the boot fails (every process of the run carries it). */
+  readonly runId = newRunId()
   failure?: Error
   /** A customer service that exited while the run needed it: the run ends with it (status aborted). */
   customerFailure?: CustomerFailed
@@ -174,6 +177,7 @@ class Run {
     const topology = topologyOf(this.exp)
     const platform = await loadPlatform(this.platform)
     return platform.start(topology, {
+      runId: this.runId,
       runDir: this.outDir,
       // The run measures a cascade: the platform keeps the customers and the observer ahead of its services.
       measured: true,
@@ -239,6 +243,7 @@ class Run {
       timeline: this.timeline.kept!,
       recorder: this.recorder,
       failure: this.failure,
+      runId: this.runId,
     })
     writeOutputs(this.outDir, journal)
     this.progress.done(journal, this.outDir)
