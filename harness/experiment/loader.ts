@@ -79,7 +79,8 @@ async function readChain(file: string): Promise<Source[]> {
       ])
     }
     const next = {
-      file: path.normalize(path.join(path.dirname(current.file), doc.extends)),
+      // An absolute base (a user's file extending the lab's flagship) is shown as written.
+      file: path.isAbsolute(doc.extends) ? path.normalize(doc.extends) : path.normalize(path.join(path.dirname(current.file), doc.extends)),
       abs: path.resolve(path.dirname(current.abs), doc.extends),
     }
     const loop = chain.findIndex((s) => s.abs === next.abs)
