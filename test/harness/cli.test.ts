@@ -126,7 +126,23 @@ t.test(
     const endpointsFile = path.join(dir, 'endpoints.json')
     const up = spawn(
       process.execPath,
-      [CLI, 'up', '--frontends', '2', '--thread-limit', '64', '--services', 'none', '--endpoints-file', endpointsFile, '--run-dir', path.join(dir, 'run')],
+      // --learn-delay 0: the flagship's (up's default) would only slow the scale-up below down.
+      [
+        CLI,
+        'up',
+        '--frontends',
+        '2',
+        '--thread-limit',
+        '64',
+        '--learn-delay',
+        '0',
+        '--services',
+        'none',
+        '--endpoints-file',
+        endpointsFile,
+        '--run-dir',
+        path.join(dir, 'run'),
+      ],
       { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let stderr = ''
