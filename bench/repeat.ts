@@ -47,7 +47,11 @@ async function main(): Promise<void> {
       const child = spawn(
         process.execPath,
         [path.join(ROOT, 'dist/harness/cli.js'), 'repeat', path.join(ROOT, args.file!), '--runs', args.runs!, '--platform', args.platform!, '--out', dir!],
-        { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], env: { PATH: process.env.PATH, CI: 'true', ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}) } },
+        {
+          cwd: ROOT,
+          stdio: ['ignore', 'inherit', 'inherit'],
+          env: { PATH: process.env.PATH, CI: 'true', ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}) },
+        },
       )
       child.on('exit', resolve)
     })
