@@ -3,6 +3,7 @@
 // key (`steady-state-hypothesis`) becomes `steadyStateHypothesis` here.
 import type { ProviderArgsOf, ProviderName } from '../faults/index.js'
 import type { Downstream, ServiceName } from '../topology/catalogue.js'
+import type { CustomerOptions } from '../topology/model.js'
 
 // The services come from the outage's catalogue; the providers from their definitions.
 export { SERVICES, DOWNSTREAM, type ServiceName } from '../topology/catalogue.js'
@@ -73,25 +74,8 @@ export interface CustomerWorkload {
   clientTimeoutMs: number
 }
 
-/** A customer service: the user's program (local) or image (compose), its workload, readiness and metrics. */
-export interface CustomerConfig {
-  name: string
-  /** Local platform: the program and its arguments, run in `cwd`. */
-  command?: string[]
-  /** Absolute: the `cwd` given, relative to the experiment file that names the customer (default its folder). */
-  cwd: string
-  /** Extra environment, over the AWS configuration the harness gives it. */
-  env: Record<string, string>
-  /** Compose: the image to run, or (`build`, absolute) the context to build it from. */
-  image?: string
-  build?: string
-  /** The port it listens on inside its container (compose); on the local platform it gets PORT. */
-  port: number
-  /** GET this path until it answers 2xx before the run goes on; without one, until its port accepts connections. */
-  health?: string
-  /** Its Prometheus /metrics path, scraped into the timeline like the lab's. */
-  metrics?: string
-  readyTimeoutMs: number
+/** A customer service: the user's program (local) or image (compose), its readiness and metrics (topology/model.ts), and its workload. */
+export interface CustomerConfig extends CustomerOptions {
   workload: CustomerWorkload
 }
 

@@ -78,6 +78,8 @@ export interface AgentStats {
   datumsRejected: number
   flushFailures: number
   consecutiveFailures: number
+  /** Epoch ms the first call of the current run of failures was sent; absent while CloudWatch accepts. */
+  failingSinceMs?: number
   lastFlushError?: string
   lastShippedAtMs?: number
 }
@@ -109,6 +111,8 @@ export class MetricsAgent {
   #datumsRejected = 0
   #flushFailures = 0
   #consecutiveFailures = 0
+  /** When the first call of the current run of failures was sent: the agent's view of when CloudWatch stopped accepting. */
+  #failingSinceMs: number | undefined
   #lastError: string | undefined
   #lastShippedAtMs: number | undefined
   #timer: NodeJS.Timeout | undefined
@@ -181,6 +185,7 @@ export class MetricsAgent {
   /** true when the lines are done with (shipped, or rejected for good); false when they must stay. */
   async #ship(lines: Buffer[]): Promise<boolean> {
     const datums = lines.flatMap((l) => toDatums(parse(l)))
+    const sentAtMs = Date.now()
     try {
       await this.#opts.ship(this.#opts.namespace ?? DEFAULT_NAMESPACE, datums)
     } catch (err) {
@@ -190,6 +195,7 @@ export class MetricsAgent {
         return true
       }
       this.#flushFailures++
+      if (this.#consecutiveFailures === 0) this.#failingSinceMs = sentAtMs
       this.#consecutiveFailures++
       this.#lastError = (err as Error).message || (err as Error).name
       this.#opts.events?.flushFailed?.(err as Error)
@@ -197,6 +203,7 @@ export class MetricsAgent {
     }
     if (this.#consecutiveFailures > 0) this.#opts.events?.recovered?.(this.#consecutiveFailures)
     this.#consecutiveFailures = 0
+    this.#failingSinceMs = undefined
     this.#datumsShipped += datums.length
     this.#lastShippedAtMs = Date.now()
     this.#opts.events?.shipped?.(datums.length)
@@ -233,6 +240,7 @@ export class MetricsAgent {
       datumsRejected: this.#datumsRejected,
       flushFailures: this.#flushFailures,
       consecutiveFailures: this.#consecutiveFailures,
+      ...(this.#failingSinceMs !== undefined ? { failingSinceMs: this.#failingSinceMs } : {}),
       ...(this.#lastError !== undefined ? { lastFlushError: this.#lastError } : {}),
       ...(this.#lastShippedAtMs !== undefined ? { lastShippedAtMs: this.#lastShippedAtMs } : {}),
     }

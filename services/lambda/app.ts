@@ -137,6 +137,7 @@ export function buildApp(deps: LambdaDeps): FastifyInstance {
         namespace: deps.agentNamespace ?? DEFAULT_NAMESPACE,
         flush_failures: a.flushFailures,
         consecutive_failures: a.consecutiveFailures,
+        ...(a.failingSinceMs !== undefined ? { failing_since: new Date(a.failingSinceMs).toISOString() } : {}),
         ...(a.lastFlushError ? { last_flush_error: a.lastFlushError } : {}),
         ...(deps.boundedAgentBuffer ? { spill_file: deps.boundedAgentBuffer.spill.file, buffer_max_bytes: deps.boundedAgentBuffer.maxBytes } : {}),
       },

@@ -37,7 +37,9 @@ t.test(
       timeoutMs: 30_000,
     })
 
-    const common = { CLOUDWATCH_URL: cloudwatch.url, ...HOST_ENV }
+    // Twice the stand-in tests' memory: the buffer then takes seconds to fill after CloudWatch fails,
+    // so the 2020 host's delay shows through a loaded machine's scheduling.
+    const common = { CLOUDWATCH_URL: cloudwatch.url, ...HOST_ENV, HOST_MEMORY_BUDGET_MB: '24' }
     const plain = await spawnService('services/lambda/main.js', { ...common, LAMBDA_HOST_ID: 'plain', OUTAGE_LAB_DATA_DIR: scratch(t, 'plain') })
     t.teardown(() => plain.stop())
     const bounded = await spawnService('services/lambda/main.js', {
@@ -73,9 +75,11 @@ t.test(
       what: "the agent's first failed PutMetricData",
       timeoutMs: 60_000,
     })
-    const cloudwatchFailedAt = Date.now()
-    const last = (await health(plain)).agent.last_flush_error
-    t.comment(`CloudWatch refuses the agent's datums: ${last}`)
+    // The host's own record of when its failing flushes began: the test's polling notices later.
+    const failing = (await health(plain)).agent
+    t.ok(failing.failing_since, 'the host says since when its flushes fail')
+    const cloudwatchFailedAt = Date.parse(failing.failing_since)
+    t.comment(`CloudWatch refuses the agent's datums: ${failing.last_flush_error}`)
     await eventually(() => plainWork.outcomes.some((o) => !o.ok && o.atMs > breakStarted), {
       what: 'the first invocation error on the 2020 host',
       timeoutMs: 120_000,

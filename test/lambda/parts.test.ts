@@ -54,12 +54,20 @@ t.test('unbounded agent: what CloudWatch refuses stays in host memory, in order,
     },
   })
   for (let i = 0; i < 400; i++) agent.record(rec(i))
+  const firstCall = Date.now()
+  await agent.flush()
   await agent.flush()
   const held = agent.stats()
+  t.ok(held.failingSinceMs! >= firstCall && held.failingSinceMs! <= Date.now(), 'failing since the first failed call was sent')
   t.equal(held.bufferedEntries, 400)
   t.equal(memory.agentBytes, held.bufferBytes, 'the buffer counts in the host budget')
   t.ok(held.bufferBytes > 400 * 1000)
-  t.equal(held.flushFailures, 1, 'one failed call stops the flush')
+  t.equal(held.flushFailures, 2, 'one failed call stops each flush')
+  t.equal(held.consecutiveFailures, 2)
+  const since = held.failingSinceMs
+  await new Promise((r) => setTimeout(r, 5))
+  await agent.flush()
+  t.equal(agent.stats().failingSinceMs, since, 'a later failure keeps the start of the run')
   failing = false
   await agent.flush()
   t.same(
@@ -70,6 +78,7 @@ t.test('unbounded agent: what CloudWatch refuses stays in host memory, in order,
   t.same(calls.flat(), [...Array(400).keys()], 'in arrival order')
   t.equal(memory.agentBytes, 0)
   t.equal(agent.stats().datumsShipped, 1200)
+  t.equal(agent.stats().failingSinceMs, undefined, 'a shipped batch ends the run of failures')
 })
 
 t.test('bounded agent: the overflow spills to disk outside the budget, later entries follow it, replay keeps order', async (t) => {
