@@ -79,6 +79,8 @@ export async function startLab(opts: { dir?: string } = {}): Promise<Lab> {
       async () => (await fetch(`${metadataUrl}/backends`).then((r) => r.json() as Promise<{ backends: unknown[] }>)).backends.length > 0,
       'the back-end registered',
     )
+    // The stream the fuzzer's well-formed Kinesis calls name, so writes and reads reach the back-end.
+    await fetch(`${metadataUrl}/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"fuzz","shardCount":2}' })
     const endpointUrl = await listen('kinesis-endpoint', buildEndpoint({ config: endpointConfig({ ENDPOINT_MEMBERS: frontendUrl, FLEET }), ...common }))
     const admin = { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }
     await waitFor(
