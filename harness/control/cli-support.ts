@@ -1,6 +1,7 @@
 // What every outage-lab command shares: exit codes, the usage-error type, option parsers that name
 // the option and what it expected.
-import { InvalidArgumentError } from 'commander'
+import { InvalidArgumentError, Option, type Command } from 'commander'
+import { DEFAULT_PLATFORM, PLATFORM_NAMES } from '../platform/registry.js'
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2, interrupted: 130, terminated: 143 } as const
 
@@ -58,3 +59,12 @@ export function fleetName(raw: string): string {
 
 /** stderr for humans: progress, warnings. stdout stays for results. */
 export const say = (line: string) => process.stderr.write(line + '\n')
+
+/** `--platform`, and `--backend`, its older name, that users know (run, suite, repeat, up). */
+export function platformOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--platform <name>', `where the services run (${PLATFORM_NAMES.join(', ')})`).argParser(choice(PLATFORM_NAMES)).default(DEFAULT_PLATFORM),
+    )
+    .addOption(new Option('--backend <name>', 'the older name of --platform').argParser(choice(PLATFORM_NAMES)))
+}

@@ -5,7 +5,7 @@
 import { Command, Option, InvalidArgumentError } from 'commander'
 import { DEFAULT_RESTART_RATE_PER_SEC, MAX_FLEET_SIZE } from '../topology/catalogue.js'
 import { DEFAULT_ENDPOINTS_FILE } from './endpoints-file.js'
-import { integer, choice, rate, fleetName } from './cli-support.js'
+import { integer, choice, rate, fleetName, platformOptions } from './cli-support.js'
 import { DOWNSTREAM, type Downstream } from '../topology/system.js'
 import type { UpOptions } from './up.js'
 
@@ -23,8 +23,7 @@ function serviceList(value: string): Downstream[] {
 }
 
 export function registerUp(program: Command, run: (code: Promise<number>) => void): void {
-  program
-    .command('up')
+  platformOptions(program.command('up'))
     .description(
       "boot the system (Kinesis: metadata, back-ends, the main front-end fleet, its endpoint; then cognito, cloudwatch, eventbridge, autoscaler, lambda, status-page) and keep it running until Ctrl-C; without flags, the flagship's topology (experiments/kinesis-2020-11-25.yaml)",
     )
@@ -46,7 +45,7 @@ export function registerUp(program: Command, run: (code: Promise<number>) => voi
     .option('--run-dir <dir>', 'logs and data of the run (default .outage-lab/runs/<run id>)')
     .option('--control-port <port>', 'port of the control API on 127.0.0.1 (0: any free port)', integer(0, 65535), 0)
     .option('--ready-timeout <ms>', 'how long a front-end may take to become healthy (default 30 s + 2 s per front-end)', integer(1_000, 3_600_000))
-    .option('--no-cgroups', 'do not use pids cgroups (front-ends cap their own threads)')
+    .option('--no-cgroups', 'local platform: do not use pids cgroups (front-ends cap their own threads)')
     .option(
       '--services <list>',
       `downstream services beside Kinesis, comma-separated (${DOWNSTREAM.join(',')}), or "none" (default: the flagship's)`,
@@ -54,7 +53,7 @@ export function registerUp(program: Command, run: (code: Promise<number>) => voi
     )
     .option('--cell-size <n>', 'remediation 7: put the main fleet in cells of at most n front-ends', integer(1, MAX_FLEET_SIZE))
     .option('--partitioned-fleet <n>', 'remediation 6: give CloudWatch its own fleet of n front-ends', integer(1, MAX_FLEET_SIZE))
-    .action((opts: UpOptions) => run(import('./up.js').then((m) => m.up(opts))))
+    .action((opts: UpOptions & { backend?: string }) => run(import('./up.js').then((m) => m.up({ ...opts, platform: opts.backend ?? opts.platform }))))
 }
 
 export function registerScale(program: Command, run: (code: Promise<number>) => void): void {

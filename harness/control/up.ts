@@ -1,5 +1,7 @@
-// `outage-lab up`: boot the Kinesis topology on the local backend, serve the control API, write
-// the endpoints file, and keep everything running until Ctrl-C (or SIGTERM), then tear down.
+// `outage-lab up`: boot the Kinesis topology on a platform (local processes by default, or compose
+// containers), serve the control API, write the endpoints file, and keep everything running until
+// Ctrl-C (or SIGTERM), then tear down. The control commands (scale, restart, status-page, env) talk
+// to the control API only, so a game day reads the same on every platform.
 // Without flags it boots the flagship experiment's topology (its fleet, thread limit, learn delay,
 // back-ends and services), read from the file, so the two never drift apart.
 import path from 'node:path'
@@ -8,14 +10,17 @@ import type { Bootstrap } from '../topology/model.js'
 import { systemTopology, DOWNSTREAM, type Downstream } from '../topology/system.js'
 import { customerAccessKey } from '../topology/customers.js'
 import { PACKAGE_ROOT } from '../platform/paths.js'
-import { localPlatform, type LocalContext, type StartedLocalTopology } from '../platform/local/index.js'
+import { DEFAULT_PLATFORM, loadPlatform } from '../platform/registry.js'
+import type { PlatformContext } from '../platform/platform.js'
 import { BootAborted, MissingProgram, ServiceNotReady, InvalidTopology } from '../topology/errors.js'
-import type { TopologyEvent } from '../platform/started.js'
+import type { StartedTopology, TopologyEvent } from '../platform/started.js'
 import { startControlServer } from './server.js'
 import { DEFAULT_ENDPOINTS_FILE, endpointsFileContent, writeEndpointsFile } from './endpoints-file.js'
 import { EXIT, UsageError, say } from './cli-support.js'
 
 export interface UpOptions {
+  /** Where the services run (harness/platform/registry.ts); default local. */
+  platform?: string
   /** Each left out comes from the flagship experiment (FLAGSHIP_FILE). */
   frontends?: number
   threadLimit?: number
@@ -109,6 +114,18 @@ function describeEvent(e: TopologyEvent): string | undefined {
   }
 }
 
+function enforcedBy(topo: StartedTopology): string {
+  const cgroupDir = (topo as { cgroupDir?: string }).cgroupDir
+  switch (topo.threadLimitEnforcement) {
+    case 'cgroup':
+      return `cgroup pids.max${cgroupDir ? ` (${cgroupDir})` : ''}`
+    case 'docker':
+      return "each front-end container's pids_limit"
+    default:
+      return topo.threadLimitEnforcement
+  }
+}
+
 export async function up(opts: UpOptions): Promise<number> {
   const t = await upTopology(opts)
   const shell = customerAccessKey(SHELL_CALLER)
@@ -135,7 +152,25 @@ export async function up(opts: UpOptions): Promise<number> {
     throw err
   }
   const booting = new AbortController()
-  let started: StartedLocalTopology | undefined
+  const platformName = opts.platform ?? DEFAULT_PLATFORM
+  const platform = await loadPlatform(platformName).catch((err: Error) => {
+    throw new UsageError(err.message)
+  })
+  const context: PlatformContext = {
+    runDir: opts.runDir,
+    osThreadLimit: opts.cgroups,
+    signals: false,
+    onEvent: (e) => {
+      const line = describeEvent(e)
+      if (line) say(line)
+    },
+  }
+  const why = await platform.unavailable(context)
+  if (why) {
+    say(`outage-lab up: the ${platformName} platform cannot run here: ${why}`)
+    return EXIT.failed
+  }
+  let started: StartedTopology | undefined
   let interrupted: NodeJS.Signals | undefined
   let stopRequested: () => void = () => {}
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve))
@@ -153,21 +188,12 @@ export async function up(opts: UpOptions): Promise<number> {
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
 
-  const context: LocalContext = {
-    runDir: opts.runDir,
-    osThreadLimit: opts.cgroups,
-    signals: false,
-    signal: booting.signal,
-    onEvent: (e) => {
-      const line = describeEvent(e)
-      if (line) say(line)
-    },
-  }
+  context.signal = booting.signal
   say(
-    `outage-lab up: ${t.frontends} front-ends, thread limit ${t.threadLimit}, bootstrap from ${t.bootstrap}, learn delay ${t.learnDelay} ms, services ${['kinesis', ...t.services].join(', ')}${t.from ? ` (what no flag says: from ${t.from})` : ''}`,
+    `outage-lab up${platformName === DEFAULT_PLATFORM ? '' : ` --platform ${platformName}`}: ${t.frontends} front-ends, thread limit ${t.threadLimit}, bootstrap from ${t.bootstrap}, learn delay ${t.learnDelay} ms, services ${['kinesis', ...t.services].join(', ')}${t.from ? ` (what no flag says: from ${t.from})` : ''}`,
   )
   try {
-    started = await localPlatform.start(topology, context)
+    started = await platform.start(topology, context)
   } catch (err) {
     process.removeListener('SIGINT', onSignal)
     process.removeListener('SIGTERM', onSignal)
@@ -213,7 +239,7 @@ export async function up(opts: UpOptions): Promise<number> {
     ...Object.entries(e.services)
       .filter(([name]) => (DOWNSTREAM as readonly string[]).includes(name))
       .map(([name, url]) => `  ${name.padEnd(12)} ${url}${name === 'status-page' ? '  (open it in a browser)' : ''}`),
-    `  thread limit ${t.threadLimit} per front-end, enforced by ${topo.threadLimitEnforcement === 'cgroup' ? `cgroup pids.max (${topo.cgroupDir})` : topo.threadLimitEnforcement}`,
+    `  thread limit ${t.threadLimit} per front-end, enforced by ${enforcedBy(topo)}`,
     ...(topo.enforcementNote ? [`  note: ${topo.enforcementNote}`] : []),
     `  control API: ${control.url} (token in ${rel(endpointsFile)})`,
     `  endpoints file: ${rel(endpointsFile)}`,

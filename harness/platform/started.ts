@@ -86,6 +86,8 @@ export interface TopologyEvent {
 
 export interface StartedTopology extends AsyncDisposable {
   readonly runId: string
+  /** The run folder: logs/ (compose copies container logs there at teardown), data, state. */
+  readonly runDir: string
   /** Bearer token every service accepts on /admin/*. */
   readonly adminToken: string
   readonly threadLimitEnforcement: ThreadLimitEnforcement

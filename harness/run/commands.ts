@@ -1,8 +1,8 @@
 // The experiment commands of the CLI: validate, run, suite, compare, report. Registration only;
 // each action loads its implementation when it runs.
-import { Command, Option } from 'commander'
-import { choice, integer, integerList } from '../control/cli-support.js'
-import { DEFAULT_PLATFORM, PLATFORM_NAMES, type PlatformName } from '../platform/registry.js'
+import { Command } from 'commander'
+import { integer, integerList, platformOptions } from '../control/cli-support.js'
+import type { PlatformName } from '../platform/registry.js'
 
 /** What `run` and `suite` take from their flags. */
 export interface RunFlags {
@@ -13,15 +13,6 @@ export interface RunFlags {
   seed?: number
   set: string[]
   cgroups: boolean
-}
-
-/** `--platform`, and `--backend`, its older name, that users know. */
-function platformOptions(command: Command): Command {
-  return command
-    .addOption(
-      new Option('--platform <name>', `where the services run (${PLATFORM_NAMES.join(', ')})`).argParser(choice(PLATFORM_NAMES)).default(DEFAULT_PLATFORM),
-    )
-    .addOption(new Option('--backend <name>', 'the older name of --platform').argParser(choice(PLATFORM_NAMES)))
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]

@@ -9,7 +9,7 @@ import { processesOfRun } from '../../harness/platform/local/run-state.js'
 import { buildControlApp } from '../../harness/control/server.js'
 // @ts-ignore: a plain .mjs fixture (no types)
 import { fixtureTopology } from '../fixtures/topology-fixture.mjs'
-import { eventually } from '../helpers/eventually.js'
+import { startUp } from '../helpers/cli-run.js'
 
 const CLI = path.join(PACKAGE_ROOT, 'dist/harness/cli.js')
 const kinesisBuilt = ['metadata', 'backend', 'frontend', 'endpoint'].every((s) => fs.existsSync(path.join(PACKAGE_ROOT, 'dist/services/kinesis', s, 'main.js')))
@@ -122,42 +122,11 @@ t.test(
     skip: kinesisBuilt ? false : 'the Kinesis services are not built (dist/services/kinesis/*/main.js): run npx tsc -p .',
   },
   async (t) => {
-    const dir = t.testdir()
-    const endpointsFile = path.join(dir, 'endpoints.json')
-    const up = spawn(
-      process.execPath,
-      // --learn-delay 0: the flagship's (up's default) would only slow the scale-up below down.
-      [
-        CLI,
-        'up',
-        '--frontends',
-        '2',
-        '--thread-limit',
-        '64',
-        '--learn-delay',
-        '0',
-        '--services',
-        'none',
-        '--endpoints-file',
-        endpointsFile,
-        '--run-dir',
-        path.join(dir, 'run'),
-      ],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    let stderr = ''
-    up.stderr.on('data', (d) => (stderr += d))
-    const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)))
-    t.teardown(() => {
-      if (up.exitCode === null && up.signalCode === null) up.kill('SIGKILL')
-    })
-    await eventually(() => fs.existsSync(endpointsFile) || up.exitCode !== null, {
-      what: `up to write ${endpointsFile}`,
+    // --learn-delay 0: the flagship's (up's default) would only slow the scale-up below down.
+    const started = await startUp(t, t.testdir(), ['--frontends', '2', '--thread-limit', '64', '--learn-delay', '0', '--services', 'none'], {
       timeoutMs: 30_000,
-      intervalMs: 100,
-    }).catch(() => undefined)
-    if (!fs.existsSync(endpointsFile)) throw new Error(`up did not write ${endpointsFile}: ${stderr}`)
-    const e = JSON.parse(fs.readFileSync(endpointsFile, 'utf8'))
+    })
+    const { proc: up, endpointsFile, endpoints: e, exited } = started
     t.equal(fs.statSync(endpointsFile).mode & 0o777, 0o600, 'the endpoints file holds a token: only its owner reads it')
     t.match(e, {
       region: 'us-east-1',
@@ -175,9 +144,7 @@ t.test(
       'kinesis-metadata',
     ])
     t.equal(e.kinesisEndpoint, e.services['kinesis-endpoint-main'])
-    // The banner is printed right after the endpoints file is written: give it a moment on a busy machine.
-    await eventually(() => /Ctrl-C stops everything/.test(stderr), { what: 'the banner', timeoutMs: 10_000, intervalMs: 50 }).catch(() => undefined)
-    t.match(stderr, /Ctrl-C stops everything/)
+    t.match(started.stderr(), /Ctrl-C stops everything/)
 
     const res = await request(`${e.control.url}/topology`, { headers: { authorization: `Bearer ${e.control.token}` } })
     const view: any = await res.body.json()
@@ -210,7 +177,7 @@ t.test(
 
     up.kill('SIGINT')
     t.equal(await exited, 130, 'Ctrl-C ends `up` with 130 after tearing down')
-    t.match(stderr, /stopped; nothing left running/)
+    t.match(started.stderr(), /stopped; nothing left running/)
     t.notOk(fs.existsSync(endpointsFile), 'the endpoints file of a stopped run is removed')
     t.same(processesOfRun(e.runId), [], 'no process of the run is left')
     t.notOk(fs.existsSync(`/sys/fs/cgroup/pids/outage-lab/${e.runId}`), 'no cgroup of the run is left')

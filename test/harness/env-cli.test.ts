@@ -6,12 +6,13 @@
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { request } from 'undici'
 import { PACKAGE_ROOT } from '../../harness/platform/paths.js'
 import { processesOfRun } from '../../harness/platform/local/run-state.js'
 import { customerAccessKey } from '../../harness/topology/customers.js'
 import { eventually } from '../helpers/eventually.js'
+import { startUp } from '../helpers/cli-run.js'
 import { kinesisOutageSkip } from '../helpers/kinesis-outage.js'
 
 const CLI = path.join(PACKAGE_ROOT, 'dist/harness/cli.js')
@@ -37,40 +38,12 @@ t.test('eval "$(outage-lab env)" points the AWS CLI at a running up', { skip: ki
   const v1 = version('aws')
   const v2 = fs.existsSync('/usr/bin/aws') ? version('/usr/bin/aws') : undefined
   if (!v1 && !v2) return t.skip('no AWS CLI installed (aws, /usr/bin/aws)')
-  const dir = t.testdir()
-  const endpointsFile = path.join(dir, 'endpoints.json')
-  const up = spawn(
-    '/bin/sh',
-    [
-      '-c',
-      'unset NODE_OPTIONS; exec "$0" "$@"',
-      process.execPath,
-      CLI,
-      'up',
-      '--frontends',
-      '2',
-      '--thread-limit',
-      '64',
-      '--services',
-      'cloudwatch',
-      '--endpoints-file',
-      endpointsFile,
-      '--run-dir',
-      path.join(dir, 'run'),
-    ],
-    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: shellEnv() },
-  )
-  let stderr = ''
-  up.stderr.on('data', (d) => (stderr += d))
-  const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)))
-  t.teardown(() => {
-    if (up.exitCode === null && up.signalCode === null) up.kill('SIGKILL')
-  })
-  await eventually(() => fs.existsSync(endpointsFile) || up.exitCode !== null, { what: 'the endpoints file', timeoutMs: 60_000, intervalMs: 200 }).catch(
-    () => undefined,
-  )
-  if (!fs.existsSync(endpointsFile)) throw new Error(`up did not write ${endpointsFile}: ${stderr}`)
-  const e = JSON.parse(fs.readFileSync(endpointsFile, 'utf8'))
+  const {
+    proc: up,
+    endpointsFile,
+    endpoints: e,
+    exited,
+  } = await startUp(t, t.testdir(), ['--frontends', '2', '--thread-limit', '64', '--services', 'cloudwatch'], { env: shellEnv() })
   const shell = customerAccessKey('shell')
   t.same(e.shellCredentials, shell, "the endpoints file holds the shell's key")
 

@@ -1,9 +1,10 @@
-// `outage-lab run FILE` as a user runs it, from a test: the CLI in a child process, its journal
-// read back from the run folder.
+// `outage-lab run FILE` and `outage-lab up` as a user runs them, from a test: the CLI in a child
+// process, a run's journal read back from the run folder.
 import fs from 'node:fs'
 import path from 'node:path'
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { ROOT } from './spawn.js'
+import { eventually } from './eventually.js'
 
 export const CLI = path.join(ROOT, 'dist/harness/cli.js')
 
@@ -63,4 +64,46 @@ export function runCli(args: string[], opts: Omit<CliRunOptions, 'args'> = {}): 
       resolve({ code, stdout, stderr })
     })
   })
+}
+
+/** A running `outage-lab up`, as a user starts it in a terminal. */
+export interface UpProcess {
+  proc: ChildProcess
+  endpointsFile: string
+  /** The endpoints file's content once `up` wrote it. */
+  endpoints: any
+  /** What `up` printed on stderr so far. */
+  stderr(): string
+  /** Its exit code once it ended. */
+  exited: Promise<number | null>
+}
+
+/**
+ * `outage-lab up ARGS` in `dir` (endpoints file and run folder inside it), resolved once the
+ * endpoints file is written; SIGKILLed at the test's teardown if still running. NODE_OPTIONS is
+ * dropped for the reason runCli gives.
+ */
+export async function startUp(t: Tap.Test, dir: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<UpProcess> {
+  const endpointsFile = path.join(dir, 'endpoints.json')
+  const argv = [process.execPath, CLI, 'up', ...args, '--endpoints-file', endpointsFile, '--run-dir', path.join(dir, 'run')]
+  const proc = spawn('/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$@"', ...argv], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: opts.env ?? process.env,
+  })
+  let stderr = ''
+  proc.stderr!.on('data', (d) => (stderr += d))
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
+  t.teardown(() => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+  })
+  await eventually(() => fs.existsSync(endpointsFile) || proc.exitCode !== null, {
+    what: `up to write ${endpointsFile}`,
+    timeoutMs: opts.timeoutMs ?? 60_000,
+    intervalMs: 100,
+  }).catch(() => undefined)
+  if (!fs.existsSync(endpointsFile)) throw new Error(`up did not write ${endpointsFile}: ${stderr}`)
+  // The banner follows the endpoints file: give it a moment on a busy machine.
+  await eventually(() => /Ctrl-C stops everything/.test(stderr), { what: 'the banner', timeoutMs: 10_000, intervalMs: 50 }).catch(() => undefined)
+  return { proc, endpointsFile, endpoints: JSON.parse(fs.readFileSync(endpointsFile, 'utf8')), stderr: () => stderr, exited }
 }
