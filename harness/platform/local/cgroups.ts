@@ -119,6 +119,22 @@ function rmdirTree(dir: string): boolean {
   }
 }
 
+/**
+ * Removes the `outage-lab` parent of a run's cgroup directory once no run is left in it (rmdir of
+ * a non-empty cgroup fails, so a run beside it keeps it). A run starting at that moment recreates
+ * it (RunCgroups.create).
+ */
+export function removeParentIfEmpty(runDir: string): boolean {
+  const parent = path.dirname(runDir)
+  if (path.basename(parent) !== PARENT) return false
+  try {
+    fs.rmdirSync(parent)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT'
+  }
+}
+
 /** The cgroups of one run: <root>/<runId>/<service>. */
 export class RunCgroups {
   readonly kind: 'v1' | 'v2'
@@ -131,6 +147,12 @@ export class RunCgroups {
   /** Creates (or keeps) a service's cgroup with its pids.max; returns the directory. */
   create(name: string, pidsMax: number | 'max'): string {
     if (!fs.existsSync(this.dir)) {
+      const root = path.dirname(this.dir)
+      // The parent goes when the last run ends (removeParentIfEmpty): a run may find it gone.
+      if (!fs.existsSync(root)) {
+        fs.mkdirSync(root, { recursive: true })
+        if (this.kind === 'v2') enablePids(root)
+      }
       fs.mkdirSync(this.dir)
       if (this.kind === 'v2') enablePids(this.dir)
     }
@@ -152,8 +174,11 @@ export class RunCgroups {
     return removeCgroupTree(path.join(this.dir, name))
   }
 
-  removeAll(): Promise<boolean> {
-    return removeCgroupTree(this.dir)
+  /** Removes the run's cgroups, and their `outage-lab` parent when no other run is in it. */
+  async removeAll(): Promise<boolean> {
+    const removed = await removeCgroupTree(this.dir)
+    if (removed) removeParentIfEmpty(this.dir)
+    return removed
   }
 }
 

@@ -8,7 +8,7 @@
 // argv: --harness-pid N --run-id ID --state FILE [--cgroup-dir DIR] [--pids a,b,c]
 import fs from 'node:fs'
 import { parseArgs } from 'node:util'
-import { removeCgroupTree, cgroupPids } from './cgroups.js'
+import { removeCgroupTree, cgroupPids, removeParentIfEmpty } from './cgroups.js'
 import { readRunState, belongsToRun, processesOfRun } from './run-state.js'
 
 const { values } = parseArgs({
@@ -88,6 +88,7 @@ async function reap(): Promise<void> {
   }
   if (cgroupDir) {
     const removed = await removeCgroupTree(cgroupDir, { timeoutMs: 5_000 })
+    if (removed) removeParentIfEmpty(cgroupDir)
     log(removed ? 'cgroups removed' : 'cgroups could not be removed', { cgroupDir })
   }
   try {
