@@ -26,18 +26,22 @@ function address(hex: string): { ip: string; port: number } {
   return { ip: groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::'), port }
 }
 
+function readOr(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
 const LOOPBACK = new Set(['127.0.0.1', '::1', '0:0:0:0:0:0:0:1'])
 
 /** Sockets bound on this machine, by inode: TCP ones in LISTEN, UDP ones bound. */
 function boundSockets(): Map<string, { proto: string; ip: string; port: number }> {
   const out = new Map<string, { proto: string; ip: string; port: number }>()
   for (const proto of ['tcp', 'tcp6', 'udp', 'udp6']) {
-    let text = ''
-    try {
-      text = fs.readFileSync(`/proc/net/${proto}`, 'utf8')
-    } catch {
-      continue
-    }
+    const text = readOr(`/proc/net/${proto}`)
+    if (text === undefined) continue
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/)
       if (f.length < 10) continue
@@ -51,7 +55,7 @@ function boundSockets(): Map<string, { proto: string; ip: string; port: number }
 
 function socketInodes(pid: number): string[] {
   const inodes: string[] = []
-  let fds: string[] = []
+  let fds: string[]
   try {
     fds = fs.readdirSync(`/proc/${pid}/fd`)
   } catch {
@@ -89,7 +93,8 @@ t.test('on the local platform every socket of a run listens on 127.0.0.1 or ::1 
       const s = bound.get(inode)
       if (!s) continue
       seen.push(`${pid} ${s.proto} ${s.ip}:${s.port}`)
-      if (!LOOPBACK.has(s.ip)) outside.push(`pid ${pid} (${fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(1, 3).join(' ')}): ${s.proto} ${s.ip}:${s.port}`)
+      if (!LOOPBACK.has(s.ip))
+        outside.push(`pid ${pid} (${fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(1, 3).join(' ')}): ${s.proto} ${s.ip}:${s.port}`)
     }
   }
   const names = topo.services().map((s) => s.name)
