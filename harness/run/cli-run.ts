@@ -14,8 +14,10 @@ import type { RunFlags } from './commands.js'
 export async function runCommand(file: string, o: RunFlags): Promise<number> {
   const abort = new AbortController()
   let signals = 0
+  let first: NodeJS.Signals | undefined
   const onSignal = (signal: NodeJS.Signals) => {
     signals++
+    first ??= signal
     if (signals > 1) {
       say(`${signal} again: exiting without waiting for teardown`)
       process.exit(EXIT.interrupted)
@@ -40,7 +42,8 @@ export async function runCommand(file: string, o: RunFlags): Promise<number> {
       process.stdout.write(fs.readFileSync(path.join(r.outDir, 'summary.md'), 'utf8'))
       process.stdout.write(`\nreport: ${path.join(r.outDir, 'report.html')}\n`)
     }
-    return r.exitCode
+    // 128 + the signal's number, as a shell reports it: a supervisor's SIGTERM is not a Ctrl-C.
+    return r.exitCode === EXIT.interrupted && first === 'SIGTERM' ? EXIT.terminated : r.exitCode
   } finally {
     process.removeListener('SIGINT', onSignal)
     process.removeListener('SIGTERM', onSignal)

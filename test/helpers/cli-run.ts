@@ -10,6 +10,7 @@ export const CLI = path.join(ROOT, 'dist/harness/cli.js')
 
 export interface CliRun {
   code: number | null
+  signal: NodeJS.Signals | null
   stdout: string
   stderr: string
   journal: any
@@ -21,6 +22,12 @@ export interface CliRunOptions {
   args?: string[]
   /** SIGINT the run once its stderr matches (the Ctrl-C test). */
   interruptOn?: RegExp
+  /** The signal interruptOn sends (default SIGINT). */
+  signal?: NodeJS.Signals
+  /** Send it this long after the match (default at once). */
+  interruptDelayMs?: number
+  /** Called with the CLI's pid once it runs (the shell exec's node: the same pid). */
+  onSpawn?: (pid: number) => void
   /** SIGKILL after this long (default 600 s). */
   killAfterMs?: number
 }
@@ -37,7 +44,10 @@ export function runExperiment(file: string, outDir: string, opts: CliRunOptions 
 }
 
 /** Any `outage-lab` command as a user runs it: its exit code and output. */
-export function runCli(args: string[], opts: Omit<CliRunOptions, 'args'> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  opts: Omit<CliRunOptions, 'args'> = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     // tap puts its coverage loader into every child's NODE_OPTIONS, whatever env we pass, and the
     // harness would hand it on to every service and peer thread (a loader thread and hooked imports
@@ -54,14 +64,15 @@ export function runCli(args: string[], opts: Omit<CliRunOptions, 'args'> = {}): 
       stderr += d
       if (opts.interruptOn && !interrupted && opts.interruptOn.test(stderr)) {
         interrupted = true
-        child.kill('SIGINT')
+        setTimeout(() => child.kill(opts.signal ?? 'SIGINT'), opts.interruptDelayMs ?? 0)
       }
     })
     const killer = setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs ?? 600_000)
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid)
     child.on('error', reject)
-    child.on('exit', (code) => {
+    child.on('exit', (code, signal) => {
       clearTimeout(killer)
-      resolve({ code, stdout, stderr })
+      resolve({ code, signal, stdout, stderr })
     })
   })
 }
