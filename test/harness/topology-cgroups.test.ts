@@ -64,7 +64,11 @@ t.test(
     a.create('kinesis-frontend-main-1', 20)
     b.create('kinesis-frontend-main-1', 20)
     t.ok(await a.removeAll())
-    t.same(fs.readdirSync(found.root).filter((n) => n.startsWith('run-')), ['run-b'], 'the parent stays while run-b is in it')
+    t.same(
+      fs.readdirSync(found.root).filter((n) => n.startsWith('run-')),
+      ['run-b'],
+      'the parent stays while run-b is in it',
+    )
     t.ok(await b.removeAll())
     t.notOk(fs.existsSync(found.root), 'the last run removed the empty parent')
     const c = new RunCgroups(found, 'run-c')
