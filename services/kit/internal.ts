@@ -42,7 +42,7 @@ export function internalGuard(token: string | undefined) {
   const want = Buffer.from(token ?? '')
   return async (req: FastifyRequest) => {
     // No route took it: the not-found handler answers in the API's own shape and changes nothing.
-    if (token === undefined || req.is404) return
+    if (!token || req.is404) return
     if (routeAccess({ url: req.routeOptions.url, config: req.routeOptions.config }) !== 'internal') return
     const got = Buffer.from(String(req.headers[INTERNAL_HEADER] ?? ''))
     if (got.length !== want.length || !timingSafeEqual(got, want)) {
@@ -60,7 +60,7 @@ export function internalGuard(token: string | undefined) {
 export function internalCredential(token: string | undefined, only?: (origin: string) => boolean): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
     const origin = typeof opts.origin === 'string' ? opts.origin.replace(/\/$/, '') : (opts.origin?.origin ?? '')
-    if (token === undefined || (only && !only(origin))) return dispatch(opts, handler)
+    if (!token || (only && !only(origin))) return dispatch(opts, handler)
     return dispatch({ ...opts, headers: withInternalHeader(opts.headers, token) }, handler)
   }
 }
@@ -92,5 +92,5 @@ export function sameOrigin(url: string | undefined): (origin: string) => boolean
 
 /** Headers for a caller that is not an undici dispatcher (node:http in a peer thread, fetch). */
 export function internalHeaders(token: string | undefined): Record<string, string> {
-  return token === undefined ? {} : { [INTERNAL_HEADER]: token }
+  return token ? { [INTERNAL_HEADER]: token } : {}
 }

@@ -140,7 +140,7 @@ export function createService(opts: ServiceOptions): Service {
 
   // Before any route is registered: root hooks reach every plugin's routes.
   app.addHook('onRequest', internalGuard(opts.internalToken))
-  if (opts.internalToken === undefined) app.log.warn('no OUTAGE_LAB_INTERNAL_TOKEN: internal routes take any caller')
+  if (!opts.internalToken) app.log.warn('no OUTAGE_LAB_INTERNAL_TOKEN: internal routes take any caller')
 
   metrics.setDefaultLabels({ service: opts.name, instance })
   collectDefaultMetrics({ register: metrics })
