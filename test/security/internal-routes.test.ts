@@ -21,7 +21,9 @@ import { buildApp as buildFrontend } from '../../services/kinesis/frontend/app.j
 import { peerRoutes } from '../../services/kinesis/frontend/peer-routes.js'
 import type { FrontendShardMap } from '../../services/kinesis/frontend/shardmap/shard-map.js'
 import type { ShardMap } from '../../services/kinesis/frontend/shardmap/types.js'
-import { INTERNAL_TOKEN, KEYS, startLab } from '../../bench/lib/fuzz/lab.js'
+import { buildApp as buildAutoscaler } from '../../services/autoscaler/app.js'
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge'
+import { CREDENTIALS, INTERNAL_TOKEN, KEYS, startLab } from '../../bench/lib/fuzz/lab.js'
 import { routesOf } from '../../bench/lib/fuzz/run.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
@@ -131,6 +133,28 @@ t.test('back-end: unauthenticated records and reads are refused; nothing is appe
   )
   refused(t, await app.inject({ method: 'DELETE', url: '/streams/orders' }), 'DELETE a stream again')
   t.equal(store.shardCount(), 1, 'the stream was not dropped')
+})
+
+t.test("autoscaler: its hooks take EventBridge's and CloudWatch's calls only; an unauthenticated invoke scales nothing", async (t) => {
+  // Never called: the workflows are not started.
+  const eventBridge = new EventBridgeClient({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials: CREDENTIALS })
+  const app = buildAutoscaler({ eventBridge, keys: KEYS, maxTasks: 5, internalToken: TOKEN, logger: false })
+  t.teardown(() => app.close())
+  await app.ready()
+  const svc = app.autoscaler.cluster.createService('shop', 1)
+  const json = { 'content-type': 'application/json' }
+  // Customers set policies up: public.
+  const created = await app.inject({ method: 'POST', url: '/policies', headers: json, payload: { service: 'shop', name: 'out', adjustment: 2 } })
+  t.equal(created.statusCode, 201, 'a customer creates a policy without the credential')
+  const alarm = { NewStateValue: 'ALARM', OldStateValue: 'OK', AlarmName: 'shop-latency' }
+
+  refused(t, await app.inject({ method: 'POST', url: '/policies/out/invoke', headers: json, payload: alarm }), 'POST /policies/out/invoke')
+  t.equal(svc.desiredCount, 1, 'nothing scaled')
+  refused(t, await app.inject({ method: 'POST', url: '/workflow/events', headers: json, payload: { detail: {} } }), 'POST /workflow/events')
+
+  const invoked = await app.inject({ method: 'POST', url: '/policies/out/invoke', headers: { ...json, ...WITH }, payload: alarm })
+  t.match(invoked.json(), { outcome: 'scaled', desiredCount: 3 }, "with the credential (CloudWatch's call) it scales")
+  t.equal(svc.desiredCount, 3)
 })
 
 /** The shard-map as the peer routes read it. */
