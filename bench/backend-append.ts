@@ -14,6 +14,7 @@ import path from 'node:path'
 import readline from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
+import { internalHeaders } from '../services/kit/internal.js'
 
 const args = new Map<string, string>()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1])
@@ -22,9 +23,20 @@ const batch = Number(args.get('batch') ?? 500)
 const bytes = Number(args.get('bytes') ?? 100)
 
 const entry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../services/kinesis/backend/main.js')
+// The records and /metrics routes are internal: the bench holds the credential, as a front-end would.
+const internalToken = randomBytes(24).toString('hex')
+const credential = internalHeaders(internalToken)
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'outage-lab-bench-backend-'))
 const child = spawn(process.execPath, [entry], {
-  env: { PATH: process.env.PATH, PORT: '0', BACKEND_ID: 'bench', ITERATOR_SECRET: 'bench', OUTAGE_LAB_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+  env: {
+    PATH: process.env.PATH,
+    PORT: '0',
+    BACKEND_ID: 'bench',
+    ITERATOR_SECRET: 'bench',
+    OUTAGE_LAB_DATA_DIR: dataDir,
+    OUTAGE_LAB_INTERNAL_TOKEN: internalToken,
+    LOG_LEVEL: 'info',
+  },
   stdio: ['ignore', 'pipe', 'inherit'],
 })
 const port = await new Promise<number>((resolve, reject) => {
@@ -46,7 +58,7 @@ const body = (n: number) =>
 const bodies = Array.from({ length: 16 }, () => body(batch))
 
 async function metric(name: string): Promise<number> {
-  const res = await pool.request({ path: '/metrics', method: 'GET' })
+  const res = await pool.request({ path: '/metrics', method: 'GET', headers: credential })
   const text = await res.body.text()
   const m = new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text)
   return m ? Number(m[1]) : NaN
@@ -66,7 +78,7 @@ async function run(label: string, concurrency: number, shards: number): Promise<
         const res = await pool.request({
           path: `/shards/bench-${label}/shardId-${String(w % shards).padStart(12, '0')}/records`,
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { ...credential, 'content-type': 'application/json' },
           body: bodies[(w + k++) % bodies.length],
         })
         const text = await res.body.text()

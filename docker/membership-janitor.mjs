@@ -5,8 +5,10 @@
 // heartbeat (every ~1 s) stopped more than STALE_AFTER_MS ago.
 // The harness does not run it: it deregisters what it removes, and a paused member must stay a
 // member during an experiment, as on the local backend.
-// Env: METADATA_URL, FLEETS (main,cloudwatch), STALE_AFTER_MS (15000), INTERVAL_MS (5000).
+// Env: METADATA_URL, FLEETS (main,cloudwatch), STALE_AFTER_MS (15000), INTERVAL_MS (5000),
+// OUTAGE_LAB_INTERNAL_TOKEN (metadata's membership routes are internal: every call carries it).
 const metadata = (process.env.METADATA_URL ?? 'http://kinesis-metadata:8080').replace(/\/+$/, '')
+const credential = process.env.OUTAGE_LAB_INTERNAL_TOKEN ? { 'x-outage-lab-internal': process.env.OUTAGE_LAB_INTERNAL_TOKEN } : {}
 const fleets = (process.env.FLEETS ?? 'main,cloudwatch')
   .split(',')
   .map((f) => f.trim())
@@ -27,7 +29,7 @@ const log = (msg, fields = {}) => process.stdout.write(`${JSON.stringify({ time:
 
 async function sweep() {
   for (const fleet of fleets) {
-    const res = await fetch(`${metadata}/fleets/${encodeURIComponent(fleet)}/members`, { signal: AbortSignal.timeout(5_000) })
+    const res = await fetch(`${metadata}/fleets/${encodeURIComponent(fleet)}/members`, { headers: credential, signal: AbortSignal.timeout(5_000) })
     if (!res.ok) throw new Error(`GET members of ${fleet}: HTTP ${res.status}`)
     const { members = [] } = await res.json()
     const now = Date.now()
@@ -35,6 +37,7 @@ async function sweep() {
       if (now - (m.lastHeartbeatAtMs ?? m.registeredAtMs ?? now) <= staleAfterMs) continue
       const del = await fetch(`${metadata}/fleets/${encodeURIComponent(fleet)}/members/${encodeURIComponent(m.id)}`, {
         method: 'DELETE',
+        headers: credential,
         signal: AbortSignal.timeout(5_000),
       })
       log('removed a member whose heartbeats stopped', { fleet, member: m.id, url: m.url, silentMs: now - m.lastHeartbeatAtMs, status: del.status })

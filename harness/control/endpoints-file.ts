@@ -1,5 +1,5 @@
 // The endpoints file `outage-lab up` writes when its topology is ready: what a user (or a script,
-// or `outage-lab scale`) needs to reach the run. It holds the run's admin token, so it is 0600.
+// or `outage-lab scale`) needs to reach the run. It holds the run's admin and internal tokens, so it is 0600.
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Endpoints, ThreadLimitEnforcement } from '../platform/started.js'
@@ -27,6 +27,11 @@ export interface EndpointsFile {
    * accepts it and counts its calls under it (lab_caller_calls_total), apart from the lab's own.
    */
   shellCredentials?: { accessKeyId: string; secretAccessKey: string }
+  /**
+   * The run's internal credential, for the operator reading a lab service's internal routes
+   * (`x-outage-lab-internal` on /metrics, metadata). `outage-lab env` never exports it.
+   */
+  internalToken?: string
 }
 
 export function endpointsFileContent(
@@ -38,6 +43,7 @@ export function endpointsFileContent(
     threadLimitEnforcement: ThreadLimitEnforcement
     operatorKey?: string
     shellCredentials?: { accessKeyId: string; secretAccessKey: string }
+    internalToken?: string
   },
 ): EndpointsFile {
   return {
@@ -53,6 +59,7 @@ export function endpointsFileContent(
     fleets: e.fleets,
     ...(extra.operatorKey ? { operatorKey: extra.operatorKey } : {}),
     ...(extra.shellCredentials ? { shellCredentials: extra.shellCredentials } : {}),
+    ...(extra.internalToken ? { internalToken: extra.internalToken } : {}),
   }
 }
 

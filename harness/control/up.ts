@@ -224,6 +224,7 @@ export async function up(opts: UpOptions): Promise<number> {
       threadLimitEnforcement: topo.threadLimitEnforcement,
       operatorKey: topo.secret('operator-key'),
       shellCredentials: shell,
+      internalToken: topo.internalToken,
     })
   writeEndpointsFile(endpointsFile, content())
 

@@ -10,6 +10,7 @@ import { request } from 'undici'
 import type { StartedTopology } from '../platform/started.js'
 import type { ClientRecorder } from '../workload/recorder.js'
 import { parsePromText, seriesKey, type PromSample } from './prom-text.js'
+import { internalHeaders } from '../../services/kit/internal.js'
 import type { TimelineWriter } from './timeline.js'
 
 export interface ObserverOptions {
@@ -112,7 +113,9 @@ export class Observer {
     if (this.#scraping.has(service)) return
     this.#scraping.add(service)
     try {
-      const res = await request(metricsUrl, { headersTimeout: 1_000, bodyTimeout: 1_000 })
+      // A lab service's /metrics is internal: the run's credential goes with it, never to a customer's.
+      const headers = customer ? {} : internalHeaders(this.#o.topology.internalToken)
+      const res = await request(metricsUrl, { headers, headersTimeout: 1_000, bodyTimeout: 1_000 })
       const text = await res.body.text()
       if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`)
       this.#changed(service, 'scrape.up', 1, atMs)

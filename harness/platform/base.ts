@@ -68,6 +68,7 @@ export abstract class StartedTopologyBase<M extends MemberBase> implements Start
   readonly runId: string
   readonly runDir: string
   readonly adminToken: string
+  readonly internalToken: string
   readonly topology: Topology
   abstract readonly threadLimitEnforcement: ThreadLimitEnforcement
   enforcementNote?: string
@@ -87,6 +88,7 @@ export abstract class StartedTopologyBase<M extends MemberBase> implements Start
     this.runId = context.runId ?? newRunId()
     this.runDir = path.resolve(context.runDir ?? defaultRunDir(this.runId))
     this.adminToken = context.adminToken ?? randomBytes(16).toString('hex')
+    this.internalToken = context.internalToken ?? randomBytes(24).toString('hex')
     for (const f of topology.fleets) this.fleets.set(f.name, { spec: f, count: f.count, queue: Promise.resolve() })
   }
 
@@ -372,7 +374,7 @@ export abstract class StartedTopologyBase<M extends MemberBase> implements Start
     // Leaving from now on: a member that sees itself out of membership and exits is not replaced.
     for (const m of leaving) m.state = 'stopping'
     const membership = this.urlOf(this.members.get(f.spec.membership)!)
-    for (const m of leaving) await deregisterMember(membership, f.spec.name, m.memberId ?? m.name)
+    for (const m of leaving) await deregisterMember(membership, f.spec.name, m.memberId ?? m.name, this.internalToken)
     f.count = to
     await Promise.all(leaving.map((m) => this.retire(m)))
     for (const m of leaving) {

@@ -13,6 +13,8 @@ export interface PlatformContext {
   runId?: string
   /** Bearer token every service accepts on /admin/*; default: a fresh random one. */
   adminToken?: string
+  /** What the lab's services demand of each other on internal routes; default: a fresh random one. Never given to customer services. */
+  internalToken?: string
   /** Stop the topology on SIGINT/SIGTERM, then re-raise the signal (default true). A run passes false: Ctrl-C is its own. */
   signals?: boolean
   /** Start the detached watcher that cleans up after a SIGKILLed harness (default true). */

@@ -90,6 +90,12 @@ export interface StartedTopology extends AsyncDisposable {
   readonly runDir: string
   /** Bearer token every service accepts on /admin/*. */
   readonly adminToken: string
+  /**
+   * The run's internal credential: the lab's services demand it on internal routes (metadata,
+   * back-ends, peer routes, hooks, /metrics) in the x-outage-lab-internal header. Only the lab's
+   * services and the harness hold it; customer services never get it.
+   */
+  readonly internalToken: string
   readonly threadLimitEnforcement: ThreadLimitEnforcement
   /** Why enforcement is weaker than the OS gives, when it is. */
   readonly enforcementNote?: string

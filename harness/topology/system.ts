@@ -68,6 +68,9 @@ export function systemTopology(opts: SystemTopologyOptions): Topology {
   }
   const main = kinesis.kinesisEndpoint!
   const cloudwatchKinesis = partitioned ? endpointName('cloudwatch') : main
+  // Where CloudWatch's alarm actions and EventBridge's deliveries may carry the internal credential:
+  // the autoscaler's hooks, the only internal routes reached through URLs a caller names.
+  const autoscalerUrl: EnvSpec = services.includes('autoscaler') ? { AUTOSCALER_URL: { urlOf: 'autoscaler' } } : {}
   // A service's dependsOn is its row of the catalogue's graph, Kinesis being the endpoint it calls.
   const spec = (name: Downstream, env: EnvSpec): ServiceSpec => ({
     name,
@@ -87,11 +90,12 @@ export function systemTopology(opts: SystemTopologyOptions): Topology {
     }),
     cloudwatch: spec('cloudwatch', {
       ...common,
+      ...autoscalerUrl,
       KINESIS_ENDPOINT: { urlOf: cloudwatchKinesis },
       LOCAL_STORE: bool(sw.cloudwatch?.localStore),
       ...(sw.cloudwatch?.localStoreRetentionMs !== undefined ? { LOCAL_STORE_RETENTION_MS: String(sw.cloudwatch.localStoreRetentionMs) } : {}),
     }),
-    eventbridge: spec('eventbridge', { ...common, KINESIS_ENDPOINT: { urlOf: main } }),
+    eventbridge: spec('eventbridge', { ...common, ...autoscalerUrl, KINESIS_ENDPOINT: { urlOf: main } }),
     autoscaler: spec('autoscaler', {
       ...common,
       CLOUDWATCH_URL: { urlOf: 'cloudwatch' },

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { fileURLToPath } from 'node:url'
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge'
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
-import { createService, awsApi, seededRandom, AwsError } from '../kit/index.js'
+import { createService, awsApi, seededRandom, AwsError, PUBLIC } from '../kit/index.js'
 import { Cluster } from './cluster.js'
 import { TaskRunner } from './runner.js'
 import { Workflow } from './workflow.js'
@@ -31,6 +31,8 @@ export interface AutoscalerDeps {
   tickMs?: number
   seed?: number
   adminToken?: string
+  /** OUTAGE_LAB_INTERNAL_TOKEN: demanded on internal routes, sent on calls to the lab's own services. */
+  internalToken?: string
   logLevel?: string
   logger?: boolean
 }
@@ -51,7 +53,14 @@ declare module 'fastify' {
 
 export function buildApp(deps: AutoscalerDeps): FastifyInstance {
   const instance = deps.instance ?? 'autoscaler'
-  const service = createService({ name: 'autoscaler', instance, adminToken: deps.adminToken, logLevel: deps.logLevel, logger: deps.logger })
+  const service = createService({
+    name: 'autoscaler',
+    instance,
+    adminToken: deps.adminToken,
+    internalToken: deps.internalToken,
+    logLevel: deps.logLevel,
+    logger: deps.logger,
+  })
   const { app } = service
   const random = seededRandom(`${deps.seed ?? 1}:${instance}`)
   let publicUrl: string | undefined
@@ -102,13 +111,15 @@ export function buildApp(deps: AutoscalerDeps): FastifyInstance {
     operations: ecsOperations(cluster),
   })
 
-  // EventBridge's rule target: workflow events come back here.
+  // EventBridge's rule target: workflow events come back here. Internal: only EventBridge calls it,
+  // with the run's internal credential, which it sends to AUTOSCALER_URL only.
   app.post('/workflow/events', async (req) => workflow.deliver(req.body))
 
-  // Scaling policies: user-facing (the seeding step creates them), invoked by CloudWatch alarms.
+  // Scaling policies: user-facing (the seeding step creates them, as a customer would: public, like
+  // Application Auto Scaling's API, though unsigned), invoked by CloudWatch alarms (internal).
   const invokeUrl = (name: string) => `${publicUrl ?? ''}/policies/${encodeURIComponent(name)}/invoke`
   const view = (p: ScalingPolicy) => ({ ...p, invokeUrl: invokeUrl(p.name) })
-  app.post('/policies', async (req, reply) => {
+  app.post('/policies', PUBLIC, async (req, reply) => {
     const policy = parsePolicy(req.body, Date.now())
     const svc = cluster.services.get(policy.service)
     if (!svc || svc.status === 'INACTIVE') throw EcsErrors.ServiceNotFoundException()
@@ -118,8 +129,8 @@ export function buildApp(deps: AutoscalerDeps): FastifyInstance {
     reply.code(201)
     return view(policy)
   })
-  app.get('/policies', async () => ({ policies: [...policies.values()].map(view) }))
-  app.delete('/policies/:name', async (req) => {
+  app.get('/policies', PUBLIC, async () => ({ policies: [...policies.values()].map(view) }))
+  app.delete('/policies/:name', PUBLIC, async (req) => {
     const { name } = req.params as { name: string }
     if (!policies.delete(name)) throw PolicyNotFound(name)
     return { deleted: name }

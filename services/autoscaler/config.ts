@@ -8,6 +8,7 @@ export interface AutoscalerConfig {
   port: number
   host: string
   adminToken?: string
+  internalToken?: string
   keys: Map<string, string>
   seed: number
   watchParent: boolean
@@ -45,6 +46,7 @@ export function readConfig(env: Env): AutoscalerConfig {
     port: envInt(env, 'PORT', { min: 0, max: 65535 }),
     host: envString(env, 'HOST', '127.0.0.1'),
     adminToken: env.OUTAGE_LAB_ADMIN_TOKEN || undefined,
+    internalToken: env.OUTAGE_LAB_INTERNAL_TOKEN || undefined,
     keys: envCredentials(env, 'OUTAGE_LAB_CREDENTIALS', DEFAULT_CREDENTIALS),
     seed: envInt(env, 'OUTAGE_LAB_SEED', { fallback: 1 }),
     watchParent: envBool(env, 'OUTAGE_LAB_WATCH_PARENT', false),

@@ -32,6 +32,7 @@ const app = buildApp({
   tickMs: cfg.tickMs,
   seed: cfg.seed,
   adminToken: cfg.adminToken,
+  internalToken: cfg.internalToken,
   logLevel: cfg.logLevel,
 })
 

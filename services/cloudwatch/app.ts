@@ -4,7 +4,7 @@
 // forwards it to Kinesis whenever Kinesis takes it.
 import type { FastifyInstance } from 'fastify'
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
-import { createService, createOutbound, awsApi } from '../kit/index.js'
+import { createService, createOutbound, awsApi, internalCredential, sameOrigin } from '../kit/index.js'
 import { cloudWatchApi } from './protocol.js'
 import { CloudWatchErrors } from './errors.js'
 import { MetricStore, SeenIds } from './store.js'
@@ -42,6 +42,10 @@ export interface CloudWatchDeps {
   actionRetries: number
   maxAlarms?: number
   adminToken?: string
+  /** OUTAGE_LAB_INTERNAL_TOKEN: demanded on internal routes, sent on calls to the lab's own services. */
+  internalToken?: string
+  /** AUTOSCALER_URL: alarm actions to it (scaling policies) carry the internal credential; no other receiver gets it. */
+  autoscalerUrl?: string
   logLevel?: string
   logger?: boolean
   now?: () => number
@@ -63,7 +67,14 @@ declare module 'fastify' {
 }
 
 export function buildApp(deps: CloudWatchDeps): FastifyInstance {
-  const service = createService({ name: 'cloudwatch', adminToken: deps.adminToken, logLevel: deps.logLevel, logger: deps.logger, bodyLimit: 2 * 1024 * 1024 })
+  const service = createService({
+    name: 'cloudwatch',
+    adminToken: deps.adminToken,
+    internalToken: deps.internalToken,
+    logLevel: deps.logLevel,
+    logger: deps.logger,
+    bodyLimit: 2 * 1024 * 1024,
+  })
   const { app } = service
   const now = deps.now ?? Date.now
   const metrics = createCloudWatchMetrics(service.metrics)
@@ -126,7 +137,10 @@ export function buildApp(deps: CloudWatchDeps): FastifyInstance {
       }
 
   // Alarm actions go through the kit's Agent, so /admin/faults/outbound can make the receiver sick.
-  const actionDispatcher = createOutbound(service.outboundFaults, { timeoutMs: deps.actionTimeoutMs, connections: 8 })
+  // Any caller may name an action URL: only the autoscaler's origin gets the internal credential.
+  const actionDispatcher = createOutbound(service.outboundFaults, { timeoutMs: deps.actionTimeoutMs, connections: 8 }).compose(
+    internalCredential(deps.internalToken, sameOrigin(deps.autoscalerUrl)),
+  )
   const actions = createAlarmActions({
     dispatcher: actionDispatcher,
     timeoutMs: deps.actionTimeoutMs,

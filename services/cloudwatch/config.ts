@@ -4,6 +4,14 @@ import { envBool, envCredentials, envInt, envString, InvalidConfig, DEFAULT_CRED
 
 type Env = Record<string, string | undefined>
 
+/** An optional http(s) URL. */
+function optionalUrl(env: Env, name: string): string | undefined {
+  const raw = env[name]
+  if (!raw) return undefined
+  if (!/^https?:\/\/[^/]+/.test(raw)) throw new InvalidConfig(name, 'an http(s) URL', raw)
+  return raw
+}
+
 export function readConfig(env: Env) {
   const dataDir = envString(env, 'OUTAGE_LAB_DATA_DIR', './.outage-lab/data')
   const keys = envCredentials(env, 'OUTAGE_LAB_CREDENTIALS', DEFAULT_CREDENTIALS)
@@ -20,6 +28,8 @@ export function readConfig(env: Env) {
     port: envInt(env, 'PORT', { min: 0, max: 65535 }),
     host: envString(env, 'HOST', '127.0.0.1'),
     adminToken: env.OUTAGE_LAB_ADMIN_TOKEN || undefined,
+    internalToken: env.OUTAGE_LAB_INTERNAL_TOKEN || undefined,
+    autoscalerUrl: optionalUrl(env, 'AUTOSCALER_URL'),
     logLevel: envString(env, 'LOG_LEVEL', 'info'),
     watchParent: envBool(env, 'OUTAGE_LAB_WATCH_PARENT', false),
     keys,

@@ -3,7 +3,7 @@
 // serves it, and an access-pattern record per call buffered for Kinesis (access-log.ts), whose
 // full buffer blocks the call in the 2020 behaviour.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { createService, awsApi, isAwsError, type Operation } from '../kit/index.js'
+import { createService, awsApi, isAwsError, PUBLIC, type Operation } from '../kit/index.js'
 import { AccessLog, type ShipBatch } from './access-log.js'
 import { CognitoErrors } from './errors.js'
 import { createCognitoMetrics } from './metrics.js'
@@ -33,6 +33,8 @@ export interface CognitoDeps {
   /** Token issuer base URL (COGNITO_PUBLIC_URL); default: http://<the request's Host>. */
   publicUrl?: string
   adminToken?: string
+  /** OUTAGE_LAB_INTERNAL_TOKEN: demanded on internal routes, sent on calls to the lab's own services. */
+  internalToken?: string
   logLevel?: string
   logger?: boolean
   now?: () => number
@@ -48,7 +50,13 @@ declare module 'fastify' {
 const UNSIGNED = ['InitiateAuth', 'GetUser']
 
 export function buildApp(deps: CognitoDeps): FastifyInstance {
-  const service = createService({ name: 'cognito', adminToken: deps.adminToken, logLevel: deps.logLevel, logger: deps.logger })
+  const service = createService({
+    name: 'cognito',
+    adminToken: deps.adminToken,
+    internalToken: deps.internalToken,
+    logLevel: deps.logLevel,
+    logger: deps.logger,
+  })
   const { app } = service
   const metrics = createCognitoMetrics(service.metrics)
   const sink = typeof deps.accessSink === 'function' ? deps.accessSink(app.log) : deps.accessSink
@@ -90,8 +98,9 @@ export function buildApp(deps: CognitoDeps): FastifyInstance {
     onCall: metrics.call,
   })
 
-  // Cognito publishes each pool's keys under the issuer: <issuer>/.well-known/jwks.json.
-  app.get('/:userPoolId/.well-known/jwks.json', async (req, reply) => {
+  // Cognito publishes each pool's keys under the issuer: <issuer>/.well-known/jwks.json, public as
+  // in AWS (any relying party verifies tokens with them).
+  app.get('/:userPoolId/.well-known/jwks.json', PUBLIC, async (req, reply) => {
     const pool = deps.store.findPool((req.params as { userPoolId: string }).userPoolId)
     if (!pool)
       return reply
@@ -99,7 +108,7 @@ export function buildApp(deps: CognitoDeps): FastifyInstance {
         .send(CognitoErrors.ResourceNotFoundException(`User pool ${(req.params as { userPoolId: string }).userPoolId} does not exist.`).toJSON())
     return jwks(pool)
   })
-  app.get('/:userPoolId/.well-known/openid-configuration', async (req, reply) => {
+  app.get('/:userPoolId/.well-known/openid-configuration', PUBLIC, async (req, reply) => {
     const pool = deps.store.findPool((req.params as { userPoolId: string }).userPoolId)
     if (!pool)
       return reply

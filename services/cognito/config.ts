@@ -6,6 +6,7 @@ export interface CognitoConfig {
   port: number
   host: string
   adminToken?: string
+  internalToken?: string
   logLevel: string
   watchParent: boolean
   keys: Map<string, string>
@@ -36,6 +37,7 @@ export function readConfig(env: Record<string, string | undefined>): CognitoConf
     port: envInt(env, 'PORT', { min: 0, max: 65535 }),
     host: envString(env, 'HOST', '127.0.0.1'),
     adminToken: env.OUTAGE_LAB_ADMIN_TOKEN || undefined,
+    internalToken: env.OUTAGE_LAB_INTERNAL_TOKEN || undefined,
     logLevel: envString(env, 'LOG_LEVEL', 'info'),
     watchParent: envBool(env, 'OUTAGE_LAB_WATCH_PARENT', false),
     keys,

@@ -34,6 +34,7 @@ const app = buildApp({
   sustainKinesisErrors: cfg.sustainKinesisErrors,
   publicUrl: cfg.publicUrl,
   adminToken: cfg.adminToken,
+  internalToken: cfg.internalToken,
   logLevel: cfg.logLevel,
 })
 app.log.info(

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { KinesisClient } from '@aws-sdk/client-kinesis'
 import type { Dispatcher } from 'undici'
-import { createService, createOutbound, awsApi, seededRandom } from '../kit/index.js'
+import { createService, createOutbound, awsApi, seededRandom, internalCredential, sameOrigin } from '../kit/index.js'
 import { createMetrics } from './metrics.js'
 import { Unprocessed } from './backlog.js'
 import { Deliverer } from './delivery.js'
@@ -28,6 +28,10 @@ export interface EventBridgeDeps {
   tuning?: Partial<Tuning>
   seed?: number
   adminToken?: string
+  /** OUTAGE_LAB_INTERNAL_TOKEN: demanded on internal routes, sent on calls to the lab's own services. */
+  internalToken?: string
+  /** AUTOSCALER_URL: deliveries to it (the workflow hook) carry the internal credential; no other target gets it. */
+  autoscalerUrl?: string
   logLevel?: string
   logger?: boolean
   /** Outbound HTTP to targets; default: the kit's Agent with this service's fault rules. */
@@ -53,7 +57,13 @@ declare module 'fastify' {
 export function buildApp(deps: EventBridgeDeps): FastifyInstance {
   const tuning: Tuning = { ...DEFAULT_TUNING, ...deps.tuning }
   const now = deps.now ?? Date.now
-  const service = createService({ name: 'eventbridge', adminToken: deps.adminToken, logLevel: deps.logLevel, logger: deps.logger })
+  const service = createService({
+    name: 'eventbridge',
+    adminToken: deps.adminToken,
+    internalToken: deps.internalToken,
+    logLevel: deps.logLevel,
+    logger: deps.logger,
+  })
   const { app } = service
   const unprocessed = new Unprocessed(now)
   let ready = false
@@ -66,7 +76,10 @@ export function buildApp(deps: EventBridgeDeps): FastifyInstance {
     streamReady: () => ready,
     rules: () => deps.rules.size,
   })
-  const outbound = deps.outbound ?? createOutbound(service.outboundFaults, { timeoutMs: tuning.deliveryTimeoutMs, connections: tuning.deliveryConcurrency })
+  // Targets are any caller's URLs: only the autoscaler's origin gets the internal credential.
+  const outbound = (
+    deps.outbound ?? createOutbound(service.outboundFaults, { timeoutMs: tuning.deliveryTimeoutMs, connections: tuning.deliveryConcurrency })
+  ).compose(internalCredential(deps.internalToken, sameOrigin(deps.autoscalerUrl)))
   deliverer = new Deliverer({
     dispatcher: outbound,
     metrics,

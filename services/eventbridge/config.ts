@@ -26,6 +26,9 @@ export interface Config {
   port: number
   host: string
   adminToken?: string
+  internalToken?: string
+  /** AUTOSCALER_URL: deliveries to targets there carry the internal credential (the autoscaler's workflow hook). */
+  autoscalerUrl?: string
   logLevel: string
   watchParent: boolean
   seed: number
@@ -34,6 +37,18 @@ export interface Config {
   region: string
   kinesisEndpoint: string
   tuning: Tuning
+}
+
+function optionalUrl(env: Record<string, string | undefined>, name: string): string | undefined {
+  const raw = env[name]
+  if (!raw) return undefined
+  try {
+    const u = new URL(raw)
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error()
+  } catch {
+    throw new Error(`environment variable ${name}: expected an http(s) URL, got ${JSON.stringify(raw)}`)
+  }
+  return raw
 }
 
 export function readConfig(env: Record<string, string | undefined>): Config {
@@ -49,6 +64,8 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     port: envInt(env, 'PORT', { min: 0, max: 65535 }),
     host: envString(env, 'HOST', '127.0.0.1'),
     adminToken: env.OUTAGE_LAB_ADMIN_TOKEN || undefined,
+    internalToken: env.OUTAGE_LAB_INTERNAL_TOKEN || undefined,
+    autoscalerUrl: optionalUrl(env, 'AUTOSCALER_URL'),
     logLevel: envString(env, 'LOG_LEVEL', 'info'),
     watchParent: envBool(env, 'OUTAGE_LAB_WATCH_PARENT', false),
     seed: envInt(env, 'OUTAGE_LAB_SEED', { fallback: 1 }),

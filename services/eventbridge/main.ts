@@ -34,6 +34,8 @@ const app = buildApp({
   tuning: cfg.tuning,
   seed: cfg.seed,
   adminToken: cfg.adminToken,
+  internalToken: cfg.internalToken,
+  autoscalerUrl: cfg.autoscalerUrl,
   logLevel: cfg.logLevel,
 })
 app.addHook('onClose', async () => kinesis.destroy())

@@ -1,6 +1,7 @@
 // createService(): what every outage-lab service is made of. A fastify app with JSON logs, its
 // own Prometheus registry, GET /health and GET /metrics, token-protected /admin/* routes (the
-// chaos controls among them), and optionally HTTP/1.1 + cleartext HTTP/2 on one port.
+// chaos controls among them), every other route behind the internal credential unless it is
+// public (internal.ts), and optionally HTTP/1.1 + cleartext HTTP/2 on one port.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { createRequire } from 'node:module'
 import { Registry, collectDefaultMetrics } from 'prom-client'
@@ -11,6 +12,7 @@ import { inboundFaults } from './inbound-faults.js'
 import { servedRequests } from './served-requests.js'
 import { AwsError, AwsErrors, toAwsError } from './errors.js'
 import { answerError } from './protocols/errors.js'
+import { internalGuard, PUBLIC } from './internal.js'
 import type { ApiDescription } from './protocols/types.js'
 
 // fastify exports LogController from its CommonJS entry only.
@@ -29,6 +31,11 @@ export interface ServiceOptions {
   instance?: string
   /** Bearer token for /admin/*. Without one, /admin/* answers 403 to everybody. */
   adminToken?: string
+  /**
+   * OUTAGE_LAB_INTERNAL_TOKEN: what the lab's own services send on internal routes (every route not
+   * marked PUBLIC and not under /admin). Without one those routes take any caller (a warning says so).
+   */
+  internalToken?: string
   /** Serve HTTP/1.1 and cleartext HTTP/2 on the same port. */
   h2c?: boolean
   /** Largest request body in bytes. */
@@ -131,6 +138,10 @@ export function createService(opts: ServiceOptions): Service {
       : answerUnrouted(app, req, reply, new AwsError('ResourceNotFoundException', 404, route))
   })
 
+  // Before any route is registered: root hooks reach every plugin's routes.
+  app.addHook('onRequest', internalGuard(opts.internalToken))
+  if (!opts.internalToken) app.log.warn('no OUTAGE_LAB_INTERNAL_TOKEN: internal routes take any caller')
+
   metrics.setDefaultLabels({ service: opts.name, instance })
   collectDefaultMetrics({ register: metrics })
 
@@ -138,7 +149,8 @@ export function createService(opts: ServiceOptions): Service {
   const inbound = new FaultSet()
   let health: () => HealthReport = () => ({ status: 'ok' })
 
-  app.get('/health', async (_req, reply) => {
+  // Open: platform readiness, Docker health checks and load balancers call it without credentials.
+  app.get('/health', PUBLIC, async (_req, reply) => {
     const report = health()
     reply.code(report.status === 'ok' ? 200 : 503)
     return { service: opts.name, instance, pid: process.pid, uptimeMs: Math.round(process.uptime() * 1000), ...report }

@@ -3,7 +3,7 @@
 // error leaves as x-amzn-ErrorType + {"Type", "Message"|"message"} with the status of Lambda's model.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { randomUUID } from 'node:crypto'
-import { accessKeyOf, callerMetrics, verifySigV4 } from '../kit/index.js'
+import { accessKeyOf, callerMetrics, verifySigV4, PUBLIC } from '../kit/index.js'
 import { LambdaErrors, LambdaError, toLambdaError, functionArn } from './errors.js'
 import type { FunctionCatalogue, BuiltinFunction } from './functions.js'
 import type { Invoker } from './invoker.js'
@@ -103,8 +103,10 @@ export async function lambdaApi(app: FastifyInstance, opts: LambdaApiOptions): P
     return fn
   }
 
+  // Lambda's REST API is public (SigV4 decides), as every AWS API of the lab.
   app.post(
     '/2015-03-31/functions/:FunctionName/invocations',
+    PUBLIC,
     route('Invoke', async (req, reply) => {
       const { FunctionName } = req.params as { FunctionName: string }
       const qualifier = (req.query as { Qualifier?: string }).Qualifier
@@ -144,6 +146,7 @@ export async function lambdaApi(app: FastifyInstance, opts: LambdaApiOptions): P
 
   app.get(
     '/2015-03-31/functions/:FunctionName',
+    PUBLIC,
     route('GetFunction', async (req, reply) => {
       const { FunctionName } = req.params as { FunctionName: string }
       const qualifier = (req.query as { Qualifier?: string }).Qualifier
@@ -153,8 +156,8 @@ export async function lambdaApi(app: FastifyInstance, opts: LambdaApiOptions): P
   )
 
   const list = route('ListFunctions', async (_req, reply) => json(reply, { Functions: catalogue.list().map(configuration) }))
-  app.get('/2015-03-31/functions', list)
-  app.get('/2015-03-31/functions/', list)
+  app.get('/2015-03-31/functions', PUBLIC, list)
+  app.get('/2015-03-31/functions/', PUBLIC, list)
 }
 
 /** An empty payload is the event {}; anything else must be JSON, as Lambda requires. */

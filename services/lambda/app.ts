@@ -33,6 +33,8 @@ export interface LambdaDeps {
   /** Extra fields for /health (the CloudWatch endpoint, ...). */
   describe?: Record<string, unknown>
   adminToken?: string
+  /** OUTAGE_LAB_INTERNAL_TOKEN: demanded on internal routes, sent on calls to the lab's own services. */
+  internalToken?: string
   logLevel?: string
   logger?: boolean
   /** Start the agent's flusher when the app is ready (tests that drive flush() themselves say false). */
@@ -57,6 +59,7 @@ export function buildApp(deps: LambdaDeps): FastifyInstance {
     name: 'lambda',
     instance: deps.hostId,
     adminToken: deps.adminToken,
+    internalToken: deps.internalToken,
     logLevel: deps.logLevel,
     logger: deps.logger,
     bodyLimit: PAYLOAD_LIMIT_BYTES,

@@ -11,6 +11,7 @@ export interface LambdaConfig {
   port: number
   host: string
   adminToken?: string
+  internalToken?: string
   keys: Map<string, string>
   watchParent: boolean
   logLevel: string
@@ -57,6 +58,7 @@ export function readConfig(env: Env): LambdaConfig {
     port: envInt(env, 'PORT', { min: 0, max: 65535 }),
     host: envString(env, 'HOST', '127.0.0.1'),
     adminToken: env.OUTAGE_LAB_ADMIN_TOKEN || undefined,
+    internalToken: env.OUTAGE_LAB_INTERNAL_TOKEN || undefined,
     keys: envCredentials(env, 'OUTAGE_LAB_CREDENTIALS', DEFAULT_CREDENTIALS),
     watchParent: envBool(env, 'OUTAGE_LAB_WATCH_PARENT', false),
     logLevel: envString(env, 'LOG_LEVEL', 'info'),

@@ -33,6 +33,7 @@ const app = buildApp({
   hostId: cfg.hostId,
   describe: { cloudwatch_url: cfg.cloudwatchUrl },
   adminToken: cfg.adminToken,
+  internalToken: cfg.internalToken,
   logLevel: cfg.logLevel,
 })
 if (spill && spill.hasData)

@@ -3,7 +3,7 @@
 // Cognito, whose token is verified against Cognito's JWKS) and the backup path (a local operator
 // key, no Cognito). In 2020 the primary path could not post while Cognito was down.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { createService, createOutbound, toAwsError } from '../kit/index.js'
+import { createService, createOutbound, toAwsError, PUBLIC } from '../kit/index.js'
 import { DEFAULT_COMPONENTS, componentStates } from './components.js'
 import { PostRejected, Rejections } from './errors.js'
 import { operatorTokenVerifier } from './operator-token.js'
@@ -29,12 +29,21 @@ export interface StatusPageDeps {
   refreshSeconds?: number
   now?: () => number
   adminToken?: string
+  /** OUTAGE_LAB_INTERNAL_TOKEN: demanded on internal routes, sent on calls to the lab's own services. */
+  internalToken?: string
   logger?: boolean
   logLevel?: string
 }
 
 export function buildApp(deps: StatusPageDeps): FastifyInstance {
-  const svc = createService({ name: 'status-page', adminToken: deps.adminToken, logger: deps.logger, logLevel: deps.logLevel, bodyLimit: 64 * 1024 })
+  const svc = createService({
+    name: 'status-page',
+    adminToken: deps.adminToken,
+    internalToken: deps.internalToken,
+    logger: deps.logger,
+    logLevel: deps.logLevel,
+    bodyLimit: 64 * 1024,
+  })
   const { app } = svc
   const { log } = deps
   const now = deps.now ?? Date.now
@@ -58,7 +67,8 @@ export function buildApp(deps: StatusPageDeps): FastifyInstance {
     await outbound.close()
   })
 
-  app.get('/', async (_req, reply) => {
+  // The status page is for everybody; posting has its own credentials (a Cognito token, the operator key).
+  app.get('/', PUBLIC, async (_req, reply) => {
     metrics.pageViewed()
     reply
       .header('content-type', 'text/html; charset=utf-8')
@@ -74,7 +84,7 @@ export function buildApp(deps: StatusPageDeps): FastifyInstance {
     })
   })
 
-  app.get('/api/status', async (_req, reply) => {
+  app.get('/api/status', PUBLIC, async (_req, reply) => {
     reply.header('cache-control', 'no-store')
     return { generatedAt: new Date(now()).toISOString(), components: componentStates(components, log.list()), updates: [...log.list()].reverse() }
   })
@@ -106,13 +116,13 @@ export function buildApp(deps: StatusPageDeps): FastifyInstance {
         reply.code(aws.statusCode).header('content-type', 'application/json').send(aws.toJSON())
       })
 
-      api.post('/updates', async (req, reply) => {
+      api.post('/updates', PUBLIC, async (req, reply) => {
         const operator = await verifyOperator(req.headers.authorization)
         reply.code(201)
         return post('primary', req.body, operator.name, req)
       })
 
-      api.post('/backup/updates', async (req, reply) => {
+      api.post('/backup/updates', PUBLIC, async (req, reply) => {
         checkBackupKey(req.headers['x-operator-key'])
         reply.code(201)
         return post('backup', req.body, 'backup-key', req)

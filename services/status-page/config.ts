@@ -17,6 +17,7 @@ export interface StatusPageConfig {
   components: string[]
   refreshSeconds: number
   adminToken?: string
+  internalToken?: string
   logLevel: string
   watchParent: boolean
 }
@@ -58,6 +59,7 @@ export function loadConfig(env: Env): StatusPageConfig {
     components,
     refreshSeconds: envInt(env, 'STATUS_PAGE_REFRESH_SECONDS', { fallback: 30, min: 0, max: 86_400 }),
     adminToken: env.OUTAGE_LAB_ADMIN_TOKEN || undefined,
+    internalToken: env.OUTAGE_LAB_INTERNAL_TOKEN || undefined,
     logLevel: envString(env, 'LOG_LEVEL', 'info'),
     watchParent: envBool(env, 'OUTAGE_LAB_WATCH_PARENT', false),
   }

@@ -207,9 +207,11 @@ t.test('a cellular fleet with a health system on compose', { skip: await compose
   t.teardown(() => topo.stop())
   await topo.scaleFleet('main', 5)
   const e = topo.endpoints()
+  // Metadata's membership routes are internal: the harness holds the run's credential.
+  const internal = { 'x-outage-lab-internal': topo.internalToken }
   const listed = await eventually(
     async () => {
-      const res = await fetch(`${e.services['kinesis-metadata']}/fleets/main/members`)
+      const res = await fetch(`${e.services['kinesis-metadata']}/fleets/main/members`, { headers: internal })
       const body = (await res.json()) as { members: { id: string; cell: string | null }[] }
       return body.members.length === 5 ? body.members : undefined
     },
@@ -233,7 +235,7 @@ t.test('a cellular fleet with a health system on compose', { skip: await compose
   // exits 75 and its restart policy starts the same container again: it rejoins, in its cell.
   const name = 'kinesis-frontend-main-3'
   const memberId = `kinesis-frontend-main-${topo.containerOf(name)!.slice(0, 12)}`
-  const res = await fetch(`${e.services['kinesis-metadata']}/fleets/main/members/${memberId}`, { method: 'DELETE' })
+  const res = await fetch(`${e.services['kinesis-metadata']}/fleets/main/members/${memberId}`, { method: 'DELETE', headers: internal })
   t.equal(res.status, 200)
   const replaced = await eventually(async () => events.find((x) => x.kind === 'member-replaced' && x.detail.name === name), {
     what: 'the member replaced',

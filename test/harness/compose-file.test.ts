@@ -5,12 +5,13 @@ import path from 'node:path'
 import { planCompose, readComposeFile } from '../../harness/platform/compose/file.js'
 import { niceWeight } from '../../harness/platform/compose/cpu.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
+import { systemTopology } from '../../harness/topology/system.js'
 import { ROOT } from '../helpers/spawn.js'
 
 const file = readComposeFile(path.join(ROOT, 'docker-compose.yml'))
 const plan = (topology: ReturnType<typeof kinesisTopology>, extra = {}) => {
   const hostPorts = Object.fromEntries(topology.services.map((s, i) => [s.name, 20_000 + i]))
-  return planCompose(topology, file, { runId: 'r1', adminToken: 'tok', secret: (n) => `secret-${n}`, hostPorts, ...extra })
+  return planCompose(topology, file, { runId: 'r1', adminToken: 'tok', internalToken: 'itok', secret: (n) => `secret-${n}`, hostPorts, ...extra })
 }
 
 t.test('containers weighted like services at nice 5 when the run asks for it', async (t) => {
@@ -49,4 +50,21 @@ t.test('every fleet of the remediations has its compose service, behind its prof
     'cache',
     'the customer-facing fleet reads its map from it',
   )
+})
+
+t.test("the run's internal credential goes to every lab container and to no customer's", async (t) => {
+  const topo = systemTopology({
+    frontends: 2,
+    threadLimit: 20,
+    customers: [{ name: 'shop', image: 'shop:1', port: 3000, env: {}, readyTimeoutMs: 10_000 }] as never,
+  })
+  const p = plan(topo as ReturnType<typeof kinesisTopology>)
+  for (const [name, svc] of Object.entries(p.override.services)) {
+    const env = svc.environment as Record<string, string>
+    if (name === 'shop') t.notOk('OUTAGE_LAB_INTERNAL_TOKEN' in env || Object.values(env).includes('itok'), 'the customer has no internal token')
+    else t.equal(env.OUTAGE_LAB_INTERNAL_TOKEN, 'itok', `${name} has it`)
+  }
+  const env = (name: string) => p.override.services[name].environment as Record<string, string>
+  t.equal(env('cloudwatch').AUTOSCALER_URL, 'http://autoscaler:8080', "CloudWatch's actions carry it to the autoscaler only")
+  t.equal(env('eventbridge').AUTOSCALER_URL, 'http://autoscaler:8080', "EventBridge's deliveries carry it to the autoscaler only")
 })

@@ -123,7 +123,7 @@ t.test("compose: the override defines the customer's whole service, its URLs on 
     ],
   })
   const hostPorts = Object.fromEntries(topo.services.map((s, i) => [s.name, 20_000 + i]))
-  const plan = planCompose(topo, file, { runId: 'r1', adminToken: 'tok', secret: (n) => `secret-${n}`, hostPorts })
+  const plan = planCompose(topo, file, { runId: 'r1', adminToken: 'tok', internalToken: 'itok', secret: (n) => `secret-${n}`, hostPorts })
   const svc = plan.override.services.shop
   const env = svc.environment as Record<string, string>
   t.equal(svc.image, 'shop:1')
@@ -139,6 +139,8 @@ t.test("compose: the override defines the customer's whole service, its URLs on 
   t.ok(plan.services.includes('shop') && plan.services.includes('billing'))
 
   const noImage = systemTopology({ frontends: 2, threadLimit: 40, services: [], customers: [shop] })
-  const err = t.throws(() => planCompose(noImage, file, { runId: 'r1', adminToken: 'tok', secret: (n) => n, hostPorts })) as InvalidTopology
+  const err = t.throws(() =>
+    planCompose(noImage, file, { runId: 'r1', adminToken: 'tok', internalToken: 'itok', secret: (n) => n, hostPorts }),
+  ) as InvalidTopology
   t.equal(err.message.split(', got')[0], 'topology services[4].customer: expected an image or a build context to run customer shop on compose')
 })

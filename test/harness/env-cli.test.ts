@@ -94,8 +94,10 @@ t.test('eval "$(outage-lab env)" points the AWS CLI at a running up', { skip: ki
 
   await t.test("the lab counted the shell's calls under the shell's own key", async (t) => {
     let text = ''
-    for (const url of e.fleets.main.memberUrls as string[]) text += await (await request(`${url}/metrics`)).body.text()
-    text += await (await request(`${e.services.cloudwatch}/metrics`)).body.text()
+    // /metrics is internal: the operator reads it with the run's internal credential from the endpoints file.
+    const headers = { 'x-outage-lab-internal': e.internalToken as string }
+    for (const url of e.fleets.main.memberUrls as string[]) text += await (await request(`${url}/metrics`, { headers })).body.text()
+    text += await (await request(`${e.services.cloudwatch}/metrics`, { headers })).body.text()
     const calls = [...text.matchAll(new RegExp(`^lab_caller_calls_total\\{caller="${shell.accessKeyId}",operation="(\\w+)"`, 'gm'))].map((m) => m[1])
     t.ok(calls.includes('ListStreams'), `Kinesis saw the shell's ListStreams (${[...new Set(calls)].join(', ')})`)
     t.ok(calls.includes('PutMetricData'), "CloudWatch saw the shell's PutMetricData")

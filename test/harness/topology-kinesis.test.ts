@@ -112,7 +112,9 @@ t.test('the local backend on the real Kinesis services', { skip: notBuilt }, asy
   await t.test("a front-end the fleet's health system removes leaves, and the backend starts a new one in its place", async (t) => {
     const before = topo.services().find((s) => s.name === 'kinesis-frontend-main-2')!
     const metadata = topo.services().find((s) => s.name === 'kinesis-metadata')!.url
-    const res = await fetch(`${metadata}/fleets/main/members/kinesis-frontend-main-2`, { method: 'DELETE' })
+    // Metadata's membership routes are internal: the harness holds the run's credential.
+    const internal = { 'x-outage-lab-internal': topo.internalToken }
+    const res = await fetch(`${metadata}/fleets/main/members/kinesis-frontend-main-2`, { method: 'DELETE', headers: internal })
     t.equal(res.status, 200, 'removed from membership, as the endpoint does with REMOVE_UNHEALTHY_AFTER_MS')
     const replaced = await eventually(
       async () => {
@@ -124,7 +126,7 @@ t.test('the local backend on the real Kinesis services', { skip: notBuilt }, asy
     t.equal(replaced.restarts, before.restarts + 1, 'counted as a restart')
     await eventually(
       async () => {
-        const members = (await (await fetch(`${metadata}/fleets/main/members`)).json()) as { members: { id: string }[] }
+        const members = (await (await fetch(`${metadata}/fleets/main/members`, { headers: internal })).json()) as { members: { id: string }[] }
         const fe = (await frontends(topo)).find((f) => f.name === 'kinesis-frontend-main-2')
         return members.members.some((m) => m.id === 'kinesis-frontend-main-2') && fe?.shard_map_state === 'ready' ? true : undefined
       },

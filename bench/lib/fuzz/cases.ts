@@ -8,7 +8,8 @@ import { gzipSync } from 'node:zlib'
 import { Encoder } from 'cbor-x'
 import type { ApiDescription, Random, WireProtocol } from '../../../services/kit/index.js'
 import { sign } from './sign.js'
-import { ADMIN_TOKEN, CREDENTIALS, OPERATOR_KEY, FLEET } from './lab.js'
+import { ADMIN_TOKEN, CREDENTIALS, OPERATOR_KEY, FLEET, INTERNAL_TOKEN } from './lab.js'
+import { internalHeaders } from '../../../services/kit/internal.js'
 
 export interface FuzzRequest {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH'
@@ -756,7 +757,8 @@ export function internalCase(d: Draw, target: string, routes: Array<{ method: st
     target,
     surface: `${target} internal`,
     mutations,
-    request: { method, url, headers: body.headers, payload: body.payload },
+    // With the run's internal credential, as the lab's own callers send it: the body is what is fuzzed.
+    request: { method, url, headers: { ...body.headers, ...internalHeaders(INTERNAL_TOKEN) }, payload: body.payload },
     expect: { kind: 'labJson' },
   }
 }

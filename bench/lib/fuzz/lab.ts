@@ -10,7 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge'
-import { AwsErrors } from '../../../services/kit/index.js'
+import { AwsErrors, internalHeaders } from '../../../services/kit/index.js'
 import { buildApp as buildMetadata } from '../../../services/kinesis/metadata/app.js'
 import { MetadataStore } from '../../../services/kinesis/metadata/store.js'
 import { buildApp as buildBackend } from '../../../services/kinesis/backend/app.js'
@@ -38,6 +38,8 @@ import type { StartedTopology } from '../../../harness/platform/started.js'
 export const CREDENTIALS = { accessKeyId: 'AKIDOUTAGELAB', secretAccessKey: 'outage-lab-secret' }
 export const KEYS = new Map([[CREDENTIALS.accessKeyId, CREDENTIALS.secretAccessKey]])
 export const ADMIN_TOKEN = 'fuzz-admin-token-0123456789abcdef'
+/** OUTAGE_LAB_INTERNAL_TOKEN of every app, as a platform sets it: the lab's own calls carry it. */
+export const INTERNAL_TOKEN = 'fuzz-internal-token-0123456789abcdef'
 export const OPERATOR_KEY = 'fuzz-operator-key-0123456789abcdef'
 export const FLEET = 'main'
 
@@ -66,7 +68,8 @@ export async function startLab(opts: { dir?: string } = {}): Promise<Lab> {
   }
   // Every app listens, as in a run: some start their work (streams, health checks) once listening.
   const add = listen
-  const common = { adminToken: ADMIN_TOKEN, logger: false }
+  const common = { adminToken: ADMIN_TOKEN, internalToken: INTERNAL_TOKEN, logger: false }
+  const internal = internalHeaders(INTERNAL_TOKEN)
   try {
     const metadataUrl = await listen('kinesis-metadata', buildMetadata({ store: await MetadataStore.open(path.join(dir, 'metadata.json')), ...common }))
     const { store } = await ShardStore.open(path.join(dir, 'backend'))
@@ -76,11 +79,15 @@ export async function startLab(opts: { dir?: string } = {}): Promise<Lab> {
       buildFrontend({ shardMap: new MetadataShardMap(metadataUrl), keys: KEYS, metadataUrl, throttle: false, instance: `${FLEET}-1`, ...common }),
     )
     await waitFor(
-      async () => (await fetch(`${metadataUrl}/backends`).then((r) => r.json() as Promise<{ backends: unknown[] }>)).backends.length > 0,
+      async () => (await fetch(`${metadataUrl}/backends`, { headers: internal }).then((r) => r.json() as Promise<{ backends: unknown[] }>)).backends.length > 0,
       'the back-end registered',
     )
     // The stream the fuzzer's well-formed Kinesis calls name, so writes and reads reach the back-end.
-    await fetch(`${metadataUrl}/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"fuzz","shardCount":2}' })
+    await fetch(`${metadataUrl}/streams`, {
+      method: 'POST',
+      headers: { ...internal, 'content-type': 'application/json' },
+      body: '{"name":"fuzz","shardCount":2}',
+    })
     const endpointUrl = await listen('kinesis-endpoint', buildEndpoint({ config: endpointConfig({ ENDPOINT_MEMBERS: frontendUrl, FLEET }), ...common }))
     const admin = { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }
     await waitFor(
@@ -223,7 +230,10 @@ class MetadataShardMap implements ShardMap {
     return url
   }
   async refresh(): Promise<void> {
-    const map = (await (await fetch(`${this.metadataUrl}/shardmap?fleet=${FLEET}`)).json()) as { streams: StreamInfo[]; backends: Record<string, string> }
+    const map = (await (await fetch(`${this.metadataUrl}/shardmap?fleet=${FLEET}`, { headers: internalHeaders(INTERNAL_TOKEN) })).json()) as {
+      streams: StreamInfo[]
+      backends: Record<string, string>
+    }
     this.#streams = new Map(map.streams.map((s) => [s.name, s]))
     this.#backends = new Map(Object.entries(map.backends))
   }

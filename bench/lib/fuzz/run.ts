@@ -142,8 +142,8 @@ export async function runFuzz(
           !r.url.startsWith('/service/') &&
           !(a.name === 'status-page') &&
           // Registering a back-end re-points new streams' shards at its URL: a fuzzed one would make
-          // later well-formed writes fail with 5xx the fuzzer caused itself (these routes take any
-          // caller today; docs/security.md).
+          // later well-formed writes fail with 5xx the fuzzer caused itself (only the lab's own
+          // services may call it: they and the fuzzer hold the internal credential; docs/security.md).
           !(r.method === 'PUT' && r.url === '/backends/:id'),
       ),
     }))

@@ -52,6 +52,8 @@ export function fleetService(fleet: FleetSpec): string {
 export interface ComposePlanOptions {
   runId: string
   adminToken: string
+  /** The run's internal credential: the lab's services only (customers get their own env, without it). */
+  internalToken: string
   /** The value of a per-run secret (created on first use). */
   secret: (name: string) => string
   /** Host port of each single service (published on 127.0.0.1). */
@@ -97,7 +99,7 @@ export function planCompose(topology: Topology, file: ComposeFileServices, opts:
     }
     return out
   }
-  const common = { OUTAGE_LAB_ADMIN_TOKEN: opts.adminToken, ...(opts.env ?? {}) }
+  const common = { OUTAGE_LAB_ADMIN_TOKEN: opts.adminToken, OUTAGE_LAB_INTERNAL_TOKEN: opts.internalToken, ...(opts.env ?? {}) }
   const labels = { [RUN_LABEL]: opts.runId }
   const services: Record<string, Record<string, unknown>> = {}
   const variables: Record<string, string> = {}

@@ -88,6 +88,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
     this.plan = planCompose(this.topology, file, {
       runId: this.runId,
       adminToken: this.adminToken,
+      internalToken: this.internalToken,
       secret: (name) => this.secretValue(name),
       hostPorts,
       env: { LOG_LEVEL: 'info', ...this.opts.env },
@@ -358,7 +359,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
   protected override async reconcile(fleet: FleetSpec): Promise<void> {
     const membership = this.members.get(fleet.membership)
     if (!membership?.hostPort) return
-    await deregisterGhosts(this.urlOf(membership), fleet.name, new Set(this.fleetMembers(fleet.name).map((m) => m.memberId ?? m.name)))
+    await deregisterGhosts(this.urlOf(membership), fleet.name, new Set(this.fleetMembers(fleet.name).map((m) => m.memberId ?? m.name)), this.internalToken)
   }
 
   /** docker restart: SIGTERM, then SIGKILL after the grace; the same container starts again. */

@@ -160,6 +160,7 @@ export class StartedLocalTopology extends StartedTopologyBase<LocalMember> {
           HOST: '127.0.0.1',
           ADVERTISE_URL: m.url,
           OUTAGE_LAB_ADMIN_TOKEN: this.adminToken,
+          OUTAGE_LAB_INTERNAL_TOKEN: this.internalToken,
           OUTAGE_LAB_DATA_DIR: path.join(this.runDir, 'data'),
           OUTAGE_LAB_WATCH_PARENT: '1',
           [RUN_ID_ENV]: this.runId,
@@ -292,7 +293,7 @@ export class StartedLocalTopology extends StartedTopologyBase<LocalMember> {
 
   protected async admit(fleet: FleetSpec, m: LocalMember): Promise<void> {
     const membership = this.members.get(fleet.membership)!
-    await registerMember(membership.url, fleet.name, m.name, { url: m.url, ...cellOf(fleet, m.name) })
+    await registerMember(membership.url, fleet.name, m.name, { url: m.url, ...cellOf(fleet, m.name) }, this.internalToken)
   }
 
   protected launch(m: LocalMember): Promise<WaitOutcome> {

@@ -1,6 +1,6 @@
 // kinesis/backend: shard storage behind a small HTTP API (docs/internals.md, "kinesis/backend").
 import type { FastifyInstance } from 'fastify'
-import { createService, createOutbound } from '../../kit/index.js'
+import { createService, createOutbound, internalCredential } from '../../kit/index.js'
 import type { ShardStore } from './shard-store.js'
 import { IteratorCodec } from './iterators.js'
 import { ShardReader } from './reader.js'
@@ -19,6 +19,8 @@ export interface BackendDeps {
   now?: () => number
   iteratorTtlMs?: number
   adminToken?: string
+  /** OUTAGE_LAB_INTERNAL_TOKEN: demanded on internal routes, sent on calls to the lab's own services. */
+  internalToken?: string
   logger?: boolean
   logLevel?: string
 }
@@ -28,7 +30,14 @@ type Params = Record<string, string>
 export function buildApp(deps: BackendDeps): FastifyInstance {
   const { store } = deps
   const now = deps.now ?? Date.now
-  const svc = createService({ name: 'kinesis-backend', instance: deps.id, adminToken: deps.adminToken, logger: deps.logger, logLevel: deps.logLevel })
+  const svc = createService({
+    name: 'kinesis-backend',
+    instance: deps.id,
+    adminToken: deps.adminToken,
+    internalToken: deps.internalToken,
+    logger: deps.logger,
+    logLevel: deps.logLevel,
+  })
   const { app } = svc
   const metrics = backendMetrics(svc.metrics, store)
   store.observeCommits(metrics.commit)
@@ -56,7 +65,8 @@ export function buildApp(deps: BackendDeps): FastifyInstance {
 
   if (deps.metadataUrl) {
     const metadataUrl = deps.metadataUrl
-    const outbound = createOutbound(svc.outboundFaults, { connections: 2, timeoutMs: 2_000 })
+    // Registering is metadata's internal PUT /backends/:id.
+    const outbound = createOutbound(svc.outboundFaults, { connections: 2, timeoutMs: 2_000 }).compose(internalCredential(deps.internalToken))
     app.addHook('onListen', async () => {
       const address = app.server.address()
       const port = typeof address === 'object' && address ? address.port : 0

@@ -22,6 +22,7 @@ const app = buildApp({
   metadataUrl,
   advertiseUrl: env.ADVERTISE_URL || undefined,
   adminToken: env.OUTAGE_LAB_ADMIN_TOKEN || undefined,
+  internalToken: env.OUTAGE_LAB_INTERNAL_TOKEN || undefined,
   logLevel: envString(env, 'LOG_LEVEL', 'info'),
 })
 for (const r of recovered) if (r.truncatedBytes > 0) app.log.warn(r, 'torn tail cut off a shard log')

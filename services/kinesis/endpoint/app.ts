@@ -1,7 +1,7 @@
 // kinesis/endpoint: the load balancer in front of one fleet (or one cell of it). h1 and h2c in,
 // round robin over healthy members out, active health checks deciding who is healthy.
 import type { FastifyInstance } from 'fastify'
-import { createOutbound, createService } from '../../kit/index.js'
+import { createOutbound, createService, internalCredential } from '../../kit/index.js'
 import { adminRoutes } from './admin.js'
 import type { EndpointConfig } from './config.js'
 import { HealthChecker } from './health-check.js'
@@ -14,6 +14,8 @@ import { proxyRoutes } from './proxy.js'
 export interface EndpointDeps {
   config: EndpointConfig
   adminToken?: string
+  /** OUTAGE_LAB_INTERNAL_TOKEN: demanded on internal routes, sent on calls to the lab's own services. */
+  internalToken?: string
   logLevel?: string
   /** false silences logs (tests). */
   logger?: boolean
@@ -27,6 +29,7 @@ export function buildApp(deps: EndpointDeps): FastifyInstance {
     name: 'kinesis-endpoint',
     instance: deps.instance ?? (config.cell ? `endpoint-${config.fleet}-${config.cell}` : `endpoint-${config.fleet}`),
     adminToken: deps.adminToken,
+    internalToken: deps.internalToken,
     h2c: true,
     logLevel: deps.logLevel,
     logger: deps.logger,
@@ -37,6 +40,9 @@ export function buildApp(deps: EndpointDeps): FastifyInstance {
   // Both go through the kit's fault interceptor: chaos can make a member look slow or dead to this
   // load balancer alone (match on origin, or on HEALTH_PATH for the checks).
   const upstream = createOutbound(svc.outboundFaults, { connections: config.upstreamConnections, timeoutMs: config.upstreamTimeoutMs })
+  // Metadata's membership routes are internal: those calls carry the credential (same connections);
+  // proxied requests never do, so a front-end's internal routes stay closed to the endpoint's callers.
+  const toMetadata = upstream.compose(internalCredential(deps.internalToken))
   // Checks get their own connections, so they never queue behind data-path requests.
   const checkDispatcher = createOutbound(svc.outboundFaults, { connections: 1, timeoutMs: config.healthTimeoutMs })
 
@@ -68,7 +74,7 @@ export function buildApp(deps: EndpointDeps): FastifyInstance {
     config.members.kind === 'static'
       ? staticMembership(config.members.urls)
       : metadataMembership({
-          dispatcher: upstream,
+          dispatcher: toMetadata,
           metadataUrl: config.members.metadataUrl,
           fleet: config.fleet,
           cell: config.cell,
@@ -84,7 +90,7 @@ export function buildApp(deps: EndpointDeps): FastifyInstance {
     if (config.removeUnhealthyAfterMs > 0 && config.members.kind === 'metadata') {
       removal = startFleetRemoval({
         table,
-        dispatcher: upstream,
+        dispatcher: toMetadata,
         metadataUrl: config.members.metadataUrl,
         fleet: config.fleet,
         afterMs: config.removeUnhealthyAfterMs,

@@ -14,5 +14,10 @@ try {
   process.stderr.write(`kinesis-endpoint: ${err.message}\n`)
   process.exit(2)
 }
-const app = buildApp({ config, adminToken: env.OUTAGE_LAB_ADMIN_TOKEN || undefined, logLevel: envString(env, 'LOG_LEVEL', 'info') })
+const app = buildApp({
+  config,
+  adminToken: env.OUTAGE_LAB_ADMIN_TOKEN || undefined,
+  internalToken: env.OUTAGE_LAB_INTERNAL_TOKEN || undefined,
+  logLevel: envString(env, 'LOG_LEVEL', 'info'),
+})
 await serve(app, { port, host, watchParent: envBool(env, 'OUTAGE_LAB_WATCH_PARENT', false) })

@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import type { Readable } from 'node:stream'
-import { AwsError, AwsErrors, answerError, describeApi, toAwsError } from '../../kit/index.js'
+import { AwsError, AwsErrors, answerError, describeApi, toAwsError, PUBLIC } from '../../kit/index.js'
 import { requestHeaders, responseHeaders } from './headers.js'
 import type { Member, MemberTable } from './members.js'
 import type { EndpointMetrics } from './metrics.js'
@@ -37,7 +37,9 @@ export async function proxyRoutes(app: FastifyInstance, opts: ProxyOptions): Pro
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload))
   app.setErrorHandler((err, req, reply) => answerError(req, reply, toAwsError(err), KINESIS))
 
-  app.all('/*', (req, reply) => {
+  // Public: what it forwards is the Kinesis API (SigV4, checked by the front-end). It adds no
+  // internal credential, so a front-end's internal routes stay closed to callers of the endpoint.
+  app.all('/*', PUBLIC, (req, reply) => {
     const member = table.pick()
     if (!member) {
       metrics.requests.inc({ member: 'none', status: '503' })

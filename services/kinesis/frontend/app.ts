@@ -3,7 +3,7 @@
 // route each record to the back-end owning its shard, as told by the shard-map.
 import type { FastifyInstance } from 'fastify'
 import type { Dispatcher } from 'undici'
-import { createService, createOutbound, awsApi, type Service } from '../../kit/index.js'
+import { createService, createOutbound, internalCredential, awsApi, type Service } from '../../kit/index.js'
 import type { ShardMap } from './shardmap/types.js'
 import { ShardThrottle, type Clock } from './throttle.js'
 import { createUpstream } from './upstream.js'
@@ -34,6 +34,8 @@ export interface FrontendDeps {
   /** FRONTEND_ID */
   instance?: string
   adminToken?: string
+  /** OUTAGE_LAB_INTERNAL_TOKEN: demanded on internal routes, sent on calls to the lab's own services. */
+  internalToken?: string
   logLevel?: string
   logger?: boolean
   /** Wall clock (ms) for AT_TIMESTAMP checks and token expiry. */
@@ -60,6 +62,7 @@ export function buildApp(deps: FrontendDeps): FastifyInstance {
     name: 'kinesis-frontend',
     instance: deps.instance,
     adminToken: deps.adminToken,
+    internalToken: deps.internalToken,
     h2c: true,
     logLevel: deps.logLevel,
     logger: deps.logger,
@@ -68,7 +71,10 @@ export function buildApp(deps: FrontendDeps): FastifyInstance {
   const shardMap = typeof deps.shardMap === 'function' ? deps.shardMap(service) : deps.shardMap
   const throttle = deps.throttle instanceof ShardThrottle ? deps.throttle : new ShardThrottle({ enabled: deps.throttle ?? true })
   const metrics = createFrontendMetrics(service.metrics)
-  const outbound = deps.outbound ?? createOutbound(service.outboundFaults, { timeoutMs: deps.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS })
+  // Back-ends and metadata only, both internal: every call carries the credential.
+  const outbound = (deps.outbound ?? createOutbound(service.outboundFaults, { timeoutMs: deps.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS })).compose(
+    internalCredential(deps.internalToken),
+  )
   const call = createUpstream(outbound, (dependency, outcome) => metrics.upstream(dependency, outcome))
 
   const dp: DataPlane = {

@@ -11,6 +11,7 @@ export interface FrontendConfig {
   /** Undefined: http://127.0.0.1:<the port actually bound>. */
   advertiseUrl?: string
   adminToken?: string
+  internalToken?: string
   keys: Map<string, string>
   seed: number
   watchParent: boolean
@@ -41,6 +42,7 @@ export function readConfig(env: Env): FrontendConfig {
     host: envString(env, 'HOST', '127.0.0.1'),
     advertiseUrl: advertiseUrl?.replace(/\/+$/, ''),
     adminToken: env.OUTAGE_LAB_ADMIN_TOKEN || undefined,
+    internalToken: env.OUTAGE_LAB_INTERNAL_TOKEN || undefined,
     keys: envCredentials(env, 'OUTAGE_LAB_CREDENTIALS', DEFAULT_CREDENTIALS),
     seed: envInt(env, 'OUTAGE_LAB_SEED', { fallback: 1 }),
     watchParent: envBool(env, 'OUTAGE_LAB_WATCH_PARENT', false),

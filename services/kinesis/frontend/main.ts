@@ -12,6 +12,7 @@ let served: Served | undefined
 const app = buildApp({
   instance: cfg.frontendId,
   adminToken: cfg.adminToken,
+  internalToken: cfg.internalToken,
   logLevel: cfg.logLevel,
   keys: cfg.keys,
   metadataUrl: cfg.metadataUrl,
@@ -35,6 +36,7 @@ const app = buildApp({
       logger: service.app.log,
       metrics: service.metrics,
       dispatcher: createOutbound(service.outboundFaults),
+      internalToken: cfg.internalToken,
       onRemovedFromFleet: () => void served?.close('removed from the fleet', EXIT_REMOVED_FROM_FLEET),
     })),
   register: (app, service) => {

@@ -1,7 +1,7 @@
 // kinesis/metadata: the membership-vending service and the authoritative store behind one small
 // HTTP API (docs/internals.md, "kinesis/metadata").
 import type { FastifyInstance } from 'fastify'
-import { createService, createOutbound, AwsErrors } from '../../kit/index.js'
+import { createService, createOutbound, internalCredential, AwsErrors } from '../../kit/index.js'
 import type { MetadataStore } from './store.js'
 import * as valid from './validate.js'
 import { storeMetrics } from './metrics.js'
@@ -10,6 +10,8 @@ import { dropStreamOnOwners } from './backend-notice.js'
 export interface MetadataDeps {
   store: MetadataStore
   adminToken?: string
+  /** OUTAGE_LAB_INTERNAL_TOKEN: demanded on internal routes, sent on calls to the lab's own services. */
+  internalToken?: string
   logger?: boolean
   logLevel?: string
   /** How long a back-end gets to drop a deleted stream. */
@@ -20,10 +22,19 @@ type Params = Record<string, string>
 
 export function buildApp(deps: MetadataDeps): FastifyInstance {
   const { store } = deps
-  const svc = createService({ name: 'kinesis-metadata', adminToken: deps.adminToken, logger: deps.logger, logLevel: deps.logLevel })
+  const svc = createService({
+    name: 'kinesis-metadata',
+    adminToken: deps.adminToken,
+    internalToken: deps.internalToken,
+    logger: deps.logger,
+    logLevel: deps.logLevel,
+  })
   const { app } = svc
   storeMetrics(svc.metrics, store)
-  const outbound = createOutbound(svc.outboundFaults, { timeoutMs: deps.backendTimeoutMs ?? 2_000, connections: 4 })
+  // It calls only back-ends (their internal DELETE /streams/:stream): every call carries the credential.
+  const outbound = createOutbound(svc.outboundFaults, { timeoutMs: deps.backendTimeoutMs ?? 2_000, connections: 4 }).compose(
+    internalCredential(deps.internalToken),
+  )
   svc.setHealth(() => ({ status: 'ok', version: store.version, streams: store.streamNames().length, backends: store.backends().length }))
   app.addHook('onClose', async () => {
     await store.flush()

@@ -15,6 +15,7 @@ import { mediaType, rpcv2Target, wireProtocolOf, type WireProtocol } from './det
 import { JSON_MEDIA_TYPES, decodeJson, jsonReply } from './json.js'
 import { RPCV2_CONTENT_TYPE, awsCborReply, decodeCbor, rpcv2Reply } from './cbor.js'
 import { parseForm, queryInput, queryOperation, queryReply } from './query.js'
+import { PUBLIC } from '../internal.js'
 import { answerError, errorReply, sendReply } from './errors.js'
 import { inflate, type RequestCompression } from './body.js'
 import { accessKeyOf, callerMetrics } from './callers.js'
@@ -107,10 +108,11 @@ export async function awsApi(app: FastifyInstance, opts: AwsApiOptions): Promise
   if (!registered)
     app.setNotFoundHandler((req, reply) => answerError(req, reply, AwsErrors.UnknownOperationException(`no route ${req.method} ${req.url}`), api))
 
-  app.post('/', (req, reply) => serve(req, reply, wireProtocolOf(req, api.speaks)))
+  // The AWS API is public: SigV4 (or AWS's own noAuth list) decides who may call it, not the lab's internal token.
+  app.post('/', PUBLIC, (req, reply) => serve(req, reply, wireProtocolOf(req, api.speaks)))
   if (api.speaks.has('rpcv2Cbor')) {
     // Claimed only with the smithy-protocol header; without it the path is no route of this API.
-    app.post('/service/:service/operation/:operation', (req, reply) =>
+    app.post('/service/:service/operation/:operation', PUBLIC, (req, reply) =>
       rpcv2Target(req)
         ? serve(req, reply, 'rpcv2Cbor')
         : answerError(req, reply, AwsErrors.UnknownOperationException(`no route ${req.method} ${req.url}`), api),

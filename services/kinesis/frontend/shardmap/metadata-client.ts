@@ -3,6 +3,7 @@
 // injected faults reach it.
 import { request, type Dispatcher } from 'undici'
 import type { StreamInfo } from './types.js'
+import { internalHeaders } from '../../../kit/internal.js'
 
 export interface Member {
   id: string
@@ -42,11 +43,14 @@ export class MetadataClient {
   #cell: string | undefined
   #dispatcher: Dispatcher | undefined
 
-  constructor(opts: { metadataUrl: string; fleet: string; cell?: string; dispatcher?: Dispatcher }) {
+  #credential: Record<string, string>
+
+  constructor(opts: { metadataUrl: string; fleet: string; cell?: string; dispatcher?: Dispatcher; internalToken?: string }) {
     this.#base = opts.metadataUrl.replace(/\/$/, '')
     this.#fleet = opts.fleet
     this.#cell = opts.cell
     this.#dispatcher = opts.dispatcher
+    this.#credential = internalHeaders(opts.internalToken)
   }
 
   register(id: string, url: string): Promise<unknown> {
@@ -70,7 +74,12 @@ export class MetadataClient {
 
   /** The authoritative map as a cache-fleet member last read it. */
   async authoritativeFrom(memberUrl: string): Promise<AuthoritativeMap> {
-    const res = await request(`${memberUrl.replace(/\/$/, '')}/peer/authoritative`, { dispatcher: this.#dispatcher, headersTimeout: 3_000, bodyTimeout: 3_000 })
+    const res = await request(`${memberUrl.replace(/\/$/, '')}/peer/authoritative`, {
+      dispatcher: this.#dispatcher,
+      headers: this.#credential,
+      headersTimeout: 3_000,
+      bodyTimeout: 3_000,
+    })
     const text = await res.body.text()
     if (res.statusCode !== 200) throw new MetadataError(res.statusCode, undefined, `shard-map cache ${memberUrl}: HTTP ${res.statusCode} ${text.slice(0, 200)}`)
     return JSON.parse(text) as AuthoritativeMap
@@ -84,7 +93,7 @@ export class MetadataClient {
     const res = await request(this.#base + path, {
       method,
       dispatcher: this.#dispatcher,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? this.#credential : { ...this.#credential, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
       headersTimeout: 5_000,
       bodyTimeout: 5_000,

@@ -53,6 +53,8 @@ export interface ShardMapOptions {
   metrics: Registry
   /** Outbound HTTP for metadata calls on the main thread (createOutbound(service.outboundFaults)). */
   dispatcher?: Dispatcher
+  /** OUTAGE_LAB_INTERNAL_TOKEN: sent on every call to metadata and to peers (internal routes), by each peer thread on its own connection. */
+  internalToken?: string
   /**
    * Called when a membership read no longer lists this member (the fleet's health system removed
    * it). A process whose scheduler starts a replacement exits here (main.ts); without it the map

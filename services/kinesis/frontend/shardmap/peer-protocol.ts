@@ -24,6 +24,8 @@ export interface PeerThreadData {
   /** Unreachable attempts after which a bootstrap from this peer is given up (an empty map). */
   bootstrapAttempts: number
   seed: string
+  /** The run's internal credential, sent on GET /peer/shardmap and /peer/stream. */
+  internalToken?: string
 }
 
 // 'rebootstrap': the peer was removed from the fleet and rejoined; what it holds now is a new map.

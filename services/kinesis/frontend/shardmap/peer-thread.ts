@@ -25,6 +25,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
 import { DocumentProcessor, type BootstrapSummary } from './map-document.js'
 import { seededRandom } from '../../../kit/prng.js'
+import { internalHeaders } from '../../../kit/internal.js'
 import type { MainToThread, PeerGossip, PeerThreadData, PeerThreadState, ThreadToMain } from './peer-protocol.js'
 
 if (!parentPort) throw new Error('peer-thread.ts runs only as a worker_thread of the shard-map')
@@ -33,6 +34,8 @@ const data = workerData as PeerThreadData
 
 // One connection per thread: the bootstrap fetch and then the long-lived stream reuse it.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+// The peer routes are internal: both requests carry the run's credential (a header; nothing else changes).
+const headers = internalHeaders(data.internalToken)
 const jitter = seededRandom(`${data.seed}/${data.selfId}/${data.peerId}/reconnect`)
 
 let state: PeerThreadState = 'starting'
@@ -112,7 +115,7 @@ function fetchAndProcess(): Promise<{ summary: BootstrapSummary; processMs: numb
       fn()
       processMs += performance.now() - t0
     }
-    const req = http.get(new URL('/peer/shardmap', peerUrl), { agent, timeout: 30_000 }, (res) => {
+    const req = http.get(new URL('/peer/shardmap', peerUrl), { agent, headers, timeout: 30_000 }, (res) => {
       res.setEncoding('utf8')
       if (res.statusCode !== 200) {
         let body = ''
@@ -228,7 +231,7 @@ function streamOnce(onLine: (line: string) => void): Promise<string> {
       clearTimeout(silence)
       silence = setTimeout(() => req.destroy(new Error(`no gossip for ${3 * data.heartbeatMs} ms`)), 3 * data.heartbeatMs)
     }
-    const req = http.get(new URL(`/peer/stream?from=${encodeURIComponent(data.selfId)}`, peerUrl), { agent }, (res) => {
+    const req = http.get(new URL(`/peer/stream?from=${encodeURIComponent(data.selfId)}`, peerUrl), { agent, headers }, (res) => {
       if (res.statusCode !== 200) {
         res.resume()
         res.on('end', () => finish(`HTTP ${res.statusCode}`))

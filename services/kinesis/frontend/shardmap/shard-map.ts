@@ -496,6 +496,7 @@ class PeerShardMap implements FrontendShardMap {
         reconnectMaxMs: Math.max(2_000, this.#opts.retryMs * 2),
         bootstrapAttempts: 3,
         seed: String(this.#opts.seed),
+        ...(this.#opts.internalToken !== undefined ? { internalToken: this.#opts.internalToken } : {}),
       }
       let worker
       try {
