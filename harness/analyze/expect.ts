@@ -87,7 +87,33 @@ export function checkExpectations(expect: Expectations, input: ExpectInput): Exp
     }
     out.push({ name: 'alarmLeadMs', met, detail })
   }
+  for (const d of expect.delivered ?? []) out.push(checkDelivered(d, input.events))
   return out
+}
+
+/** `expect.delivered`: the run's `delivery` event for this customer and stream (harness/run/delivery.ts) found nothing lost. */
+export function checkDelivered(d: { customer: string; stream: string }, events: readonly JournalEvent[]): ExpectationResult {
+  const name = `delivered.${d.customer}`
+  const ev = events.find((e) => e.kind === 'delivery' && e.detail.customer === d.customer && e.detail.stream === d.stream)
+  if (!ev) return { name, met: false, detail: `the delivery of ${d.customer}'s events to ${d.stream} was not checked (the method did not complete)` }
+  const r = ev.detail as {
+    acknowledged: number
+    delivered: number
+    lost: number
+    lostIds: string[]
+    records: number
+    duplicates: number
+    tookMs: number
+    error?: string
+  }
+  if (r.error) return { name, met: false, detail: r.error }
+  if (r.acknowledged === 0) return { name, met: false, detail: `${d.customer} acknowledged no event: nothing to check` }
+  if (r.lost > 0) {
+    const shown = r.lostIds.join(', ') + (r.lost > r.lostIds.length ? `, ... (${r.lost - r.lostIds.length} more)` : '')
+    return { name, met: false, detail: `${r.lost} of ${r.acknowledged} acknowledged events not in ${d.stream} after ${sec(r.tookMs)}: ${shown}` }
+  }
+  const dups = r.duplicates > 0 ? `; ${r.duplicates} written more than once` : ''
+  return { name, met: true, detail: `all ${r.acknowledged} acknowledged events in ${d.stream} (${r.records} records read${dups})` }
 }
 
 /** Groups in order: no member of a group may break after a member of a later group. */

@@ -149,6 +149,20 @@ export interface Expectations {
   steadyStateAfter?: boolean
   maxRecoveryMs?: Partial<Record<RunService, number>>
   alarmLeadMs?: { min: number }
+  /** No event a customer service acknowledged is missing from its stream after the run (harness/run/delivery.ts). */
+  delivered?: DeliveryExpectation[]
+}
+
+/**
+ * After the steady state after the method: the ids the customer says it acknowledged (GET `path`
+ * of it) must all be in `stream` (every shard from TRIM_HORIZON, read with the lab's key) within
+ * `withinMs` (it may still be shipping a spool).
+ */
+export interface DeliveryExpectation {
+  customer: string
+  stream: string
+  path: string
+  withinMs: number
 }
 
 export interface Experiment {

@@ -213,6 +213,17 @@ const cases: Case[] = [
     message: 'DIR/x.yaml: topology.fleets.main.threadLimit: expected an integer in [1, 100000], got "lots"',
   },
   {
+    name: 'expect.delivered: the customer must be a customer service of the run',
+    files: { 'x.yaml': withCustomers(CUSTOMER, '  delivered: [{ customer: cart, stream: clicks }]\n') },
+    message: 'DIR/x.yaml: expect.delivered[0].customer: expected a customer service of this run (topology.customers: shop), got "cart"',
+  },
+  {
+    name: 'expect.delivered: a stream is required, within is a duration',
+    files: { 'x.yaml': withCustomers(CUSTOMER, '  delivered: [{ customer: shop, within: soon }]\n') },
+    message:
+      'DIR/x.yaml: expect.delivered[0].stream: expected a non-empty string, got nothing\nDIR/x.yaml: expect.delivered[0].within: expected a duration like 20s, 1500ms or 2m, got "soon"',
+  },
+  {
     name: 'customers: a list of services, not one',
     files: { 'x.yaml': swap(SERVICES_LINE, `${SERVICES_LINE}  customers: shop\n`) },
     message:
