@@ -28,6 +28,7 @@ class Shipper:
         self.on_shipped = on_shipped
         self.on_error = on_error
         self.attempt = 0
+        self.idle = False  # the last pass found nothing to ship: an append may end its wait
         self.shipped = 0
         self.failures = 0
         self._stop = threading.Event()
@@ -36,7 +37,8 @@ class Shipper:
     def step(self):
         """One pass: ships one batch if it may. Returns the seconds to wait before the next pass."""
         batch = self.spool.unshipped(self.batch_size)
-        if not batch:
+        self.idle = not batch
+        if self.idle:
             return self.idle_s
         if not self.breaker.allow():
             return max(0.001, self.breaker.retry_at() - self.now())
@@ -71,8 +73,9 @@ class Shipper:
             wait = self.step()
             if wait <= 0:
                 continue
-            if self.spool.backlog == 0:
-                self.spool.wait_for_events(wait)  # new events wake an idle shipper
+            if self.idle:
+                # New events wake an idle shipper (at once if one came since the pass).
+                self.spool.wait_for_events(wait)
             else:
                 self._stop.wait(wait)  # a backing-off one keeps its wait
 

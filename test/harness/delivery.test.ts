@@ -2,7 +2,7 @@
 // the customer's GET /acknowledged and the lab's Kinesis (no topology is started).
 import t from 'tap'
 import path from 'node:path'
-import { checkDelivery, idsOfRecords, parseAcknowledged, LOST_IDS_SHOWN, type DeliveryDeps } from '../../harness/run/delivery.js'
+import { checkDelivery, idsOfRecords, parseAcknowledged, readWholeStream, LOST_IDS_SHOWN, type DeliveryDeps } from '../../harness/run/delivery.js'
 import { checkDelivered } from '../../harness/analyze/expect.js'
 import { loadExperiment } from '../../harness/experiment/index.js'
 import { VALID, writeFiles } from '../experiment/helpers.js'
@@ -158,5 +158,41 @@ t.test('expect.delivered loads with its defaults', async (t) => {
   t.same(e.expect.delivered, [
     { customer: 'clicks', stream: 'clickstream', path: '/acknowledged', withinMs: 30_000 },
     { customer: 'clicks', stream: 'other', path: '/acked', withinMs: 5_000 },
+  ])
+})
+
+t.test('reading the whole stream: every shard (ListShards pages), from TRIM_HORIZON to the tip', async (t) => {
+  // Shard 0 has two pages then the tip; shard 1 is closed after one page (no next iterator).
+  const pages: Record<string, { Records: { Data: Uint8Array }[]; NextShardIterator?: string; MillisBehindLatest?: number }> = {
+    's0-a': { Records: [{ Data: enc({ id: 'a' }) }], NextShardIterator: 's0-b', MillisBehindLatest: 500 },
+    's0-b': { Records: [{ Data: enc({ id: 'b' }) }], NextShardIterator: 's0-c', MillisBehindLatest: 0 },
+    's0-c': { Records: [], NextShardIterator: 's0-d', MillisBehindLatest: 0 },
+    's1-a': { Records: [{ Data: enc({ id: 'c' }) }] },
+  }
+  const calls: string[] = []
+  const kinesis = {
+    send: async (cmd: { constructor: { name: string }; input: Record<string, string> }) => {
+      const op = cmd.constructor.name.replace(/Command$/, '')
+      calls.push(`${op} ${cmd.input.NextToken ?? cmd.input.ShardId ?? cmd.input.ShardIterator ?? cmd.input.StreamName}`)
+      if (op === 'ListShards') return cmd.input.NextToken ? { Shards: [{ ShardId: 'shardId-1' }] } : { Shards: [{ ShardId: 'shardId-0' }], NextToken: 'more' }
+      if (op === 'GetShardIterator') {
+        t.equal(cmd.input.ShardIteratorType, 'TRIM_HORIZON')
+        return { ShardIterator: cmd.input.ShardId === 'shardId-0' ? 's0-a' : 's1-a' }
+      }
+      if (op === 'GetRecords') return pages[cmd.input.ShardIterator]
+      throw new Error(op)
+    },
+  }
+  const data = await readWholeStream(kinesis as never, 'clickstream')
+  t.same([...idsOfRecords(data).ids.keys()], ['a', 'b', 'c'])
+  t.same(calls, [
+    'ListShards clickstream',
+    'ListShards more',
+    'GetShardIterator shardId-0',
+    'GetRecords s0-a',
+    'GetRecords s0-b',
+    'GetRecords s0-c',
+    'GetShardIterator shardId-1',
+    'GetRecords s1-a',
   ])
 })

@@ -25,6 +25,8 @@ export interface ShipperOptions {
 
 export class Shipper {
   private running = false
+  /** The last pass found nothing to ship: an append may end its wait. */
+  private idle = false
   private attempt = 0
   private wake?: () => void
   shipped = 0
@@ -55,7 +57,8 @@ export class Shipper {
   async step(): Promise<number> {
     const now = this.o.now ?? Date.now
     const batch = this.spool.unshipped(this.o.batchSize ?? 500)
-    if (batch.length === 0) return this.o.idleMs ?? 1_000
+    this.idle = batch.length === 0
+    if (this.idle) return this.o.idleMs ?? 1_000
     if (!this.breaker.allow()) return Math.max(1, this.breaker.retryAt() - now())
     let stored: number
     try {
@@ -91,15 +94,16 @@ export class Shipper {
 
   private pause(ms: number): Promise<void> {
     if (this.o.sleep) return this.o.sleep(ms)
+    // An idle shipper that missed an append (it came between the pass and this wait) goes at once.
+    if (this.idle && this.spool.backlog > 0) return Promise.resolve()
     return new Promise((resolve) => {
       const t = setTimeout(done, ms)
-      // New events wake an idle shipper; a backing-off one keeps its wait.
-      const idle = this.spool.backlog === 0
       function done() {
         clearTimeout(t)
         resolve()
       }
-      this.wake = idle ? done : () => (this.running ? undefined : done())
+      // New events wake an idle shipper; a backing-off one keeps its wait (stop() ends either).
+      this.wake = this.idle ? done : () => (this.running ? undefined : done())
     })
   }
 }
