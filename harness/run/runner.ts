@@ -1,6 +1,6 @@
 // A run: validate -> boot topology -> seed -> start workload and observers -> steady state before
 // (a failure skips the method: status `failed`) -> method -> rollbacks -> steady state after ->
-// analyze -> write outputs -> tear down. Teardown always happens, also on Ctrl-C (status
+// delivery (expect.delivered only) -> analyze -> write outputs -> tear down. Teardown always happens, also on Ctrl-C (status
 // `interrupted`) and on any error (status `aborted`); the journal is written in every case once
 // the experiment was valid. This module only orders the phases: each lives in a module named
 // after it, and where the topology runs is the platform's business (harness/platform/).
