@@ -1,9 +1,10 @@
 // A run: validate -> boot topology -> seed -> start workload and observers -> steady state before
 // (a failure skips the method: status `failed`) -> method -> rollbacks -> steady state after ->
-// delivery (expect.delivered only) -> analyze -> write outputs -> tear down. Teardown always happens, also on Ctrl-C (status
-// `interrupted`) and on any error (status `aborted`); the journal is written in every case once
-// the experiment was valid. This module only orders the phases: each lives in a module named
-// after it, and where the topology runs is the platform's business (harness/platform/).
+// delivery (expect.delivered only) -> analyze -> write outputs -> tear down. Teardown always
+// happens, also on Ctrl-C (status `interrupted`) and on any error (status `aborted`); the journal
+// is written in every case once the experiment was valid. This module only orders the phases:
+// each lives in a module named after it, and where the topology runs is the platform's business
+// (harness/platform/).
 import fs from 'node:fs'
 import path from 'node:path'
 import { loadExperiment, InvalidExperiment, type Experiment } from '../experiment/index.js'
