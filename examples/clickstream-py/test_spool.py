@@ -102,3 +102,31 @@ class SpoolTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CrashTest(unittest.TestCase):
+    def test_a_killed_process_loses_no_acknowledged_event(self):
+        """SIGKILL while appending: every id printed after its append returned is in the spool."""
+        import signal
+        import subprocess
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        with tempfile.TemporaryDirectory() as d:
+            code = (
+                "import sys; sys.path.insert(0, sys.argv[1]); from spool import Spool\n"
+                "s = Spool(sys.argv[2]); i = 0\n"
+                "while True:\n"
+                "    s.append({'id': f'e{i}', 'pad': 'x' * 200}); print(f'e{i}', flush=True); i += 1\n"
+            )
+            p = subprocess.Popen([sys.executable, "-c", code, here, d], stdout=subprocess.PIPE, text=True)
+            acked = []
+            while len(acked) < 300:
+                acked.append(p.stdout.readline().strip())
+            p.send_signal(signal.SIGKILL)
+            rest = p.communicate()[0]
+            acked += [line for line in rest.splitlines() if line]
+            s = Spool(d)
+            ledger = set(s.acknowledged())
+            self.assertEqual([i for i in acked if i not in ledger], [])
+            self.assertEqual(s.backlog, len(ledger))
+            s.close()

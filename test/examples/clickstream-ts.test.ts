@@ -1,9 +1,12 @@
 // The resilience parts of examples/clickstream-ts, in process: the spool (durability, order,
 // replay after a crash), backoff with full jitter, the circuit breaker, the shipper and the
-// metric aggregator against fake dependencies. No lab service is started.
+// metric aggregator against fake dependencies. No lab service is started. The crash test runs the
+// compiled spool (examples/clickstream-ts/dist: `make build` or `npx tsc -p examples/clickstream-ts`).
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
+import { spawn } from 'node:child_process'
+import { ROOT } from '../helpers/spawn.js'
 import { Spool } from '../../examples/clickstream-ts/src/spool.js'
 import { backoffCeiling, fullJitter } from '../../examples/clickstream-ts/src/backoff.js'
 import { CircuitBreaker } from '../../examples/clickstream-ts/src/breaker.js'
@@ -285,4 +288,46 @@ t.test('served-request outcomes, in the shape of the lab', async (t) => {
   t.equal(outcomeOf(404, true), 'client_error')
   t.equal(outcomeOf(503, true), 'server_error')
   t.equal(outcomeOf(200, false), 'aborted')
+})
+
+t.test('spool: a process killed (SIGKILL) while appending loses none of the events it acknowledged', async (t) => {
+  const dir = t.testdir()
+  // The child acknowledges (prints) each id once its append resolved, as the service answers.
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { Spool } from ${JSON.stringify(path.join(ROOT, 'examples/clickstream-ts/dist/spool.js'))}
+       const s = Spool.open(process.argv[1])
+       for (let i = 0; ; i++) {
+         await Promise.all([0, 1, 2].map((j) => s.append({ id: 'e' + (3 * i + j), pad: 'x'.repeat(200) }).then(() => process.stdout.write('e' + (3 * i + j) + '\\n'))))
+       }`,
+      dir,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  await new Promise<void>((resolve) => {
+    const check = setInterval(() => {
+      if (out.split('\n').length > 300) {
+        clearInterval(check)
+        resolve()
+      }
+    }, 20)
+  })
+  child.kill('SIGKILL')
+  await new Promise((r) => child.once('close', r))
+  const acked = out.split('\n').filter(Boolean)
+  const s = Spool.open(dir)
+  const ledger = new Set(s.acknowledged())
+  t.ok(acked.length >= 300, `${acked.length} acknowledged before the kill`)
+  t.same(
+    acked.filter((id) => !ledger.has(id)),
+    [],
+    'every acknowledged id is in the spool after the crash',
+  )
+  t.equal(s.backlog, ledger.size, 'and every one of them is to be shipped (nothing was)')
+  s.close()
 })
