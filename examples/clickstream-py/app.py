@@ -341,7 +341,7 @@ def main(argv):
     # none of an older run's streams. By hand, spool/manual survives restarts and is replayed.
     spool_dir = os.environ.get("SPOOL_DIR") or os.path.join("spool", os.environ.get("OUTAGE_LAB_RUN_ID", "manual"))
     app = Clickstream(variant, clients, stream, users, os.environ.get("METRIC_NAMESPACE", "Clickstream"), spool_dir,
-                      float(os.environ.get("SHIP_WAIT_MS", "500")) / 1000)
+                      float(os.environ.get("SHIP_WAIT_MS", "500")) / 1000, int(os.environ.get("SPOOL_MAX_BYTES", str(256 * 1024 * 1024))))
     port = int(os.environ.get("PORT", "8080"))
     server = ThreadingHTTPServer((os.environ.get("HOST", "127.0.0.1"), port), handler_for(app))
     server.daemon_threads = True

@@ -24,6 +24,7 @@ const app = createApp(c, {
   // none of an older run's streams. By hand, spool/manual survives restarts and is replayed.
   spoolDir: process.env.SPOOL_DIR ?? `spool/${process.env.OUTAGE_LAB_RUN_ID ?? 'manual'}`,
   shipWaitMs: Number(process.env.SHIP_WAIT_MS ?? 500),
+  spoolMaxBytes: Number(process.env.SPOOL_MAX_BYTES ?? 256 * 1024 * 1024),
 })
 
 const log = (msg: string, extra: Record<string, unknown> = {}) => console.log(JSON.stringify({ msg, variant, ...extra }))
