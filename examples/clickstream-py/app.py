@@ -363,7 +363,7 @@ def main(argv):
     threading.Thread(target=set_up, name="setup", daemon=True).start()
 
     def stop(signum, _frame):
-        log("stopping", signal=signum)
+        log("stopping", variant=variant, signal=signum)
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)

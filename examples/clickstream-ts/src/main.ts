@@ -47,7 +47,7 @@ async function setUp(): Promise<void> {
 
 const port = Number(process.env.PORT ?? 8080)
 app.server.listen(port, process.env.HOST ?? '127.0.0.1', () => {
-  log('listening', { port, kinesis: process.env.AWS_ENDPOINT_URL_KINESIS })
+  log('listening', { port, kinesis: process.env.AWS_ENDPOINT_URL_KINESIS ?? process.env.AWS_ENDPOINT_URL })
   setUp().catch((err: Error) => {
     console.error(`clickstream: setup failed: ${err.message}`)
     process.exit(3)
