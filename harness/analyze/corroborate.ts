@@ -57,7 +57,7 @@ export function serverEvidenceIn(index: SeriesIndex, service: string, fromMs: nu
 function label(metric: string): string {
   if (metric.startsWith(SLOW.name)) return 'slow requests'
   const outcome = /outcome="([^"]+)"/.exec(metric)?.[1] ?? 'bad'
-  return `${outcome.replace('_', ' ')}s`
+  return outcome === 'aborted' ? 'aborted requests' : `${outcome.replace('_', ' ')}s`
 }
 
 /** The span around an onset at t in which the front door's counters corroborate it. */

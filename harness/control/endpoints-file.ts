@@ -3,6 +3,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Endpoints, ThreadLimitEnforcement } from '../platform/started.js'
+import { writeSecretFile } from '../platform/paths.js'
 
 export const DEFAULT_ENDPOINTS_FILE = path.join('.outage-lab', 'endpoints.json')
 
@@ -57,9 +58,7 @@ export function endpointsFileContent(
 
 export function writeEndpointsFile(file: string, content: EndpointsFile): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
-  const tmp = `${file}.${process.pid}.tmp`
-  fs.writeFileSync(tmp, JSON.stringify(content, null, 2) + '\n', { mode: 0o600 })
-  fs.renameSync(tmp, file)
+  writeSecretFile(file, JSON.stringify(content, null, 2) + '\n')
 }
 
 export class EndpointsFileError extends Error {

@@ -2,7 +2,7 @@
 // resume or restart one service, and see every service's URL, pid and health. It listens on
 // 127.0.0.1 only and answers nothing without the run's admin token. It drives the topology
 // through StartedTopology, so it works the same for every backend.
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { timingSafeEqual } from 'node:crypto'
 import { InvalidOperation, ServiceNotReady } from '../topology/errors.js'
 import type { StartedTopology } from '../platform/started.js'
@@ -19,7 +19,14 @@ class BadRequest extends Error {}
 const awsError = (type: string, message: string) => ({ __type: type, message })
 
 export function buildControlApp(opts: ControlServerOptions): FastifyInstance {
-  const app = Fastify({ logger: false, requestTimeout: 0 })
+  const app = Fastify({
+    logger: false,
+    requestTimeout: 0,
+    // A URL that does not decode, or a name above fastify's parameter length: the API's own error shape, not fastify's.
+    frameworkErrors: (err, _req, reply: FastifyReply) => {
+      void reply.code(err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400).send(awsError('InvalidArgumentException', err.message))
+    },
+  })
   const topo = opts.topology
   const want = Buffer.from(`Bearer ${opts.token}`)
 
@@ -46,6 +53,8 @@ export function buildControlApp(opts: ControlServerOptions): FastifyInstance {
     if (e.statusCode && e.statusCode < 500) return reply.code(e.statusCode).send(awsError('SerializationException', e.message))
     return reply.code(500).send(awsError('InternalFailure', e.message))
   })
+
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(awsError('ResourceNotFoundException', `no route ${req.method} ${req.url.split('?')[0]}`)))
 
   app.get('/health', async () => ({ status: 'ok', runId: topo.runId }))
 

@@ -22,3 +22,20 @@ export function newRunId(): string {
 export function defaultRunDir(runId: string): string {
   return path.join('.outage-lab', 'runs', runId)
 }
+
+/**
+ * Writes a file only its owner may read, atomically (a temporary file renamed over it). The mode
+ * is set on the open descriptor as well: `mode` of an open applies only when it creates the file, so
+ * a temporary left behind by a crashed harness with another mode would otherwise keep it.
+ */
+export function writeSecretFile(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`
+  const fd = fs.openSync(tmp, 'w', 0o600)
+  try {
+    fs.fchmodSync(fd, 0o600)
+    fs.writeFileSync(fd, text)
+  } finally {
+    fs.closeSync(fd)
+  }
+  fs.renameSync(tmp, file)
+}

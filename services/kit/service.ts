@@ -9,7 +9,8 @@ import { createDualServer } from './dual-server.js'
 import { FaultSet } from './faults.js'
 import { inboundFaults } from './inbound-faults.js'
 import { servedRequests } from './served-requests.js'
-import { toAwsError } from './errors.js'
+import { AwsError, AwsErrors, toAwsError } from './errors.js'
+import { answerError } from './protocols/errors.js'
 import type { ApiDescription } from './protocols/types.js'
 
 // fastify exports LogController from its CommonJS entry only.
@@ -51,8 +52,34 @@ export interface Service {
 declare module 'fastify' {
   interface FastifyInstance {
     /** The service this app is: its name, its metrics registry, and its AWS API once awsApi registered it. */
-    service: { name: string; instance: string; metrics: Registry; api?: ApiDescription }
+    service: {
+      name: string
+      instance: string
+      metrics: Registry
+      api?: ApiDescription
+      /** How errors met before any route (a bad URL, no such route) are answered, for an API not in the kit's protocols (Lambda's REST). */
+      answer?: (req: FastifyRequest, reply: FastifyReply, err: AwsError) => FastifyReply
+      /** How a request no route takes is answered (an API's "unknown operation"); default: the API's protocol, or a 404 ResourceNotFoundException. */
+      notFound?: (req: FastifyRequest, reply: FastifyReply) => FastifyReply
+    }
   }
+}
+
+/**
+ * An error fastify meets before a route runs (a URL that does not decode, a path parameter above
+ * its length, no route at all), answered like every other error of the service: in its API's
+ * protocol, or as the lab's {"__type", "message"}; fastify's own bodies are shapes no client parses.
+ */
+function answerUnrouted(app: FastifyInstance, req: FastifyRequest, reply: FastifyReply, err: AwsError): FastifyReply {
+  const service = app.service
+  if (service.answer) return service.answer(req, reply, err)
+  if (service.api) return answerError(req, reply, err, service.api)
+  return reply.code(err.statusCode).send(err.toJSON())
+}
+
+export function frameworkError(err: { code?: string; message?: string }): AwsError {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return new AwsError('ValidationException', 414, err.message ?? 'a path parameter is too long')
+  return new AwsError('ValidationException', 400, err.message ?? 'invalid URL')
 }
 
 /** The onRequest hook that guards /admin/*: the run's bearer token, compared in constant time. */
@@ -78,6 +105,9 @@ export function createService(opts: ServiceOptions): Service {
     forceCloseConnections: true,
     // A request log line per call would dominate a data plane doing tens of thousands a second.
     logController: new LogController({ disableRequestLogging: true }),
+    frameworkErrors: (err: Error & { code?: string }, req: FastifyRequest, reply: FastifyReply) => {
+      void answerUnrouted(app, req, reply, frameworkError(err))
+    },
   }
   if (opts.h2c) fastifyOpts.serverFactory = ((handler: any) => createDualServer(handler)) as any
   const app = Fastify(fastifyOpts) as unknown as FastifyInstance
@@ -87,7 +117,18 @@ export function createService(opts: ServiceOptions): Service {
   app.setErrorHandler((err, req, reply) => {
     const aws = toAwsError(err)
     if (aws.statusCode >= 500) req.log.error({ err }, 'request failed')
+    // A request no route took (its body failed to parse on the way to the not-found handler) is the API's.
+    if (req.is404) return answerUnrouted(app, req, reply, aws)
     reply.code(aws.statusCode).send(aws.toJSON())
+  })
+  // One handler for the whole app (fastify takes one per prefix); an API registered on it says how it answers.
+  app.setNotFoundHandler((req, reply) => {
+    const { notFound, api } = app.service
+    if (notFound) return notFound(req, reply)
+    const route = `no route ${req.method} ${req.url}`
+    return api
+      ? answerError(req, reply, AwsErrors.UnknownOperationException(route), api)
+      : answerUnrouted(app, req, reply, new AwsError('ResourceNotFoundException', 404, route))
   })
 
   metrics.setDefaultLabels({ service: opts.name, instance })

@@ -36,14 +36,25 @@ export async function lambdaApi(app: FastifyInstance, opts: LambdaApiOptions): P
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
 
   app.setErrorHandler((err, req, reply) => send(req, reply, 'unknown', toLambdaError(err)))
-  app.setNotFoundHandler((req, reply) =>
+  // A URL fastify cannot route (bad escapes, overlong names) is answered as Lambda answers, not in fastify's shape.
+  if (registered)
+    registered.answer = (req, reply, err) =>
+      send(
+        req,
+        reply,
+        'unknown',
+        new LambdaError(err.type, err.statusCode, err.message, { kind: err.statusCode >= 500 ? 'Service' : 'User', messageKey: 'message' }),
+      )
+  const notFound = (req: FastifyRequest, reply: FastifyReply) =>
     send(
       req,
       reply,
       'unknown',
       new LambdaError('UnknownOperationException', 404, `Unknown operation ${req.method} ${req.url.split('?')[0]}`, { kind: 'User', messageKey: 'message' }),
-    ),
-  )
+    )
+  // On a createService() app the kit's not-found handler (one per app) calls this one.
+  if (registered) registered.notFound = notFound
+  else app.setNotFoundHandler(notFound)
 
   const send = (req: FastifyRequest, reply: FastifyReply, operation: string, err: LambdaError) => {
     metrics.request(operation, err.statusCode, err.type)

@@ -40,6 +40,7 @@ export const LambdaErrors = {
   RequestTooLargeException: (message: string) => new LambdaError('RequestTooLargeException', 413, message, { kind: 'User', messageKey: 'message' }),
   TooManyRequestsException: (message: string, reason: string) =>
     new LambdaError('TooManyRequestsException', 429, message, { kind: 'User', messageKey: 'message', extra: { Reason: reason } }),
+  UnsupportedMediaTypeException: (message: string) => new LambdaError('UnsupportedMediaTypeException', 415, message, { kind: 'User', messageKey: 'message' }),
   ServiceException: (message: string) => new LambdaError('ServiceException', 500, message, { kind: 'Service', messageKey: 'Message' }),
 } as const
 
@@ -55,5 +56,9 @@ export function toLambdaError(err: unknown): LambdaError {
   const e = err as { code?: string; message?: string }
   if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
     return LambdaErrors.RequestTooLargeException('Request must be smaller than 6291456 bytes for the InvokeFunction operation')
+  // A Content-Type fastify cannot read is the caller's fault, as Lambda's model says (415), not a ServiceException.
+  if (e?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return LambdaErrors.UnsupportedMediaTypeException('The content type of the request is not supported.')
+  const status = (err as { statusCode?: number })?.statusCode
+  if (status !== undefined && status >= 400 && status < 500) return LambdaErrors.InvalidRequestContentException(e?.message ?? 'invalid request')
   return LambdaErrors.ServiceException(e?.message ?? 'internal failure')
 }

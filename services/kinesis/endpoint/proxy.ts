@@ -98,10 +98,15 @@ function forward(req: FastifyRequest, reply: FastifyReply, member: Member, attem
         const other = opts.table.pick(member)
         if (other) return forward(req, reply, other, 1, opts)
       }
-      const failure = proxyFailure(err, member, opts.timeoutMs)
+      // undici refused to send the request (a header value it cannot write): the client's fault,
+      // and the member saw nothing of it.
+      const failure =
+        code === 'UND_ERR_INVALID_ARG'
+          ? AwsErrors.ValidationException(`Request cannot be forwarded: ${err.message}`)
+          : proxyFailure(err, member, opts.timeoutMs)
       opts.metrics.proxyDuration.observe({ member: member.id }, (performance.now() - started) / 1000)
       opts.metrics.requests.inc({ member: member.id, status: String(failure.statusCode) })
-      if (failure.statusCode !== 503) req.log.warn({ member: member.id, code, err: err.message }, 'member failed mid-request')
+      if (failure.statusCode >= 500 && failure.statusCode !== 503) req.log.warn({ member: member.id, code, err: err.message }, 'member failed mid-request')
       answerError(req, reply, failure, KINESIS)
     },
   }

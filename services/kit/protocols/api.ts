@@ -79,6 +79,9 @@ export function describeApi(opts: AwsApiOptions): ApiDescription {
     xmlNamespace: opts.xmlNamespace,
     queryCompatible: opts.queryCompatible ?? false,
     shapes: opts.shapes ?? {},
+    operations: Object.keys(opts.operations),
+    ...(opts.signingName !== undefined ? { signingName: opts.signingName } : {}),
+    unsignedOperations: opts.unsignedOperations ?? [],
   }
 }
 
@@ -100,7 +103,9 @@ export async function awsApi(app: FastifyInstance, opts: AwsApiOptions): Promise
     done(null, body)
   })
   app.setErrorHandler((err, req, reply) => answerError(req, reply, toAwsError(err), api))
-  app.setNotFoundHandler((req, reply) => answerError(req, reply, AwsErrors.UnknownOperationException(`no route ${req.method} ${req.url}`), api))
+  // On a createService() app the kit's not-found handler answers in this API's protocol (it reads service.api).
+  if (!registered)
+    app.setNotFoundHandler((req, reply) => answerError(req, reply, AwsErrors.UnknownOperationException(`no route ${req.method} ${req.url}`), api))
 
   app.post('/', (req, reply) => serve(req, reply, wireProtocolOf(req, api.speaks)))
   if (api.speaks.has('rpcv2Cbor')) {

@@ -17,6 +17,10 @@ export interface ApiDescription {
   /** The awsQueryCompatible trait: JSON and CBOR errors carry x-amzn-query-error "<Code>;Sender". */
   queryCompatible: boolean
   shapes: Readonly<Record<string, OperationShapes>>
+  /** The operations it serves, the signing name its scope must carry, and those it takes unsigned: for tools that walk every API (the fuzz test). */
+  operations: readonly string[]
+  signingName?: string
+  unsignedOperations: readonly string[]
 }
 
 /** One answer, protocol-shaped. */
