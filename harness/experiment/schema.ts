@@ -468,7 +468,7 @@ function readAction(c: Checker, m: Obj, path: string, inMethod: boolean): Action
 function readExpect(c: Checker, v: unknown, services: readonly string[]): Expectations {
   if (v === undefined || v === null) return {}
   const p = 'expect'
-  const o = c.map(v, p, ['impacted', 'healthy', 'onsetOrder', 'recovered', 'steadyStateAfter', 'maxRecoveryMs', 'alarmLeadMs', 'delivered'])
+  const o = c.map(v, p, ['impacted', 'healthy', 'onsetOrder', 'cause', 'recovered', 'steadyStateAfter', 'maxRecoveryMs', 'alarmLeadMs', 'delivered'])
   if (!o) return {}
   const e: Expectations = {}
   if (o.impacted !== undefined) e.impacted = c.stringList(o, 'impacted', p, services)
@@ -477,6 +477,19 @@ function readExpect(c: Checker, v: unknown, services: readonly string[]): Expect
     const groups = c.list(o.onsetOrder, 'expect.onsetOrder', 'a list of groups (lists of services), e.g. [[kinesis], [cloudwatch, eventbridge]]')
     if (groups) {
       e.onsetOrder = groups.map((g, i) => readGroup(c, g, `expect.onsetOrder[${i}]`, services))
+    }
+  }
+  if (o.cause !== undefined) {
+    const m = c.map(o.cause, 'expect.cause', services, 'a map of service: the service (or trigger) the cascade names as its cause')
+    if (m) {
+      e.cause = {}
+      const causes = [...services, 'trigger']
+      for (const s of services) {
+        if (m[s] === undefined) continue
+        const want = c.string(m, s, 'expect.cause', { required: true })
+        if (want !== undefined && !causes.includes(want)) c.bad(join('expect.cause', s), `one of ${causes.join(', ')}`, want)
+        else if (want !== undefined) e.cause[s] = want
+      }
     }
   }
   if (o.recovered !== undefined) e.recovered = c.boolean(o, 'recovered', p, true)
@@ -618,6 +631,10 @@ function checkReferences(c: Checker, e: Resolved): void {
       seen.add(s)
     }),
   )
+  for (const [s, cause] of Object.entries(x.cause ?? {})) {
+    if (!x.impacted?.includes(s)) c.bad(`expect.cause.${s}`, `a service listed in expect.impacted (${(x.impacted ?? []).join(', ') || 'none'})`, s)
+    else if (cause && cause !== 'trigger' && !inRun.has(cause)) c.bad(`expect.cause.${s}`, `a service of this run (${runList}) or trigger`, cause)
+  }
   for (const s of Object.keys(x.maxRecoveryMs ?? {})) {
     if (!x.impacted?.includes(s)) c.bad(`expect.maxRecoveryMs.${s}`, `a service listed in expect.impacted (${(x.impacted ?? []).join(', ') || 'none'})`, s)
   }

@@ -145,6 +145,8 @@ export interface Expectations {
   impacted?: RunService[]
   healthy?: RunService[]
   onsetOrder?: RunService[][]
+  /** What the cascade must name as each service's cause: a service of the run, or 'trigger'. */
+  cause?: Partial<Record<RunService, string>>
   recovered?: boolean
   steadyStateAfter?: boolean
   maxRecoveryMs?: Partial<Record<RunService, number>>

@@ -165,6 +165,28 @@ const cases: Case[] = [
       'DIR/x.yaml: expect.onsetOrder[1][2]: expected a service listed in expect.impacted (kinesis, cloudwatch, eventbridge, lambda, cognito), got "autoscaler"',
   },
   {
+    name: 'expect.cause names no service of the run',
+    files: {
+      'x.yaml': swap(
+        'impacted: [kinesis, cloudwatch, eventbridge, lambda, cognito]',
+        'impacted: [kinesis, cloudwatch, eventbridge, lambda, cognito]\n  cause: { lambda: dynamodb }',
+      ),
+    },
+    message:
+      'DIR/x.yaml: expect.cause.lambda: expected one of kinesis, cognito, cloudwatch, eventbridge, autoscaler, lambda, status-page, trigger, got "dynamodb"',
+  },
+  {
+    name: 'expect.cause of a service expect.impacted does not list',
+    files: {
+      'x.yaml': swap(
+        'impacted: [kinesis, cloudwatch, eventbridge, lambda, cognito]',
+        'impacted: [kinesis, cloudwatch, eventbridge, lambda, cognito]\n  cause: { autoscaler: kinesis }',
+      ),
+    },
+    message:
+      'DIR/x.yaml: expect.cause.autoscaler: expected a service listed in expect.impacted (kinesis, cloudwatch, eventbridge, lambda, cognito), got "autoscaler"',
+  },
+  {
     name: 'a service whose dependency is left out of the topology',
     files: { 'x.yaml': swap('services: [cognito, cloudwatch, eventbridge, autoscaler, lambda, status-page]', 'services: [cognito, lambda]') },
     message: [
