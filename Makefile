@@ -13,6 +13,7 @@ $(NODE_MODULES_STAMP): package.json package-lock.json
 
 build: install
 	npx tsc -p tsconfig.json
+	npx tsc -p examples/clickstream-ts
 
 # The flagship experiment on the local backend: boot the whole system, drive customer traffic with
 # the AWS SDK, add capacity past the thread limit, watch the cascade, remove it (no help), restart

@@ -9,10 +9,19 @@ import tseslint from 'typescript-eslint'
 
 export default defineConfig(
   {
-    ignores: ['dist/**', 'node_modules/**', 'runs/**', '.outage-lab/**', 'coverage/**', '.tap/**', '.scratch/**', 'docs/**'],
+    ignores: ['dist/**', '**/dist/**', 'node_modules/**', 'runs/**', '.outage-lab/**', 'coverage/**', '.tap/**', '.scratch/**', 'docs/**'],
   },
   {
-    files: ['services/**/*.ts', 'harness/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'docker/*.mjs', 'test/fixtures/*.mjs', 'eslint.config.js'],
+    files: [
+      'services/**/*.ts',
+      'harness/**/*.ts',
+      'bench/**/*.ts',
+      'test/**/*.ts',
+      'examples/**/*.ts',
+      'docker/*.mjs',
+      'test/fixtures/*.mjs',
+      'eslint.config.js',
+    ],
     extends: [js.configs.recommended, tseslint.configs.recommended],
     languageOptions: {
       ecmaVersion: 2023,

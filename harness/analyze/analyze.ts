@@ -63,18 +63,26 @@ export function analyzeRun(input: AnalysisInput): Analysis {
   const dependenciesAt: DependenciesAt = (service, t) => forCustomers?.(service, t) ?? staticDependencies(service, t)
   const services = serviceResults(input.experiment, index, runs, endMs, dependenciesAt)
   const probes = evaluateMethodProbes(input.experiment, index)
+  const order = cascade(services, runs, dependenciesAt)
   return {
     triggerMs: trigger,
     endMs,
     services,
-    cascade: cascade(services, runs, dependenciesAt),
+    cascade: order,
     ...(customers ? { customers } : {}),
     blastRadius: blastRadius(services),
     recovery: recoveryVerdict(services, runs),
     probes,
     // A method probe is a claim about the run, as in Chaos Toolkit: one that is not met fails it.
     expectations: [
-      ...checkExpectations(input.experiment.expect, { services, steadyStateAfter: input.steadyStateAfter, events: input.events, index, triggerMs: trigger }),
+      ...checkExpectations(input.experiment.expect, {
+        services,
+        cascade: order,
+        steadyStateAfter: input.steadyStateAfter,
+        events: input.events,
+        index,
+        triggerMs: trigger,
+      }),
       ...probes.map((p) => ({ name: `probe ${p.name}`, met: p.met, detail: p.detail })),
     ],
     fidelity: fidelity({ experiment: input.experiment, index, events: input.events, services, runs, triggerMs: trigger }),

@@ -1,7 +1,7 @@
 // The experiment's `expect:` judged against what the run showed: one named check per key
 // (maxRecoveryMs one per service), each with a sentence saying why it held or not.
 import type { Expectations } from '../experiment/types.js'
-import type { ExpectationResult, JournalEvent, ServiceResult, SteadyStateResult } from './journal.js'
+import type { CascadeEntry, ExpectationResult, JournalEvent, ServiceResult, SteadyStateResult } from './journal.js'
 import { matchesSelector, type SeriesIndex } from './series.js'
 import { ONSET_TOLERANCE_MS } from './impact.js'
 
@@ -10,6 +10,8 @@ const BROKEN = { name: 'kinesis_frontend_shard_map_state', labels: { state: 'bro
 
 export interface ExpectInput {
   services: Record<string, ServiceResult>
+  /** The run's cascade (for `cause`); absent, every `cause` is judged unmet. */
+  cascade?: readonly CascadeEntry[]
   steadyStateAfter?: SteadyStateResult
   events: readonly JournalEvent[]
   index: SeriesIndex
@@ -42,6 +44,7 @@ export function checkExpectations(expect: Expectations, input: ExpectInput): Exp
     })
   }
   if (expect.onsetOrder) out.push(checkOnsetOrder(expect.onsetOrder, services))
+  for (const [s, want] of Object.entries(expect.cause ?? {})) out.push(checkCause(s, want!, input.cascade ?? []))
   if (expect.recovered !== undefined) {
     const unrecovered = Object.entries(services)
       .filter(([, x]) => x.impacted && x.recoveredMs === null)
@@ -87,7 +90,47 @@ export function checkExpectations(expect: Expectations, input: ExpectInput): Exp
     }
     out.push({ name: 'alarmLeadMs', met, detail })
   }
+  for (const d of expect.delivered ?? []) out.push(checkDelivered(d, input.events))
   return out
+}
+
+/** `expect.delivered`: the run's `delivery` event for this customer and stream (harness/run/delivery.ts) found nothing lost. */
+export function checkDelivered(d: { customer: string; stream: string }, events: readonly JournalEvent[]): ExpectationResult {
+  const name = `delivered.${d.customer}`
+  const ev = events.find((e) => e.kind === 'delivery' && e.detail.customer === d.customer && e.detail.stream === d.stream)
+  if (!ev) return { name, met: false, detail: `the delivery of ${d.customer}'s events to ${d.stream} was not checked (the method did not complete)` }
+  const r = ev.detail as {
+    acknowledged: number
+    delivered: number
+    lost: number
+    lostIds: string[]
+    records: number
+    duplicates: number
+    tookMs: number
+    error?: string
+  }
+  if (r.error) return { name, met: false, detail: r.error }
+  if (r.acknowledged === 0) return { name, met: false, detail: `${d.customer} acknowledged no event: nothing to check` }
+  if (r.lost > 0) {
+    const shown = r.lostIds.join(', ') + (r.lost > r.lostIds.length ? `, ... (${r.lost - r.lostIds.length} more)` : '')
+    return { name, met: false, detail: `${r.lost} of ${r.acknowledged} acknowledged events not in ${d.stream} after ${sec(r.tookMs)}: ${shown}` }
+  }
+  const dups = r.duplicates > 0 ? `; ${r.duplicates} written more than once` : ''
+  return { name, met: true, detail: `all ${r.acknowledged} acknowledged events in ${d.stream} (${r.records} records read${dups})` }
+}
+
+/**
+ * `expect.cause`: the service broke, and the cascade names `want` as what broke it (the dependency
+ * impacted when it broke; for a customer service, what it was calling then; 'trigger' for a
+ * service a method action hit).
+ */
+export function checkCause(service: string, want: string, cascade: readonly CascadeEntry[]): ExpectationResult {
+  const name = `cause.${service}`
+  const entry = cascade.find((c) => c.service === service)
+  if (!entry) return { name, met: false, detail: `${service} was not impacted: no cause to judge (${want} expected)` }
+  const also = entry.causes.length > 1 ? ` (impacted then: ${entry.causes.join(', ')})` : ''
+  if (entry.cause === want) return { name, met: true, detail: `${service} broke at ${sec(entry.onsetMs)} with cause ${want}${also}` }
+  return { name, met: false, detail: `${service} broke at ${sec(entry.onsetMs)} with cause ${entry.cause}, not ${want}${also}` }
 }
 
 /** Groups in order: no member of a group may break after a member of a later group. */

@@ -47,3 +47,8 @@ export const DEFAULT_SLO: Record<ServiceName, Slo> = {
 
 /** A customer service's SLO unless `slo.<name>` says otherwise: the same bounds as the lab's services. */
 export const DEFAULT_CUSTOMER_SLO: Slo = { minSuccessRatio: 0.95, maxP99Ms: 3000 }
+
+/** `expect.delivered`: where a customer lists the event ids it acknowledged. */
+export const DELIVERED_PATH = '/acknowledged'
+/** `expect.delivered`: how long after the steady state after the method its events may take to reach the stream (a spool draining). */
+export const DELIVERED_WITHIN_MS = 30_000

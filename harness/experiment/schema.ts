@@ -468,7 +468,7 @@ function readAction(c: Checker, m: Obj, path: string, inMethod: boolean): Action
 function readExpect(c: Checker, v: unknown, services: readonly string[]): Expectations {
   if (v === undefined || v === null) return {}
   const p = 'expect'
-  const o = c.map(v, p, ['impacted', 'healthy', 'onsetOrder', 'recovered', 'steadyStateAfter', 'maxRecoveryMs', 'alarmLeadMs'])
+  const o = c.map(v, p, ['impacted', 'healthy', 'onsetOrder', 'cause', 'recovered', 'steadyStateAfter', 'maxRecoveryMs', 'alarmLeadMs', 'delivered'])
   if (!o) return {}
   const e: Expectations = {}
   if (o.impacted !== undefined) e.impacted = c.stringList(o, 'impacted', p, services)
@@ -477,6 +477,19 @@ function readExpect(c: Checker, v: unknown, services: readonly string[]): Expect
     const groups = c.list(o.onsetOrder, 'expect.onsetOrder', 'a list of groups (lists of services), e.g. [[kinesis], [cloudwatch, eventbridge]]')
     if (groups) {
       e.onsetOrder = groups.map((g, i) => readGroup(c, g, `expect.onsetOrder[${i}]`, services))
+    }
+  }
+  if (o.cause !== undefined) {
+    const m = c.map(o.cause, 'expect.cause', services, 'a map of service: the service (or trigger) the cascade names as its cause')
+    if (m) {
+      e.cause = {}
+      const causes = [...services, 'trigger']
+      for (const s of services) {
+        if (m[s] === undefined) continue
+        const want = c.string(m, s, 'expect.cause', { required: true })
+        if (want !== undefined && !causes.includes(want)) c.bad(join('expect.cause', s), `one of ${causes.join(', ')}`, want)
+        else if (want !== undefined) e.cause[s] = want
+      }
     }
   }
   if (o.recovered !== undefined) e.recovered = c.boolean(o, 'recovered', p, true)
@@ -492,8 +505,27 @@ function readExpect(c: Checker, v: unknown, services: readonly string[]): Expect
     const m = c.map(o.alarmLeadMs, 'expect.alarmLeadMs', ['min'], 'a map {min: milliseconds}')
     if (m) e.alarmLeadMs = { min: c.integer(m, 'min', 'expect.alarmLeadMs', 0, Number.MAX_SAFE_INTEGER) ?? 0 }
   }
+  if (o.delivered !== undefined) {
+    const list = c.list(o.delivered, 'expect.delivered', 'a list of {customer, stream, path?, within?}')
+    if (list) {
+      e.delivered = []
+      list.forEach((d, i) => {
+        const dp = at('expect.delivered', i)
+        const m = c.map(d, dp, DELIVERED_KEYS, 'a map {customer, stream, path?, within?}')
+        if (!m) return
+        const customer = c.string(m, 'customer', dp, { required: true }) ?? ''
+        const stream = c.string(m, 'stream', dp, { required: true }) ?? ''
+        const path = c.string(m, 'path', dp, { default: D.DELIVERED_PATH }) ?? D.DELIVERED_PATH
+        if (!path.startsWith('/')) c.bad(join(dp, 'path'), 'a path starting with /', path)
+        const withinMs = c.duration(m, 'within', dp, { default: D.DELIVERED_WITHIN_MS }) ?? D.DELIVERED_WITHIN_MS
+        e.delivered!.push({ customer, stream, path, withinMs })
+      })
+    }
+  }
   return e
 }
+
+const DELIVERED_KEYS = ['customer', 'stream', 'path', 'within']
 
 function readGroup(c: Checker, g: unknown, path: string, services: readonly string[]): RunService[] {
   // A bare name stands for a group of one.
@@ -599,9 +631,17 @@ function checkReferences(c: Checker, e: Resolved): void {
       seen.add(s)
     }),
   )
+  for (const [s, cause] of Object.entries(x.cause ?? {})) {
+    if (!x.impacted?.includes(s)) c.bad(`expect.cause.${s}`, `a service listed in expect.impacted (${(x.impacted ?? []).join(', ') || 'none'})`, s)
+    else if (cause && cause !== 'trigger' && !inRun.has(cause)) c.bad(`expect.cause.${s}`, `a service of this run (${runList}) or trigger`, cause)
+  }
   for (const s of Object.keys(x.maxRecoveryMs ?? {})) {
     if (!x.impacted?.includes(s)) c.bad(`expect.maxRecoveryMs.${s}`, `a service listed in expect.impacted (${(x.impacted ?? []).join(', ') || 'none'})`, s)
   }
+  x.delivered?.forEach((d, i) => {
+    if (!customers.includes(d.customer))
+      c.bad(`expect.delivered[${i}].customer`, `a customer service of this run (topology.customers: ${customers.join(', ') || 'none'})`, d.customer)
+  })
 }
 
 /** Services (by their customer-facing name) and Kinesis processes an action may target. */

@@ -145,10 +145,26 @@ export interface Expectations {
   impacted?: RunService[]
   healthy?: RunService[]
   onsetOrder?: RunService[][]
+  /** What the cascade must name as each service's cause: a service of the run, or 'trigger'. */
+  cause?: Partial<Record<RunService, string>>
   recovered?: boolean
   steadyStateAfter?: boolean
   maxRecoveryMs?: Partial<Record<RunService, number>>
   alarmLeadMs?: { min: number }
+  /** No event a customer service acknowledged is missing from its stream after the run (harness/run/delivery.ts). */
+  delivered?: DeliveryExpectation[]
+}
+
+/**
+ * After the steady state after the method: the ids the customer says it acknowledged (GET `path`
+ * of it) must all be in `stream` (every shard from TRIM_HORIZON, read with the lab's key) within
+ * `withinMs` (it may still be shipping a spool).
+ */
+export interface DeliveryExpectation {
+  customer: string
+  stream: string
+  path: string
+  withinMs: number
 }
 
 export interface Experiment {

@@ -45,6 +45,10 @@ function describe(e: JournalEvent): string | undefined {
       return `fleet ${d.fleet} scaled ${d.from} -> ${d.to}`
     case 'fleet-restarted':
       return `fleet ${d.fleet} restarted (${d.restarted?.length ?? 0} members in ${d.durationMs} ms)`
+    case 'delivery':
+      return d.error
+        ? `delivery ${d.customer} -> ${d.stream}: not checked: ${d.error}`
+        : `delivery ${d.customer} -> ${d.stream}: ${d.delivered} of ${d.acknowledged} acknowledged events found, ${d.lost} lost (${d.reads} reads, ${d.tookMs} ms)`
     case 'log':
       return d.level ? `${d.level}: ${d.message}` : d.message
     default:

@@ -1,9 +1,10 @@
 // A run: validate -> boot topology -> seed -> start workload and observers -> steady state before
 // (a failure skips the method: status `failed`) -> method -> rollbacks -> steady state after ->
-// analyze -> write outputs -> tear down. Teardown always happens, also on Ctrl-C (status
-// `interrupted`) and on any error (status `aborted`); the journal is written in every case once
-// the experiment was valid. This module only orders the phases: each lives in a module named
-// after it, and where the topology runs is the platform's business (harness/platform/).
+// delivery (expect.delivered only) -> analyze -> write outputs -> tear down. Teardown always
+// happens, also on Ctrl-C (status `interrupted`) and on any error (status `aborted`); the journal
+// is written in every case once the experiment was valid. This module only orders the phases:
+// each lives in a module named after it, and where the topology runs is the platform's business
+// (harness/platform/).
 import fs from 'node:fs'
 import path from 'node:path'
 import { loadExperiment, InvalidExperiment, type Experiment } from '../experiment/index.js'
@@ -24,6 +25,7 @@ import { checkHypothesis, hypothesisWindowMs } from './hypothesis.js'
 import { runMethod } from './method.js'
 import { runRollbacks } from './rollbacks.js'
 import { assembleJournal } from './journal.js'
+import { checkDelivery, liveDeliveryDeps } from './delivery.js'
 
 export const EXIT = { ok: 0, expectationFailed: 1, badInput: 2, interrupted: 130 } as const
 
@@ -150,6 +152,10 @@ class Run {
         run.phase('steady-state-after')
         await run.sleepUntil(run.clock() + SETTLE_MS + window)
         this.steadyAfter = checkHypothesis(run, exp, this.timeline.kept!, run.clock(), 'after')
+        if (exp.expect.delivered?.length) {
+          run.phase('delivery')
+          await this.checkDeliveries()
+        }
       }
     } catch (err) {
       const customer = this.customerFailure ?? (err instanceof CustomerFailed ? err : undefined)
@@ -206,6 +212,25 @@ class Run {
     const logFile = this.topology.logFileOf(name)
     this.customerFailure = new CustomerFailed(name, `exited while the run needed it${at}`, exit, logFile, logTail(logFile))
     this.run.abort.abort()
+  }
+
+  /** expect.delivered: each customer's acknowledged events looked for in its stream, one `delivery` event each. */
+  async checkDeliveries(): Promise<void> {
+    const e = this.topology!.endpoints()
+    for (const x of this.exp.expect.delivered ?? []) {
+      const deps = liveDeliveryDeps(
+        x,
+        { customerUrl: e.services[x.customer] ?? '', kinesis: e.kinesis ?? '', region: e.region, credentials: e.credentials },
+        this.run.signal,
+      )
+      try {
+        const report = await checkDelivery(x, deps)
+        this.run.emit('delivery', { ...report })
+      } finally {
+        deps.close()
+      }
+      this.run.checkInterrupt()
+    }
   }
 
   actionContext(): ActionContext {

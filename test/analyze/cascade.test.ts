@@ -157,6 +157,7 @@ t.test('expectations: each key judged with a reason', async (t) => {
       steadyStateAfter: true,
       maxRecoveryMs: { kinesis: 30_000, cognito: 30_000 },
       alarmLeadMs: { min: 5_000 },
+      cause: { kinesis: 'trigger', lambda: 'kinesis', cognito: 'kinesis' },
     },
   })
   const after = { met: true, probes: [] }
@@ -170,6 +171,9 @@ t.test('expectations: each key judged with a reason', async (t) => {
     },
     { name: 'healthy', met: false, detail: 'impacted after all: autoscaler (onset 25.0s)' },
     { name: 'onsetOrder', met: true, detail: 'onsets in order: kinesis 20.0s, cloudwatch 22.0s, eventbridge 22.0s, lambda 30.0s, cognito 35.0s' },
+    { name: 'cause.kinesis', met: true, detail: 'kinesis broke at 20.0s with cause trigger' },
+    { name: 'cause.cognito', met: true, detail: 'cognito broke at 35.0s with cause kinesis' },
+    { name: 'cause.lambda', met: false, detail: 'lambda broke at 30.0s with cause cloudwatch, not kinesis' },
     { name: 'recovered', met: true, detail: 'every impacted service recovered before the end' },
     { name: 'steadyStateAfter', met: true, detail: 'the steady state held after the method' },
     { name: 'maxRecoveryMs.kinesis', met: false, detail: 'kinesis recovered 40000 ms after its onset (at most 30000 ms expected)' },

@@ -165,6 +165,28 @@ const cases: Case[] = [
       'DIR/x.yaml: expect.onsetOrder[1][2]: expected a service listed in expect.impacted (kinesis, cloudwatch, eventbridge, lambda, cognito), got "autoscaler"',
   },
   {
+    name: 'expect.cause names no service of the run',
+    files: {
+      'x.yaml': swap(
+        'impacted: [kinesis, cloudwatch, eventbridge, lambda, cognito]',
+        'impacted: [kinesis, cloudwatch, eventbridge, lambda, cognito]\n  cause: { lambda: dynamodb }',
+      ),
+    },
+    message:
+      'DIR/x.yaml: expect.cause.lambda: expected one of kinesis, cognito, cloudwatch, eventbridge, autoscaler, lambda, status-page, trigger, got "dynamodb"',
+  },
+  {
+    name: 'expect.cause of a service expect.impacted does not list',
+    files: {
+      'x.yaml': swap(
+        'impacted: [kinesis, cloudwatch, eventbridge, lambda, cognito]',
+        'impacted: [kinesis, cloudwatch, eventbridge, lambda, cognito]\n  cause: { autoscaler: kinesis }',
+      ),
+    },
+    message:
+      'DIR/x.yaml: expect.cause.autoscaler: expected a service listed in expect.impacted (kinesis, cloudwatch, eventbridge, lambda, cognito), got "autoscaler"',
+  },
+  {
     name: 'a service whose dependency is left out of the topology',
     files: { 'x.yaml': swap('services: [cognito, cloudwatch, eventbridge, autoscaler, lambda, status-page]', 'services: [cognito, lambda]') },
     message: [
@@ -211,6 +233,17 @@ const cases: Case[] = [
     files: { 'x.yaml': VALID },
     sets: ['topology.fleets.main.threadLimit=lots'],
     message: 'DIR/x.yaml: topology.fleets.main.threadLimit: expected an integer in [1, 100000], got "lots"',
+  },
+  {
+    name: 'expect.delivered: the customer must be a customer service of the run',
+    files: { 'x.yaml': withCustomers(CUSTOMER, '  delivered: [{ customer: cart, stream: clicks }]\n') },
+    message: 'DIR/x.yaml: expect.delivered[0].customer: expected a customer service of this run (topology.customers: shop), got "cart"',
+  },
+  {
+    name: 'expect.delivered: a stream is required, within is a duration',
+    files: { 'x.yaml': withCustomers(CUSTOMER, '  delivered: [{ customer: shop, within: soon }]\n') },
+    message:
+      'DIR/x.yaml: expect.delivered[0].stream: expected a non-empty string, got nothing\nDIR/x.yaml: expect.delivered[0].within: expected a duration like 20s, 1500ms or 2m, got "soon"',
   },
   {
     name: 'customers: a list of services, not one',
