@@ -153,7 +153,23 @@ class Clickstream:
             self.shipper.start()
             self.aggregator = MetricAggregator(self.put_metric, CircuitBreaker("cloudwatch", 3, 5.0))
             threading.Thread(target=self._flush_loop, name="metrics", daemon=True).start()
+        self._warm_up()
         self.ready = True
+
+    def _warm_up(self):
+        # A boto3 client loads its service model, endpoint rules and signer on its first call (about
+        # a CPU-second each on a busy machine): make those calls before /health says ready, not on
+        # the first users' clicks. Each is a read; a failure here is only logged.
+        calls = (
+            ("kinesis", lambda: self.kinesis.describe_stream_summary(StreamName=self.stream)),
+            ("cloudwatch", lambda: self.cloudwatch.list_metrics(Namespace=self.namespace)),
+            ("cognito", lambda: self.sign_in.session("user-0")),
+        )
+        for name, call in calls:
+            try:
+                call()
+            except Exception as err:
+                log("warm-up call failed", service=name, error=str(err))
 
     def stop(self):
         self._stop.set()

@@ -115,6 +115,12 @@ class FakeAws:
         payload = base64.urlsafe_b64encode(json.dumps({"sub": "sub-1"}).encode()).decode().rstrip("=")
         return {"AuthenticationResult": {"IdToken": f"h.{payload}.s", "ExpiresIn": 3600}}
 
+    def describe_stream_summary(self, StreamName):
+        return {"StreamDescriptionSummary": {"StreamName": StreamName, "StreamStatus": "ACTIVE"}}
+
+    def list_metrics(self, **kw):
+        return {"Metrics": []}
+
     def put_record(self, StreamName, PartitionKey, Data):
         if self.kinesis_down:
             self._fail("PutRecord")
@@ -165,7 +171,8 @@ class ServiceTest(unittest.TestCase):
         self.start("naive")
         self.assertEqual(self.post(1)[0], 200)
         self.post(6)
-        self.assertEqual(self.fake.sign_ins, 1, "user 6 is user-1 again: its token is cached")
+        # user-0 signed in at start (the warm-up), user-1 on its first click, not again for user 6.
+        self.assertEqual(self.fake.sign_ins, 2, "user 6 is user-1 again: its token is cached")
         self.assertEqual(self.fake.metrics, [1, 1], "one datapoint per event, on the request path")
         self.fake.kinesis_down = True
         status, body = self.post(2)
