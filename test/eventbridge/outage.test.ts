@@ -1,7 +1,8 @@
 // EventBridge through the Kinesis outage of 2020-11-25: steady PutEvents on a healthy Kinesis, then
 // the front-end fleet is scaled past its thread limit (every shard-map breaks, PutRecords answers
 // 500): PutEvents fails and events already accepted wait in the stream; after a paced fleet restart
-// every accepted event is delivered and the backlog drains to 0. Build first: npx tsc -p .
+// every accepted event is delivered and the backlog drains to 0, even though EventBridge itself is
+// SIGKILLed and restarted in the middle of the drain. Build first: npx tsc -p .
 import t from 'tap'
 import path from 'node:path'
 import { PutRuleCommand, PutTargetsCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge'
@@ -17,11 +18,11 @@ interface Put {
   error?: string
 }
 
-t.test('PutEvents fails while Kinesis is broken, and every accepted event is delivered after it heals', { skip: kinesisOutageSkip }, async (t) => {
+t.test('PutEvents fails while Kinesis is broken, and every accepted event is delivered after it heals and a kill', { skip: kinesisOutageSkip }, async (t) => {
   // One t.testdir() per test: a second call would empty the first (the topology's logs among it).
   const dir = t.testdir()
   const kinesis = await startKinesisOutage(t, { runDir: path.join(dir, 'kinesis') })
-  const eb = await startEventBridge(t, {
+  const ebEnv = {
     KINESIS_ENDPOINT: kinesis.endpoint,
     OUTAGE_LAB_DATA_DIR: path.join(dir, 'eventbridge'),
     // A consumer that polls once a second and backs off up to 5 s while reads fail: events accepted
@@ -31,7 +32,8 @@ t.test('PutEvents fails while Kinesis is broken, and every accepted event is del
     KINESIS_TIMEOUT_MS: '3000',
     DELIVERY_RETRY_BASE_MS: '100',
     DELIVERY_RETRY_MAX_MS: '1000',
-  })
+  }
+  const eb = await startEventBridge(t, ebEnv)
   const client = eventsClient(t, eb.url)
   const target = await startTarget(t)
   await client.send(new PutRuleCommand({ Name: 'steady', EventPattern: JSON.stringify({ source: ['outage-lab.steady'] }) }))
@@ -130,6 +132,15 @@ t.test('PutEvents fails while Kinesis is broken, and every accepted event is del
   await putter
   const acceptedAfterHeal = [...accepted.values()].filter((at) => at >= healedAt).length
   t.ok(acceptedAfterHeal > 0, 'new events accepted after recovery')
+
+  // And a SIGKILL of EventBridge itself while accepted events still wait: it comes back on the same
+  // port and data (rules and the consumer's checkpoints are on disk) and owes every one of them.
+  const undeliveredAtKill = [...accepted.keys()].filter((id) => !target.received.some((r) => r.body.id === id)).length
+  const exited = new Promise((r) => eb.proc.once('exit', r))
+  eb.proc.kill('SIGKILL')
+  await exited
+  await startEventBridge(t, { ...ebEnv, PORT: String(eb.port) })
+  t.comment(`EventBridge SIGKILLed with ${undeliveredAtKill} accepted events not yet delivered, restarted on its data`)
 
   const delivered = () => new Set(target.received.map((r) => r.body.id))
   await eventually(() => [...accepted.keys()].every((id) => delivered().has(id)), { what: 'every accepted event delivered', timeoutMs: 90_000 })
