@@ -30,6 +30,18 @@ export interface CustomerClients {
   destroy(): void
 }
 
+/** The lab's own service names in docker-compose.yml the customers call: they resolve on the project's network only. */
+export const COMPOSE_HOSTS: readonly string[] = [
+  'kinesis-endpoint-main',
+  'kinesis-endpoint-cloudwatch',
+  'cognito',
+  'cloudwatch',
+  'eventbridge',
+  'lambda',
+  'autoscaler',
+  'status-page',
+]
+
 const LOCAL = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/?$/
 
 /**

@@ -12,21 +12,9 @@
 import { seededRandom } from '../../services/kit/prng.js'
 import { DEFAULT_CREDENTIALS, DEFAULT_REGION, envCredentials, envInt } from '../../services/kit/config.js'
 import { DEFAULT_CLIENT_TIMEOUT_MS, DEFAULT_RATES, DEFAULT_RETRIES, DEFAULT_STREAM_SHARDS } from '../experiment/defaults.js'
-import { customerClients } from './clients.js'
+import { COMPOSE_HOSTS, customerClients } from './clients.js'
 import { seedCustomers, startWorkload, type Seeded, type Workload } from './customers.js'
 import { ClientRecorder, formatWindow } from './recorder.js'
-
-/** The lab's own compose service names: they resolve on the project's network only (clients.ts's rule). */
-export const COMPOSE_HOSTS = [
-  'kinesis-endpoint-main',
-  'kinesis-endpoint-cloudwatch',
-  'cognito',
-  'cloudwatch',
-  'eventbridge',
-  'lambda',
-  'autoscaler',
-  'status-page',
-]
 
 const env = process.env
 const started = performance.now()
