@@ -108,14 +108,18 @@ t.test("docs/compose.md's walkthrough by hand: the outage, no help from removing
   if (!engine.ok) throw new Error('unreachable: skipped without an engine')
   const compose = engine.compose === 'v2' ? 'docker compose' : 'docker-compose'
   const file = fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')
-  const ports = Object.fromEntries([...new Set(file.match(/OUTAGE_LAB_PORT_[A-Z0-9_]+/g))].map((v) => [v, '']))
-  const env = { ...process.env, ...ports, COMPOSE_PROJECT_NAME: PROJECT, OUTAGE_LAB_IMAGE: IMAGE }
+  // The file's own defaults (none of its variables from the caller's shell), free host ports, the test's project and image.
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  for (const v of new Set([...file.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1]))) delete env[v]
+  for (const v of new Set(file.match(/OUTAGE_LAB_PORT_[A-Z0-9_]+/g))) env[v] = ''
+  Object.assign(env, { COMPOSE_PROJECT_NAME: PROJECT, OUTAGE_LAB_IMAGE: IMAGE })
   // Where only v1 is installed, `docker compose` is `docker-compose`; every other docker command is itself.
   const prelude = engine.compose === 'v2' ? '' : 'docker() { if [ "$1" = compose ]; then shift; docker-compose "$@"; else command docker "$@"; fi; }\n'
   t.teardown(async () => {
     await new Promise<void>((resolve) => {
       const down = spawn('bash', ['-c', `${compose} down -t 1 --remove-orphans -v`], { cwd: ROOT, env, stdio: 'ignore' })
-      down.on('exit', () => resolve())
+      const timer = setTimeout(() => down.kill('SIGKILL'), 120_000)
+      down.on('exit', () => (clearTimeout(timer), resolve()))
       down.on('error', () => resolve())
     })
   })
@@ -135,16 +139,16 @@ t.test("docs/compose.md's walkthrough by hand: the outage, no help from removing
 
   const checks: Record<Claim, (since: number) => Promise<void>> = {
     async healthy(since) {
-      const health = await Promise.all(
-        (await containers()).map(async (id) =>
-          (await sh('docker', ['inspect', '-f', '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', id])).trim(),
-        ),
-      )
-      t.same(
-        health.filter((h) => h.split(' ')[1] && h.split(' ')[1] !== 'healthy'),
-        [],
-        'every service with a health check is healthy',
-      )
+      const unhealthy = async () =>
+        (
+          await Promise.all(
+            (await containers()).map(async (id) =>
+              (await sh('docker', ['inspect', '-f', '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', id])).trim(),
+            ),
+          )
+        ).filter((h) => h.split(' ')[1] && h.split(' ')[1] !== 'healthy')
+      await until('every health check passing', 60_000, async () => ((await unhealthy()).length === 0 ? true : undefined)).catch(() => {})
+      t.same(await unhealthy(), [], 'every service with a health check is healthy')
       const { ms } = await until('4 front-ends with a ready shard-map', 90_000, async () => {
         const f = await frontends()
         return f.length === 4 && f.every((h) => h.shard_map_state === 'ready' && h.threads! <= h.thread_limit!) ? f : undefined
