@@ -27,6 +27,9 @@ COPY --from=deps --chown=1000:1000 /data /data
 COPY package.json ./
 COPY docker/entry.mjs docker/health.mjs docker/membership-janitor.mjs ./docker/
 COPY dist/services ./dist/services
+# The customers service (docker-compose.yml): the harness's seeded workload and its defaults.
+COPY dist/harness/workload ./dist/harness/workload
+COPY dist/harness/experiment/defaults.js ./dist/harness/experiment/defaults.js
 # Numeric: works without a passwd entry, and lets the runtime check "non-root" before starting.
 USER 1000:1000
 EXPOSE 8080

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 image=${IMAGE:-outage-lab:latest}
 base=${BASE_IMAGE:-node:20-bookworm-slim}
 
-[ -f dist/services/kinesis/frontend/main.js ] || { echo "build-image: dist/ is not built (run make build)" >&2; exit 2; }
+[ -f dist/services/kinesis/frontend/main.js ] && [ -f dist/harness/workload/container.js ] || { echo "build-image: dist/ is not built (run make build)" >&2; exit 2; }
 
 if docker image inspect "$base" >/dev/null 2>&1; then
   echo "== base image $base (present)"
@@ -33,6 +33,10 @@ ctx=.outage-lab/image-context
 rm -rf "$ctx"
 mkdir -p "$ctx/dist" "$ctx/docker"
 cp -al dist/services "$ctx/dist/services"
+# The customers service: the harness's workload and the defaults it runs at (nothing else of the harness).
+mkdir -p "$ctx/dist/harness/experiment"
+cp -al dist/harness/workload "$ctx/dist/harness/workload"
+cp -al dist/harness/experiment/defaults.js "$ctx/dist/harness/experiment/defaults.js"
 cp -al node_modules "$ctx/node_modules"
 cp package.json package-lock.json Dockerfile .dockerignore "$ctx/"
 cp docker/entry.mjs docker/health.mjs docker/membership-janitor.mjs docker/prune-dev-deps.mjs "$ctx/docker/"

@@ -1,6 +1,6 @@
 // The image's one entry: `node /app/docker/entry.mjs <kind>` runs the service of that kind
 // ("kinesis-frontend" -> dist/services/kinesis/frontend/main.js, "cognito" ->
-// dist/services/cognito/main.js) in this same process, after filling in what only the container
+// dist/services/cognito/main.js, "customers" -> dist/harness/workload/container.js) in this same process, after filling in what only the container
 // knows about itself:
 //   ADVERTISE_URL  http://<this container's IPv4>:$PORT, the address other containers reach
 //                  (127.0.0.1 would name the caller's own container)
@@ -29,8 +29,11 @@ function fail(message) {
 function entryOf(kind) {
   if (!/^[a-z][a-z0-9-]*$/.test(kind ?? ''))
     fail(`expected a service kind as argument or OUTAGE_LAB_SERVICE (e.g. kinesis-frontend, cognito), got ${JSON.stringify(kind)}`)
-  const rel = kind.startsWith('kinesis-') ? `kinesis/${kind.slice('kinesis-'.length)}` : kind
-  const file = path.join(app, 'dist', 'services', rel, 'main.js')
+  // "customers": the harness's seeded workload as a program (docker-compose.yml's customers service).
+  const file =
+    kind === 'customers'
+      ? path.join(app, 'dist', 'harness', 'workload', 'container.js')
+      : path.join(app, 'dist', 'services', kind.startsWith('kinesis-') ? `kinesis/${kind.slice('kinesis-'.length)}` : kind, 'main.js')
   if (!existsSync(file)) fail(`no service of kind ${JSON.stringify(kind)} in this image (${file} is missing)`)
   return file
 }

@@ -3,7 +3,7 @@
 // (CI, a pipe) it prints a plain line every few seconds and each event as it happens.
 import type { Experiment } from '../experiment/types.js'
 import type { Journal, JournalEvent } from '../analyze/journal.js'
-import type { WindowStats } from '../workload/recorder.js'
+import { formatWindow, type WindowStats } from '../workload/recorder.js'
 
 export interface Progress {
   start(exp: Experiment, outDir: string): void
@@ -85,10 +85,7 @@ export function terminalProgress(out: NodeJS.WriteStream = process.stderr): Prog
       if (text) line(`[${fmtMs(Date.now() - started)}] t=${fmtMs(e.atMs)} ${text}`)
     },
     services(stats, atMs) {
-      const rows = stats.map(
-        (s) =>
-          `  ${s.service.padEnd(12)} ${String(s.calls).padStart(4)} calls/s  ok ${s.successRatio === null ? '  -  ' : `${(s.successRatio * 100).toFixed(0).padStart(3)}%`}  p99 ${s.p99Ms === null ? '-' : `${Math.round(s.p99Ms)} ms`}${s.inFlight ? `  in flight ${s.inFlight}` : ''}`,
-      )
+      const rows = stats.map((s) => `  ${formatWindow(s, { pad: true })}`)
       const head = `[${fmtMs(Date.now() - started)}] ${phase}, t=${fmtMs(atMs)}`
       if (tty) {
         clear()

@@ -30,12 +30,32 @@ export interface CustomerClients {
   destroy(): void
 }
 
+/** The lab's own service names in docker-compose.yml the customers call: they resolve on the project's network only. */
+export const COMPOSE_HOSTS: readonly string[] = [
+  'kinesis-endpoint-main',
+  'kinesis-endpoint-cloudwatch',
+  'cognito',
+  'cloudwatch',
+  'eventbridge',
+  'lambda',
+  'autoscaler',
+  'status-page',
+]
+
 const LOCAL = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/?$/
 
-export function localEndpoint(service: string, url: string | undefined): string {
+/**
+ * The rule of this project: customer traffic goes to this machine only, i.e. to 127.0.0.1, or
+ * (the compose customers, in a container of the lab's own project) to one of `localHosts`, the lab's
+ * compose service names, which resolve only on that project's network.
+ */
+export function localEndpoint(service: string, url: string | undefined, localHosts: readonly string[] = []): string {
   if (!url) throw new Error(`no URL for ${service}: is it in the topology?`)
-  // The rule of this project: customer traffic goes to this machine only.
-  if (!LOCAL.test(url)) throw new Error(`${service} endpoint ${url} is not on 127.0.0.1: refusing to send customer traffic there`)
+  const host = /^https?:\/\/([a-z0-9-]+)(:\d+)?\/?$/.exec(url)?.[1]
+  if (!LOCAL.test(url) && !(host !== undefined && localHosts.includes(host)))
+    throw new Error(
+      `${service} endpoint ${url} is not on 127.0.0.1${localHosts.length ? ` nor one of ${localHosts.join(', ')}` : ''}: refusing to send customer traffic there`,
+    )
   return url
 }
 
@@ -43,9 +63,10 @@ export function customerClients(
   urls: { kinesis?: string; cloudwatch?: string; eventbridge?: string; cognito?: string; lambda?: string; autoscaler?: string },
   auth: { region: string; credentials: { accessKeyId: string; secretAccessKey: string } },
   policy: ClientPolicy,
+  localHosts: readonly string[] = [],
 ): CustomerClients {
   const base = (service: string, url: string) => ({
-    endpoint: localEndpoint(service, url),
+    endpoint: localEndpoint(service, url, localHosts),
     region: auth.region,
     credentials: auth.credentials,
     maxAttempts: policy.maxAttempts,

@@ -141,6 +141,18 @@ export class ClientRecorder {
   }
 }
 
+/**
+ * One service's last second as the live lines show it: "kinesis 25 calls/s ok 100% p99 45 ms"
+ * (`outage-lab run`'s block pads it into columns; the compose customers print every service on one
+ * line).
+ */
+export function formatWindow(s: WindowStats, opts: { pad?: boolean } = {}): string {
+  const pad = opts.pad ?? false
+  const ok = s.successRatio === null ? (pad ? '  -  ' : '-') : `${(s.successRatio * 100).toFixed(0).padStart(pad ? 3 : 0)}%`
+  const p99 = s.p99Ms === null ? '-' : `${Math.round(s.p99Ms)} ms`
+  return `${pad ? s.service.padEnd(12) : s.service} ${String(s.calls).padStart(pad ? 4 : 0)} calls/s  ok ${ok}  p99 ${p99}${s.inFlight ? `  in flight ${s.inFlight}` : ''}`
+}
+
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]
