@@ -12,11 +12,9 @@ import {
   GetMetricStatisticsCommand,
   type CloudWatchClient,
 } from '@aws-sdk/client-cloudwatch'
-import { KinesisClient, ListShardsCommand, GetShardIteratorCommand, GetRecordsCommand } from '@aws-sdk/client-kinesis'
-import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { spawnService } from '../helpers/spawn.js'
 import { startKinesisOutage, kinesisOutageSkip } from '../helpers/kinesis-outage.js'
-import { cloudWatchClient, scratchDir, SPAWN } from './helpers.js'
+import { cloudWatchClient, datapointsOnStream, scratchDir, SPAWN } from './helpers.js'
 import { eventually } from '../helpers/eventually.js'
 
 const STREAM = 'cw-outage'
@@ -220,18 +218,7 @@ t.test('through a Kinesis outage: the 2020 CloudWatch goes dark, the local store
   t.comment(`local store drained ${drained} ms after PutMetricData stopped (${accepted} datapoints accepted in all)`)
 
   // The stream holds every datapoint the local store accepted, each id at least once.
-  const k = new KinesisClient({ endpoint: kinesis.endpoint, region: kinesis.region, credentials: kinesis.credentials, requestHandler: new NodeHttpHandler() })
-  t.teardown(() => k.destroy())
-  const ids = new Set<string>()
-  for (const shard of (await k.send(new ListShardsCommand({ StreamName: STREAM }))).Shards ?? []) {
-    let iterator = (await k.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator
-    for (let page = 0; iterator && page < 100; page++) {
-      const got = await k.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }))
-      for (const r of got.Records ?? []) for (const d of JSON.parse(Buffer.from(r.Data!).toString()).d) if (d[1] === 'Local') ids.add(d[0])
-      if ((got.Records?.length ?? 0) === 0 && got.MillisBehindLatest === 0) break
-      iterator = got.NextShardIterator
-    }
-  }
+  const ids = new Set((await datapointsOnStream(kinesis, STREAM, 'Local')).map((d) => d.id))
   t.equal(ids.size, accepted, 'every datapoint the local store accepted is on the stream')
 
   // And the other process, which only knows them through the stream, counts each exactly once.
