@@ -42,22 +42,26 @@ function projectResources(project: string): string[] {
   return [...lines(['ps', '-aq', '--filter', label]), ...lines(['network', 'ls', '-q', '--filter', label])]
 }
 
-t.test('a customer that crashes at start aborts a compose run with its name, exit code and log, and leaves nothing', { skip: await composeSkip() }, async (t) => {
-  t.setTimeout(600_000)
-  const dir = t.testdir({
-    'crash.yaml': CRASH,
-    shop: {
-      'customer-app.mjs': fs.readFileSync(path.join(ROOT, 'test/fixtures/customer-app.mjs'), 'utf8'),
-      // On the lab's image: /app/node_modules holds the AWS SDK the app imports.
-      Dockerfile: `FROM ${IMAGE}\nCOPY customer-app.mjs /app/customer-app.mjs\nENTRYPOINT ["node", "/app/customer-app.mjs"]\n`,
-    },
-  })
-  const out = path.join(dir, 'run')
-  const r = await runExperiment(path.join(dir, 'crash.yaml'), out, { args: ['--platform', 'compose'] })
-  const log = path.join(out, 'logs', 'shop.log')
-  t.equal(r.code, 1, `an aborted run (stderr tail: ${r.stderr.slice(-1500)})`)
-  t.match(r.stderr, `run aborted: customer shop exited before it was ready; exit code 3; log: ${log}`)
-  t.equal(r.journal?.status, 'aborted')
-  t.match(fs.readFileSync(log, 'utf8'), /refusing to start \(FIXTURE_EXIT_AT_START=3\)/, 'its log is in the run folder')
-  t.same(projectResources(`outage-lab-${r.journal.runId}`), [], 'no container or network of the run is left')
-})
+t.test(
+  'a customer that crashes at start aborts a compose run with its name, exit code and log, and leaves nothing',
+  { skip: await composeSkip() },
+  async (t) => {
+    t.setTimeout(600_000)
+    const dir = t.testdir({
+      'crash.yaml': CRASH,
+      shop: {
+        'customer-app.mjs': fs.readFileSync(path.join(ROOT, 'test/fixtures/customer-app.mjs'), 'utf8'),
+        // On the lab's image: /app/node_modules holds the AWS SDK the app imports.
+        Dockerfile: `FROM ${IMAGE}\nCOPY customer-app.mjs /app/customer-app.mjs\nENTRYPOINT ["node", "/app/customer-app.mjs"]\n`,
+      },
+    })
+    const out = path.join(dir, 'run')
+    const r = await runExperiment(path.join(dir, 'crash.yaml'), out, { args: ['--platform', 'compose'] })
+    const log = path.join(out, 'logs', 'shop.log')
+    t.equal(r.code, 1, `an aborted run (stderr tail: ${r.stderr.slice(-1500)})`)
+    t.match(r.stderr, `run aborted: customer shop exited before it was ready; exit code 3; log: ${log}`)
+    t.equal(r.journal?.status, 'aborted')
+    t.match(fs.readFileSync(log, 'utf8'), /refusing to start \(FIXTURE_EXIT_AT_START=3\)/, 'its log is in the run folder')
+    t.same(projectResources(`outage-lab-${r.journal.runId}`), [], 'no container or network of the run is left')
+  },
+)
