@@ -13,8 +13,7 @@ import { procStatus, MiB } from './lib/procfs.js'
 import { machine, describeMachine, loadNow } from './lib/machine.js'
 import { table } from './lib/markdown.js'
 import { recordSection } from './lib/results.js'
-import { RUN_ID_ENV } from '../harness/platform/local/run-state.js'
-import { runIdPid } from '../harness/platform/local/cgroups.js'
+import { processesOfHarness } from '../harness/platform/local/run-state.js'
 import { PACKAGE_ROOT } from '../harness/platform/paths.js'
 
 const { values: args } = parseArgs({
@@ -59,16 +58,6 @@ function serviceOf(pid: number): string {
   const parts = pids.split('/').filter(Boolean)
   if (parts.length >= 3 && parts[parts.length - 3] === 'outage-lab') return parts[parts.length - 1]
   return (read(`/proc/${pid}/cmdline`) ?? '').split('\0')[1]?.replace(/.*dist\//, '') || `pid ${pid}`
-}
-
-function processesOfHarness(harnessPid: number): number[] {
-  const out: number[] = []
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    const marker = (read(`/proc/${entry}/environ`) ?? '').split('\0').find((v) => v.startsWith(`${RUN_ID_ENV}=`))
-    if (marker && runIdPid(marker.slice(RUN_ID_ENV.length + 1)) === harnessPid) out.push(Number(entry))
-  }
-  return out
 }
 
 function bytesUnder(dir: string): number {

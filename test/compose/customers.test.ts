@@ -5,8 +5,7 @@
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
-import { execFileSync } from 'node:child_process'
-import { composeSkip, IMAGE } from './skip.js'
+import { composeSkip, IMAGE, projectResources } from './skip.js'
 import { runExperiment } from '../helpers/cli-run.js'
 import { ROOT } from '../helpers/spawn.js'
 
@@ -36,12 +35,6 @@ method:
   - { type: action, name: pause-a-moment, at: 1s, provider: wait, args: { for: 1s } }
 `
 
-function projectResources(project: string): string[] {
-  const label = `label=com.docker.compose.project=${project}`
-  const lines = (args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean)
-  return [...lines(['ps', '-aq', '--filter', label]), ...lines(['network', 'ls', '-q', '--filter', label])]
-}
-
 t.test(
   'a customer that crashes at start aborts a compose run with its name, exit code and log, and leaves nothing',
   { skip: await composeSkip() },
@@ -62,6 +55,6 @@ t.test(
     t.match(r.stderr, `run aborted: customer shop exited before it was ready; exit code 3; log: ${log}`)
     t.equal(r.journal?.status, 'aborted')
     t.match(fs.readFileSync(log, 'utf8'), /refusing to start \(FIXTURE_EXIT_AT_START=3\)/, 'its log is in the run folder')
-    t.same(projectResources(`outage-lab-${r.journal.runId}`), [], 'no container or network of the run is left')
+    t.same(projectResources(`outage-lab-${r.journal.runId}`), { containers: [], networks: [] }, 'no container or network of the run is left')
   },
 )

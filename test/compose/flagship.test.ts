@@ -3,9 +3,8 @@
 // and leaves no container or network of its run behind.
 import t from 'tap'
 import path from 'node:path'
-import { execFileSync } from 'node:child_process'
 import { runExperiment, failedExpectations } from '../helpers/cli-run.js'
-import { composeSkip } from './skip.js'
+import { composeSkip, projectResources } from './skip.js'
 
 t.setTimeout(900_000)
 
@@ -19,7 +18,7 @@ t.test('the flagship on the compose backend holds its expect', { skip: await com
   t.equal(j.backend, 'compose')
   t.equal(j.threadLimitEnforcement, 'docker')
   t.same(j.cascade.map((c: any) => c.service).slice(0, 1), ['kinesis'], 'Kinesis breaks first')
-  const project = `label=com.docker.compose.project=outage-lab-${j.runId}`
-  t.same(execFileSync('docker', ['ps', '-aq', '--filter', project], { encoding: 'utf8' }).trim(), '', 'no container of the run is left')
-  t.same(execFileSync('docker', ['network', 'ls', '-q', '--filter', project], { encoding: 'utf8' }).trim(), '', 'no network of the run is left')
+  const left = projectResources(`outage-lab-${j.runId}`)
+  t.same(left.containers, [], 'no container of the run is left')
+  t.same(left.networks, [], 'no network of the run is left')
 })

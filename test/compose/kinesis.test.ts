@@ -4,24 +4,17 @@
 // shard-maps, a paced restart of the containers does; container faults behave like process faults;
 // and teardown leaves no container or network behind.
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
 import { KinesisClient, CreateStreamCommand, PutRecordsCommand, GetShardIteratorCommand, GetRecordsCommand } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { composePlatform, type StartedComposeTopology } from '../../harness/platform/compose/index.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
-import { composeSkip, IMAGE } from './skip.js'
+import { composeSkip, IMAGE, projectResources } from './skip.js'
 import { eventually } from '../helpers/eventually.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
 async function frontends(topo: StartedComposeTopology): Promise<any[]> {
   return (await topo.health()).filter((h) => h.name.startsWith('kinesis-frontend-')).map((h) => ({ name: h.name, status: h.status, ...(h.body ?? {}) }))
-}
-
-function projectResources(project: string): { containers: string[]; networks: string[] } {
-  const label = `label=com.docker.compose.project=${project}`
-  const lines = (args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean)
-  return { containers: lines(['ps', '-aq', '--filter', label]), networks: lines(['network', 'ls', '-q', '--filter', label]) }
 }
 
 // A front-end runs ~11 threads plus one per peer: with pids_limit 16, 3 members fit (13 threads)

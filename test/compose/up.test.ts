@@ -2,16 +2,9 @@
 // the local platform (scale, restart, status-page post, env, down), each run as a user types it.
 // `down` leaves no container or network of the run's compose project.
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
 import { request } from 'undici'
-import { composeSkip } from './skip.js'
+import { composeSkip, projectResources } from './skip.js'
 import { runCli, startUp } from '../helpers/cli-run.js'
-
-function projectResources(project: string): string[] {
-  const label = `label=com.docker.compose.project=${project}`
-  const lines = (args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean)
-  return [...lines(['ps', '-aq', '--filter', label]), ...lines(['network', 'ls', '-q', '--filter', label])]
-}
 
 t.test('outage-lab up --platform compose: a game day on containers through the control commands', { skip: await composeSkip() }, async (t) => {
   t.setTimeout(600_000)
@@ -61,10 +54,10 @@ t.test('outage-lab up --platform compose: a game day on containers through the c
   t.equal(env.code, 0, env.stderr)
   t.match(env.stdout, new RegExp(`^export AWS_ENDPOINT_URL_KINESIS='${e.kinesisEndpoint}'$`, 'm'), 'env points an SDK at the containers')
 
-  t.not(projectResources(project).length, 0, `the containers run under compose project ${project}`)
+  t.not(projectResources(project).containers.length, 0, `the containers run under compose project ${project}`)
   const down = await runCli(['down', ...file])
   t.equal(down.code, 0, down.stderr)
   t.not(await started.exited, null, 'up ended')
   t.match(started.stderr(), /stopped; nothing left running/)
-  t.same(projectResources(project), [], 'no container or network of the project is left')
+  t.same(projectResources(project), { containers: [], networks: [] }, 'no container or network of the project is left')
 })

@@ -14,7 +14,7 @@ import { runCli } from '../helpers/cli-run.js'
 import { eventually } from '../helpers/eventually.js'
 import { kinesisOutageSkip } from '../helpers/kinesis-outage.js'
 import { runIdPid } from '../../harness/platform/local/cgroups.js'
-import { RUN_ID_ENV } from '../../harness/platform/local/run-state.js'
+import { processesOfHarness } from '../../harness/platform/local/run-state.js'
 import { composeSkip } from '../compose/skip.js'
 
 const SHORT = `title: a short run stopped by a signal
@@ -45,18 +45,7 @@ const PIDS_PARENT = '/sys/fs/cgroup/pids/outage-lab'
 
 /** Processes carrying a run id of this harness pid, and that harness's runs' pids cgroups. */
 function leftoversOf(harnessPid: number): string[] {
-  const left: string[] = []
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    let env: string
-    try {
-      env = fs.readFileSync(`/proc/${entry}/environ`, 'latin1')
-    } catch {
-      continue
-    }
-    const id = env.split('\0').find((v) => v.startsWith(`${RUN_ID_ENV}=`))
-    if (id && runIdPid(id.slice(RUN_ID_ENV.length + 1)) === harnessPid) left.push(`process ${entry} of run ${id}`)
-  }
+  const left = processesOfHarness(harnessPid).map((pid) => `process ${pid}`)
   if (fs.existsSync(PIDS_PARENT)) for (const d of fs.readdirSync(PIDS_PARENT)) if (runIdPid(d) === harnessPid) left.push(`cgroup ${d}`)
   return left
 }

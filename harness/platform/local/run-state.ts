@@ -1,6 +1,7 @@
 // What the reaper needs to clean up after a harness that died without stopping its run: written
 // by the local backend on every change (atomically: a reaper never reads half a file).
 import fs from 'node:fs'
+import { runIdPid } from './cgroups.js'
 
 export interface RunState {
   runId: string
@@ -36,13 +37,33 @@ export function belongsToRun(pid: number, runId: string): boolean {
   }
 }
 
-/** Every process on the machine that carries this run's marker. */
-export function processesOfRun(runId: string): number[] {
-  const found: number[] = []
+/** Every live process that carries a run marker, with its run id. */
+function markedProcesses(): { pid: number; runId: string }[] {
+  const found: { pid: number; runId: string }[] = []
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
-    const pid = Number(entry)
-    if (pid !== process.pid && belongsToRun(pid, runId)) found.push(pid)
+    let environ: string
+    try {
+      environ = fs.readFileSync(`/proc/${entry}/environ`, 'latin1')
+    } catch {
+      continue
+    }
+    const marker = environ.split('\0').find((v) => v.startsWith(`${RUN_ID_ENV}=`))
+    if (marker) found.push({ pid: Number(entry), runId: marker.slice(RUN_ID_ENV.length + 1) })
   }
   return found
+}
+
+/** Every process on the machine that carries this run's marker. */
+export function processesOfRun(runId: string): number[] {
+  return markedProcesses()
+    .filter((p) => p.runId === runId && p.pid !== process.pid)
+    .map((p) => p.pid)
+}
+
+/** Every process carrying a run id of the harness with this pid (run ids name their harness: newRunId), whatever run it was. */
+export function processesOfHarness(harnessPid: number): number[] {
+  return markedProcesses()
+    .filter((p) => runIdPid(p.runId) === harnessPid)
+    .map((p) => p.pid)
 }
