@@ -5,11 +5,12 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
-import { KinesisClient, ListShardsCommand, GetShardIteratorCommand, GetRecordsCommand } from '@aws-sdk/client-kinesis'
+import { KinesisClient } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { AwsJson1_0Protocol, AwsQueryProtocol, AwsSmithyRpcV2CborProtocol } from '@aws-sdk/core/protocols'
 import type { FastifyInstance } from 'fastify'
 import { decodeRecord, type Datapoint } from '../../services/cloudwatch/datapoints.js'
+import { readWholeStream } from '../../harness/run/delivery.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
@@ -89,27 +90,16 @@ export function scratchDir(t: { teardown(fn: () => void): void }, name: string):
   return dir
 }
 
-/** Every datapoint of `namespace` on the metric stream (every shard from TRIM_HORIZON), as a consumer would decode it, read with the stock Kinesis client. */
+/** Every datapoint of `namespace` on the metric stream (every shard from TRIM_HORIZON, read as the harness reads a stream), decoded as a consumer does. */
 export async function datapointsOnStream(
   kinesis: { endpoint: string; region: string; credentials: typeof CREDENTIALS },
   stream: string,
   namespace: string,
 ): Promise<Datapoint[]> {
   const k = new KinesisClient({ endpoint: kinesis.endpoint, region: kinesis.region, credentials: kinesis.credentials, requestHandler: new NodeHttpHandler() })
-  const out: Datapoint[] = []
   try {
-    for (const shard of (await k.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? []) {
-      let iterator = (await k.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' })))
-        .ShardIterator
-      for (let page = 0; iterator && page < 1000; page++) {
-        const got = await k.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }))
-        for (const r of got.Records ?? []) out.push(...(decodeRecord(r.Data!)?.datapoints.filter((d) => d.namespace === namespace) ?? []))
-        if ((got.Records?.length ?? 0) === 0 && got.MillisBehindLatest === 0) break
-        iterator = got.NextShardIterator
-      }
-    }
+    return (await readWholeStream(k, stream)).flatMap((data) => decodeRecord(data)?.datapoints.filter((d) => d.namespace === namespace) ?? [])
   } finally {
     k.destroy()
   }
-  return out
 }
