@@ -36,6 +36,8 @@ interface ServiceSample {
   fds: number
   threads: number
   processes: number
+  /** The live heap after a full collection (GET /admin/memory?gc=full), at the base and near the end only. */
+  liveHeapBytes?: number
 }
 interface Sample {
   atS: number
@@ -79,8 +81,37 @@ function bytesUnder(dir: string): number {
   return n
 }
 
-function sample(harnessPid: number, startedMs: number, outDir: string): Sample {
+/** A lab service's own port and the run's admin token, from its environment (this bench runs as the run's user). */
+function adminOf(pid: number): { port: string; token: string } | undefined {
+  const env = Object.fromEntries((read(`/proc/${pid}/environ`) ?? '').split('\0').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+  return env.PORT && env.OUTAGE_LAB_ADMIN_TOKEN ? { port: env.PORT, token: env.OUTAGE_LAB_ADMIN_TOKEN } : undefined
+}
+
+/**
+ * The live heap of every lab service, read after /proc (a full collection shrinks what RSS shows):
+ * twice a soak, so the collections it forces do not shape the resident memory it measures.
+ */
+async function liveHeaps(s: Sample, pids: Map<number, string>): Promise<void> {
+  await Promise.all(
+    [...pids].map(async ([pid, name]) => {
+      const admin = adminOf(pid)
+      if (!admin || !s.services[name]) return
+      try {
+        const res = await fetch(`http://127.0.0.1:${admin.port}/admin/memory?gc=full`, {
+          headers: { authorization: `Bearer ${admin.token}` },
+          signal: AbortSignal.timeout(5_000),
+        })
+        if (res.ok) s.services[name].liveHeapBytes = (s.services[name].liveHeapBytes ?? 0) + ((await res.json()) as { heapUsedBytes: number }).heapUsedBytes
+      } catch {
+        // A service that does not answer has no live-heap figure in this sample.
+      }
+    }),
+  )
+}
+
+function sample(harnessPid: number, startedMs: number, outDir: string, pids: Map<number, string>): Sample {
   const services: Record<string, ServiceSample> = {}
+  pids.clear()
   for (const pid of processesOfHarness(harnessPid)) {
     const st = procStatus(pid)
     if (!st) continue
@@ -88,7 +119,9 @@ function sample(harnessPid: number, startedMs: number, outDir: string): Sample {
     try {
       fds = fs.readdirSync(`/proc/${pid}/fd`).length
     } catch {}
-    const s = (services[serviceOf(pid)] ??= { rssBytes: 0, fds: 0, threads: 0, processes: 0 })
+    const name = serviceOf(pid)
+    pids.set(pid, name)
+    const s = (services[name] ??= { rssBytes: 0, fds: 0, threads: 0, processes: 0 })
     s.rssBytes += st.rssBytes
     s.fds += fds
     s.threads += st.threads
@@ -122,13 +155,16 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => child.
 
 const startedMs = Date.now()
 const samples: Sample[] = []
+const pids = new Map<number, string>()
 let done = false
 void exited.then(() => (done = true))
 while (!done) {
   await Promise.race([new Promise((r) => setTimeout(r, EVERY_S * 1000)), exited])
   if (done) break
-  const s = sample(child.pid!, startedMs, outDir)
+  const s = sample(child.pid!, startedMs, outDir, pids)
   if (Object.keys(s.services).length) {
+    const isBase = !samples.some((b) => b.atS >= WARMUP_S) && s.atS >= WARMUP_S
+    if (isBase || s.atS >= MINUTES * 60 - 3 * EVERY_S) await liveHeaps(s, pids)
     samples.push(s)
     console.log(
       `  ${s.atS}s: ${Object.keys(s.services).length} services, harness RSS ${(s.harnessRssBytes / MiB).toFixed(0)} MiB, logs ${(s.disk.logs / MiB).toFixed(1)} MiB, data ${(s.disk.data / MiB).toFixed(1)} MiB`,
@@ -144,15 +180,23 @@ const last = samples[samples.length - 1]
 if (!base || !last || base === last) throw new Error(`too few samples (${samples.length}) to compare: give --minutes more than --warmup`)
 const names = Object.keys(base.services).sort()
 const pct = (a: number, b: number) => (a ? ((b - a) / a) * 100 : NaN)
+// The second half: V8 sizes each heap to its load over the first minutes; a leak keeps growing after.
+const middle = samples.find((s) => s.atS >= (base.atS + last.atS) / 2) ?? base
+const heapEnd = [...samples].reverse().find((s) => s !== base && Object.values(s.services).some((v) => v.liveHeapBytes !== undefined))
+const mib = (b: number | undefined) => (b === undefined ? '?' : (b / MiB).toFixed(1))
 const rows = names.map((n) => {
   const a = base.services[n]
   const b = last.services[n]
-  if (!b) return [n, (a.rssBytes / MiB).toFixed(1), 'gone', '', `${a.fds} -> gone`, '']
+  if (!b) return [n, (a.rssBytes / MiB).toFixed(1), 'gone', '', '', '', `${a.fds} -> gone`, '']
+  const mid = middle.services[n]
+  const h = heapEnd?.services[n]?.liveHeapBytes
   return [
     n,
     (a.rssBytes / MiB).toFixed(1),
     (b.rssBytes / MiB).toFixed(1),
     `${pct(a.rssBytes, b.rssBytes).toFixed(1)}%`,
+    mid ? `${pct(mid.rssBytes, b.rssBytes).toFixed(1)}%` : '?',
+    `${mib(a.liveHeapBytes)} -> ${mib(h)}${a.liveHeapBytes && h ? ` (${pct(a.liveHeapBytes, h) >= 0 ? '+' : ''}${pct(a.liveHeapBytes, h).toFixed(0)}%)` : ''}`,
     `${a.fds} -> ${b.fds}`,
     `${a.threads} -> ${b.threads}`,
   ]
@@ -166,7 +210,20 @@ const body = [
   '',
   `\`node dist/bench/soak.js --minutes ${MINUTES} --every ${EVERY_S} --warmup ${WARMUP_S}\`: \`outage-lab run bench/soak.yaml\` (the flagship's topology and steady workload, nothing injected) for ${MINUTES} min; the run exited ${code}. Compared: the sample at ${base.atS} s with the last, at ${last.atS} s (${samples.length} samples).`,
   '',
-  table(['service', 'RSS at base (MiB)', 'RSS at end (MiB)', 'growth', 'open fds', 'threads'], rows, ['l', 'r', 'r', 'r', 'r', 'r']),
+  table(
+    [
+      'service',
+      'RSS at base (MiB)',
+      'RSS at end (MiB)',
+      'growth',
+      `growth since ${middle.atS} s`,
+      `live heap after a full GC (MiB), ${base.atS} s -> ${heapEnd?.atS ?? '?'} s`,
+      'open fds',
+      'threads',
+    ],
+    rows,
+    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+  ),
   '',
   `**RSS growth under ${RSS_TARGET * 100}%: ${names.length - over.length} of ${names.length} services${over.length ? ` (over: ${over.join(', ')})` : ''}; descriptors flat (at most +2): ${names.length - fdGrowth.length} of ${names.length}${fdGrowth.length ? ` (grew: ${fdGrowth.join(', ')})` : ''}.**`,
   '',

@@ -222,7 +222,7 @@ export abstract class StartedTopologyBase<M extends MemberBase> implements Start
     return result
   }
 
-  /** Where a service's log is kept: the run folder's logs/, on every platform. */
+  /** Where a service's log is kept: the run folder's logs/, on every platform (at most two generations of SERVICE_LOG_MAX_BYTES). */
   logFileOf(name: string): string {
     return path.join(this.runDir, 'logs', `${name}.log`)
   }

@@ -39,3 +39,6 @@ export function writeSecretFile(file: string, text: string): void {
   }
   fs.renameSync(tmp, file)
 }
+
+/** Each service's log in a run folder keeps at most two generations of this size, on every platform. */
+export const SERVICE_LOG_MAX_BYTES = 8 * 1024 * 1024

@@ -9,6 +9,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { createDualServer } from './dual-server.js'
 import { FaultSet } from './faults.js'
 import { inboundFaults } from './inbound-faults.js'
+import { memoryReport } from './memory.js'
 import { servedRequests } from './served-requests.js'
 import { AwsError, AwsErrors, toAwsError } from './errors.js'
 import { answerError } from './protocols/errors.js'
@@ -163,6 +164,7 @@ export function createService(opts: ServiceOptions): Service {
   app.register(
     async (admin) => {
       admin.addHook('onRequest', adminGuard(opts.adminToken))
+      admin.get('/memory', async (req) => memoryReport({ fullGc: (req.query as { gc?: string }).gc === 'full' }))
       for (const [direction, set] of [
         ['inbound', inbound],
         ['outbound', outbound],

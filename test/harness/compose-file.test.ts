@@ -68,3 +68,15 @@ t.test("the run's internal credential goes to every lab container and to no cust
   t.equal(env('cloudwatch').AUTOSCALER_URL, 'http://autoscaler:8080', "CloudWatch's actions carry it to the autoscaler only")
   t.equal(env('eventbridge').AUTOSCALER_URL, 'http://autoscaler:8080', "EventBridge's deliveries carry it to the autoscaler only")
 })
+
+t.test("every container's log is bounded by the engine, customers' too: two files of 8 MiB", async (t) => {
+  const topo = systemTopology({
+    frontends: 2,
+    threadLimit: 20,
+    customers: [{ name: 'shop', image: 'shop:1', port: 3000, env: {}, readyTimeoutMs: 10_000 }] as never,
+  })
+  const p = plan(topo as ReturnType<typeof kinesisTopology>)
+  for (const [name, svc] of Object.entries(p.override.services)) {
+    t.same(svc.logging, { driver: 'json-file', options: { 'max-size': '8m', 'max-file': '2' } }, name)
+  }
+})

@@ -11,7 +11,7 @@
 import fs from 'node:fs'
 import { parse, stringify } from 'yaml'
 import { InvalidTopology } from '../../topology/errors.js'
-import { writeSecretFile } from '../paths.js'
+import { SERVICE_LOG_MAX_BYTES, writeSecretFile } from '../paths.js'
 import type { CustomerProgram, EnvSpec, FleetSpec, Topology } from '../../topology/model.js'
 
 /** Every service listens on this port inside its own container. */
@@ -48,6 +48,9 @@ export function internalUrl(service: string): string {
 export function fleetService(fleet: FleetSpec): string {
   return fleet.memberPrefix
 }
+
+/** The engine keeps each container's log for a game day of any length in two files, as the local platform's LogRetention does. */
+export const LOG_RETENTION = { logging: { driver: 'json-file', options: { 'max-size': `${SERVICE_LOG_MAX_BYTES / 1024 / 1024}m`, 'max-file': '2' } } }
 
 export interface ComposePlanOptions {
   runId: string
@@ -106,7 +109,7 @@ export function planCompose(topology: Topology, file: ComposeFileServices, opts:
   const profiles = new Set<string>()
   const scale: Record<string, number> = {}
   const cpu = opts.cpu ? { cgroup_parent: opts.cpu.cgroupParent, cpu_shares: opts.cpu.shares } : {}
-  const off = { ...(opts.healthchecks ? {} : { healthcheck: { disable: true } }), ...cpu }
+  const off = { ...(opts.healthchecks ? {} : { healthcheck: { disable: true } }), ...cpu, ...LOG_RETENTION }
 
   topology.services.forEach((s, i) => {
     const port = opts.hostPorts[s.name]
@@ -136,6 +139,7 @@ export function planCompose(topology: Topology, file: ComposeFileServices, opts:
       pids_limit: f.threadLimit,
       labels,
       ...cpu,
+      ...LOG_RETENTION,
       ...(healthSystem ? { restart: 'on-failure' } : {}),
     }
   })
@@ -167,6 +171,7 @@ export function customerService(
     init: true,
     extra_hosts: ['host.docker.internal:host-gateway'],
     ...cpu,
+    ...LOG_RETENTION,
   }
 }
 

@@ -11,6 +11,8 @@ export interface LocalContext extends PlatformContext {
   distDir?: string
   /** Run every service at this niceness (the launcher keeps its own); default: MEASURED_NICE when measured. */
   servicesNice?: number
+  /** Each service log's bound before it is rotated (two generations kept); default SERVICE_LOG_MAX_BYTES. */
+  logMaxBytes?: number
 }
 
 /**

@@ -16,6 +16,7 @@ import { registerMember } from '../membership.js'
 import { waitForHealth, type WaitOutcome } from '../readiness.js'
 import type { ThreadLimitEnforcement } from '../started.js'
 import { detectPidsCgroups, cleanStaleCgroups, RunCgroups, type PidsCgroups } from './cgroups.js'
+import { LogRetention } from './log-retention.js'
 import { ServiceProcess } from './process.js'
 import { writeRunState, RUN_ID_ENV } from './run-state.js'
 import type { LocalContext } from './index.js'
@@ -37,10 +38,12 @@ export class StartedLocalTopology extends StartedTopologyBase<LocalMember> {
   private readonly partitions = new Map<string, string[]>()
   private readonly stateFile: string
   private reaperPid?: number
+  private readonly logRetention: LogRetention
 
   constructor(topology: Topology, opts: LocalContext) {
     super(topology, opts)
     this.opts = opts
+    this.logRetention = new LogRetention(path.join(this.runDir, 'logs'), opts.logMaxBytes !== undefined ? { maxBytes: opts.logMaxBytes } : {})
     this.distDir = path.resolve(opts.distDir ?? path.join(PACKAGE_ROOT, 'dist'))
     this.stateFile = path.join(this.runDir, 'supervisor.json')
     const support: PidsCgroups = opts.osThreadLimit === false ? { kind: 'none', reason: 'cgroups disabled by the caller' } : detectPidsCgroups()
@@ -69,6 +72,7 @@ export class StartedLocalTopology extends StartedTopologyBase<LocalMember> {
     if (this.opts.reaper !== false && !fs.existsSync(this.reaperProgram())) throw new MissingProgram('reaper', this.reaperProgram())
     fs.mkdirSync(path.join(this.runDir, 'logs'), { recursive: true })
     fs.mkdirSync(path.join(this.runDir, 'data'), { recursive: true })
+    this.logRetention.start()
 
     // Every address is known before anything starts: services name each other in their env.
     const initial: { spec: ServiceSpec; fleet?: FleetSpec }[] = [...this.topology.services.map((spec) => ({ spec }))]
@@ -428,6 +432,7 @@ export class StartedLocalTopology extends StartedTopologyBase<LocalMember> {
   }
 
   protected async teardown(): Promise<void> {
+    this.logRetention.stop()
     // Dependents first: the endpoint, then the fleets, then back-ends, then metadata.
     let waves: string[][]
     try {

@@ -1,0 +1,28 @@
+// GET /admin/memory (kit/memory.ts): what a long game day's soak reads from every service.
+import t from 'tap'
+import { createService } from '../../services/kit/index.js'
+
+const TOKEN = 'kit-admin-token'
+
+t.test('a service reports its memory to the run token, and its live heap after a full collection', async (t) => {
+  const svc = createService({ name: 'probe', logger: false, adminToken: TOKEN })
+  let garbage: object[] = []
+  svc.app.post('/churn', async () => {
+    garbage = Array.from({ length: 200_000 }, (_, i) => ({ i }))
+    return { made: garbage.length }
+  })
+  t.teardown(() => svc.app.close())
+  const refused = await svc.app.inject({ method: 'GET', url: '/admin/memory' })
+  t.equal(refused.statusCode, 401, 'without the run token: refused')
+  await svc.app.inject({ method: 'POST', url: '/churn' })
+  garbage = []
+  const before = (await svc.app.inject({ method: 'GET', url: '/admin/memory', headers: { authorization: `Bearer ${TOKEN}` } })).json()
+  t.equal(before.fullGc, false)
+  t.ok(before.rssBytes > before.heapUsedBytes && before.heapLimitBytes > before.heapTotalBytes, 'resident memory holds the heap, the heap is under its limit')
+  const after = (await svc.app.inject({ method: 'GET', url: '/admin/memory?gc=full', headers: { authorization: `Bearer ${TOKEN}` } })).json()
+  t.equal(after.fullGc, true)
+  t.ok(
+    after.heapUsedBytes < before.heapUsedBytes - 4 * 1024 * 1024,
+    `the 200,000 dropped objects are collected (${before.heapUsedBytes} -> ${after.heapUsedBytes} bytes)`,
+  )
+})
