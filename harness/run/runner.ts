@@ -255,6 +255,8 @@ class Run {
 
   finish(): RunResult {
     this.run.settleOrigin()
+    // Everything is stopped by now: a signal in these two phases only decides what gets written.
+    this.progress.phase('analysis')
     const journal = assembleJournal({
       exp: this.exp,
       platform: this.platform,
@@ -270,6 +272,7 @@ class Run {
       failure: this.failure,
       runId: this.runId,
     })
+    this.progress.phase('report')
     writeOutputs(this.outDir, journal)
     this.progress.done(journal, this.outDir)
     const met = journal.expectations.every((x) => x.met)

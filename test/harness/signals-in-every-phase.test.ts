@@ -1,9 +1,10 @@
 // Nothing outlives a run, whatever the phase it is stopped in and however: `outage-lab run` is sent
 // SIGINT, SIGTERM or SIGKILL as each phase begins (2 s into the boot; seed, steady-state-before, method,
-// rollbacks, steady-state-after, teardown). Afterwards no process carries a run id of that
-// harness and no pids cgroup of its runs is left; INT and TERM still write the journal (status
-// interrupted, exit 130 / 143; in the teardown the run is over: completed, exit 0).
-// The analysis and the report are synchronous: a signal there is handled once they are written.
+// rollbacks, steady-state-after, teardown, analysis, report). Afterwards no process carries a run id
+// of that harness and no pids cgroup of its runs is left; INT and TERM still write the journal
+// (status interrupted, exit 130 / 143; from the teardown on the run is over: it keeps its verdict).
+// The analysis and the report are synchronous: INT and TERM there are handled once they are
+// written; a KILL there leaves a run folder without them, and nothing running.
 // On compose (where an engine answers) one signal per kind, in boot, method and steady-state-after:
 // no container or network of the run's project is left.
 import t from 'tap'
@@ -39,7 +40,9 @@ rollbacks:
   - { type: action, name: rest, provider: wait, args: { for: 1s } }
 `
 
-const PHASES = ['boot', 'seed', 'steady-state-before', 'method', 'rollbacks', 'steady-state-after', 'teardown'] as const
+const PHASES = ['boot', 'seed', 'steady-state-before', 'method', 'rollbacks', 'steady-state-after', 'teardown', 'analysis', 'report'] as const
+/** Phases after the run ended: a signal there leaves the run's own verdict. */
+const OVER = new Set<string>(['teardown', 'analysis', 'report'])
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGKILL'] as const
 const PIDS_PARENT = '/sys/fs/cgroup/pids/outage-lab'
 
@@ -91,11 +94,11 @@ async function stopIn(t: Tap.Test, dir: string, phase: string, signal: (typeof S
   const journalFile = path.join(out, 'journal.json')
   t.ok(fs.existsSync(journalFile), `${signal} in ${phase}: the journal is written`)
   const status = fs.existsSync(journalFile) ? JSON.parse(fs.readFileSync(journalFile, 'utf8')).status : undefined
-  if (phase === 'teardown') {
+  if (OVER.has(phase)) {
     // The run was over: it ends as it ended (completed; failed where a starved machine broke the
     // steady state before the method), its verdict its exit code.
-    t.ok(status === 'completed' || status === 'failed', `${signal} in teardown: the run ended as it was (${status})`)
-    t.equal(r.code, status === 'completed' ? 0 : 1, `${signal} in teardown: exits with the run's verdict`)
+    t.ok(status === 'completed' || status === 'failed', `${signal} in ${phase}: the run ended as it was (${status})`)
+    t.equal(r.code, status === 'completed' ? 0 : 1, `${signal} in ${phase}: exits with the run's verdict`)
   } else {
     t.equal(status, 'interrupted', `${signal} in ${phase}: status interrupted`)
     t.equal(r.code, signal === 'SIGINT' ? 130 : 143, `${signal} exits ${signal === 'SIGINT' ? 130 : 143}`)
