@@ -20,7 +20,7 @@ import type {
   RecoveryVerdict,
   ServiceResult,
   SteadyStateResult,
-  TimelineRow,
+  TimelineRows,
 } from './journal.js'
 import { SeriesIndex } from './series.js'
 import { evaluateMethodProbes } from './steady-state.js'
@@ -28,7 +28,7 @@ import { evaluateMethodProbes } from './steady-state.js'
 export interface AnalysisInput {
   experiment: Experiment
   /** Rows of timeline.jsonl, or an index of them already built (the runner reuses one). */
-  timeline: readonly TimelineRow[] | SeriesIndex
+  timeline: TimelineRows | SeriesIndex
   events: readonly JournalEvent[]
   /** The end of the observation (default: the last sample of the timeline). */
   endMs?: number
@@ -91,7 +91,7 @@ export function analyzeRun(input: AnalysisInput): Analysis {
 }
 
 /** A journal with its analysis redone on its timeline (`outage-lab report` on an old run). */
-export function reanalyze(journal: Journal, timeline: readonly TimelineRow[] | SeriesIndex): Journal {
+export function reanalyze(journal: Journal, timeline: TimelineRows | SeriesIndex): Journal {
   const a = analyzeRun({ experiment: journal.experiment, timeline, events: journal.events, steadyStateAfter: journal.steadyState?.after })
   return {
     ...journal,

@@ -19,6 +19,11 @@ export interface TimelineRow {
   atMs: number
 }
 
+/** The rows of a timeline in the order they were written: an array, or the runner's columnar store. */
+export interface TimelineRows extends Iterable<TimelineRow> {
+  readonly length: number
+}
+
 /**
  * What happened, in order. Kinds the analysis reads:
  * - `action-start` / `action-end`: detail `{ name, provider, phase: 'method'|'rollbacks', ok?, error? }`

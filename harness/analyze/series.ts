@@ -46,10 +46,12 @@ export class SeriesIndex {
   readonly endMs: number
   readonly startMs: number
 
-  constructor(rows: readonly TimelineRow[]) {
+  /** keep: which rows to index (every one by default). */
+  constructor(rows: Iterable<TimelineRow>, keep?: (r: TimelineRow) => boolean) {
     let end = Number.NEGATIVE_INFINITY
     let start = Number.POSITIVE_INFINITY
     for (const r of rows) {
+      if (keep && !keep(r)) continue
       let m = this.#by.get(r.service)
       if (!m) this.#by.set(r.service, (m = new Map()))
       let pts = m.get(r.metric)

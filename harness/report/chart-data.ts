@@ -2,7 +2,7 @@
 // resampled onto one shared time grid (so every chart has the same x axis and the page stays small:
 // at most MAX_POINTS per series, whatever the run's length). Pure: a function of the journal and
 // the timeline, like the rest of the report.
-import type { Journal, TimelineRow } from '../analyze/journal.js'
+import type { Journal, TimelineRows } from '../analyze/journal.js'
 import { SeriesIndex, parseSeries, type Point } from '../analyze/series.js'
 import { SERVICES } from '../experiment/types.js'
 
@@ -99,7 +99,7 @@ export interface Grid {
 const sane = (t: number) => Number.isFinite(t) && Math.abs(t) < SANE_MS
 
 /** The span the timeline covers (placeholder times left out). */
-export function timelineSpan(rows: readonly TimelineRow[]): { startMs: number; endMs: number } | null {
+export function timelineSpan(rows: TimelineRows): { startMs: number; endMs: number } | null {
   let startMs = Infinity
   let endMs = -Infinity
   for (const r of rows) {
@@ -178,8 +178,8 @@ export class RunSeries {
   readonly grid: Grid
   readonly frontends: string[]
 
-  constructor(rows: readonly TimelineRow[], grid: Grid) {
-    this.index = new SeriesIndex(rows.filter((r) => sane(r.atMs)))
+  constructor(rows: TimelineRows, grid: Grid) {
+    this.index = new SeriesIndex(rows, (r) => sane(r.atMs))
     this.grid = grid
     this.times = gridTimes(grid)
     this.frontends = this.index
@@ -468,7 +468,7 @@ export const PANELS: PanelSpec[] = [
 ]
 
 /** The charts of one run's report. */
-export function buildCharts(j: Journal, rows: readonly TimelineRow[]): ChartsData {
+export function buildCharts(j: Journal, rows: TimelineRows): ChartsData {
   const rs = new RunSeries(rows, gridFor(timelineSpan(rows)))
   const all = extractSeries(j, rs)
   const manyFrontends = rs.frontends.length > 16

@@ -2,7 +2,7 @@
 // run, impact per service as a matrix (runs as columns), every impact window on one time axis, and
 // the report's charts with the runs overlaid (one colour per run). A function of the runs' journals
 // and timelines, like report.html.
-import type { Journal, TimelineRow } from '../analyze/journal.js'
+import type { Journal, TimelineRows } from '../analyze/journal.js'
 import { servicesOfRuns } from '../analyze/customers.js'
 import {
   ALARM_STATES,
@@ -23,7 +23,7 @@ export interface CompareRun {
   /** Where the run came from (the experiment file of a suite, the folder given to compare). */
   source: string
   journal?: Journal
-  rows: readonly TimelineRow[]
+  rows: TimelineRows
   /** The run's exit code, when the suite ran it. */
   exitCode?: number
 }
@@ -178,10 +178,17 @@ function matrix(runs: CompareRun[]): string {
 <p class="legend">${(['down', 'recovered', 'healthy'] as const).map((k) => `<span><i style="background:${IMPACT_STYLE[k].fill};border-color:${IMPACT_STYLE[k].stroke}"></i>${IMPACT_STYLE[k].text}</span>`).join(' ')} <span>cells: impact duration (difference to run A), onset → recovery, in seconds from the start of the method</span></p>`
 }
 
+/** The last sane time of a run's rows (0 when none); a loop, as a long run has more rows than a call takes arguments. */
+function lastAtMs(rows: TimelineRows): number {
+  let end = 0
+  for (const x of rows) if (Math.abs(x.atMs) < 1e8 && x.atMs > end) end = x.atMs
+  return end
+}
+
 /** Every impact window on one axis: per service, one bar per run from onset to recovery (or the end). */
 function impactWindows(runs: CompareRun[]): string {
   const services = servicesOfRuns(runs.map((r) => r.journal))
-  const ends = runs.map((r) => (r.journal ? Math.max(0, ...r.rows.map((x) => (Math.abs(x.atMs) < 1e8 ? x.atMs : 0))) : 0))
+  const ends = runs.map((r) => (r.journal ? lastAtMs(r.rows) : 0))
   const maxMs = Math.max(10_000, ...ends)
   const W = 1180
   const L = 110

@@ -5,7 +5,7 @@
 // timeline mapped onto this run beside what the run measured. One file, nothing fetched to view
 // it, and a function of journal.json and timeline.jsonl only (`outage-lab report` re-renders it).
 import { lagSentence } from '../analyze/observation.js'
-import type { Journal, SteadyStateResult, TimelineRow } from '../analyze/journal.js'
+import type { Journal, SteadyStateResult, TimelineRows } from '../analyze/journal.js'
 import { buildCharts } from './chart-data.js'
 import { cascadeGraph } from './cascade-graph.js'
 import { escHtml as esc, sec, pct, ms, score, delta, toleranceText, probeValue } from './format.js'
@@ -167,7 +167,7 @@ function eventLog(j: Journal): string {
   return `<details><summary>Every event of the run (${rows.length})</summary><table id="events">${rows.join('')}</table></details>`
 }
 
-export function reportHtml(j: Journal, rows: readonly TimelineRow[]): string {
+export function reportHtml(j: Journal, rows: TimelineRows): string {
   const charts = buildCharts(j, rows)
   const published = publishedTimeline(j, rows)
   const aborted = (j as { error?: string }).error

@@ -6,7 +6,7 @@
 // addition; what follows in the run (members learning of the new peers within `learnDelay`, then
 // every front-end crossing the limit) is what followed 03:47 in 2020 ("as the fleet learned of the
 // new servers"). 02:44 therefore maps before the trigger.
-import type { Journal, TimelineRow } from '../analyze/journal.js'
+import type { Journal, TimelineRows } from '../analyze/journal.js'
 import { SeriesIndex, parseSeries } from '../analyze/series.js'
 
 export const ANCHOR_PST = '03:47'
@@ -131,11 +131,11 @@ function alarmsBackMs(index: SeriesIndex, afterMs: number): number | null {
   return last
 }
 
-export function publishedTimeline(j: Journal, rows: readonly TimelineRow[], anchor = ANCHOR_PST): PublishedTimeline {
+export function publishedTimeline(j: Journal, rows: TimelineRows, anchor = ANCHOR_PST): PublishedTimeline {
   const timeScale = j.experiment?.timeScale ?? 10
   const trigger = triggerOf(j)
   const triggerMs = trigger?.atMs ?? 0
-  const index = new SeriesIndex(rows.filter((r) => Math.abs(r.atMs) < SANE_MS))
+  const index = new SeriesIndex(rows, (r) => Math.abs(r.atMs) < SANE_MS)
   const fe = frontendFacts(index, triggerMs)
   const svc = (name: string) => j.services?.[name]
   const onset = (name: string): Measured[] => {

@@ -2,7 +2,7 @@
 // the steady state, the 2020 timeline on this run's scale and the fidelity checks. Plain
 // GitHub-flavoured markdown (tables, no HTML), so it reads the same in a terminal and on GitHub.
 import path from 'node:path'
-import type { Journal, TimelineRow } from '../analyze/journal.js'
+import type { Journal, TimelineRows } from '../analyze/journal.js'
 import { readTimeline } from '../observe/timeline.js'
 import { sec, pct, ms, score, delta, escCell as esc, toleranceText, probeValue } from './format.js'
 import { publishedTimeline, triggerOf } from './published.js'
@@ -40,7 +40,7 @@ export function cascadeTable(j: Journal): string[] {
 }
 
 /** `rows`: the run's timeline (read from outDir/timeline.jsonl when not given) for the 2020 timeline's measured moments. */
-export function summaryMarkdown(j: Journal, outDir?: string, rows?: readonly TimelineRow[]): string {
+export function summaryMarkdown(j: Journal, outDir?: string, rows?: TimelineRows): string {
   const lines: string[] = []
   lines.push(`# ${j.title}`, '')
   lines.push(verdictLine(j), '')

@@ -74,8 +74,9 @@ export async function reportCommand(dir: string): Promise<number> {
     return EXIT.badInput
   }
   const runDir = dir.endsWith('.json') ? path.dirname(dir) : dir
-  writeFileDurably(path.join(runDir, 'summary.md'), summaryMarkdown(j, runDir))
-  writeFileDurably(path.join(runDir, 'report.html'), reportHtml(j, readTimeline(path.join(runDir, 'timeline.jsonl'))))
+  const rows = readTimeline(path.join(runDir, 'timeline.jsonl'))
+  writeFileDurably(path.join(runDir, 'summary.md'), summaryMarkdown(j, runDir, rows))
+  writeFileDurably(path.join(runDir, 'report.html'), reportHtml(j, rows))
   process.stdout.write(`${verdictLine(j).replace(/\*\*/g, '')}\nreport: ${path.join(runDir, 'report.html')}\n`)
   return EXIT.ok
 }

@@ -5,7 +5,7 @@ import type { Experiment } from '../experiment/index.js'
 import { servicesOf } from '../analyze/index.js'
 import type { PlatformName } from '../platform/registry.js'
 import type { StartedTopology } from '../platform/started.js'
-import type { TimelineRow } from '../observe/timeline.js'
+import type { TimelineRows } from '../observe/timeline.js'
 import type { ClientRecorder } from '../workload/recorder.js'
 
 export interface RunRecord {
@@ -18,7 +18,7 @@ export interface RunRecord {
   steadyBefore: SteadyStateResult
   steadyAfter: SteadyStateResult
   events: JournalEvent[]
-  timeline: TimelineRow[]
+  timeline: TimelineRows
   recorder: ClientRecorder
   failure?: Error
   /** The run's id on its platform (its processes carry it), also when the boot failed. */

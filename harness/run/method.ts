@@ -5,11 +5,11 @@
 import { evaluateProbe, SeriesIndex } from '../analyze/index.js'
 import type { Action, Experiment, Probe } from '../experiment/index.js'
 import type { ActionContext } from '../faults/index.js'
-import type { TimelineRow } from '../observe/timeline.js'
+import type { TimelineRows } from '../observe/timeline.js'
 import { runAction } from './activity.js'
 import type { RunContext } from './context.js'
 
-export async function runMethod(run: RunContext, exp: Experiment, timeline: TimelineRow[], ctx: () => ActionContext): Promise<void> {
+export async function runMethod(run: RunContext, exp: Experiment, timeline: TimelineRows, ctx: () => ActionContext): Promise<void> {
   const pending = new Set<Promise<unknown>>()
   const timers: NodeJS.Timeout[] = []
   for (const activity of exp.method) {

@@ -3,7 +3,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Experiment } from '../experiment/types.js'
-import type { Journal } from '../analyze/journal.js'
+import type { Journal, TimelineRows } from '../analyze/journal.js'
 import { summaryMarkdown } from '../report/summary.js'
 import { reportHtml } from '../report/html.js'
 import { readTimeline } from '../observe/timeline.js'
@@ -40,8 +40,10 @@ export function writeFileDurably(file: string, content: string): void {
   fs.renameSync(tmp, file)
 }
 
-export function writeOutputs(outDir: string, journal: Journal): void {
+/** rows: the run's timeline when the caller holds it (the runner), else read once from outDir. */
+export function writeOutputs(outDir: string, journal: Journal, rows?: TimelineRows): void {
   writeFileDurably(path.join(outDir, 'journal.json'), JSON.stringify(journal, null, 2) + '\n')
-  writeFileDurably(path.join(outDir, 'summary.md'), summaryMarkdown(journal, outDir))
-  writeFileDurably(path.join(outDir, 'report.html'), reportHtml(journal, readTimeline(path.join(outDir, 'timeline.jsonl'))))
+  const timeline = rows ?? readTimeline(path.join(outDir, 'timeline.jsonl'))
+  writeFileDurably(path.join(outDir, 'summary.md'), summaryMarkdown(journal, outDir, timeline))
+  writeFileDurably(path.join(outDir, 'report.html'), reportHtml(journal, timeline))
 }

@@ -273,7 +273,7 @@ class Run {
       runId: this.runId,
     })
     this.progress.phase('report')
-    writeOutputs(this.outDir, journal)
+    writeOutputs(this.outDir, journal, this.timeline.kept)
     this.progress.done(journal, this.outDir)
     const met = journal.expectations.every((x) => x.met)
     const exitCode = this.status === 'interrupted' ? EXIT.interrupted : this.status === 'completed' && met ? EXIT.ok : EXIT.expectationFailed
