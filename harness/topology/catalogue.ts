@@ -3,7 +3,7 @@
 // imports it from here (services get theirs from services/kit/outage-facts.ts, re-exported below).
 // Everything else is derived: the topology's dependsOn (system.ts), the validator's "needs"
 // (experiment/schema.ts) and the cascade's causes (analyze/cascade.ts) all read DEPENDENCIES.
-export { THREAD_LIMIT_ENFORCEMENTS, EXIT_REMOVED_FROM_FLEET, type ThreadLimitEnforcement } from '../../services/kit/outage-facts.js'
+export { THREAD_LIMIT_ENFORCEMENTS, EXIT_REMOVED_FROM_FLEET, KINESIS_RETENTION_HOURS, type ThreadLimitEnforcement } from '../../services/kit/outage-facts.js'
 
 // --- services ---------------------------------------------------------------------------------
 

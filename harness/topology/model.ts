@@ -273,7 +273,12 @@ export interface KinesisTopologyOptions {
   partitionedFleets?: { name: string; frontends: number; threadLimit: number }[]
   /** More keys every service accepts besides the lab's own (customers', a shell's), each counted under its own caller label. */
   callers?: readonly AccessKey[]
+  /** The back-ends trim records older than this (SHARD_RETENTION_MS; absent: their default, 24 h). */
+  shardRetentionMs?: number
 }
+
+/** The least retention a back-end takes (SHARD_RETENTION_MS's minimum). */
+export const MIN_SHARD_RETENTION_MS = 1_000
 
 const ENTRY = {
   metadata: 'services/kinesis/metadata/main.js',
@@ -295,6 +300,7 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
   int(seed, 'seed', 0)
   const removeAfter = opts.removeUnhealthyAfterMs ?? 0
   int(removeAfter, 'removeUnhealthyAfterMs', 0)
+  if (opts.shardRetentionMs !== undefined) int(opts.shardRetentionMs, 'shardRetentionMs', MIN_SHARD_RETENTION_MS)
   if (!BOOTSTRAPS.includes(bootstrap)) throw new InvalidTopology('bootstrap', 'peers or metadata', bootstrap)
 
   const common: EnvSpec = {
@@ -341,7 +347,13 @@ export function kinesisTopology(opts: KinesisTopologyOptions): Topology {
       name,
       kind: 'kinesis-backend',
       entry: ENTRY.backend,
-      env: { ...common, BACKEND_ID: `backend-${i + 1}`, METADATA_URL: metadataUrl, ITERATOR_SECRET: { secret: 'iterator' } },
+      env: {
+        ...common,
+        BACKEND_ID: `backend-${i + 1}`,
+        METADATA_URL: metadataUrl,
+        ITERATOR_SECRET: { secret: 'iterator' },
+        ...(opts.shardRetentionMs !== undefined ? { SHARD_RETENTION_MS: String(opts.shardRetentionMs) } : {}),
+      },
       dependsOn: [METADATA_SERVICE],
       readiness,
     })),

@@ -11,3 +11,9 @@ export type ThreadLimitEnforcement = (typeof THREAD_LIMIT_ENFORCEMENTS)[number]
  * did in 2020.
  */
 export const EXIT_REMOVED_FROM_FLEET = 75
+
+/**
+ * How long Kinesis keeps a stream's records by default (DescribeStream's RetentionPeriodHours): the
+ * back-ends trim their shard logs to it, compressed by the run's time scale.
+ */
+export const KINESIS_RETENTION_HOURS = 24

@@ -41,6 +41,13 @@ export function buildApp(deps: BackendDeps): FastifyInstance {
   const { app } = svc
   const metrics = backendMetrics(svc.metrics, store)
   store.observeCommits(metrics.commit)
+  store.observeTrims({
+    trimmed: (r) => {
+      metrics.trim(r)
+      app.log.debug(r, 'shard log trimmed')
+    },
+    failed: (err) => app.log.error({ err }, 'shard log trim failed; the log is kept whole and tried again at the next trim'),
+  })
   const reader = new ShardReader(store, new IteratorCodec(deps.iteratorSecret, { now, ttlMs: deps.iteratorTtlMs }), now)
 
   // Plain JSON.parse: the bodies are large batches from our own front-ends, and the prototype-
@@ -61,6 +68,7 @@ export function buildApp(deps: BackendDeps): FastifyInstance {
     backend: deps.id,
     registered: registration?.registered ?? false,
     shards: store.shardCount(),
+    retentionMs: store.retentionMs,
   }))
 
   if (deps.metadataUrl) {

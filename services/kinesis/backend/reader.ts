@@ -102,13 +102,14 @@ export class ShardReader {
     const start = log.indexFrom(from.ms, from.sub, pos.inclusive)
     const records = await log.read(start, limit, GET_RECORDS_MAX_BYTES)
     if (records.length === 0) return { records, nextShardIterator: this.#codec.issue(pos), millisBehindLatest: 0 }
-    const lastIndex = start + records.length - 1
-    const newest = log.count - 1
+    // By the records, not by index: a trim during the read may have shifted the index.
     const last = records[records.length - 1]
+    const newest = log.count - 1
+    const behind = newest >= 0 && log.sequenceAt(newest) !== last.sequenceNumber
     return {
       records,
       nextShardIterator: this.#codec.issue({ ...pos, sequenceNumber: last.sequenceNumber, inclusive: false }),
-      millisBehindLatest: lastIndex < newest ? Math.max(0, log.arrivalAt(newest) - log.arrivalAt(lastIndex)) : 0,
+      millisBehindLatest: behind ? Math.max(0, log.arrivalAt(newest) - last.approximateArrivalTimestampMs) : 0,
     }
   }
 }

@@ -9,7 +9,16 @@
 // The index keeps, per record, its sequence-number parts, file offset and frame size (32 bytes a
 // record); the data stays in the file (and the page cache), read back with one positioned read per
 // GetRecords since a shard's records are contiguous.
+//
+// Retention: trimBefore() drops the records that arrived before a time by compaction, as Kinesis
+// drops records older than the stream's retention. The retained tail is copied to <file>.compact,
+// fsynced and renamed over the log; the file handle and the index then change in one synchronous
+// step, so a reader sees either the old file with the old offsets or the new one with the new.
+// Appends go on while the bulk is copied (the old file only grows past it); for the last step (the
+// bytes appended meanwhile, fsync, rename, swap) compaction takes the group commit's turn, and
+// appends queue until it is done.
 import fs from 'node:fs/promises'
+import { constants as fsConstants } from 'node:fs'
 import path from 'node:path'
 import { AwsErrors } from '../../kit/index.js'
 import { FIXED_PAYLOAD_BYTES, HEADER_BYTES, checkFrame, frameBound, readFrame, writeFrame } from './frame.js'
@@ -43,6 +52,18 @@ export interface RecoveryReport {
   reason?: string
 }
 
+export interface TrimReport {
+  file: string
+  records: number
+  /** Bytes the log file shrank by. */
+  bytes: number
+  /** Bytes copied to the compacted file (the retained tail). */
+  retainedBytes: number
+  seconds: number
+  /** Of which appends waited: the last step, with the group commit held. */
+  heldSeconds: number
+}
+
 export interface ShardLogOptions {
   now?: () => number
   onCommit?: (report: CommitReport) => void
@@ -54,28 +75,43 @@ interface PendingAppend {
   reject: (err: Error) => void
 }
 
+/** An open file and the reads using it: a file replaced by compaction closes after its last read. */
+interface Handle {
+  fh: fs.FileHandle
+  reads: number
+  retired: boolean
+}
+
 const SCAN_CHUNK_BYTES = 4 * 1024 * 1024
+const COPY_CHUNK_BYTES = 4 * 1024 * 1024
+const MIN_INDEX_CAPACITY = 1024
+export const COMPACT_SUFFIX = '.compact'
+const COMPACT_FLAGS = fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_TRUNC | fsConstants.O_APPEND
 
 export class ShardLog {
   readonly file: string
   readonly shardIndex: number
   readonly prefix: string
-  #fh: fs.FileHandle
+  #handle: Handle
   #now: () => number
   #onCommit?: (report: CommitReport) => void
   /** File size covered by fsync: where the next group goes. */
   #end = 0
   #count = 0
-  #ms = new Float64Array(1024)
-  #sub = new Float64Array(1024)
-  #offset = new Float64Array(1024)
-  #size = new Uint32Array(1024)
+  #ms = new Float64Array(MIN_INDEX_CAPACITY)
+  #sub = new Float64Array(MIN_INDEX_CAPACITY)
+  #offset = new Float64Array(MIN_INDEX_CAPACITY)
+  #size = new Uint32Array(MIN_INDEX_CAPACITY)
   /** The last sequence number handed out (also to a group whose write failed: never reused). */
   #lastMs = 0
   #lastSub = -1
   #pending: PendingAppend[] = []
   /** Set from the first queued append until the queue is empty again. */
   #draining: Promise<void> | undefined
+  /** Set while a compaction runs (one at a time). */
+  #compacting: Promise<TrimReport | undefined> | undefined
+  /** Set for a compaction's last step: no new group starts, appends wait in #pending. */
+  #holdGroups = false
   #broken: Error | undefined
   #closed = false
 
@@ -83,7 +119,7 @@ export class ShardLog {
     this.file = file
     this.shardIndex = shardIndex
     this.prefix = sequencePrefix(shardIndex)
-    this.#fh = fh
+    this.#handle = { fh, reads: 0, retired: false }
     this.#now = opts.now ?? Date.now
     this.#onCommit = opts.onCommit
   }
@@ -98,6 +134,8 @@ export class ShardLog {
       await fs.mkdir(path.dirname(file), { recursive: true })
       created = true
     }
+    // The copy of a compaction a crash interrupted before its rename: the log is still whole.
+    await fs.rm(file + COMPACT_SUFFIX, { force: true })
     const fh = await fs.open(file, 'a+')
     const log = new ShardLog(file, shardIndex, fh, opts)
     if (created) {
@@ -113,15 +151,25 @@ export class ShardLog {
     return this.#count
   }
 
+  /** Bytes of the log file (all of them covered by fsync). */
+  get bytes(): number {
+    return this.#end
+  }
+
   /** Appends in order; resolves with their sequence numbers once they are on disk. */
   append(records: AppendRecord[]): Promise<string[]> {
     if (this.#broken) return Promise.reject(this.#broken)
     if (this.#closed) return Promise.reject(AwsErrors.ServiceUnavailable(`shard log ${this.file} is closed`))
     return new Promise((resolve, reject) => {
       this.#pending.push({ records, resolve, reject })
-      // setImmediate, not at once: requests parsed in the same I/O turn join the first group.
-      this.#draining ??= new Promise<void>((done) => setImmediate(() => void this.#drain().then(done)))
+      this.#kick()
     })
+  }
+
+  #kick(): void {
+    if (this.#draining || this.#holdGroups || this.#pending.length === 0) return
+    // setImmediate, not at once: requests parsed in the same I/O turn join the first group.
+    this.#draining = new Promise<void>((done) => setImmediate(() => void this.#drain().then(done)))
   }
 
   // --- reading -------------------------------------------------------------------------------
@@ -173,12 +221,21 @@ export class ShardLog {
     if (end <= start) return []
     const from = this.#offset[start]
     const length = this.#offset[end - 1] + this.#size[end - 1] - from
+    // Taken with the offsets, in the same turn: a compaction may swap file and offsets meanwhile,
+    // and these offsets hold in this file.
+    const handle = this.#handle
+    handle.reads++
     const buf = Buffer.allocUnsafe(length)
-    let got = 0
-    while (got < length) {
-      const { bytesRead } = await this.#fh.read(buf, got, length - got, from + got)
-      if (bytesRead === 0) throw AwsErrors.InternalFailure(`shard log ${this.file} is shorter than its index`)
-      got += bytesRead
+    try {
+      let got = 0
+      while (got < length) {
+        const { bytesRead } = await handle.fh.read(buf, got, length - got, from + got)
+        if (bytesRead === 0) throw AwsErrors.InternalFailure(`shard log ${this.file} is shorter than its index`)
+        got += bytesRead
+      }
+    } finally {
+      handle.reads--
+      if (handle.retired && handle.reads === 0) void handle.fh.close().catch(() => undefined)
     }
     const out: StoredRecord[] = new Array(end - start)
     let off = 0
@@ -193,15 +250,117 @@ export class ShardLog {
   /** Waits for queued appends, then closes the file. */
   async close(): Promise<void> {
     this.#closed = true
-    while (this.#draining) await this.#draining
-    await this.#fh.close()
+    while (this.#draining || this.#compacting) await (this.#draining ?? this.#compacting?.catch(() => undefined))
+    this.#handle.retired = true
+    if (this.#handle.reads === 0) await this.#handle.fh.close()
+  }
+
+  // --- retention -------------------------------------------------------------------------------
+
+  /**
+   * Drops every record that arrived before cutoffMs, rewriting the log without them. Undefined
+   * when nothing was old enough (or the log is closed). Sequence numbers go on from the last one
+   * handed out, even when every record went.
+   */
+  trimBefore(cutoffMs: number): Promise<TrimReport | undefined> {
+    if (this.#closed || this.#broken || this.#count === 0 || this.#ms[0] >= cutoffMs) return Promise.resolve(undefined)
+    if (this.#compacting)
+      return this.#compacting.then(
+        () => this.trimBefore(cutoffMs),
+        () => this.trimBefore(cutoffMs),
+      )
+    const compacting = this.#compact(cutoffMs).finally(() => {
+      this.#compacting = undefined
+      this.#holdGroups = false
+      this.#kick()
+    })
+    this.#compacting = compacting
+    return compacting
+  }
+
+  async #compact(cutoffMs: number): Promise<TrimReport | undefined> {
+    const t0 = performance.now()
+    const k = this.indexAtTime(cutoffMs)
+    if (k === 0) return undefined
+    // Records before k stay as they are until this compaction removes them: `from` holds.
+    const from = k < this.#count ? this.#offset[k] : this.#end
+    const tmp = this.file + COMPACT_SUFFIX
+    const old = this.#handle
+    let fh: fs.FileHandle | undefined
+    let held: number
+    try {
+      // O_APPEND like the log's own handle: the group commit writes without a position.
+      const out = await fs.open(tmp, COMPACT_FLAGS)
+      fh = out
+      const buf = Buffer.allocUnsafe(Math.min(COPY_CHUNK_BYTES, Math.max(64 * 1024, this.#end - from)))
+      // The bulk, while groups go on being written after it.
+      let copied = from
+      const copyTo = async (end: number) => {
+        while (copied < end) {
+          const { bytesRead } = await old.fh.read(buf, 0, Math.min(buf.length, end - copied), copied)
+          if (bytesRead === 0) throw new Error(`shard log ${this.file} is shorter than its index`)
+          for (let w = 0; w < bytesRead;) w += (await out.write(buf, w, bytesRead - w)).bytesWritten
+          copied += bytesRead
+        }
+      }
+      await copyTo(this.#end)
+      await out.datasync()
+      // The rest, with the group commit held: the group being written finishes, no other starts.
+      held = performance.now()
+      this.#holdGroups = true
+      while (this.#draining) await this.#draining
+      if (this.#broken) throw this.#broken
+      await copyTo(this.#end)
+      await fh.datasync()
+      await fs.rename(tmp, this.file)
+    } catch (err) {
+      // The log is untouched: keep it, whole, and try again at the next trim.
+      await fh?.close().catch(() => undefined)
+      await fs.rm(tmp, { force: true }).catch(() => undefined)
+      throw AwsErrors.InternalFailure(`compaction of ${this.file} failed: ${(err as Error).message}`)
+    }
+    const retained = this.#end - from
+    // From the rename on, the name is the new file: switch to it in this same turn.
+    this.#handle = { fh, reads: 0, retired: false }
+    old.retired = true
+    if (old.reads === 0) void old.fh.close().catch(() => undefined)
+    const n = this.#count - k
+    this.#ms.copyWithin(0, k, this.#count)
+    this.#sub.copyWithin(0, k, this.#count)
+    this.#offset.copyWithin(0, k, this.#count)
+    this.#size.copyWithin(0, k, this.#count)
+    for (let i = 0; i < n; i++) this.#offset[i] -= from
+    this.#count = n
+    this.#end = retained
+    this.#shrink()
+    try {
+      await syncDir(path.dirname(this.file))
+    } catch (err) {
+      // A crash could bring back the old file under the name, while appends would go to the new
+      // one: stop taking writes until a restart recovers the shard from what is on disk.
+      this.#broken = AwsErrors.InternalFailure(`compaction of ${this.file}: directory fsync failed: ${(err as Error).message}`)
+    }
+    const end = performance.now()
+    return { file: this.file, records: k, bytes: from, retainedBytes: retained, seconds: (end - t0) / 1000, heldSeconds: (end - held) / 1000 }
+  }
+
+  /** Gives memory back once trimming left the index mostly empty. */
+  #shrink(): void {
+    let size = this.#ms.length
+    while (size > MIN_INDEX_CAPACITY && this.#count * 4 <= size) size >>>= 1
+    if (size === this.#ms.length) return
+    this.#ms = this.#ms.slice(0, size)
+    this.#sub = this.#sub.slice(0, size)
+    this.#offset = this.#offset.slice(0, size)
+    this.#size = this.#size.slice(0, size)
   }
 
   // --- group commit ----------------------------------------------------------------------------
 
   async #drain(): Promise<void> {
     try {
-      while (this.#pending.length > 0) {
+      // A waiting compaction goes next: the queue it leaves is taken by the drain it kicks.
+      while (this.#pending.length > 0 && !this.#holdGroups) {
         const group = this.#pending
         this.#pending = []
         if (this.#broken) {
@@ -262,19 +421,19 @@ export class ShardLog {
     try {
       let written = 0
       while (written < off) {
-        const { bytesWritten } = await this.#fh.write(buf, written, off - written)
+        const { bytesWritten } = await this.#handle.fh.write(buf, written, off - written)
         written += bytesWritten
       }
       const t0 = performance.now()
-      await this.#fh.datasync()
+      await this.#handle.fh.datasync()
       fsyncSeconds = (performance.now() - t0) / 1000
     } catch (err) {
       const failure = AwsErrors.InternalFailure(`append to ${this.file} failed: ${(err as Error).message}`)
       // Cut what may have reached the file, so the log and the index agree again; if even that
       // fails the shard stops taking writes until a restart recovers it from disk.
       try {
-        await this.#fh.truncate(fileStart)
-        await this.#fh.datasync()
+        await this.#handle.fh.truncate(fileStart)
+        await this.#handle.fh.datasync()
       } catch {
         this.#broken = failure
       }
@@ -305,7 +464,7 @@ export class ShardLog {
   // --- recovery --------------------------------------------------------------------------------
 
   async #recover(): Promise<RecoveryReport> {
-    const { size } = await this.#fh.stat()
+    const { size } = await this.#handle.fh.stat()
     let buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK_BYTES, Math.max(size, HEADER_BYTES)))
     let bufStart = 0 // file offset of buf[0]
     let have = 0 // valid bytes in buf
@@ -345,7 +504,7 @@ export class ShardLog {
       bufStart += p
       have = rest
       p = 0
-      const { bytesRead } = await this.#fh.read(buf, have, Math.min(buf.length - have, size - bufStart - have), bufStart + have)
+      const { bytesRead } = await this.#handle.fh.read(buf, have, Math.min(buf.length - have, size - bufStart - have), bufStart + have)
       if (bytesRead === 0) break
       have += bytesRead
     }
@@ -355,8 +514,8 @@ export class ShardLog {
       this.#lastSub = this.#sub[this.#count - 1]
     }
     if (good < size) {
-      await this.#fh.truncate(good)
-      await this.#fh.datasync()
+      await this.#handle.fh.truncate(good)
+      await this.#handle.fh.datasync()
     }
     this.#end = good
     return { file: this.file, records: this.#count, bytes: good, truncatedBytes: size - good, ...(reason ? { reason } : {}) }

@@ -3,6 +3,7 @@
 // heartbeat bumps one version counter and is durable (atomic-file.ts) before it is answered.
 import { AwsErrors } from '../../kit/index.js'
 import { AtomicJsonFile } from '../../kit/atomic-file.js'
+import { KINESIS_RETENTION_HOURS } from '../../kit/outage-facts.js'
 import { evenHashKeyRanges, shardIdOf, startingSequenceNumber } from './shards.js'
 
 export interface Shard {
@@ -49,7 +50,6 @@ interface State {
 const FORMAT = 1
 export const ACCOUNT = '000000000000'
 export const REGION = 'us-east-1'
-const DEFAULT_RETENTION_HOURS = 24
 
 export interface StoreOptions {
   now?: () => number
@@ -107,7 +107,7 @@ export class MetadataStore {
       arn: `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${name}`,
       status: 'ACTIVE',
       createdAtMs: this.#now(),
-      retentionHours: DEFAULT_RETENTION_HOURS,
+      retentionHours: KINESIS_RETENTION_HOURS,
       shards: evenHashKeyRanges(shardCount).map((range, i) => ({
         shardId: shardIdOf(i),
         ...range,
