@@ -109,6 +109,10 @@ function describeEvent(e: TopologyEvent): string | undefined {
       return `  replaced  ${d.name} (pid ${d.pid}, ${d.reason})`
     case 'cgroups':
       return d.removedStale ? `  removed stale cgroups: ${d.removedStale.join(', ')}` : undefined
+    case 'internal-ports':
+      return d.published
+        ? `  internal services (metadata, back-ends, front-ends) published on 127.0.0.1 too: ${d.why}`
+        : `  internal services (metadata, back-ends, front-ends) not published; the harness reaches them ${d.how}`
     default:
       return undefined
   }

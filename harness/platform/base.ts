@@ -310,7 +310,7 @@ export abstract class StartedTopologyBase<M extends MemberBase> implements Start
     return Promise.all(
       [...this.members.values()].map(async (m) => {
         const url = this.urlOf(m)
-        if (!url) return { name: m.name, error: 'no published port' }
+        if (!url) return { name: m.name, error: 'no URL to reach it at (no published port or address)' }
         if (m.readiness.path === undefined) {
           // A customer without a health path: its port accepting connections is all there is to know.
           const open = await portOpen(url, 1_000)

@@ -81,6 +81,7 @@ export interface TopologyEvent {
     | 'member-resumed'
     | 'member-replaced'
     | 'cgroups'
+    | 'internal-ports'
   detail: Record<string, unknown>
 }
 

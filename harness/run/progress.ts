@@ -51,6 +51,9 @@ function describe(e: JournalEvent): string | undefined {
         : `delivery ${d.customer} -> ${d.stream}: ${d.delivered} of ${d.acknowledged} acknowledged events found, ${d.lost} lost (${d.reads} reads, ${d.tookMs} ms)`
     case 'log':
       return d.level ? `${d.level}: ${d.message}` : d.message
+    case 'internal-ports':
+      // Only the fallback is news: by default nothing internal is published.
+      return d.published ? `internal services (metadata, back-ends, front-ends) published on 127.0.0.1 too: ${d.why}` : undefined
     default:
       return undefined
   }

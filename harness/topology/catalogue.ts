@@ -15,6 +15,13 @@ export type Downstream = (typeof DOWNSTREAM)[number]
 export const SERVICES = ['kinesis', ...DOWNSTREAM] as const
 export type ServiceName = (typeof SERVICES)[number]
 
+/**
+ * The parts of Kinesis AWS keeps inside its own network: metadata, the back-ends and the front-end
+ * fleets (their peer routes). No customer addresses them; only the lab's services and the harness
+ * do, with the run's internal credential. The compose platform publishes no port of theirs.
+ */
+export const INTERNAL_KINDS: readonly string[] = ['kinesis-metadata', 'kinesis-backend', 'kinesis-frontend']
+
 // --- the dependency graph ---------------------------------------------------------------------
 
 /**

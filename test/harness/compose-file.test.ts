@@ -1,8 +1,11 @@
 // The override the compose backend generates for a run: what the experiment decides about each
 // container (no Docker needed to check it).
 import t from 'tap'
+import fs from 'node:fs'
 import path from 'node:path'
-import { planCompose, readComposeFile } from '../../harness/platform/compose/file.js'
+import { parse } from 'yaml'
+import { isInternal, planCompose, readComposeFile } from '../../harness/platform/compose/file.js'
+import { decideReach } from '../../harness/platform/compose/reach.js'
 import { niceWeight } from '../../harness/platform/compose/cpu.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
 import { systemTopology } from '../../harness/topology/system.js'
@@ -79,4 +82,50 @@ t.test("every container's log is bounded by the engine, customers' too: two file
   for (const [name, svc] of Object.entries(p.override.services)) {
     t.same(svc.logging, { driver: 'json-file', options: { 'max-size': '8m', 'max-file': '2' } }, name)
   }
+})
+
+t.test('what AWS keeps inside its network is not published; what customers call is, on 127.0.0.1 only', async (t) => {
+  const doc = parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, { ports?: string[] }>
+  }
+  const internal = [
+    'kinesis-metadata',
+    'kinesis-backend-1',
+    'kinesis-backend-2',
+    'kinesis-frontend-main',
+    'kinesis-frontend-cloudwatch',
+    'kinesis-frontend-cache',
+  ]
+  for (const name of internal) t.notOk(doc.services[name].ports, `docker-compose.yml publishes no port of ${name}`)
+  const facing = ['kinesis-endpoint-main', 'kinesis-endpoint-cloudwatch', 'cognito', 'cloudwatch', 'eventbridge', 'autoscaler', 'lambda', 'status-page']
+  for (const name of facing) t.match(doc.services[name].ports, [/^127\.0\.0\.1:\$\{OUTAGE_LAB_PORT_[A-Z0-9_]+-\d+\}:8080$/], `${name} on 127.0.0.1`)
+
+  const topo = systemTopology({ frontends: 2, threadLimit: 20 }) as ReturnType<typeof kinesisTopology>
+  t.same(
+    topo.services.filter(isInternal).map((s) => s.name),
+    ['kinesis-metadata', 'kinesis-backend-1', 'kinesis-backend-2'],
+  )
+  const hostPorts = Object.fromEntries(topo.services.filter((s) => !isInternal(s)).map((s, i) => [s.name, 20_000 + i]))
+  const unpublished = planCompose(topo, file, { runId: 'r1', adminToken: 'tok', internalToken: 'itok', secret: (n) => n, hostPorts })
+  t.notOk(
+    Object.values(unpublished.override.services).some((svc) => 'ports' in svc),
+    'a run adds no port: internal services are reached at their container addresses',
+  )
+  t.notOk('OUTAGE_LAB_PORT_KINESIS_METADATA' in unpublished.variables, 'and needs no host port for them')
+  t.equal(unpublished.variables.OUTAGE_LAB_PORT_KINESIS_ENDPOINT_MAIN, String(hostPorts['kinesis-endpoint-main']))
+
+  const all = Object.fromEntries(topo.services.map((s, i) => [s.name, 21_000 + i]))
+  const fallback = planCompose(topo, file, { runId: 'r1', adminToken: 'tok', internalToken: 'itok', secret: (n) => n, hostPorts: all, publishInternal: true })
+  t.same(fallback.override.services['kinesis-metadata'].ports, [`127.0.0.1:${all['kinesis-metadata']}:8080`], 'where the host has no route: 127.0.0.1 only')
+  t.same(fallback.override.services['kinesis-frontend-main'].ports, ['127.0.0.1::8080'], 'a free port per replica')
+  t.notOk('ports' in fallback.override.services.cognito, 'an AWS-facing service keeps the port docker-compose.yml gives it')
+})
+
+t.test("the harness reaches container addresses only where this host is the engine's bridge gateway", async (t) => {
+  const facts = { platform: 'linux', gateways: ['172.17.0.1'], hostAddresses: new Set(['127.0.0.1', '172.17.0.1']), forced: false }
+  t.match(decideReach(facts), { published: false, how: /bridge gateway 172\.17\.0\.1/ })
+  t.match(decideReach({ ...facts, platform: 'darwin' }), { published: true, why: /on darwin the engine runs in a VM/ })
+  t.match(decideReach({ ...facts, hostAddresses: new Set(['127.0.0.1']) }), { published: true, why: /Docker Desktop, a rootless or a remote engine/ })
+  t.match(decideReach({ ...facts, gateways: [] }), { published: true, why: /no default bridge/ })
+  t.match(decideReach({ ...facts, forced: true }), { published: true, why: 'OUTAGE_LAB_COMPOSE_PUBLISH_INTERNAL=1' })
 })

@@ -26,7 +26,7 @@ export interface ContainerInfo {
   State?: { Pid?: number }
   NetworkSettings?: {
     Ports?: Record<string, { HostIp: string; HostPort: string }[] | null>
-    Networks?: Record<string, { Aliases?: string[] | null }>
+    Networks?: Record<string, { Aliases?: string[] | null; IPAddress?: string }>
   }
 }
 export interface ContainerSummary {
@@ -37,7 +37,12 @@ export interface ContainerSummary {
 export interface Dockerode {
   getContainer(id: string): DockerContainer
   getImage(name: string): { inspect(): Promise<unknown> }
-  getNetwork(id: string): { connect(o: object): Promise<unknown>; disconnect(o: object): Promise<unknown>; remove(): Promise<unknown> }
+  getNetwork(id: string): {
+    connect(o: object): Promise<unknown>
+    disconnect(o: object): Promise<unknown>
+    remove(): Promise<unknown>
+    inspect(): Promise<{ IPAM?: { Config?: { Gateway?: string }[] | null } }>
+  }
   listContainers(o: { all: boolean; filters: object }): Promise<ContainerSummary[]>
   listNetworks(o: { filters: object }): Promise<{ Id: string }[]>
   getEvents(o: { filters: object }): Promise<NodeJS.ReadableStream & { destroy?: () => void }>
@@ -55,6 +60,11 @@ export function publishedPort(info: ContainerInfo, port: number): number | undef
   const bindings = info.NetworkSettings?.Ports?.[`${port}/tcp`]
   const binding = bindings?.find((b) => b.HostIp === '127.0.0.1') ?? bindings?.[0]
   return binding?.HostPort ? Number(binding.HostPort) : undefined
+}
+
+/** The container's address on its network (undefined when it is on none: partitioned, or not started). */
+export function containerAddress(info: ContainerInfo): string | undefined {
+  return Object.values(info.NetworkSettings?.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress || undefined
 }
 
 /** Where a replica finds its placement (docker/entry.mjs): the image's data directory. */

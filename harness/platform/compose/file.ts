@@ -11,6 +11,7 @@
 import fs from 'node:fs'
 import { parse, stringify } from 'yaml'
 import { InvalidTopology } from '../../topology/errors.js'
+import { INTERNAL_KINDS } from '../../topology/catalogue.js'
 import { SERVICE_LOG_MAX_BYTES, writeSecretFile } from '../paths.js'
 import type { CustomerProgram, EnvSpec, FleetSpec, Topology } from '../../topology/model.js'
 
@@ -59,8 +60,13 @@ export interface ComposePlanOptions {
   internalToken: string
   /** The value of a per-run secret (created on first use). */
   secret: (name: string) => string
-  /** Host port of each single service (published on 127.0.0.1). */
+  /** Host port of each single service published on 127.0.0.1 (internal ones only with publishInternal). */
   hostPorts: Record<string, number>
+  /**
+   * Publish the internal services (isInternal) on 127.0.0.1 too: only where the harness cannot
+   * reach a container's own address (Docker Desktop, a rootless or remote engine; reach.ts).
+   */
+  publishInternal?: boolean
   /** Extra env for every service (LOG_LEVEL...). */
   env?: Record<string, string>
   /** Keep the image's Docker health checks (default: off; the harness waits on /health itself). */
@@ -83,6 +89,11 @@ export interface ComposePlan {
 }
 
 export const RUN_LABEL = 'dev.outage-lab.run-id'
+
+/** A part of Kinesis AWS keeps inside its own network: docker-compose.yml publishes no port of it. */
+export function isInternal(spec: { kind: string }): boolean {
+  return INTERNAL_KINDS.includes(spec.kind)
+}
 
 export function planCompose(topology: Topology, file: ComposeFileServices, opts: ComposePlanOptions): ComposePlan {
   const need = (service: string, path: string) => {
@@ -112,8 +123,9 @@ export function planCompose(topology: Topology, file: ComposeFileServices, opts:
   const off = { ...(opts.healthchecks ? {} : { healthcheck: { disable: true } }), ...cpu, ...LOG_RETENTION }
 
   topology.services.forEach((s, i) => {
+    const published = !isInternal(s) || opts.publishInternal
     const port = opts.hostPorts[s.name]
-    if (port === undefined) throw new InvalidTopology(`services[${i}]`, 'a host port', s.name)
+    if (published && port === undefined) throw new InvalidTopology(`services[${i}]`, 'a host port', s.name)
     if (s.customer) {
       // The user's own service is not in docker-compose.yml: the override defines all of it.
       if (file.services.has(s.name)) throw new InvalidTopology(`services[${i}].name`, 'a customer name docker-compose.yml does not use', s.name)
@@ -121,9 +133,12 @@ export function planCompose(topology: Topology, file: ComposeFileServices, opts:
       return
     }
     need(s.name, `services[${i}].name`)
-    variables[portVariable(s.name)] = String(port)
+    // docker-compose.yml publishes the AWS-facing services with their variable; an internal one
+    // only gets a port here, and only where the harness has no other way to reach it.
+    if (!isInternal(s)) variables[portVariable(s.name)] = String(port)
+    const ports = isInternal(s) && opts.publishInternal ? { ports: [`127.0.0.1:${port}:${CONTAINER_PORT}`] } : {}
     for (const p of file.services.get(s.name)!) profiles.add(p)
-    services[s.name] = { environment: { ...resolve(s.env, `services[${i}]`), ...common }, labels, ...off }
+    services[s.name] = { environment: { ...resolve(s.env, `services[${i}]`), ...common }, labels, ...ports, ...off }
   })
   topology.fleets.forEach((f, i) => {
     const name = fleetService(f)
@@ -138,6 +153,7 @@ export function planCompose(topology: Topology, file: ComposeFileServices, opts:
       environment: { ...resolve(f.env, `fleets[${i}]`), ...fleetEnv(f), ...common },
       pids_limit: f.threadLimit,
       labels,
+      ...(opts.publishInternal ? { ports: [`127.0.0.1::${CONTAINER_PORT}`] } : {}),
       ...cpu,
       ...LOG_RETENTION,
       ...(healthSystem ? { restart: 'on-failure' } : {}),

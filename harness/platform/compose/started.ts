@@ -1,7 +1,8 @@
 // A topology running on containers: the experiment's env, thread limits and secrets go into an
 // override file (file.ts); every container is created by one compose call, then started wave by
-// wave through the engine and waited on /health through its published 127.0.0.1 port with the
-// model's readiness rules, as on the local platform (neither compose's health-check interval nor
+// wave through the engine and waited on /health (an AWS-facing service through its published
+// 127.0.0.1 port, an internal one at its container address: reach.ts) with the model's readiness
+// rules, as on the local platform (neither compose's health-check interval nor
 // its dependency conditions set the pace). A fleet's replicas up to its peak are created ahead;
 // process faults are container faults, the partition a network disconnect. Teardown always:
 // `down`, then whatever carries the project's label (also on signals, at exit, and by a detached
@@ -19,10 +20,11 @@ import { waitForHealth, type WaitOutcome } from '../readiness.js'
 import type { ThreadLimitEnforcement } from '../started.js'
 import type { ComposeFlavour, EngineCgroups } from './engine.js'
 import { ComposeProject, runtimeClient } from './project.js'
-import { CONTAINER_PORT, fleetEnv, fleetService, planCompose, readComposeFile, writeOverride, type ComposePlan } from './file.js'
+import { CONTAINER_PORT, fleetEnv, fleetService, isInternal, planCompose, readComposeFile, writeOverride, type ComposePlan } from './file.js'
+import { internalReach, type InternalReach } from './reach.js'
 import { cpuPlacement } from './cpu.js'
 import { watchProjectEvents, type ContainerDied } from './events.js'
-import { MissingImage, containerLog, disconnectAll, projectResources, publishedPort, reconnect } from './docker.js'
+import { MissingImage, containerAddress, containerLog, disconnectAll, projectResources, publishedPort, reconnect } from './docker.js'
 import { removeProject, removeProjectSync, saveLogs, startProjectReaper, writePlacement } from './docker.js'
 import type { ContainerSummary, DockerContainer, RuntimeClient } from './docker.js'
 import { DEFAULT_IMAGE, type ComposeContext } from './index.js'
@@ -33,7 +35,11 @@ interface ComposeMember extends MemberBase {
   /** The port it listens on inside its container (CONTAINER_PORT, or a customer's own). */
   containerPort: number
   containerId?: string
+  /** Metadata, a back-end, a front-end: not published unless the host cannot reach its address. */
+  internal: boolean
   hostPort?: number
+  /** Its address on the project's network (what the harness reaches an unpublished one at). */
+  address?: string
   pid?: number
   paused: boolean
   exit?: { code: number | null; signal: string | null }
@@ -60,6 +66,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
   private client?: RuntimeClient
   private events?: { destroy?: () => void }
   private reaperPid?: number
+  private reach: InternalReach = { published: true, why: 'not decided yet' }
 
   constructor(
     topology: Topology,
@@ -83,19 +90,24 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
 
   async boot(): Promise<void> {
     const file = readComposeFile(this.composeFile)
-    const ports = await freePorts(this.topology.services.length)
-    const hostPorts = Object.fromEntries(this.topology.services.map((s, i) => [s.name, ports[i]]))
+    this.client = await runtimeClient()
+    this.reach = await internalReach(this.docker)
+    this.emit('internal-ports', this.reach.published ? { published: true, why: this.reach.why } : { published: false, how: this.reach.how })
+    const publishInternal = this.reach.published
+    const published = this.topology.services.filter((s) => publishInternal || !isInternal(s))
+    const ports = await freePorts(published.length)
+    const hostPorts = Object.fromEntries(published.map((s, i) => [s.name, ports[i]]))
     this.plan = planCompose(this.topology, file, {
       runId: this.runId,
       adminToken: this.adminToken,
       internalToken: this.internalToken,
       secret: (name) => this.secretValue(name),
       hostPorts,
+      publishInternal,
       env: { LOG_LEVEL: 'info', ...this.opts.env },
       ...this.cpu(),
     })
     this.project = new ComposeProject(this.projectName, this.composeFile, this.overrideFile, this.compose, this.image, () => this.plan)
-    this.client = await runtimeClient()
     try {
       await this.docker.getImage(this.image).inspect()
     } catch {
@@ -109,6 +121,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
         kind: s.kind,
         service: s.name,
         containerPort: s.customer?.port ?? CONTAINER_PORT,
+        internal: isInternal(s),
         ...(s.customer ? { customer: s.customer } : {}),
         readiness: s.readiness,
         hostPort: hostPorts[s.name],
@@ -201,7 +214,18 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
       const name = fleet ? `${fleet.memberPrefix}-${number(c)}` : service
       let m = this.members.get(name) ?? (fleet ? this.spares.get(fleet.name)?.find((x) => x.name === name) : undefined)
       if (!m && fleet) {
-        m = { name, kind: fleet.kind, service, containerPort: CONTAINER_PORT, fleet, readiness: fleet.readiness, state: 'stopped', paused: false, restarts: 0 }
+        m = {
+          name,
+          kind: fleet.kind,
+          service,
+          containerPort: CONTAINER_PORT,
+          internal: isInternal(fleet),
+          fleet,
+          readiness: fleet.readiness,
+          state: 'stopped',
+          paused: false,
+          restarts: 0,
+        }
         this.members.set(name, m)
       }
       if (!m) continue
@@ -241,15 +265,17 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
     m.died = new Promise<void>((resolve) => (m.markDied = resolve))
   }
 
+  /** Its published port and its address: either may change when a container starts again or rejoins its network. */
   private async refreshPort(m: ComposeMember): Promise<void> {
     if (!m.containerId) return
     const info = await this.docker.getContainer(m.containerId).inspect()
     m.pid = info.State?.Pid || undefined
     m.hostPort = publishedPort(info, m.containerPort) ?? m.hostPort
+    m.address = containerAddress(info) ?? m.address
   }
 
   private async waitReady(m: ComposeMember): Promise<WaitOutcome> {
-    if (!m.hostPort) return { ready: false, reason: 'no published port' }
+    if (!this.urlOf(m)) return { ready: false, reason: m.internal && !this.reach.published ? 'no address on the project network' : 'no published port' }
     const r = m.readiness
     const outcome = await waitForHealth({ url: this.urlOf(m), path: r.path, timeoutMs: r.timeoutMs, atLeast: r.atLeast, exited: m.died })
     if (outcome.ready && m.state === 'starting') {
@@ -301,6 +327,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
   // ---- what the base asks of a platform -----------------------------------------------------
 
   protected urlOf(m: ComposeMember): string {
+    if (m.internal && !this.reach.published) return m.address ? `http://${m.address}:${m.containerPort}` : ''
     return m.hostPort ? `http://127.0.0.1:${m.hostPort}` : ''
   }
 
@@ -358,7 +385,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
    */
   protected override async reconcile(fleet: FleetSpec): Promise<void> {
     const membership = this.members.get(fleet.membership)
-    if (!membership?.hostPort) return
+    if (!membership || !this.urlOf(membership)) return
     await deregisterGhosts(this.urlOf(membership), fleet.name, new Set(this.fleetMembers(fleet.name).map((m) => m.memberId ?? m.name)), this.internalToken)
   }
 
