@@ -9,9 +9,10 @@ import { ECSClient, CreateServiceCommand, UpdateServiceCommand, DescribeServices
 import { CloudWatchClient, DescribeAlarmsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { request } from 'undici'
-import { CREDENTIALS, ROOT, spawnService } from '../helpers/spawn.js'
+import { INTERNAL, CREDENTIALS, ROOT, spawnService } from '../helpers/spawn.js'
 import { startKinesisOutage, kinesisOutageSkip } from '../helpers/kinesis-outage.js'
 import { eventually } from '../helpers/eventually.js'
+import { requestPolicy } from './policy-calls.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
@@ -22,7 +23,7 @@ const skip = kinesisOutageSkip || (unbuilt.length ? `${unbuilt.join(', ')} not b
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function metric(url: string, pattern: RegExp): Promise<number> {
-  const text = await (await request(`${url}/metrics`)).body.text()
+  const text = await (await request(`${url}/metrics`, { headers: INTERNAL })).body.text()
   return text
     .split('\n')
     .filter((line) => pattern.test(line))
@@ -81,13 +82,9 @@ t.test(
       periodSeconds: 1,
       threshold: 500,
     }
-    const policy: any = await (
-      await request(`${autoscaler.url}/policies`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ service: 'checkout', name: 'checkout-out', adjustment: 1, cooldownMs: 600_000, alarm }),
-      })
-    ).body.json()
+    const policy = (
+      await requestPolicy(autoscaler.url, 'POST', '/policies', { service: 'checkout', name: 'checkout-out', adjustment: 1, cooldownMs: 600_000, alarm })
+    ).body
     const cw = new CloudWatchClient({
       endpoint: cloudWatch.url,
       region: 'us-east-1',
