@@ -342,3 +342,27 @@ t.test('a restarted metadata process keeps its streams, back-ends and members', 
   t.same((await call(second.url, 'GET', '/backends')).body, { backends: [{ id: 'backend-a', url: 'http://127.0.0.1:4000' }] })
   t.equal(await second.stop(), 0, 'SIGTERM closes cleanly')
 })
+
+t.test('a metadata process started by hand without OUTAGE_LAB_INTERNAL_TOKEN keeps its internal routes closed and says how to open them', async (t) => {
+  const dir = await tempDir(t)
+  const md = await spawnService('services/kinesis/metadata/main.js', { OUTAGE_LAB_DATA_DIR: dir, OUTAGE_LAB_INTERNAL_TOKEN: '' })
+  t.teardown(() => md.stop())
+  const warning = md.logs.find((l) => /no OUTAGE_LAB_INTERNAL_TOKEN/.test(l.msg ?? ''))
+  t.match(
+    warning?.msg,
+    /internal routes refuse every caller.*start it with OUTAGE_LAB_INTERNAL_TOKEN set to the run's internal token/,
+    'the log says so and how',
+  )
+  for (const headers of [{}, INTERNAL, { 'x-outage-lab-internal': '' }]) {
+    const res = await request(`${md.url}/streams`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: '{"name":"orders","shardCount":1}',
+    })
+    t.equal(res.statusCode, 403, `POST /streams refused (${Object.keys(headers).length ? 'with a token it does not hold' : 'no token'})`)
+    t.equal(((await res.body.json()) as { __type: string }).__type, 'AccessDeniedException')
+  }
+  const health = await request(`${md.url}/health`)
+  await health.body.dump()
+  t.equal(health.statusCode, 200, '/health still answers')
+})
