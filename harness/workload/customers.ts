@@ -23,6 +23,8 @@ import { PutRuleCommand, PutTargetsCommand, PutEventsCommand } from '@aws-sdk/cl
 import { InvokeCommand } from '@aws-sdk/client-lambda'
 import { CreateServiceCommand, DescribeServicesCommand } from '@aws-sdk/client-ecs'
 import type { Random } from '../../services/kit/prng.js'
+import { signRequest } from '../../services/kit/sigv4-sign.js'
+import { POLICY_SIGNING_NAME } from '../../services/autoscaler/policy-api.js'
 import type { CustomerClients } from './clients.js'
 import type { ClientRecorder } from './recorder.js'
 import { OpenLoop } from './open-loop.js'
@@ -174,25 +176,31 @@ export async function seedCustomers(
           ['web-scale-in', -1, 'LessThanThreshold'],
         ] as const) {
           await eventually(`scaling policy ${name}`, timeoutMs, async () => {
+            const body = JSON.stringify({
+              service: WEB_SERVICE,
+              name,
+              adjustment,
+              cooldownMs: 1_000,
+              alarm: {
+                namespace: METRIC_NAMESPACE,
+                metricName: 'CapacityShortfall',
+                dimensions: { Service: WEB_SERVICE },
+                threshold: 0,
+                statistic: 'Maximum',
+                periodSeconds: 1,
+                evaluationPeriods: 1,
+                comparisonOperator: op,
+              },
+            })
+            // Signed as Application Auto Scaling's PutScalingPolicy is, with the customer's own key (its ECS client's).
+            const headers = await signRequest(
+              { method: 'POST', url: `${url}/policies`, headers: { 'content-type': 'application/json' }, body },
+              { credentials: await ecs.config.credentials(), region: await ecs.config.region(), service: POLICY_SIGNING_NAME },
+            )
             const res = await request(`${url}/policies`, {
               method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({
-                service: WEB_SERVICE,
-                name,
-                adjustment,
-                cooldownMs: 1_000,
-                alarm: {
-                  namespace: METRIC_NAMESPACE,
-                  metricName: 'CapacityShortfall',
-                  dimensions: { Service: WEB_SERVICE },
-                  threshold: 0,
-                  statistic: 'Maximum',
-                  periodSeconds: 1,
-                  evaluationPeriods: 1,
-                  comparisonOperator: op,
-                },
-              }),
+              headers,
+              body,
               headersTimeout: 5_000,
               bodyTimeout: 5_000,
             })

@@ -11,6 +11,7 @@ import { Workflow } from './workflow.js'
 import { AlarmPutter } from './alarms.js'
 import { createMetrics } from './metrics.js'
 import { ecsOperations, EcsErrors } from './ecs-api.js'
+import { signedPolicyRoutes } from './policy-api.js'
 import { alarmState, demandTime, nextDesired, parsePolicy, PolicyNotFound, type ScalingPolicy } from './policies.js'
 
 export interface AutoscalerDeps {
@@ -115,25 +116,28 @@ export function buildApp(deps: AutoscalerDeps): FastifyInstance {
   // with the run's internal credential, which it sends to AUTOSCALER_URL only.
   app.post('/workflow/events', async (req) => workflow.deliver(req.body))
 
-  // Scaling policies: user-facing (the seeding step creates them, as a customer would: public, like
-  // Application Auto Scaling's API, though unsigned), invoked by CloudWatch alarms (internal).
+  // Scaling policies: user-facing (the seeding step creates them, as a customer would: public, and
+  // SigV4-signed like Application Auto Scaling's API, policy-api.ts), invoked by CloudWatch alarms (internal).
   const invokeUrl = (name: string) => `${publicUrl ?? ''}/policies/${encodeURIComponent(name)}/invoke`
   const view = (p: ScalingPolicy) => ({ ...p, invokeUrl: invokeUrl(p.name) })
-  app.post('/policies', PUBLIC, async (req, reply) => {
-    const policy = parsePolicy(req.body, Date.now())
-    const svc = cluster.services.get(policy.service)
-    if (!svc || svc.status === 'INACTIVE') throw EcsErrors.ServiceNotFoundException()
-    if (policy.alarm && !alarms) throw new AwsError('InvalidParameterException', 400, 'alarm needs CloudWatch: start the autoscaler with CLOUDWATCH_URL')
-    policies.set(policy.name, policy)
-    if (policy.alarm) alarms!.put(policy.alarm, invokeUrl(policy.name), () => policies.get(policy.name) === policy)
-    reply.code(201)
-    return view(policy)
-  })
-  app.get('/policies', PUBLIC, async () => ({ policies: [...policies.values()].map(view) }))
-  app.delete('/policies/:name', PUBLIC, async (req) => {
-    const { name } = req.params as { name: string }
-    if (!policies.delete(name)) throw PolicyNotFound(name)
-    return { deleted: name }
+  app.register(async (scope) => {
+    signedPolicyRoutes(scope, deps.keys)
+    scope.post('/policies', PUBLIC, async (req, reply) => {
+      const policy = parsePolicy(req.body, Date.now())
+      const svc = cluster.services.get(policy.service)
+      if (!svc || svc.status === 'INACTIVE') throw EcsErrors.ServiceNotFoundException()
+      if (policy.alarm && !alarms) throw new AwsError('InvalidParameterException', 400, 'alarm needs CloudWatch: start the autoscaler with CLOUDWATCH_URL')
+      policies.set(policy.name, policy)
+      if (policy.alarm) alarms!.put(policy.alarm, invokeUrl(policy.name), () => policies.get(policy.name) === policy)
+      reply.code(201)
+      return view(policy)
+    })
+    scope.get('/policies', PUBLIC, async () => ({ policies: [...policies.values()].map(view) }))
+    scope.delete('/policies/:name', PUBLIC, async (req) => {
+      const { name } = req.params as { name: string }
+      if (!policies.delete(name)) throw PolicyNotFound(name)
+      return { deleted: name }
+    })
   })
   app.post('/policies/:name/invoke', async (req) => {
     const { name } = req.params as { name: string }

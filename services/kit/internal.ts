@@ -4,7 +4,7 @@
 // public API, so each run's platform hands its services one random token
 // (OUTAGE_LAB_INTERNAL_TOKEN) and every route that is not public demands it: deny by default, so a
 // route added later is guarded without anyone remembering to. Public routes say so in their config.
-import { timingSafeEqual } from 'node:crypto'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import { AwsError } from './errors.js'
@@ -33,16 +33,25 @@ export function routeAccess(route: { url?: string; config?: { access?: string } 
 }
 
 /**
+ * A service given no token (an app built in-process, a service started by hand without the
+ * variable) makes up its own: closed by default, its internal routes refuse whoever does not hold
+ * it, which is every other process. The platforms and docker-compose.yml always set one.
+ */
+export function madeUpToken(): string {
+  return randomBytes(32).toString('base64url')
+}
+
+/**
  * The onRequest hook that guards every internal route: without the token, 403
  * AccessDeniedException (the lab's {"__type","message"}, through the service's error handler).
- * Without a token configured (an app built in-process, a service started by hand without the
- * variable) the routes stay open, as before: the platforms and docker-compose.yml always set one.
  */
-export function internalGuard(token: string | undefined) {
-  const want = Buffer.from(token ?? '')
+export function internalGuard(token: string) {
+  // An empty token would make an empty (or absent) header the credential.
+  if (!token) throw new Error('internalGuard needs a token (madeUpToken() when none is configured)')
+  const want = Buffer.from(token)
   return async (req: FastifyRequest) => {
     // No route took it: the not-found handler answers in the API's own shape and changes nothing.
-    if (!token || req.is404) return
+    if (req.is404) return
     if (routeAccess({ url: req.routeOptions.url, config: req.routeOptions.config }) !== 'internal') return
     const got = Buffer.from(String(req.headers[INTERNAL_HEADER] ?? ''))
     if (got.length !== want.length || !timingSafeEqual(got, want)) {

@@ -13,7 +13,7 @@ import { memoryReport } from './memory.js'
 import { servedRequests } from './served-requests.js'
 import { AwsError, AwsErrors, toAwsError } from './errors.js'
 import { answerError } from './protocols/errors.js'
-import { internalGuard, PUBLIC } from './internal.js'
+import { INTERNAL_HEADER, internalGuard, madeUpToken, PUBLIC } from './internal.js'
 import type { ApiDescription } from './protocols/types.js'
 
 // fastify exports LogController from its CommonJS entry only.
@@ -34,7 +34,8 @@ export interface ServiceOptions {
   adminToken?: string
   /**
    * OUTAGE_LAB_INTERNAL_TOKEN: what the lab's own services send on internal routes (every route not
-   * marked PUBLIC and not under /admin). Without one those routes take any caller (a warning says so).
+   * marked PUBLIC and not under /admin). Without one the service makes up a random token of its own,
+   * so those routes refuse every caller (closed by default); app.service.internalToken holds it.
    */
   internalToken?: string
   /** Serve HTTP/1.1 and cleartext HTTP/2 on the same port. */
@@ -64,6 +65,8 @@ declare module 'fastify' {
       name: string
       instance: string
       metrics: Registry
+      /** The token the internal routes demand: the configured one, or the one made up at start. */
+      internalToken: string
       api?: ApiDescription
       /** How errors met before any route (a bad URL, no such route) are answered, for an API not in the kit's protocols (Lambda's REST). */
       answer?: (req: FastifyRequest, reply: FastifyReply, err: AwsError) => FastifyReply
@@ -120,7 +123,8 @@ export function createService(opts: ServiceOptions): Service {
   if (opts.h2c) fastifyOpts.serverFactory = ((handler: any) => createDualServer(handler)) as any
   const app = Fastify(fastifyOpts) as unknown as FastifyInstance
   const metrics = new Registry()
-  app.decorate('service', { name: opts.name, instance, metrics })
+  const internalToken = opts.internalToken || madeUpToken()
+  app.decorate('service', { name: opts.name, instance, metrics, internalToken })
   // One place shapes errors for the internal (non-AWS) routes too: AWS-like JSON bodies.
   app.setErrorHandler((err, req, reply) => {
     const aws = toAwsError(err)
@@ -140,8 +144,12 @@ export function createService(opts: ServiceOptions): Service {
   })
 
   // Before any route is registered: root hooks reach every plugin's routes.
-  app.addHook('onRequest', internalGuard(opts.internalToken))
-  if (!opts.internalToken) app.log.warn('no OUTAGE_LAB_INTERNAL_TOKEN: internal routes take any caller')
+  app.addHook('onRequest', internalGuard(internalToken))
+  if (!opts.internalToken)
+    app.log.warn(
+      `no OUTAGE_LAB_INTERNAL_TOKEN: internal routes refuse every caller (${INTERNAL_HEADER} must carry a token this process made up). ` +
+        "To let the lab's services in, start it with OUTAGE_LAB_INTERNAL_TOKEN set to the run's internal token, the same in every service",
+    )
 
   metrics.setDefaultLabels({ service: opts.name, instance })
   collectDefaultMetrics({ register: metrics })

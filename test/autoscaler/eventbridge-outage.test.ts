@@ -4,14 +4,16 @@
 // Kinesis heals, the backlog drains and the tasks come up. Run `npx tsc -p .` first.
 import t from 'tap'
 import fs from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
 import { ECSClient, CreateServiceCommand, UpdateServiceCommand, DescribeServicesCommand } from '@aws-sdk/client-ecs'
 import { CloudWatchClient, DescribeAlarmsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { request } from 'undici'
-import { CREDENTIALS, ROOT, spawnService } from '../helpers/spawn.js'
+import { INTERNAL, CREDENTIALS, ROOT, spawnService } from '../helpers/spawn.js'
 import { startKinesisOutage, kinesisOutageSkip } from '../helpers/kinesis-outage.js'
 import { eventually } from '../helpers/eventually.js'
+import { requestPolicy } from './policy-calls.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
@@ -22,11 +24,19 @@ const skip = kinesisOutageSkip || (unbuilt.length ? `${unbuilt.join(', ')} not b
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function metric(url: string, pattern: RegExp): Promise<number> {
-  const text = await (await request(`${url}/metrics`)).body.text()
+  const text = await (await request(`${url}/metrics`, { headers: INTERNAL })).body.text()
   return text
     .split('\n')
     .filter((line) => pattern.test(line))
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0)
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer()
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
+  const port = (srv.address() as net.AddressInfo).port
+  await new Promise((resolve) => srv.close(resolve))
+  return port
 }
 
 t.test(
@@ -36,15 +46,19 @@ t.test(
     // One test dir for both: a second t.testdir() would wipe the first (the topology's logs).
     const dir = t.testdir({ kinesis: {}, eventbridge: {}, cloudwatch: {} })
     const kinesis = await startKinesisOutage(t, { runDir: path.join(dir, 'kinesis') })
+    // The autoscaler's hooks are internal: EventBridge and CloudWatch send the credential to
+    // AUTOSCALER_URL's origin only, so its port is chosen before they start.
+    const autoscalerPort = await freePort()
+    const AUTOSCALER_URL = `http://127.0.0.1:${autoscalerPort}`
     const eventBridge = await spawnService(
       EVENTBRIDGE,
-      { KINESIS_ENDPOINT: kinesis.endpoint, OUTAGE_LAB_DATA_DIR: path.join(dir, 'eventbridge') },
+      { KINESIS_ENDPOINT: kinesis.endpoint, OUTAGE_LAB_DATA_DIR: path.join(dir, 'eventbridge'), AUTOSCALER_URL },
       { timeoutMs: 60_000 },
     )
     t.teardown(() => eventBridge.stop())
     const cloudWatch = await spawnService(
       CLOUDWATCH,
-      { KINESIS_ENDPOINT: kinesis.endpoint, OUTAGE_LAB_DATA_DIR: path.join(dir, 'cloudwatch') },
+      { KINESIS_ENDPOINT: kinesis.endpoint, OUTAGE_LAB_DATA_DIR: path.join(dir, 'cloudwatch'), AUTOSCALER_URL },
       { timeoutMs: 60_000 },
     )
     t.teardown(() => cloudWatch.stop())
@@ -57,7 +71,13 @@ t.test(
     }
     const autoscaler = await spawnService(
       'services/autoscaler/main.js',
-      { EVENTBRIDGE_URL: eventBridge.url, CLOUDWATCH_URL: cloudWatch.url, WORKFLOW_RETRY_MAX_MS: '1000', WORKFLOW_EVENT_TIMEOUT_MS: '15000' },
+      {
+        PORT: String(autoscalerPort),
+        EVENTBRIDGE_URL: eventBridge.url,
+        CLOUDWATCH_URL: cloudWatch.url,
+        WORKFLOW_RETRY_MAX_MS: '1000',
+        WORKFLOW_EVENT_TIMEOUT_MS: '15000',
+      },
       { timeoutMs: 60_000 },
     )
     t.teardown(() => autoscaler.stop())
@@ -81,13 +101,9 @@ t.test(
       periodSeconds: 1,
       threshold: 500,
     }
-    const policy: any = await (
-      await request(`${autoscaler.url}/policies`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ service: 'checkout', name: 'checkout-out', adjustment: 1, cooldownMs: 600_000, alarm }),
-      })
-    ).body.json()
+    const policy = (
+      await requestPolicy(autoscaler.url, 'POST', '/policies', { service: 'checkout', name: 'checkout-out', adjustment: 1, cooldownMs: 600_000, alarm })
+    ).body
     const cw = new CloudWatchClient({
       endpoint: cloudWatch.url,
       region: 'us-east-1',

@@ -8,7 +8,7 @@ import type { Test } from 'tap'
 import { randomUUID } from 'node:crypto'
 import { request } from 'undici'
 import { AwsError, awsJsonProtocol, createService } from '../../services/kit/index.js'
-import { CREDENTIALS } from '../helpers/spawn.js'
+import { CREDENTIALS, INTERNAL } from '../helpers/spawn.js'
 
 export interface StandInEvent {
   version: '0'
@@ -60,7 +60,8 @@ export async function startEventBridgeStandIn(t: Test): Promise<EventBridgeStand
       if (!matches(rule.pattern, event)) continue
       for (const target of rule.targets) {
         for (let attempt = 0; attempt < 3; attempt++) {
-          const ok = await request(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) })
+          // As EventBridge does for AUTOSCALER_URL: the autoscaler's /workflow/events is internal.
+          const ok = await request(target, { method: 'POST', headers: { ...INTERNAL, 'content-type': 'application/json' }, body: JSON.stringify(event) })
             .then(async (res) => {
               await res.body.dump()
               return res.statusCode < 300

@@ -5,8 +5,9 @@
 import t from 'tap'
 import { ECSClient, CreateServiceCommand, UpdateServiceCommand, DescribeServicesCommand, ListTasksCommand, DescribeTasksCommand } from '@aws-sdk/client-ecs'
 import { request } from 'undici'
-import { CREDENTIALS, spawnService, type Spawned } from '../helpers/spawn.js'
+import { INTERNAL, CREDENTIALS, spawnService, type Spawned } from '../helpers/spawn.js'
 import { startEventBridgeStandIn } from './eventbridge-stand-in.js'
+import { requestPolicy } from './policy-calls.js'
 import { eventually } from '../helpers/eventually.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
@@ -14,13 +15,14 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 const ENTRY = 'services/autoscaler/main.js'
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** A policy's alarm action, called as CloudWatch calls it: with the run's internal credential. */
 async function post(url: string, body: unknown): Promise<{ status: number; body: any }> {
-  const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const res = await request(url, { method: 'POST', headers: { ...INTERNAL, 'content-type': 'application/json' }, body: JSON.stringify(body) })
   return { status: res.statusCode, body: await res.body.json() }
 }
 
 async function metric(url: string, pattern: RegExp): Promise<number> {
-  const text = await (await request(`${url}/metrics`)).body.text()
+  const text = await (await request(`${url}/metrics`, { headers: INTERNAL })).body.text()
   return text
     .split('\n')
     .filter((line) => pattern.test(line))
@@ -77,7 +79,7 @@ t.test('a scaling policy scales out through EventBridge; a sick EventBridge stal
   t.same(rule.pattern.source, ['outage-lab.ecs'])
 
   await ecs.send(new CreateServiceCommand({ serviceName: 'shop', desiredCount: 0 }))
-  const policy = await post(`${autoscaler.url}/policies`, { service: 'shop', name: 'shop-out', adjustment: 2, cooldownMs: 0 })
+  const policy = await requestPolicy(autoscaler.url, 'POST', '/policies', { service: 'shop', name: 'shop-out', adjustment: 2, cooldownMs: 0 })
   t.equal(policy.status, 201)
   t.equal(policy.body.invokeUrl, `${autoscaler.url}/policies/shop-out/invoke`)
 

@@ -15,6 +15,7 @@ import { buildApp, type CloudWatchDeps } from '../../services/cloudwatch/app.js'
 import { createKinesisClient } from '../../services/cloudwatch/kinesis.js'
 import { LocalStore } from '../../services/cloudwatch/local-store.js'
 import { injectedClient, failure, CREDENTIALS } from './helpers.js'
+import { internalHeaders } from '../../services/kit/internal.js'
 
 const DEAD_KINESIS = 'http://127.0.0.1:1'
 
@@ -270,7 +271,7 @@ t.test('while Kinesis refuses connections PutMetricData fails with InternalServi
   t.equal(got.status, 500)
   t.match(got.message, /^Internal service error: metric ingestion through Kinesis failed \(/)
   t.equal(app.cloudwatch.store.size, 0)
-  const metrics = (await app.inject('/metrics')).body
+  const metrics = (await app.inject({ url: '/metrics', headers: internalHeaders(app.service.internalToken) })).body
   t.match(metrics, /cloudwatch_put_metric_data_total\{outcome="kinesis_error",service="cloudwatch",instance="cloudwatch"\} 1/)
 })
 

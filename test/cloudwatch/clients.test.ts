@@ -9,7 +9,7 @@ import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { request } from 'undici'
-import { spawnService } from '../helpers/spawn.js'
+import { INTERNAL, spawnService } from '../helpers/spawn.js'
 import { eventually } from '../helpers/eventually.js'
 import { startKinesis } from '../kinesis/sdk-topology.js'
 import { scratchDir, SPAWN, CREDENTIALS } from './helpers.js'
@@ -142,7 +142,7 @@ t.test(
     }
 
     // Every call counted under its client's key, in the protocol its model picked, and only that one.
-    const metrics = await (await request(`${cw.url}/metrics`)).body.text()
+    const metrics = await (await request(`${cw.url}/metrics`, { headers: INTERNAL })).body.text()
     for (const [i, client] of found.entries()) {
       const rows = [
         ...metrics.matchAll(

@@ -12,7 +12,7 @@ import {
   GetMetricStatisticsCommand,
   type CloudWatchClient,
 } from '@aws-sdk/client-cloudwatch'
-import { spawnService } from '../helpers/spawn.js'
+import { INTERNAL, spawnService } from '../helpers/spawn.js'
 import { startKinesisOutage, kinesisOutageSkip } from '../helpers/kinesis-outage.js'
 import { cloudWatchClient, datapointsOnStream, scratchDir, SPAWN } from './helpers.js'
 import { eventually } from '../helpers/eventually.js'
@@ -254,7 +254,7 @@ t.test('through a Kinesis outage: the 2020 CloudWatch goes dark, the local store
     )
   ).Datapoints!.reduce((n, d) => n + (d.SampleCount ?? 0), 0)
   t.equal(localCount, accepted, 'the local-store process does not count its own datapoints twice when they come back')
-  const metrics = await (await request(`${local.url}/metrics`)).body.text()
+  const metrics = await (await request(`${local.url}/metrics`, { headers: INTERNAL })).body.text()
   t.match(metrics, new RegExp(`cloudwatch_local_store_shipped_total\\{[^}]*\\} ${accepted}\\n`))
   // Server-side view of the local store's PutMetricData latency (client-side includes this test process's own delays).
   const bucket = (le: string) =>

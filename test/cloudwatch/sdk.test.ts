@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-cloudwatch'
 import { KinesisClient, ListShardsCommand, GetShardIteratorCommand, GetRecordsCommand } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { spawnService } from '../helpers/spawn.js'
+import { INTERNAL, spawnService } from '../helpers/spawn.js'
 import { startKinesisOutage, kinesisOutageSkip } from '../helpers/kinesis-outage.js'
 import { cloudWatchClient, failure, scratchDir, SPAWN, CREDENTIALS } from './helpers.js'
 import { eventually } from '../helpers/eventually.js'
@@ -287,7 +287,7 @@ t.test('CloudWatch on a healthy Kinesis serves every operation to the stock SDK'
     Trigger: { MetricName: 'Latency', Namespace: 'Live', Threshold: 100, Period: 1 },
   })
 
-  const metrics = await (await request(`${cw.url}/metrics`)).body.text()
+  const metrics = await (await request(`${cw.url}/metrics`, { headers: INTERNAL })).body.text()
   const series = (name: string) =>
     Number(
       new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(

@@ -8,6 +8,7 @@ import { UserStore } from '../../services/cognito/store.js'
 import { readConfig } from '../../services/cognito/config.js'
 import type { AccessRecord } from '../../services/cognito/access-log.js'
 import { call, KEYS, ISSUER_BASE } from './inject.js'
+import { internalHeaders } from '../../services/kit/internal.js'
 
 const PASSWORD = 'Correct-Horse-9'
 
@@ -338,7 +339,7 @@ t.test('every call, failed or not, ships one access-pattern record', async (t) =
   t.match(records[5], { clientId: client.ClientId, username: 'oncall', sourceIp: '127.0.0.1', requestId: /^[0-9a-f-]{36}$/, atMs: Number })
   t.equal(records[2].partitionKey, `${pool.Id}/oncall`)
   t.notOk(JSON.stringify(records).includes(PASSWORD), 'no password in the access patterns')
-  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  const metrics = (await app.inject({ url: '/metrics', headers: internalHeaders(app.service.internalToken) })).body
   t.match(metrics, /cognito_access_records_shipped_total\{[^}]*\} 6/)
   t.match(metrics, /cognito_requests_total\{operation="InitiateAuth",code="400"[^}]*\} 1/)
   t.match(metrics, /cognito_errors_total\{operation="InitiateAuth",type="NotAuthorizedException"[^}]*\} 1/)
@@ -360,7 +361,7 @@ t.test('default: with Kinesis failing and the buffer full, sign-ins wait for spa
   t.notOk(answered, 'the sign-in hangs on the full buffer')
   const health = (await app.inject({ method: 'GET', url: '/health' })).json()
   t.match(health, { status: 'ok', sustainKinesisErrors: false, accessBuffer: { records: 6, capacity: 6, blockedRequests: 1 }, stream: { ready: true } })
-  t.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /cognito_requests_blocked\{[^}]*\} 1/)
+  t.match((await app.inject({ url: '/metrics', headers: internalHeaders(app.service.internalToken) })).body, /cognito_requests_blocked\{[^}]*\} 1/)
   t.ok(app.cognito.accessLog.stats().shipFailures > 0, 'the shipper kept trying')
   sink.failing = false
   const res = await blocked
@@ -375,7 +376,7 @@ t.test('sustainKinesisErrors: a full buffer sheds records and sign-ins never wai
   sink.failing = true
   for (let i = 0; i < 12; i++) t.equal((await signIn(app, client.ClientId)).status, 200)
   t.match(app.cognito.accessLog.stats(), { records: 5, blockedRequests: 0, shed: 7 })
-  t.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /cognito_access_records_shed_total\{[^}]*\} 7/)
+  t.match((await app.inject({ url: '/metrics', headers: internalHeaders(app.service.internalToken) })).body, /cognito_access_records_shed_total\{[^}]*\} 7/)
   t.match((await app.inject({ method: 'GET', url: '/health' })).json(), { sustainKinesisErrors: true, accessBuffer: { shed: 7 } })
   sink.failing = false
   await app.cognito.accessLog.flush()

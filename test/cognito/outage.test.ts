@@ -16,7 +16,7 @@ import {
   AdminSetUserPasswordCommand,
   InitiateAuthCommand,
 } from '@aws-sdk/client-cognito-identity-provider'
-import { spawnService, CREDENTIALS } from '../helpers/spawn.js'
+import { INTERNAL, spawnService, CREDENTIALS } from '../helpers/spawn.js'
 import { startKinesisOutage, kinesisOutageSkip } from '../helpers/kinesis-outage.js'
 import { eventually } from '../helpers/eventually.js'
 
@@ -200,7 +200,7 @@ t.test(
     t.equal(sustained.accessBuffer.blockedRequests, 0, 'and no handler waits on it')
     t.ok(sustained.accessBuffer.shed > 0, `records were shed instead (${sustained.accessBuffer.shed})`)
     t.match(
-      await (await request(`${sustaining.proc.url}/metrics`)).body.text(),
+      await (await request(`${sustaining.proc.url}/metrics`, { headers: INTERNAL })).body.text(),
       new RegExp(`cognito_access_records_shed_total\\{[^}]*\\} ${sustained.accessBuffer.shed}`),
     )
     const slowest = Math.max(...steady.attempts.map((a) => a.durationMs))

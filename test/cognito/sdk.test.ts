@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider'
 import { ListShardsCommand, GetShardIteratorCommand, GetRecordsCommand } from '@aws-sdk/client-kinesis'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
-import { spawnService, CREDENTIALS, type Spawned } from '../helpers/spawn.js'
+import { INTERNAL, spawnService, CREDENTIALS, type Spawned } from '../helpers/spawn.js'
 import { startKinesis } from '../kinesis/sdk-topology.js'
 import { eventually } from '../helpers/eventually.js'
 
@@ -178,7 +178,7 @@ t.test('the stock Cognito client works end to end against a real process shippin
   ]) {
     t.ok(seen.has(want), `Kinesis holds an access record ${want}`)
   }
-  t.match(await (await request(`${cognito.url}/metrics`)).body.text(), /cognito_access_stream_ready\{[^}]*\} 1/)
+  t.match(await (await request(`${cognito.url}/metrics`, { headers: INTERNAL })).body.text(), /cognito_access_stream_ready\{[^}]*\} 1/)
 
   // A restart keeps pools, users and keys: the old token still verifies, the password still works.
   await cognito.stop()

@@ -9,6 +9,7 @@ import { RuleStore } from '../../services/eventbridge/rules.js'
 import { Checkpoints } from '../../services/eventbridge/checkpoint.js'
 import { createKinesisClient } from '../../services/eventbridge/stream.js'
 import { CREDENTIALS } from '../helpers/spawn.js'
+import { internalHeaders } from '../../services/kit/internal.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
@@ -113,7 +114,7 @@ t.test('PutEvents answers 500 InternalException when the events stream cannot be
   const invalid = await a.inject(signed('PutEvents', { Entries: [{ Source: 's', DetailType: 'd', Detail: 'nope' }] }))
   t.equal(invalid.statusCode, 200)
   t.same(invalid.json(), { FailedEntryCount: 1, Entries: [{ ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' }] })
-  const metrics = (await a.inject({ method: 'GET', url: '/metrics' })).body
+  const metrics = (await a.inject({ url: '/metrics', headers: internalHeaders(a.service.internalToken) })).body
   t.match(metrics, /eventbridge_put_events_total\{outcome="error"[^}]*\} 1/)
   t.match(metrics, /eventbridge_entries_failed_total\{error_code="InternalException"[^}]*\} 1/)
   t.match(metrics, /eventbridge_backlog\{[^}]*\} 0/)

@@ -4,7 +4,7 @@ import http from 'node:http'
 import { request } from 'undici'
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { spawnService, CREDENTIALS, type Spawned } from '../helpers/spawn.js'
+import { INTERNAL, spawnService, CREDENTIALS, type Spawned } from '../helpers/spawn.js'
 import { eventually } from '../helpers/eventually.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
@@ -73,7 +73,7 @@ export async function getJson(url: string): Promise<any> {
 
 /** The value of one Prometheus sample, labels as written in the exposition ('{outcome="success"}'), 0 if absent. */
 export async function metric(url: string, name: string, labels = ''): Promise<number> {
-  const text = await (await request(`${url}/metrics`)).body.text()
+  const text = await (await request(`${url}/metrics`, { headers: INTERNAL })).body.text()
   let sum = 0
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue

@@ -8,6 +8,12 @@ import readline from 'node:readline'
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const ADMIN_TOKEN = 'test-admin-token'
 export const CREDENTIALS = { accessKeyId: 'AKIDOUTAGELAB', secretAccessKey: 'outage-lab-secret' }
+/**
+ * OUTAGE_LAB_INTERNAL_TOKEN of every spawned service, as a platform sets one per run: services call
+ * each other's internal routes with it, and a test reading /metrics or metadata sends INTERNAL.
+ */
+export const INTERNAL_TOKEN = 'test-internal-token-0123456789abcdef'
+export const INTERNAL = { 'x-outage-lab-internal': INTERNAL_TOKEN }
 
 export interface Spawned {
   url: string
@@ -30,7 +36,7 @@ export async function spawnService(
     cwd: ROOT,
     // Only PATH is inherited: tap's NODE_OPTIONS (a coverage loader) would add a thread to every
     // child and skew thread counts.
-    env: { PATH: process.env.PATH, PORT: '0', OUTAGE_LAB_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH, PORT: '0', OUTAGE_LAB_ADMIN_TOKEN: ADMIN_TOKEN, OUTAGE_LAB_INTERNAL_TOKEN: INTERNAL_TOKEN, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const logs: any[] = []

@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { Pool } from 'undici'
-import { spawnService } from '../helpers/spawn.js'
+import { INTERNAL, spawnService } from '../helpers/spawn.js'
 
 const ENTRY = 'services/kinesis/backend/main.js'
 const WRITERS = 8
@@ -28,7 +28,7 @@ interface Acked extends Sent {
 }
 
 async function call(pool: Pool, p: string, body: unknown): Promise<{ status: number; body: any }> {
-  const res = await pool.request({ path: p, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const res = await pool.request({ path: p, method: 'POST', headers: { ...INTERNAL, 'content-type': 'application/json' }, body: JSON.stringify(body) })
   const text = await res.body.text()
   return { status: res.statusCode, body: JSON.parse(text) }
 }

@@ -4,11 +4,11 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { request } from 'undici'
-import { spawnService } from '../helpers/spawn.js'
+import { INTERNAL, spawnService } from '../helpers/spawn.js'
 import { eventually } from '../helpers/eventually.js'
 
 async function get(url: string): Promise<{ status: number; body: any }> {
-  const res = await request(url)
+  const res = await request(url, { headers: INTERNAL })
   return { status: res.statusCode, body: await res.body.json() }
 }
 

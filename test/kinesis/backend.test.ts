@@ -11,6 +11,7 @@ import { _tableCrc32ForTests } from '../../services/kinesis/backend/frame.js'
 import { buildApp as buildMetadataApp } from '../../services/kinesis/metadata/app.js'
 import { MetadataStore } from '../../services/kinesis/metadata/store.js'
 import { eventually } from '../helpers/eventually.js'
+import { INTERNAL, INTERNAL_TOKEN } from '../helpers/spawn.js'
 
 const SECRET = 'test-iterator-secret'
 const SHARD0 = 'shardId-000000000000'
@@ -29,10 +30,11 @@ async function setup(t: Test, opts: { dir?: string; secret?: string } = {}) {
   const now = () => clock.ms
   const dir = opts.dir ?? (await tempDir(t))
   const { store } = await ShardStore.open(dir, { now })
-  const app = buildApp({ id: 'backend-a', store, iteratorSecret: opts.secret ?? SECRET, now, logger: false })
+  // A back-end's callers are the lab's services (front-ends, metadata): the tests call as one.
+  const app = buildApp({ id: 'backend-a', store, iteratorSecret: opts.secret ?? SECRET, now, internalToken: INTERNAL_TOKEN, logger: false })
   t.teardown(() => app.close())
   const post = async (url: string, payload: unknown) => {
-    const res = await app.inject({ method: 'POST', url, payload: payload as any })
+    const res = await app.inject({ method: 'POST', url, headers: INTERNAL, payload: payload as any })
     return { status: res.statusCode, body: res.json() }
   }
   const append = async (stream: string, shardId: string, datas: string[]) => {
@@ -324,12 +326,12 @@ t.test('stream names stay inside the data directory and a dropped stream starts 
   await (await b.store.shard('..', SHARD0, true))!.append([{ data: b64('dots'), partitionKey: 'k' }])
   t.same(await fs.readdir(b.dir), ['s-..'])
   await b.append('orders', SHARD0, ['old'])
-  const del = await b.app.inject({ method: 'DELETE', url: '/streams/orders' })
+  const del = await b.app.inject({ method: 'DELETE', url: '/streams/orders', headers: INTERNAL })
   t.same(del.json(), { stream: 'orders', droppedShards: 1 })
   await b.append('orders', SHARD0, ['new'])
   t.same(texts((await b.readAll((await b.iterator({ type: 'TRIM_HORIZON' })).body.shardIterator)).records), ['new'])
   t.same(texts((await b.readAll((await b.iterator({ type: 'TRIM_HORIZON', stream: '..' })).body.shardIterator)).records), ['dots'])
-  const metrics = (await b.app.inject({ url: '/metrics' })).body
+  const metrics = (await b.app.inject({ url: '/metrics', headers: INTERNAL })).body
   t.match(metrics, /kinesis_backend_records_appended_total\{[^}]*\} 3/)
   t.match(metrics, /kinesis_backend_fsyncs_total\{[^}]*\} 3/)
   t.match(metrics, /kinesis_backend_group_commit_records_count\{[^}]*\} 3/)
@@ -357,7 +359,7 @@ t.test('concurrent appends to one shard share fsyncs and keep every request in o
   )
   const byText = new Map(read.records.map((r: any) => [Buffer.from(r.data, 'base64').toString(), r.sequenceNumber]))
   answers.forEach((seqs, w) => seqs.forEach((s: string, i: number) => t.equal(byText.get(`w${w}-${i}`), s)))
-  const fsyncs = Number(/kinesis_backend_fsyncs_total\{[^}]*\} (\d+)/.exec((await b.app.inject({ url: '/metrics' })).body)![1])
+  const fsyncs = Number(/kinesis_backend_fsyncs_total\{[^}]*\} (\d+)/.exec((await b.app.inject({ url: '/metrics', headers: INTERNAL })).body)![1])
   t.ok(fsyncs < 20, `20 concurrent appends took ${fsyncs} fsyncs`)
 })
 
@@ -373,14 +375,21 @@ t.test('a back-end started before metadata registers once metadata answers, and 
   const dir = await tempDir(t)
   const metadataPort = await freePort()
   const { store } = await ShardStore.open(path.join(dir, 'backend'))
-  const backend = buildApp({ id: 'backend-a', store, iteratorSecret: SECRET, metadataUrl: `http://127.0.0.1:${metadataPort}`, logger: false })
+  const backend = buildApp({
+    id: 'backend-a',
+    store,
+    iteratorSecret: SECRET,
+    metadataUrl: `http://127.0.0.1:${metadataPort}`,
+    internalToken: INTERNAL_TOKEN,
+    logger: false,
+  })
   t.teardown(() => backend.close())
   await backend.listen({ port: 0, host: '127.0.0.1' })
   const backendUrl = `http://127.0.0.1:${(backend.server.address() as net.AddressInfo).port}`
   const health = await backend.inject({ url: '/health' })
   t.same([health.statusCode, health.json().status, health.json().registered], [503, 'starting', false])
 
-  const metadata = buildMetadataApp({ store: await MetadataStore.open(path.join(dir, 'metadata.json')), logger: false })
+  const metadata = buildMetadataApp({ store: await MetadataStore.open(path.join(dir, 'metadata.json')), internalToken: INTERNAL_TOKEN, logger: false })
   t.teardown(() => metadata.close())
   await metadata.listen({ port: metadataPort, host: '127.0.0.1' })
   // A soft wait: the assertion below says what is wrong if it never turns healthy.
@@ -389,11 +398,16 @@ t.test('a back-end started before metadata registers once metadata answers, and 
     healthStatus,
   )
   t.equal(ready, 200, 'healthy once registered')
-  t.same((await metadata.inject({ url: '/backends' })).json().backends, [{ id: 'backend-a', url: backendUrl }])
+  t.same((await metadata.inject({ url: '/backends', headers: INTERNAL })).json().backends, [{ id: 'backend-a', url: backendUrl }])
 
-  t.equal((await metadata.inject({ method: 'POST', url: '/streams', payload: { name: 'orders', shardCount: 1 } })).statusCode, 201)
-  await backend.inject({ method: 'POST', url: `/shards/orders/${SHARD0}/records`, payload: { records: [{ data: b64('before delete'), partitionKey: 'k' }] } })
+  t.equal((await metadata.inject({ method: 'POST', url: '/streams', headers: INTERNAL, payload: { name: 'orders', shardCount: 1 } })).statusCode, 201)
+  await backend.inject({
+    method: 'POST',
+    url: `/shards/orders/${SHARD0}/records`,
+    headers: INTERNAL,
+    payload: { records: [{ data: b64('before delete'), partitionKey: 'k' }] },
+  })
   t.equal(store.shardCount(), 1)
-  t.equal((await metadata.inject({ method: 'DELETE', url: '/streams/orders' })).statusCode, 200)
+  t.equal((await metadata.inject({ method: 'DELETE', url: '/streams/orders', headers: INTERNAL })).statusCode, 200)
   t.equal(store.shardCount(), 0, 'metadata told the owner to drop the stream')
 })

@@ -8,6 +8,7 @@ import { buildApp } from '../../services/kinesis/frontend/app.js'
 import { KEYS, ShardMapDouble, StorageDouble } from './frontend-doubles.js'
 import { javaArray, javaInstant, javaObject, javaRequest, Encoded } from './java-cbor.js'
 import { signed, CREDENTIALS } from '../kit/signing.js'
+import { internalHeaders } from '../../services/kit/internal.js'
 
 // 64-bit integers as numbers, as a JSON client would read them (cbor-x's int64AsNumber).
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, int64AsNumber: true } as any)
@@ -247,7 +248,7 @@ t.test('calls are counted per caller and protocol in the front-end too', async (
   const { app, java, json } = await setup(t)
   await java('ListStreams', javaObject([]))
   await json('ListStreams', {})
-  const text = (await app.inject('/metrics')).body
+  const text = (await app.inject({ url: '/metrics', headers: internalHeaders(app.service.internalToken) })).body
   t.match(text, /lab_caller_calls_total\{caller="AKIDOUTAGELAB",operation="ListStreams",protocol="awsCbor",outcome="ok"[^}]*\} 1/)
   t.match(text, /lab_caller_calls_total\{caller="AKIDOUTAGELAB",operation="ListStreams",protocol="awsJson",outcome="ok"[^}]*\} 1/)
   t.match(text, /kinesis_frontend_requests_total\{operation="ListStreams",status="200",error=""[^}]*\} 2/)

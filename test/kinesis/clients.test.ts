@@ -6,7 +6,7 @@
 import t from 'tap'
 import { request } from 'undici'
 import { startKinesis } from './sdk-topology.js'
-import { CREDENTIALS } from '../helpers/spawn.js'
+import { CREDENTIALS, INTERNAL } from '../helpers/spawn.js'
 import { stockClients, runClient, KIT_PROTOCOL, type StockClient } from '../kit/aws-clients.js'
 
 const { found, missing } = await stockClients()
@@ -67,7 +67,7 @@ t.test(
         if (read.missing.status !== undefined) t.equal(read.missing.status, 400)
       })
     }
-    const metrics = await (await request(`${kinesis.frontend.url}/metrics`)).body.text()
+    const metrics = await (await request(`${kinesis.frontend.url}/metrics`, { headers: INTERNAL })).body.text()
     for (const [i, client] of clients.entries()) {
       const rows = [
         ...metrics.matchAll(

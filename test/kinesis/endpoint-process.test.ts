@@ -8,14 +8,15 @@ import path from 'node:path'
 import { request } from 'undici'
 import { KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis'
 import { awsJsonProtocol, createService } from '../../services/kit/index.js'
-import { ADMIN_TOKEN, CREDENTIALS, spawnService } from '../helpers/spawn.js'
+import { INTERNAL, ADMIN_TOKEN, CREDENTIALS, spawnService } from '../helpers/spawn.js'
 import { eventually } from '../helpers/eventually.js'
 
 const ENTRY = 'services/kinesis/endpoint/main.js'
 const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` }
 
 async function json(url: string, init: Parameters<typeof request>[1] = {}): Promise<any> {
-  const res = await request(url, init)
+  // Metadata's membership routes are internal: the test calls them as a platform does.
+  const res = await request(url, { ...init, headers: { ...INTERNAL, ...(init.headers as Record<string, string> | undefined) } })
   const text = await res.body.text()
   if (res.statusCode >= 300) throw new Error(`${init.method ?? 'GET'} ${url} -> ${res.statusCode} ${text}`)
   return JSON.parse(text)
@@ -117,10 +118,14 @@ t.test(
     for (let i = 0; i < 3; i++) t.same((await client.send(new ListStreamsCommand({}))).StreamNames, ['fe-1'])
 
     await metadata.stop('SIGKILL')
-    await eventually(async () => /kinesis_endpoint_membership_errors_total\{[^}]*\} [1-9]/.test(await (await request(`${endpoint.url}/metrics`)).body.text()), {
-      what: 'a failed membership poll',
-      intervalMs: 25,
-    })
+    await eventually(
+      async () =>
+        /kinesis_endpoint_membership_errors_total\{[^}]*\} [1-9]/.test(await (await request(`${endpoint.url}/metrics`, { headers: INTERNAL })).body.text()),
+      {
+        what: 'a failed membership poll',
+        intervalMs: 25,
+      },
+    )
     t.same(
       (await members()).map((m) => m.id),
       ['fe-1'],

@@ -16,6 +16,7 @@ import { buildApp } from '../../services/kinesis/endpoint/app.js'
 import { loadConfig } from '../../services/kinesis/endpoint/config.js'
 import { awsJsonProtocol, createService } from '../../services/kit/index.js'
 import { eventually } from '../helpers/eventually.js'
+import { INTERNAL, INTERNAL_TOKEN } from '../helpers/spawn.js'
 
 const TOKEN = 'endpoint-test-token'
 const ADMIN = { authorization: `Bearer ${TOKEN}` }
@@ -100,7 +101,8 @@ interface TestEndpoint {
 
 async function startEndpoint(t: Test, env: Record<string, string>, opts: { adminToken?: string | null } = {}): Promise<TestEndpoint> {
   const config = loadConfig({ HEALTH_INTERVAL_MS: '50', HEALTH_TIMEOUT_MS: '150', UNHEALTHY_THRESHOLD: '3', HEALTHY_THRESHOLD: '2', ...env })
-  const app = buildApp({ config, logger: false, adminToken: opts.adminToken === null ? undefined : (opts.adminToken ?? TOKEN) })
+  // The run's internal token, shared with the metadata it polls and removes members from.
+  const app = buildApp({ config, logger: false, internalToken: INTERNAL_TOKEN, adminToken: opts.adminToken === null ? undefined : (opts.adminToken ?? TOKEN) })
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   const port = (app.server.address() as { port: number }).port
@@ -112,7 +114,7 @@ async function startEndpoint(t: Test, env: Record<string, string>, opts: { admin
     app,
     members,
     member: async (id) => (await members()).find((m) => m.id === id),
-    metrics: async () => (await request(`${url}/metrics`)).body.text(),
+    metrics: async () => (await request(`${url}/metrics`, { headers: INTERNAL })).body.text(),
   }
 }
 
@@ -576,7 +578,7 @@ t.test('a member that passes no check for REMOVE_UNHEALTHY_AFTER_MS is removed f
   const { MetadataStore } = await import('../../services/kinesis/metadata/store.js')
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'outage-lab-endpoint-removal-'))
   t.teardown(() => fs.rm(dir, { recursive: true, force: true }))
-  const metadata = buildMetadata({ store: await MetadataStore.open(path.join(dir, 'metadata.json')), logger: false })
+  const metadata = buildMetadata({ store: await MetadataStore.open(path.join(dir, 'metadata.json')), internalToken: INTERNAL_TOKEN, logger: false })
   await metadata.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => metadata.close())
   const metadataUrl = `http://127.0.0.1:${(metadata.server.address() as { port: number }).port}`
@@ -587,7 +589,7 @@ t.test('a member that passes no check for REMOVE_UNHEALTHY_AFTER_MS is removed f
     const res = await request(`${metadataUrl}/fleets/main/members/${id}`, {
       method: 'PUT',
       body: JSON.stringify({ url }),
-      headers: { 'content-type': 'application/json' },
+      headers: { ...INTERNAL, 'content-type': 'application/json' },
     })
     t.equal(res.statusCode, 200, `${id} registered`)
     await res.body.dump()
@@ -595,7 +597,9 @@ t.test('a member that passes no check for REMOVE_UNHEALTHY_AFTER_MS is removed f
   for (const m of [fast, broken, cold]) await register(m.name, m.url)
   const ep = await startEndpoint(t, { METADATA_URL: metadataUrl, MEMBERSHIP_POLL_MS: '50', REMOVE_UNHEALTHY_AFTER_MS: '600' })
   const inFleet = async () =>
-    ((await (await request(`${metadataUrl}/fleets/main/members`)).body.json()) as { members: { id: string }[] }).members.map((m) => m.id).sort()
+    ((await (await request(`${metadataUrl}/fleets/main/members`, { headers: INTERNAL })).body.json()) as { members: { id: string }[] }).members
+      .map((m) => m.id)
+      .sort()
 
   await eventually(async () => !(await inFleet()).includes('cold'), { what: 'the cold-starting member removed', intervalMs: 20 })
   t.same(await inFleet(), ['broken', 'fast'], 'only the member that never passed is gone; a broken map passes its checks, as in 2020')

@@ -8,6 +8,7 @@ import { buildApp } from '../../services/kinesis/frontend/app.js'
 import { ShardThrottle } from '../../services/kinesis/frontend/throttle.js'
 import { hashKeyOf, explicitHashKey, routesOf, shardFor } from '../../services/kinesis/frontend/routing.js'
 import { KEYS, ShardMapDouble, StorageDouble, streamInfo, signedKinesisRequest } from './frontend-doubles.js'
+import { internalHeaders } from '../../services/kit/internal.js'
 
 const ACCOUNT = '000000000000'
 
@@ -481,7 +482,7 @@ t.test('back-end failures show as varied errors: timeouts and resets are Interna
   t.equal((await admin({ id: 'err', kind: 'error', status: 503, errorType: 'ServiceUnavailable', match: { pathPrefix: '/iterators' } })).statusCode, 201)
   const gsi = await call('GetShardIterator', { StreamName: 'faulty', ShardId: 'shardId-000000000000', ShardIteratorType: 'LATEST' })
   t.same({ status: gsi.status, body: gsi.body }, { status: 503, body: { __type: 'ServiceUnavailable', message: 'injected fault err' } })
-  const metrics = (await app.inject({ url: '/metrics' })).body
+  const metrics = (await app.inject({ url: '/metrics', headers: internalHeaders(app.service.internalToken) })).body
   t.match(metrics, /kinesis_frontend_upstream_calls_total\{[^}]*dependency="silent"[^}]*outcome="timeout"[^}]*\} 1/)
   t.match(metrics, /kinesis_frontend_upstream_calls_total\{[^}]*dependency="backend-0"[^}]*outcome="reset"[^}]*\} 1/)
 })
@@ -535,7 +536,7 @@ t.test('/health reports the shard-map fields and /metrics counts calls by status
     peers: 2,
     peer_threads: 2,
   })
-  const metrics = (await app.inject({ url: '/metrics' })).body
+  const metrics = (await app.inject({ url: '/metrics', headers: internalHeaders(app.service.internalToken) })).body
   t.match(metrics, /kinesis_frontend_requests_total\{operation="DescribeStream",status="400",error="ResourceNotFoundException"[^}]*\} 1/)
   t.match(metrics, /kinesis_frontend_requests_total\{operation="ListStreams",status="200",error=""[^}]*\} 1/)
   t.match(metrics, /kinesis_frontend_request_duration_seconds_count\{[^}]*operation="ListStreams"[^}]*\} 1/)

@@ -6,7 +6,7 @@ import { request } from 'undici'
 import { buildApp } from '../../services/kinesis/metadata/app.js'
 import { MetadataStore } from '../../services/kinesis/metadata/store.js'
 import { evenHashKeyRanges } from '../../services/kinesis/metadata/shards.js'
-import { spawnService } from '../helpers/spawn.js'
+import { INTERNAL, INTERNAL_TOKEN, spawnService } from '../helpers/spawn.js'
 
 const MAX_HASH_KEY = ((1n << 128n) - 1n).toString()
 
@@ -20,10 +20,11 @@ async function setup(t: Test, opts: { backends?: string[]; now?: () => number } 
   const dir = await tempDir(t)
   const file = path.join(dir, 'metadata.json')
   const store = await MetadataStore.open(file, { now: opts.now })
-  const app = buildApp({ store, logger: false })
+  // Every caller of metadata is one of the lab's services: the tests call as one, with the run's token.
+  const app = buildApp({ store, internalToken: INTERNAL_TOKEN, logger: false })
   t.teardown(() => app.close())
   for (const id of opts.backends ?? ['backend-a', 'backend-b']) {
-    const res = await app.inject({ method: 'PUT', url: `/backends/${id}`, payload: { url: `http://127.0.0.1:9/${id}` } })
+    const res = await app.inject({ headers: INTERNAL, method: 'PUT', url: `/backends/${id}`, payload: { url: `http://127.0.0.1:9/${id}` } })
     t.equal(res.statusCode, 200)
   }
   return { app, store, file, dir }
@@ -57,7 +58,7 @@ t.test('hash-key ranges split 0..2^128-1 evenly, as Kinesis does', async (t) => 
 
 t.test('a created stream has even shards owned round robin by the back-ends sorted by id', async (t) => {
   const { app } = await setup(t, { backends: ['backend-b', 'backend-a'], now: () => 1_700_000_000_000 })
-  const res = await app.inject({ method: 'POST', url: '/streams', payload: { name: 'orders', shardCount: 4 } })
+  const res = await app.inject({ headers: INTERNAL, method: 'POST', url: '/streams', payload: { name: 'orders', shardCount: 4 } })
   t.equal(res.statusCode, 201)
   const stream = res.json()
   t.equal(stream.name, 'orders')
@@ -81,15 +82,15 @@ t.test('a created stream has even shards owned round robin by the back-ends sort
   t.equal(stream.shards[1].startingSequenceNumber.length, 56)
 
   // The rotation continues across streams, so one-shard streams do not all land on one back-end.
-  const one = (await app.inject({ method: 'POST', url: '/streams', payload: { name: 'logs', shardCount: 1 } })).json()
-  const two = (await app.inject({ method: 'POST', url: '/streams', payload: { name: 'metrics', shardCount: 1 } })).json()
+  const one = (await app.inject({ headers: INTERNAL, method: 'POST', url: '/streams', payload: { name: 'logs', shardCount: 1 } })).json()
+  const two = (await app.inject({ headers: INTERNAL, method: 'POST', url: '/streams', payload: { name: 'metrics', shardCount: 1 } })).json()
   t.same([one.shards[0].owner, two.shards[0].owner], ['backend-a', 'backend-b'])
 
-  const described = await app.inject({ url: '/streams/orders' })
+  const described = await app.inject({ headers: INTERNAL, url: '/streams/orders' })
   t.equal(described.statusCode, 200)
   t.same(described.json(), stream)
-  t.same((await app.inject({ url: '/streams' })).json(), { streams: ['logs', 'metrics', 'orders'] })
-  t.same((await app.inject({ url: '/backends' })).json(), {
+  t.same((await app.inject({ headers: INTERNAL, url: '/streams' })).json(), { streams: ['logs', 'metrics', 'orders'] })
+  t.same((await app.inject({ headers: INTERNAL, url: '/backends' })).json(), {
     backends: [
       { id: 'backend-a', url: 'http://127.0.0.1:9/backend-a' },
       { id: 'backend-b', url: 'http://127.0.0.1:9/backend-b' },
@@ -100,25 +101,25 @@ t.test('a created stream has even shards owned round robin by the back-ends sort
 t.test('deleting a stream removes it and a second delete is ResourceNotFoundException', async (t) => {
   const { app } = await setup(t, { backends: [] })
   // No back-end is registered here, so nobody has to be told to drop the stream.
-  const none = await app.inject({ method: 'POST', url: '/streams', payload: { name: 'orders', shardCount: 1 } })
+  const none = await app.inject({ headers: INTERNAL, method: 'POST', url: '/streams', payload: { name: 'orders', shardCount: 1 } })
   t.equal(none.statusCode, 503)
   t.same(none.json(), { __type: 'ServiceUnavailable', message: 'No back-end is registered to own shards; start a kinesis backend first.' })
-  await app.inject({ method: 'PUT', url: '/backends/backend-a', payload: { url: 'http://127.0.0.1:1' } })
-  t.equal((await app.inject({ method: 'POST', url: '/streams', payload: { name: 'orders', shardCount: 1 } })).statusCode, 201)
-  const del = await app.inject({ method: 'DELETE', url: '/streams/orders' })
+  await app.inject({ headers: INTERNAL, method: 'PUT', url: '/backends/backend-a', payload: { url: 'http://127.0.0.1:1' } })
+  t.equal((await app.inject({ headers: INTERNAL, method: 'POST', url: '/streams', payload: { name: 'orders', shardCount: 1 } })).statusCode, 201)
+  const del = await app.inject({ headers: INTERNAL, method: 'DELETE', url: '/streams/orders' })
   t.equal(del.statusCode, 200)
   t.same(del.json(), { name: 'orders', deleted: true })
-  t.same((await app.inject({ url: '/streams' })).json(), { streams: [] })
-  const again = await app.inject({ method: 'DELETE', url: '/streams/orders' })
+  t.same((await app.inject({ headers: INTERNAL, url: '/streams' })).json(), { streams: [] })
+  const again = await app.inject({ headers: INTERNAL, method: 'DELETE', url: '/streams/orders' })
   t.equal(again.statusCode, 400)
   t.same(again.json(), { __type: 'ResourceNotFoundException', message: 'Stream orders under account 000000000000 not found.' })
-  const missing = await app.inject({ url: '/streams/orders' })
+  const missing = await app.inject({ headers: INTERNAL, url: '/streams/orders' })
   t.same([missing.statusCode, missing.json()], [400, { __type: 'ResourceNotFoundException', message: 'Stream orders under account 000000000000 not found.' }])
 })
 
 t.test('bad stream input answers AWS-shaped errors', async (t) => {
   const { app } = await setup(t)
-  const create = (payload: unknown) => app.inject({ method: 'POST', url: '/streams', payload: payload as any })
+  const create = (payload: unknown) => app.inject({ headers: INTERNAL, method: 'POST', url: '/streams', payload: payload as any })
   const cases: Array<[unknown, number, string, string]> = [
     [
       { name: 'bad name!', shardCount: 1 },
@@ -179,14 +180,19 @@ t.test('bad stream input answers AWS-shaped errors', async (t) => {
   t.equal((await create({ name: 'a-b_c.D9', shardCount: 10_000 })).statusCode, 201, 'the limits themselves are accepted')
   const dup = await create({ name: 'a-b_c.D9', shardCount: 1 })
   t.same([dup.statusCode, dup.json()], [400, { __type: 'ResourceInUseException', message: 'Stream a-b_c.D9 under account 000000000000 already exists.' }])
-  const garbled = await app.inject({ method: 'POST', url: '/streams', headers: { 'content-type': 'application/json' }, payload: '{"name":' })
+  const garbled = await app.inject({ method: 'POST', url: '/streams', headers: { ...INTERNAL, 'content-type': 'application/json' }, payload: '{"name":' })
   t.equal(garbled.statusCode, 400)
   t.equal(garbled.json().__type, 'ValidationException')
-  const badUrl = await app.inject({ method: 'PUT', url: '/backends/backend-c', payload: { url: 'ftp://x' } })
+  const badUrl = await app.inject({ headers: INTERNAL, method: 'PUT', url: '/backends/backend-c', payload: { url: 'ftp://x' } })
   t.same([badUrl.statusCode, badUrl.json().__type], [400, 'InvalidArgumentException'])
-  const badId = await app.inject({ method: 'PUT', url: `/fleets/main/members/${encodeURIComponent('a b')}`, payload: { url: 'http://127.0.0.1:1' } })
+  const badId = await app.inject({
+    headers: INTERNAL,
+    method: 'PUT',
+    url: `/fleets/main/members/${encodeURIComponent('a b')}`,
+    payload: { url: 'http://127.0.0.1:1' },
+  })
   t.same([badId.statusCode, badId.json().__type], [400, 'InvalidArgumentException'])
-  const noFleet = await app.inject({ url: '/shardmap' })
+  const noFleet = await app.inject({ headers: INTERNAL, url: '/shardmap' })
   t.same([noFleet.statusCode, noFleet.json()], [400, { __type: 'InvalidArgumentException', message: 'The query parameter fleet is required.' }])
 })
 
@@ -194,8 +200,8 @@ t.test('membership: register, heartbeat and delete, with version bumps on every 
   let now = 1_000
   const { app, store } = await setup(t, { backends: ['backend-a'], now: () => now })
   const v0 = store.version
-  const put = (id: string, body: object) => app.inject({ method: 'PUT', url: `/fleets/main/members/${id}`, payload: body })
-  const list = async (q = '') => (await app.inject({ url: `/fleets/main/members${q}` })).json()
+  const put = (id: string, body: object) => app.inject({ headers: INTERNAL, method: 'PUT', url: `/fleets/main/members/${id}`, payload: body })
+  const list = async (q = '') => (await app.inject({ headers: INTERNAL, url: `/fleets/main/members${q}` })).json()
 
   const first = await put('fe-2', { url: 'http://127.0.0.1:2002', cell: 'cell-1' })
   t.equal(first.statusCode, 200)
@@ -215,7 +221,7 @@ t.test('membership: register, heartbeat and delete, with version bumps on every 
   t.equal(same.json().member.lastHeartbeatAtMs, 3000)
 
   now = 4_000
-  const hb = await app.inject({ method: 'POST', url: '/fleets/main/members/fe-1/heartbeat' })
+  const hb = await app.inject({ headers: INTERNAL, method: 'POST', url: '/fleets/main/members/fe-1/heartbeat' })
   t.equal(hb.statusCode, 200)
   t.equal(hb.json().member.lastHeartbeatAtMs, 4000)
   t.equal(store.version, v0 + 2, 'heartbeats do not bump the version')
@@ -233,21 +239,21 @@ t.test('membership: register, heartbeat and delete, with version bumps on every 
     (await list('?cell=cell-1')).members.map((m: any) => m.id),
     ['fe-2'],
   )
-  t.same((await app.inject({ url: '/fleets/other/members' })).json(), { fleet: 'other', version: v0 + 2, members: [] })
+  t.same((await app.inject({ headers: INTERNAL, url: '/fleets/other/members' })).json(), { fleet: 'other', version: v0 + 2, members: [] })
 
   const moved = await put('fe-2', { url: 'http://127.0.0.1:2002', cell: 'cell-2' })
   t.equal(moved.json().version, v0 + 3, 'changing the cell is a mutation')
   t.equal(moved.json().member.registeredAtMs, 1000)
 
-  const del = await app.inject({ method: 'DELETE', url: '/fleets/main/members/fe-1' })
+  const del = await app.inject({ headers: INTERNAL, method: 'DELETE', url: '/fleets/main/members/fe-1' })
   t.same(del.json(), { fleet: 'main', version: v0 + 4, removed: true })
-  const delAgain = await app.inject({ method: 'DELETE', url: '/fleets/main/members/fe-1' })
+  const delAgain = await app.inject({ headers: INTERNAL, method: 'DELETE', url: '/fleets/main/members/fe-1' })
   t.same(delAgain.json(), { fleet: 'main', version: v0 + 4, removed: false })
-  const gone = await app.inject({ method: 'POST', url: '/fleets/main/members/fe-1/heartbeat' })
+  const gone = await app.inject({ headers: INTERNAL, method: 'POST', url: '/fleets/main/members/fe-1/heartbeat' })
   t.same([gone.statusCode, gone.json()], [400, { __type: 'ResourceNotFoundException', message: 'Member fe-1 of fleet main not found.' }])
 
-  await app.inject({ method: 'POST', url: '/streams', payload: { name: 'orders', shardCount: 2 } })
-  const map = (await app.inject({ url: '/shardmap?fleet=main&cell=cell-2' })).json()
+  await app.inject({ headers: INTERNAL, method: 'POST', url: '/streams', payload: { name: 'orders', shardCount: 2 } })
+  const map = (await app.inject({ headers: INTERNAL, url: '/shardmap?fleet=main&cell=cell-2' })).json()
   t.equal(map.version, v0 + 5)
   t.same(
     map.streams.map((s: any) => s.name),
@@ -259,7 +265,7 @@ t.test('membership: register, heartbeat and delete, with version bumps on every 
     ['fe-2'],
   )
 
-  const metrics = (await app.inject({ url: '/metrics' })).body
+  const metrics = (await app.inject({ url: '/metrics', headers: INTERNAL })).body
   t.match(metrics, /kinesis_metadata_streams\{[^}]*\} 1/)
   t.match(metrics, /kinesis_metadata_members\{[^}]*fleet="main"[^}]*\} 1/)
   t.match(metrics, new RegExp(`kinesis_metadata_version\\{[^}]*\\} ${v0 + 5}`))
@@ -267,24 +273,29 @@ t.test('membership: register, heartbeat and delete, with version bumps on every 
 
 t.test('names that are JavaScript object keys are ordinary names', async (t) => {
   const { app } = await setup(t, { backends: ['backend-a'] })
-  t.equal((await app.inject({ method: 'POST', url: '/streams', payload: { name: '__proto__', shardCount: 1 } })).statusCode, 201)
-  t.equal((await app.inject({ method: 'POST', url: '/streams', payload: { name: 'constructor', shardCount: 1 } })).statusCode, 201)
-  t.same((await app.inject({ url: '/streams' })).json(), { streams: ['__proto__', 'constructor'] })
-  const toString = await app.inject({ url: '/streams/toString' })
+  t.equal((await app.inject({ headers: INTERNAL, method: 'POST', url: '/streams', payload: { name: '__proto__', shardCount: 1 } })).statusCode, 201)
+  t.equal((await app.inject({ headers: INTERNAL, method: 'POST', url: '/streams', payload: { name: 'constructor', shardCount: 1 } })).statusCode, 201)
+  t.same((await app.inject({ headers: INTERNAL, url: '/streams' })).json(), { streams: ['__proto__', 'constructor'] })
+  const toString = await app.inject({ headers: INTERNAL, url: '/streams/toString' })
   t.equal(toString.statusCode, 400)
-  t.equal((await app.inject({ method: 'PUT', url: '/fleets/__proto__/members/__proto__', payload: { url: 'http://127.0.0.1:1' } })).statusCode, 200)
+  t.equal(
+    (await app.inject({ headers: INTERNAL, method: 'PUT', url: '/fleets/__proto__/members/__proto__', payload: { url: 'http://127.0.0.1:1' } })).statusCode,
+    200,
+  )
   t.same(
-    (await app.inject({ url: '/fleets/__proto__/members' })).json().members.map((m: any) => m.id),
+    (await app.inject({ headers: INTERNAL, url: '/fleets/__proto__/members' })).json().members.map((m: any) => m.id),
     ['__proto__'],
   )
 })
 
 t.test('every mutation is on disk before it is answered, and a new store reloads it', async (t) => {
   const { app, file } = await setup(t, { backends: ['backend-a'] })
-  await app.inject({ method: 'POST', url: '/streams', payload: { name: 'orders', shardCount: 3 } })
-  await app.inject({ method: 'PUT', url: '/fleets/main/members/fe-1', payload: { url: 'http://127.0.0.1:2001' } })
+  await app.inject({ headers: INTERNAL, method: 'POST', url: '/streams', payload: { name: 'orders', shardCount: 3 } })
+  await app.inject({ headers: INTERNAL, method: 'PUT', url: '/fleets/main/members/fe-1', payload: { url: 'http://127.0.0.1:2001' } })
   // Concurrent mutations share writes; the file must still hold all of them once they are answered.
-  await Promise.all(Array.from({ length: 20 }, (_, i) => app.inject({ method: 'POST', url: '/streams', payload: { name: `s${i}`, shardCount: 1 } })))
+  await Promise.all(
+    Array.from({ length: 20 }, (_, i) => app.inject({ headers: INTERNAL, method: 'POST', url: '/streams', payload: { name: `s${i}`, shardCount: 1 } })),
+  )
   const onDisk = JSON.parse(await fs.readFile(file, 'utf8'))
   t.equal(Object.keys(onDisk.streams).length, 21)
   t.equal(onDisk.fleets.main['fe-1'].url, 'http://127.0.0.1:2001')
@@ -309,7 +320,7 @@ t.test('a restarted metadata process keeps its streams, back-ends and members', 
   const call = async (base: string, method: string, p: string, body?: unknown) => {
     const res = await request(`${base}${p}`, {
       method: method as any,
-      headers: body ? { 'content-type': 'application/json' } : {},
+      headers: body ? { ...INTERNAL, 'content-type': 'application/json' } : INTERNAL,
       body: body ? JSON.stringify(body) : undefined,
     })
     return { status: res.statusCode, body: (await res.body.json()) as any }
@@ -330,4 +341,28 @@ t.test('a restarted metadata process keeps its streams, back-ends and members', 
   t.equal(after.body.version, before.body.version)
   t.same((await call(second.url, 'GET', '/backends')).body, { backends: [{ id: 'backend-a', url: 'http://127.0.0.1:4000' }] })
   t.equal(await second.stop(), 0, 'SIGTERM closes cleanly')
+})
+
+t.test('a metadata process started by hand without OUTAGE_LAB_INTERNAL_TOKEN keeps its internal routes closed and says how to open them', async (t) => {
+  const dir = await tempDir(t)
+  const md = await spawnService('services/kinesis/metadata/main.js', { OUTAGE_LAB_DATA_DIR: dir, OUTAGE_LAB_INTERNAL_TOKEN: '' })
+  t.teardown(() => md.stop())
+  const warning = md.logs.find((l) => /no OUTAGE_LAB_INTERNAL_TOKEN/.test(l.msg ?? ''))
+  t.match(
+    warning?.msg,
+    /internal routes refuse every caller.*start it with OUTAGE_LAB_INTERNAL_TOKEN set to the run's internal token/,
+    'the log says so and how',
+  )
+  for (const headers of [{}, INTERNAL, { 'x-outage-lab-internal': '' }]) {
+    const res = await request(`${md.url}/streams`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: '{"name":"orders","shardCount":1}',
+    })
+    t.equal(res.statusCode, 403, `POST /streams refused (${Object.keys(headers).length ? 'with a token it does not hold' : 'no token'})`)
+    t.equal(((await res.body.json()) as { __type: string }).__type, 'AccessDeniedException')
+  }
+  const health = await request(`${md.url}/health`)
+  await health.body.dump()
+  t.equal(health.statusCode, 200, '/health still answers')
 })

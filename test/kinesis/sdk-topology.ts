@@ -7,7 +7,7 @@ import path from 'node:path'
 import { request } from 'undici'
 import { KinesisClient, type KinesisClientConfig } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { spawnService, CREDENTIALS, type Spawned } from '../helpers/spawn.js'
+import { INTERNAL, spawnService, CREDENTIALS, type Spawned } from '../helpers/spawn.js'
 import { eventually } from '../helpers/eventually.js'
 
 // The SDK prints a NodeVersionSupportWarning once per process on Node < 22; the SDK honours this
@@ -74,7 +74,7 @@ export async function startKinesis(t: Tap.Test, opts: { frontendEnv?: Record<str
 
 async function getJson(url: string): Promise<any> {
   try {
-    const res = await request(url)
+    const res = await request(url, { headers: INTERNAL })
     return await res.body.json()
   } catch {
     return {}

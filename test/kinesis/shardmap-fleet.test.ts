@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { request } from 'undici'
-import { spawnService, type Spawned } from '../helpers/spawn.js'
+import { INTERNAL, spawnService, type Spawned } from '../helpers/spawn.js'
 import { eventually } from '../helpers/eventually.js'
 
 const HOST = 'services/kinesis/frontend/shardmap/dev-host.js'
@@ -45,7 +45,7 @@ function rmdirQuiet(dir: string): void {
 async function json(url: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
   const res = await request(url, {
     method: (init.method ?? 'GET') as any,
-    headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: init.body === undefined ? INTERNAL : { ...INTERNAL, 'content-type': 'application/json' },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   })
   const text = await res.body.text()

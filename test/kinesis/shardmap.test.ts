@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs'
 import Fastify from 'fastify'
 import { Registry } from 'prom-client'
 import { request } from 'undici'
-import { ROOT } from '../helpers/spawn.js'
+import { INTERNAL, INTERNAL_TOKEN, ROOT } from '../helpers/spawn.js'
 import { learnDelayMs } from '../../services/kinesis/frontend/shardmap/learn-delay.js'
 import { buildDocument, processDocument, makeEntry, toNdjson } from '../../services/kinesis/frontend/shardmap/map-document.js'
 import { pidsMaxCandidates, parsePidsMax, ThreadLimit, PROCESS_CAP_CODE } from '../../services/kinesis/frontend/shardmap/thread-limit.js'
@@ -325,28 +325,28 @@ t.test('bootstrap from peers: building until every peer map is fetched, verified
 
 t.test('peer routes serve the whole map and an NDJSON gossip stream', async (t) => {
   const md = await metadataDouble(t)
-  const svc = createService({ name: 'peer-routes-probe', logger: false })
+  const svc = createService({ name: 'peer-routes-probe', internalToken: INTERNAL_TOKEN, logger: false })
   const map = newMap(t, md.url, { metrics: svc.metrics })
   svc.app.register(dist.peerRoutes, { shardMap: map, metrics: svc.metrics })
   await svc.app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => svc.app.close())
   const url = `http://127.0.0.1:${(svc.app.server.address() as { port: number }).port}`
 
-  const early = await svc.app.inject({ method: 'GET', url: '/peer/shardmap' })
+  const early = await svc.app.inject({ method: 'GET', url: '/peer/shardmap', headers: INTERNAL })
   t.equal(early.statusCode, 503, 'no map to hand out before the metadata read')
   t.same(early.json(), { __type: 'ServiceUnavailable', message: 'shard-map of fe-self has not read metadata yet' })
 
   map.start(url)
   await eventually(() => map.state === 'ready', { what: 'ready', timeoutMs: 10_000, intervalMs: 20 })
-  const whole = await svc.app.inject({ method: 'GET', url: '/peer/shardmap' })
+  const whole = await svc.app.inject({ method: 'GET', url: '/peer/shardmap', headers: INTERNAL })
   t.equal(whole.statusCode, 200)
   t.match(processDocument(whole.body), { rejected: 0, peerVersion: map.version }, 'a peer verifies every entry of what we serve')
 
-  const noFrom = await svc.app.inject({ method: 'GET', url: '/peer/stream' })
+  const noFrom = await svc.app.inject({ method: 'GET', url: '/peer/stream', headers: INTERNAL })
   t.equal(noFrom.statusCode, 400)
   t.same(noFrom.json(), { __type: 'InvalidArgumentException', message: 'GET /peer/stream: query parameter from (the reading member id) is required' })
 
-  const res = await request(`${url}/peer/stream?from=fe-reader`)
+  const res = await request(`${url}/peer/stream?from=fe-reader`, { headers: INTERNAL })
   t.equal(res.headers['content-type'], 'application/x-ndjson')
   const lines: any[] = []
   for await (const chunk of res.body) {

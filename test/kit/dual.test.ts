@@ -2,11 +2,12 @@ import t from 'tap'
 import http2 from 'node:http2'
 import net from 'node:net'
 import { request } from 'undici'
-import { createService } from '../../services/kit/index.js'
+import { createService, PUBLIC } from '../../services/kit/index.js'
 
 t.test('one port answers HTTP/1.1 and cleartext HTTP/2', async (t) => {
   const svc = createService({ name: 'probe', h2c: true, logger: false })
-  svc.app.get('/hello', async (req) => ({ v: req.raw.httpVersion }))
+  // Public: the probes test the transport, not the internal credential.
+  svc.app.get('/hello', PUBLIC, async (req) => ({ v: req.raw.httpVersion }))
   await svc.app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => svc.app.close())
   const port = (svc.app.server.address() as any).port
@@ -28,7 +29,7 @@ t.test('large bodies cross the h2c side both ways intact (flow control, frames w
   const svc = createService({ name: 'probe', h2c: true, logger: false })
   svc.app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: 32 * 1024 * 1024 }, (_req, body, done) => done(null, body))
   // Echo the body reversed, so an answer that merely replays the bytes it was sent cannot pass.
-  svc.app.post('/echo', async (req, reply) => {
+  svc.app.post('/echo', PUBLIC, async (req, reply) => {
     reply.header('content-type', 'application/octet-stream')
     return Buffer.from(req.body as Buffer).reverse()
   })

@@ -2,7 +2,8 @@
 // (kit/service.ts): inject() where a response comes back, a real port where the connection dies.
 import t, { type Test } from 'tap'
 import { request } from 'undici'
-import { createService, type Service } from '../../services/kit/index.js'
+import { createService, PUBLIC, type Service } from '../../services/kit/index.js'
+import { internalHeaders } from '../../services/kit/internal.js'
 
 const TOKEN = 'kit-admin-token'
 const AUTH = { authorization: `Bearer ${TOKEN}` }
@@ -10,11 +11,12 @@ const AUTH = { authorization: `Bearer ${TOKEN}` }
 function service(t: Test, opts: { adminToken?: string } = { adminToken: TOKEN }): Service & { served: () => number } {
   const svc = createService({ name: 'probe', logger: false, ...opts })
   let served = 0
-  svc.app.post('/', async () => {
+  // Public, as an AWS API is: the faults are what is tested.
+  svc.app.post('/', PUBLIC, async () => {
     served++
     return { served }
   })
-  svc.app.get('/things/:id', async () => {
+  svc.app.get('/things/:id', PUBLIC, async () => {
     served++
     return { served }
   })
@@ -50,7 +52,7 @@ t.test('/health, /metrics and /admin are never faulted, so a faulted service can
   svc.inboundFaults.add({ kind: 'error', status: 500 })
   t.equal((await svc.app.inject({ method: 'GET', url: '/things/1' })).statusCode, 500)
   t.equal((await svc.app.inject({ method: 'GET', url: '/health' })).statusCode, 200)
-  t.equal((await svc.app.inject({ method: 'GET', url: '/metrics' })).statusCode, 200)
+  t.equal((await svc.app.inject({ url: '/metrics', headers: internalHeaders(svc.app.service.internalToken) })).statusCode, 200)
   t.equal((await svc.app.inject({ method: 'GET', url: '/health?full=1' })).statusCode, 200)
   const healed = await svc.app.inject({ method: 'DELETE', url: '/admin/faults/inbound', headers: AUTH })
   t.same(healed.json(), { removed: 1 })

@@ -11,6 +11,7 @@ import { cloudWatchShipper } from '../../services/lambda/cloudwatch.js'
 import { CREDENTIALS } from '../helpers/spawn.js'
 import { startCloudWatchStandIn } from './cloudwatch-stand-in.js'
 import { eventually } from '../helpers/eventually.js'
+import { internalHeaders } from '../../services/kit/internal.js'
 
 const MiB = 1024 * 1024
 const ARN = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`
@@ -171,7 +172,7 @@ t.test('Invoke through the stock Lambda client', async (t) => {
     t.equal(errors.length, 1)
     t.same(errors[0].Dimensions, [{ Name: 'FunctionName', Value: 'cpu' }])
     t.ok(cloudwatch.datums.every((d) => d.Namespace === 'OutageLab/Lambda'))
-    const metrics = await app.inject({ url: '/metrics' })
+    const metrics = await app.inject({ url: '/metrics', headers: internalHeaders(app.service.internalToken) })
     t.match(metrics.body, /lambda_invocations_total\{function="echo",outcome="success",service="lambda",instance="lambda"\} 3/)
     t.match(metrics.body, /lambda_invocations_total\{function="cpu",outcome="function_error",service="lambda",instance="lambda"\} 1/)
     t.match(metrics.body, /lambda_agent_datums_shipped_total\{service="lambda",instance="lambda"\} 18/)
@@ -192,7 +193,7 @@ t.test(
       "Lambda could not place the invocation: its host has no memory left for it (simulated host: 8.0 of 8.0 MiB in use, 0.0 MiB by the metrics agent's buffer)",
     )
     t.equal((await holding).StatusCode, 200, 'the invocation holding the memory finishes')
-    const metrics = await small.app.inject({ url: '/metrics' })
+    const metrics = await small.app.inject({ url: '/metrics', headers: internalHeaders(small.app.service.internalToken) })
     t.match(metrics.body, /lambda_invocations_total\{function="echo",outcome="host_memory_exhausted",service="lambda",instance="lambda"\} 1/)
 
     const narrow = await startLambda(t, { maxConcurrent: 1 })

@@ -4,6 +4,7 @@
 import t from 'tap'
 import { buildApp } from '../../services/lambda/app.js'
 import { signed, CREDENTIALS } from '../kit/signing.js'
+import { internalHeaders } from '../../services/kit/internal.js'
 
 const CUSTOMER = { accessKeyId: 'AKIDCUSTSHOP0A1B2C', secretAccessKey: 'shop-secret' }
 
@@ -29,7 +30,7 @@ t.test("Lambda counts each caller's invocations under its key, refused ones too"
   t.equal((await invoke(CUSTOMER, 'nope')).statusCode, 404)
   t.equal((await invoke(CREDENTIALS)).statusCode, 200)
   t.equal((await invoke({ ...CUSTOMER, secretAccessKey: 'wrong' })).statusCode, 403)
-  const text = (await app.inject({ url: '/metrics' })).body
+  const text = (await app.inject({ url: '/metrics', headers: internalHeaders(app.service.internalToken) })).body
   const count = (caller: string, outcome: string) =>
     Number(
       new RegExp(`^lab_caller_calls_total\\{caller="${caller}",operation="Invoke",protocol="restJson1",outcome="${outcome}"[^}]*\\} (\\d+)$`, 'm').exec(

@@ -3,7 +3,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { CREDENTIALS, type Spawned } from '../helpers/spawn.js'
+import { INTERNAL, CREDENTIALS, type Spawned } from '../helpers/spawn.js'
 import { eventually } from '../helpers/eventually.js'
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -66,7 +66,7 @@ export async function health(lambda: Spawned): Promise<any> {
 }
 
 export async function metric(lambda: Spawned, name: string): Promise<number> {
-  const text = await (await fetch(`${lambda.url}/metrics`)).text()
+  const text = await (await fetch(`${lambda.url}/metrics`, { headers: INTERNAL })).text()
   // name: a metric name, or a name with the start of its labels ('x_total{function="sleep"').
   const line = text.split('\n').find((l) => l.startsWith(name.includes('{') ? name : `${name}{`) || l.startsWith(`${name} `))
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN

@@ -25,6 +25,7 @@ import { buildApp as buildAutoscaler } from '../../services/autoscaler/app.js'
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge'
 import { CREDENTIALS, INTERNAL_TOKEN, KEYS, startLab } from '../../bench/lib/fuzz/lab.js'
 import { routesOf } from '../../bench/lib/fuzz/run.js'
+import { injectPolicy } from '../autoscaler/policy-calls.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
@@ -143,9 +144,9 @@ t.test("autoscaler: its hooks take EventBridge's and CloudWatch's calls only; an
   await app.ready()
   const svc = app.autoscaler.cluster.createService('shop', 1)
   const json = { 'content-type': 'application/json' }
-  // Customers set policies up: public.
-  const created = await app.inject({ method: 'POST', url: '/policies', headers: json, payload: { service: 'shop', name: 'out', adjustment: 2 } })
-  t.equal(created.statusCode, 201, 'a customer creates a policy without the credential')
+  // Customers set policies up: public, SigV4-signed as Application Auto Scaling's calls are (policies.test.ts).
+  const created = await injectPolicy(app, 'POST', '/policies', { service: 'shop', name: 'out', adjustment: 2 })
+  t.equal(created.status, 201, 'a customer creates a policy without the internal credential (signed with its key)')
   const alarm = { NewStateValue: 'ALARM', OldStateValue: 'OK', AlarmName: 'shop-latency' }
 
   refused(t, await app.inject({ method: 'POST', url: '/policies/out/invoke', headers: json, payload: alarm }), 'POST /policies/out/invoke')
@@ -225,12 +226,21 @@ t.test('front-end: the peer routes answer members of the fleet only', async (t) 
   t.equal(api.json().__type, 'MissingAuthenticationTokenException', 'the AWS API answers with SigV4, as before')
 })
 
-t.test('without a configured token the internal routes stay as they were (an app built in-process)', async (t) => {
+t.test('without a configured token the internal routes are closed: the app makes up a token nobody else holds', async (t) => {
   const app = frontend(t, {})
-  t.equal((await app.inject({ method: 'GET', url: '/peer/authoritative' })).statusCode, 200)
+  refused(t, await app.inject({ method: 'GET', url: '/peer/authoritative' }), 'no token configured, no header')
+  refused(t, await app.inject({ method: 'GET', url: '/peer/authoritative', headers: WITH }), "no token configured, another run's token")
+  refused(t, await app.inject({ method: 'GET', url: '/metrics' }), 'no token configured, /metrics')
   // An empty token is no token: it must not make an empty header the credential.
   const empty = frontend(t, { internalToken: '' })
-  t.equal((await empty.inject({ method: 'GET', url: '/peer/authoritative', headers: { [INTERNAL_HEADER]: '' } })).statusCode, 200)
+  refused(t, await empty.inject({ method: 'GET', url: '/peer/authoritative', headers: { [INTERNAL_HEADER]: '' } }), 'an empty token, an empty header')
+  const other = frontend(t, {})
+  t.not(app.service.internalToken, other.service.internalToken, 'each app makes up its own')
+  t.ok(app.service.internalToken.length >= 32, 'a long random one')
+  // In-process, the builder may read it: what the lab's own callers would have been given.
+  const own = await app.inject({ method: 'GET', url: '/peer/authoritative', headers: { [INTERNAL_HEADER]: app.service.internalToken } })
+  t.equal(own.statusCode, 200, 'with the token it made up, the route serves')
+  t.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200, '/health stays public')
 })
 
 t.test('the credential goes only where it is meant to: a composed dispatcher limited to one origin', async (t) => {
@@ -296,9 +306,9 @@ const PUBLIC_ROUTES: Record<string, Record<string, string>> = {
     'POST /api/backup/updates': 'posting, with the operator key',
   },
   autoscaler: {
-    'POST /policies': 'scaling policies, created by customers (Application Auto Scaling stand-in, unsigned)',
-    'GET /policies': 'scaling policies, read by customers',
-    'DELETE /policies/:name': 'scaling policies, deleted by customers',
+    'POST /policies': "scaling policies, created by customers (Application Auto Scaling's PutScalingPolicy: SigV4, application-autoscaling)",
+    'GET /policies': 'scaling policies, read by customers (DescribeScalingPolicies: SigV4)',
+    'DELETE /policies/:name': 'scaling policies, deleted by customers (DeleteScalingPolicy: SigV4)',
   },
 }
 

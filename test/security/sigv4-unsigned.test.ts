@@ -3,7 +3,8 @@
 // with "smithy.api#noAuth" is sent without a signature; docs/security.md lists them; EventBridge's
 // resolver goes through its endpoint rules, hence Region). For every operation each AWS API of the lab serves: the lab's unsigned list is exactly AWS's, an unsigned
 // call of a signed operation is refused with MissingAuthenticationTokenException (Lambda: 403), and an
-// unsigned call of an unsigned operation is not refused for want of a signature.
+// unsigned call of an unsigned operation is not refused for want of a signature. The REST APIs
+// (Lambda's, the autoscaler's scaling policies) are checked by route.
 import t from 'tap'
 import { KinesisClient } from '@aws-sdk/client-kinesis'
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
@@ -81,6 +82,26 @@ t.test('every operation the lab serves is signed or unsigned as in AWS, and refu
     const res = await lambda.inject({ method, url, payload: method === 'POST' ? '{}' : undefined })
     t.equal(res.statusCode, 403, `lambda ${operation} unsigned`)
     t.equal(res.headers['x-amzn-errortype'], 'MissingAuthenticationTokenException')
+    checked++
+  }
+  // The autoscaler's scaling-policy API stands for Application Auto Scaling's PutScalingPolicy,
+  // DescribeScalingPolicies and DeleteScalingPolicy, all signed in AWS (no SDK client of it is
+  // installed to read the resolver from). JSON 1.1's refusal: 400, x-amzn-ErrorType.
+  const autoscaler = lab.get('autoscaler')
+  for (const [operation, method, url] of [
+    ['PutScalingPolicy', 'POST', '/policies'],
+    ['DescribeScalingPolicies', 'GET', '/policies'],
+    ['DeleteScalingPolicy', 'DELETE', '/policies/fuzz-a'],
+  ] as const) {
+    const res = await autoscaler.inject({
+      method,
+      url,
+      headers: { 'content-type': 'application/json' },
+      payload: method === 'POST' ? '{"service":"fuzz","name":"fuzz-a","adjustment":1}' : undefined,
+    })
+    t.equal(res.statusCode, 400, `autoscaler ${operation} unsigned`)
+    t.equal(res.headers['x-amzn-errortype'], 'MissingAuthenticationTokenException')
+    t.same(res.json(), { __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' })
     checked++
   }
   t.comment(`${checked} operation x protocol pairs`)

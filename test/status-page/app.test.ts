@@ -3,6 +3,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { buildApp, type StatusPageDeps } from '../../services/status-page/app.js'
 import { UpdateLog } from '../../services/status-page/updates.js'
+import { internalHeaders } from '../../services/kit/internal.js'
 
 const KEY = 'backup-operator-key-0123456789'
 // Nothing listens there: these tests never reach the primary path's key fetch.
@@ -104,7 +105,7 @@ t.test('a malformed update is refused with a 400 that says what is wrong', async
   })
   t.same(text.json(), { __type: 'ValidationException', message: 'send the update as JSON (content-type: application/json)' })
   t.equal(log.size, 0, 'nothing stored')
-  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  const metrics = (await app.inject({ url: '/metrics', headers: internalHeaders(app.service.internalToken) })).body
   t.match(metrics, /status_page_post_failures_total\{path="backup",reason="invalid_request",service="status-page",instance="status-page"\} 11/)
 })
 
@@ -121,7 +122,7 @@ t.test('the backup path takes only the configured operator key', async (t) => {
   const ok = await backup({ message: 'Posted from the backup tool.' })
   t.equal(ok.statusCode, 201)
   t.match(ok.json(), { id: 1, path: 'backup', operator: 'backup-key', message: 'Posted from the backup tool.' })
-  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  const metrics = (await app.inject({ url: '/metrics', headers: internalHeaders(app.service.internalToken) })).body
   t.match(metrics, /status_page_updates_total\{path="backup",[^}]*\} 1\n/)
   t.match(metrics, /status_page_updates_total\{path="primary",[^}]*\} 0\n/)
   t.match(metrics, /status_page_post_failures_total\{path="backup",reason="wrong_key",[^}]*\} 4\n/)
@@ -161,12 +162,12 @@ t.test('posted updates survive a restart; a torn last line is cut off', async (t
     status.components.find((c: any) => c.name === 'lambda'),
     { status: 'degraded', updateId: 1 },
   )
-  t.match((await second.app.inject({ method: 'GET', url: '/metrics' })).body, /status_page_updates\{[^}]*\} 3\n/)
+  t.match((await second.app.inject({ url: '/metrics', headers: internalHeaders(second.app.service.internalToken) })).body, /status_page_updates\{[^}]*\} 3\n/)
 })
 
 t.test('page views are counted', async (t) => {
   const { app } = await setup(t)
   for (let i = 0; i < 3; i++) t.equal((await app.inject({ method: 'GET', url: '/' })).statusCode, 200)
-  t.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /status_page_page_views_total\{[^}]*\} 3\n/)
+  t.match((await app.inject({ url: '/metrics', headers: internalHeaders(app.service.internalToken) })).body, /status_page_page_views_total\{[^}]*\} 3\n/)
   t.match((await app.inject({ method: 'GET', url: '/' })).body, /<p>No updates posted\.<\/p>/)
 })

@@ -7,7 +7,7 @@ import { Command, CommanderError } from 'commander'
 import { request } from 'undici'
 import { postBackup, statusPagePost, registerStatusPage, StatusPagePostError, type PostCommandOptions } from '../../harness/status-page/post.js'
 import { UsageError } from '../../harness/control/cli-support.js'
-import { spawnService, ROOT } from '../helpers/spawn.js'
+import { INTERNAL, spawnService, ROOT } from '../helpers/spawn.js'
 import { startCognitoStandIn } from './jwks-stand-in.js'
 
 // Several helpers share two cores: a process may take long to start.
@@ -59,7 +59,7 @@ t.test(
     const page = await request(`${sp.url}/`)
     t.equal(page.statusCode, 200)
     t.match(await page.body.text(), /We are investigating increased error rates in US-EAST-1\./)
-    const metrics = await (await request(`${sp.url}/metrics`)).body.text()
+    const metrics = await (await request(`${sp.url}/metrics`, { headers: INTERNAL })).body.text()
     t.match(metrics, /status_page_last_update_timestamp_seconds\{[^}]*\} \d+\.?\d*\n/)
     t.notMatch(metrics, /status_page_last_update_timestamp_seconds\{[^}]*\} 0\n/)
 

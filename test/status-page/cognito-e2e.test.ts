@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider'
 import { postBackup, postWithToken, statusPagePost, StatusPagePostError, type PostCommandOptions } from '../../harness/status-page/post.js'
 import { signIn } from '../../harness/status-page/sign-in.js'
-import { spawnService, ROOT, CREDENTIALS } from '../helpers/spawn.js'
+import { INTERNAL, spawnService, ROOT, CREDENTIALS } from '../helpers/spawn.js'
 
 const built = ['services/cognito/main.js', 'services/status-page/main.js'].every((e) => fs.existsSync(path.join(ROOT, 'dist', e)))
 const CLI = path.join(ROOT, 'dist/harness/cli.js')
@@ -163,7 +163,7 @@ t.test('while Cognito hangs or is gone the primary path cannot post and the back
     status.components.find((c: any) => c.name === 'cognito'),
     { status: 'outage' },
   )
-  const metrics = await (await request(`${statusPage.url}/metrics`)).body.text()
+  const metrics = await (await request(`${statusPage.url}/metrics`, { headers: INTERNAL })).body.text()
   t.match(metrics, /status_page_post_failures_total\{path="primary",reason="cognito_unavailable",[^}]*\} 2\n/)
   t.match(metrics, /status_page_updates_total\{path="primary",[^}]*\} 2\n/)
 })

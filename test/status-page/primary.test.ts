@@ -6,6 +6,7 @@ import { SignJWT } from 'jose'
 import { buildApp, type StatusPageDeps } from '../../services/status-page/app.js'
 import { UpdateLog } from '../../services/status-page/updates.js'
 import { startCognitoStandIn } from './jwks-stand-in.js'
+import { internalHeaders } from '../../services/kit/internal.js'
 
 async function setup(t: Test, deps: Partial<StatusPageDeps> = {}) {
   const cognito = await startCognitoStandIn()
@@ -19,7 +20,7 @@ async function setup(t: Test, deps: Partial<StatusPageDeps> = {}) {
 }
 
 const failures = async (app: { inject: (req: { method: string; url: string }) => Promise<{ body: string }> }) =>
-  (await app.inject({ method: 'GET', url: '/metrics' })).body as string
+  (await app.inject({ url: '/metrics', headers: internalHeaders(app.service.internalToken) })).body as string
 
 t.test('an operator signed in through Cognito posts with an ID or an access token', async (t) => {
   const { app, cognito, post } = await setup(t)

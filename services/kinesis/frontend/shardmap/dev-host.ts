@@ -18,10 +18,13 @@ const selfId = envString(env, 'FRONTEND_ID')
 const port = envInt(env, 'PORT', { min: 0, max: 65535 })
 const host = envString(env, 'HOST', '127.0.0.1')
 
+// The run's internal token: metadata and the peers demand it, as of the real front-end.
+const internalToken = env.OUTAGE_LAB_INTERNAL_TOKEN || undefined
 const service = createService({
   name: 'kinesis-frontend-devhost',
   instance: selfId,
   adminToken: env.OUTAGE_LAB_ADMIN_TOKEN,
+  internalToken,
   logLevel: envString(env, 'LOG_LEVEL', 'info'),
 })
 const { app } = service
@@ -41,6 +44,7 @@ const shardMap = createShardMap({
   logger: app.log,
   metrics: service.metrics,
   dispatcher: createOutbound(service.outboundFaults, { connections: 4, timeoutMs: 5_000 }),
+  internalToken,
 })
 
 app.register(peerRoutes, { shardMap, metrics: service.metrics })
