@@ -9,7 +9,17 @@ import type { Issue } from './errors.js'
 import { formatDuration } from './duration.js'
 import * as D from './defaults.js'
 import { PROVIDERS, PROVIDER_NAMES, type RunReferences } from '../faults/index.js'
-import { BOOTSTRAPS, FLEETS, MAX_BACKENDS, MAX_CELLS, MAX_FLEET_SIZE, MAX_THREAD_LIMIT, METADATA_SERVICE, NEEDS } from '../topology/catalogue.js'
+import {
+  BOOTSTRAPS,
+  FLEETS,
+  KINESIS_RETENTION_HOURS,
+  MAX_BACKENDS,
+  MAX_CELLS,
+  MAX_FLEET_SIZE,
+  MAX_THREAD_LIMIT,
+  METADATA_SERVICE,
+  NEEDS,
+} from '../topology/catalogue.js'
 import { CUSTOMER_TEMPLATE_VARIABLES, reservedCustomerName } from '../topology/customers.js'
 import {
   AGGREGATES,
@@ -638,9 +648,20 @@ function checkReferences(c: Checker, e: Resolved): void {
   for (const s of Object.keys(x.maxRecoveryMs ?? {})) {
     if (!x.impacted?.includes(s)) c.bad(`expect.maxRecoveryMs.${s}`, `a service listed in expect.impacted (${(x.impacted ?? []).join(', ') || 'none'})`, s)
   }
+  // The stream keeps records for Kinesis's 24 h, scaled: events acknowledged before the check's
+  // horizon would be trimmed, and counted as lost, though no service lost them.
+  const retentionMs = KINESIS_RETENTION_HOURS * e.timeScale * 1000
+  const windowMs = Math.max(0, ...(e.steadyStateHypothesis?.probes ?? []).map((p) => p.windowMs))
   x.delivered?.forEach((d, i) => {
     if (!customers.includes(d.customer))
       c.bad(`expect.delivered[${i}].customer`, `a customer service of this run (topology.customers: ${customers.join(', ') || 'none'})`, d.customer)
+    const spanMs = windowMs + e.durationMs + 2 * windowMs + d.withinMs
+    if (spanMs > retentionMs)
+      c.badText(
+        `expect.delivered[${i}]`,
+        `a run shorter than the stream's retention (${KINESIS_RETENTION_HOURS} h at timeScale ${e.timeScale}: ${retentionMs / 1000} s), or a larger timeScale: its first events would be trimmed before the check`,
+        `a run of up to ${Math.ceil(spanMs / 1000)} s from the first steady-state window to the end of within`,
+      )
   })
 }
 

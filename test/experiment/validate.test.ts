@@ -246,6 +246,12 @@ const cases: Case[] = [
       'DIR/x.yaml: expect.delivered[0].stream: expected a non-empty string, got nothing\nDIR/x.yaml: expect.delivered[0].within: expected a duration like 20s, 1500ms or 2m, got "soon"',
   },
   {
+    name: "expect.delivered: the check must end inside the stream's retention (24 h, scaled by timeScale)",
+    files: { 'x.yaml': withCustomers(CUSTOMER, '  delivered: [{ customer: shop, stream: clicks, within: 5m }]\n') },
+    message:
+      "DIR/x.yaml: expect.delivered[0]: expected a run shorter than the stream's retention (24 h at timeScale 10: 240 s), or a larger timeScale: its first events would be trimmed before the check, got a run of up to 409 s from the first steady-state window to the end of within",
+  },
+  {
     name: 'customers: a list of services, not one',
     files: { 'x.yaml': swap(SERVICES_LINE, `${SERVICES_LINE}  customers: shop\n`) },
     message:
