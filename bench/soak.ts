@@ -89,7 +89,7 @@ function adminOf(pid: number): { port: string; token: string } | undefined {
 
 /**
  * The live heap of every lab service, read after /proc (a full collection shrinks what RSS shows):
- * twice a soak, so the collections it forces do not shape the resident memory it measures.
+ * at the base and in the last three samples, so the collections it forces barely shape the resident memory it measures.
  */
 async function liveHeaps(s: Sample, pids: Map<number, string>): Promise<void> {
   await Promise.all(
