@@ -9,6 +9,7 @@ import { buildApp } from '../../services/kinesis/backend/app.js'
 import { ShardStore } from '../../services/kinesis/backend/shard-store.js'
 import { COMPACT_SUFFIX, ShardLog, type StoredRecord } from '../../services/kinesis/backend/shard-log.js'
 import { eventually } from '../helpers/eventually.js'
+import { INTERNAL, INTERNAL_TOKEN } from '../helpers/spawn.js'
 
 const SECRET = 'retention-secret'
 const SHARD0 = 'shardId-000000000000'
@@ -29,10 +30,10 @@ async function setup(t: Test, opts: { dir?: string; realClock?: boolean } = {}) 
   const now = opts.realClock ? Date.now : () => clock.ms
   const dir = opts.dir ?? (await tempDir(t))
   const { store } = await ShardStore.open(dir, { now, retentionMs: RETENTION_MS })
-  const app = buildApp({ id: 'backend-r', store, iteratorSecret: SECRET, now, logger: false })
+  const app = buildApp({ id: 'backend-r', store, iteratorSecret: SECRET, now, internalToken: INTERNAL_TOKEN, logger: false })
   t.teardown(() => app.close())
   const post = async (url: string, payload: unknown) => {
-    const res = await app.inject({ method: 'POST', url, payload: payload as any })
+    const res = await app.inject({ method: 'POST', url, headers: INTERNAL, payload: payload as any })
     return { status: res.statusCode, body: res.json() }
   }
   const append = async (datas: string[]): Promise<string[]> => {
@@ -98,7 +99,7 @@ t.test('records older than the retention leave the reads and the file; younger o
   t.same(texts(await b.readAll()), ['young-1', 'young-2', 'new-1'])
   t.same(await b.store.trim(), [], 'nothing more is old enough')
 
-  const metrics = (await b.app.inject({ url: '/metrics' })).body
+  const metrics = (await b.app.inject({ url: '/metrics', headers: INTERNAL })).body
   t.match(metrics, /kinesis_backend_records_trimmed_total\{[^}]*\} 3\n/)
   t.match(metrics, new RegExp(`kinesis_backend_bytes_trimmed_total\\{[^}]*\\} ${sizeOfOld}\\n`))
   t.match(metrics, new RegExp(`kinesis_backend_log_bytes\\{[^}]*\\} ${await b.fileSize()}\\n`))
