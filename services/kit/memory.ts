@@ -18,7 +18,7 @@ export interface MemoryReport {
 let gc: (() => void) | undefined
 
 /** V8's gc(), without starting every service with --expose-gc: the flag only has to be set when a context is made. */
-function fullGc(): void {
+export function fullGc(): void {
   if (!gc) {
     v8.setFlagsFromString('--expose-gc')
     gc = vm.runInNewContext('gc') as () => void

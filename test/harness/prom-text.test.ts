@@ -1,9 +1,8 @@
 // What the observer reads from every /metrics: samples back from the text format, and nothing of
 // the answer kept alive by the names it hands on (a long run scrapes 14 services every second).
 import t from 'tap'
-import v8 from 'node:v8'
-import vm from 'node:vm'
 import { parsePromText, seriesKey } from '../../harness/observe/prom-text.js'
+import { fullGc as gc } from '../../services/kit/memory.js'
 
 t.test('samples, labels (escapes undone) and stable series keys', async (t) => {
   const s = parsePromText(
@@ -23,8 +22,6 @@ t.test('samples, labels (escapes undone) and stable series keys', async (t) => {
 })
 
 t.test('a kept series key does not hold the answer it came from', async (t) => {
-  v8.setFlagsFromString('--expose-gc')
-  const gc = vm.runInNewContext('gc') as () => void
   const answer = (i: number) => Array.from({ length: 400 }, (_, j) => `lab_series_${j}{op="Put"} ${i}`).join('\n') + `\nlab_in_flight ${i}\n`
   gc()
   const before = process.memoryUsage().heapUsed
