@@ -1,13 +1,16 @@
-// A long game day (issue 16's soak): `outage-lab run bench/soak.yaml` (the flagship's topology and
-// steady workload, nothing injected) for --minutes, while this process samples every process of the
-// run every --every seconds: resident memory, open file descriptors and threads, by service (each
-// service's pids cgroup names it), and the run folder's disk use (service logs, back-end and other
-// data, the harness's timeline). The targets: every service's RSS grows less than 10% from the
-// first sample after the warm-up to the last, descriptors stay flat, disk use is bounded.
-//   npx tsc -p . && node dist/bench/soak.js [--minutes 30] [--every 30] [--warmup 120] [--record]
+// A long game day (issue 16's soak): `outage-lab up` (the flagship's topology) under its steady
+// workload, the customers program docker-compose.yml runs (harness/workload/container.ts), for
+// --minutes; or, with --via run, `outage-lab run bench/soak.yaml`, the same topology and workload
+// as an experiment that also records its timeline. Every --every seconds this process samples every
+// service of the run: resident memory, what V8 holds (GET /admin/memory), open file descriptors and
+// threads (each service's pids cgroup names it), and the run folder's disk use (service logs,
+// back-end and other data, a run's timeline). The targets: every service's RSS grows less than 10%
+// from the first sample after the warm-up to the last, descriptors stay flat, disk use is bounded.
+// The live heap (after a forced full collection) is read at the base and after the last sample.
+//   npx tsc -p . && node dist/bench/soak.js [--minutes 30] [--every 30] [--warmup 120] [--via up|run] [--no-live-heap] [--record]
 import fs from 'node:fs'
 import path from 'node:path'
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { procStatus, MiB } from './lib/procfs.js'
 import { machine, describeMachine, loadNow } from './lib/machine.js'
@@ -22,22 +25,35 @@ const { values: args } = parseArgs({
     every: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '120' },
     out: { type: 'string', default: path.join(PACKAGE_ROOT, 'runs', 'soak') },
+    // up: `outage-lab up` and the customers program (docker-compose.yml's customers), a game day as
+    // users run one; run: `outage-lab run bench/soak.yaml`, which also records the run's timeline.
+    via: { type: 'string', default: 'up' },
     record: { type: 'boolean', default: false },
+    // A forced full collection shrinks the heap V8 then regrows over minutes: without it the RSS
+    // series is the services' own, at the price of no live-heap figure.
+    'live-heap': { type: 'boolean', default: true },
   },
+  allowNegative: true,
 })
 const MINUTES = Number(args.minutes)
 const EVERY_S = Number(args.every)
 const WARMUP_S = Number(args.warmup)
 if (!(MINUTES > 0 && EVERY_S > 0 && WARMUP_S >= 0)) throw new Error('--minutes, --every and --warmup take positive numbers')
+const VIA = args.via
+if (VIA !== 'up' && VIA !== 'run') throw new Error(`--via takes up or run, not ${VIA}`)
 const RSS_TARGET = 0.1
+/** Descriptors are flat when their trend over the soak (least squares, every sample) adds fewer than this many: sockets come and go with the load, a leak climbs. */
+const FD_TREND_LIMIT = 2
 
 interface ServiceSample {
   rssBytes: number
   fds: number
   threads: number
   processes: number
-  /** The live heap after a full collection (GET /admin/memory?gc=full), at the base and near the end only. */
+  /** The live heap after a full collection (GET /admin/memory?gc=full), at the base and after the last sample only. */
   liveHeapBytes?: number
+  /** What V8 holds, read without a collection (GET /admin/memory): committed heap, its new and old spaces, and buffers outside it. */
+  heap?: { totalBytes: number; newSpaceBytes: number; oldSpaceBytes: number; externalBytes: number }
 }
 interface Sample {
   atS: number
@@ -87,27 +103,44 @@ function adminOf(pid: number): { port: string; token: string } | undefined {
   return env.PORT && env.OUTAGE_LAB_ADMIN_TOKEN ? { port: env.PORT, token: env.OUTAGE_LAB_ADMIN_TOKEN } : undefined
 }
 
-/**
- * The live heap of every lab service, read after /proc (a full collection shrinks what RSS shows):
- * at the base and in the last three samples, so the collections it forces barely shape the resident memory it measures.
- */
-async function liveHeaps(s: Sample, pids: Map<number, string>): Promise<void> {
+interface MemoryAnswer {
+  heapUsedBytes: number
+  heapTotalBytes: number
+  externalBytes: number
+  heapSpaces?: Record<string, { sizeBytes: number }>
+}
+
+/** GET /admin/memory of every lab service (`?gc=full`: after a full collection), each answer handed to `use`. */
+async function readMemory(s: Sample, pids: Map<number, string>, gc: boolean, use: (v: ServiceSample, m: MemoryAnswer) => void): Promise<void> {
   await Promise.all(
     [...pids].map(async ([pid, name]) => {
       const admin = adminOf(pid)
       if (!admin || !s.services[name]) return
       try {
-        const res = await fetch(`http://127.0.0.1:${admin.port}/admin/memory?gc=full`, {
+        const res = await fetch(`http://127.0.0.1:${admin.port}/admin/memory${gc ? '?gc=full' : ''}`, {
           headers: { authorization: `Bearer ${admin.token}` },
           signal: AbortSignal.timeout(5_000),
         })
-        if (res.ok) s.services[name].liveHeapBytes = (s.services[name].liveHeapBytes ?? 0) + ((await res.json()) as { heapUsedBytes: number }).heapUsedBytes
+        if (res.ok) use(s.services[name], (await res.json()) as MemoryAnswer)
       } catch {
-        // A service that does not answer has no live-heap figure in this sample.
+        // A service that does not answer has no figure in this sample.
       }
     }),
   )
 }
+
+/** The live heap, read after /proc (a full collection shrinks what RSS shows): at the base, and once more after the last sample. */
+const liveHeaps = (s: Sample, pids: Map<number, string>) => readMemory(s, pids, true, (v, m) => (v.liveHeapBytes = (v.liveHeapBytes ?? 0) + m.heapUsedBytes))
+
+/** Where each service's memory sits, every sample, without a collection. */
+const heapShapes = (s: Sample, pids: Map<number, string>) =>
+  readMemory(s, pids, false, (v, m) => {
+    const h = (v.heap ??= { totalBytes: 0, newSpaceBytes: 0, oldSpaceBytes: 0, externalBytes: 0 })
+    h.totalBytes += m.heapTotalBytes
+    h.newSpaceBytes += m.heapSpaces?.new_space?.sizeBytes ?? 0
+    h.oldSpaceBytes += m.heapSpaces?.old_space?.sizeBytes ?? 0
+    h.externalBytes += m.externalBytes
+  })
 
 function sample(harnessPid: number, startedMs: number, outDir: string, pids: Map<number, string>): Sample {
   const services: Record<string, ServiceSample> = {}
@@ -144,14 +177,55 @@ console.log(`soak: ${describeMachine(m)}; ${MINUTES} min, a sample every ${EVERY
 const outDir = path.resolve(args.out)
 fs.rmSync(outDir, { recursive: true, force: true })
 const cli = path.join(PACKAGE_ROOT, 'dist/harness/cli.js')
-const child = spawn(process.execPath, [cli, 'run', path.join(PACKAGE_ROOT, 'bench/soak.yaml'), '--set', `duration=${MINUTES}m`, '--out', outDir], {
-  stdio: ['ignore', 'ignore', 'pipe'],
-  env: { ...process.env, CI: 'true' },
-})
+const endpointsFile = path.join(outDir, 'endpoints.json')
+const child = spawn(
+  process.execPath,
+  VIA === 'run'
+    ? [cli, 'run', path.join(PACKAGE_ROOT, 'bench/soak.yaml'), '--set', `duration=${MINUTES}m`, '--out', outDir]
+    : [cli, 'up', '--run-dir', outDir, '--endpoints-file', endpointsFile],
+  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' } },
+)
 let stderr = ''
 child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-20_000)))
 const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => child.kill(sig))
+let customers: ChildProcess | undefined
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    customers?.kill('SIGTERM')
+    child.kill(sig)
+  })
+
+/** `up`'s steady workload: the customers program against the services in the endpoints file, once `up` has written it. */
+async function startCustomers(): Promise<ChildProcess> {
+  const deadline = Date.now() + 180_000
+  while (!fs.existsSync(endpointsFile)) {
+    if (Date.now() > deadline) throw new Error(`outage-lab up wrote no ${endpointsFile} in 180 s: ${stderr.slice(-2000)}`)
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  const e = JSON.parse(fs.readFileSync(endpointsFile, 'utf8')) as {
+    kinesisEndpoint: string
+    services: Record<string, string>
+    credentials: { accessKeyId: string; secretAccessKey: string }
+  }
+  const log = fs.openSync(path.join(outDir, 'customers.log'), 'a')
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    KINESIS_URL: e.kinesisEndpoint,
+    OUTAGE_LAB_SEED: '1',
+    OUTAGE_LAB_CREDENTIALS: `${e.credentials.accessKeyId}:${e.credentials.secretAccessKey}`,
+  }
+  for (const [k, name] of Object.entries({
+    COGNITO_URL: 'cognito',
+    CLOUDWATCH_URL: 'cloudwatch',
+    EVENTBRIDGE_URL: 'eventbridge',
+    LAMBDA_URL: 'lambda',
+    AUTOSCALER_URL: 'autoscaler',
+    STATUS_PAGE_URL: 'status-page',
+  }))
+    if (e.services[name]) env[k] = e.services[name]
+  return spawn(process.execPath, [path.join(PACKAGE_ROOT, 'dist/harness/workload/container.js')], { stdio: ['ignore', log, log], env })
+}
+if (VIA === 'up') customers = await startCustomers()
 
 const startedMs = Date.now()
 const samples: Sample[] = []
@@ -163,16 +237,26 @@ while (!done) {
   if (done) break
   const s = sample(child.pid!, startedMs, outDir, pids)
   if (Object.keys(s.services).length) {
+    await heapShapes(s, pids)
     const isBase = !samples.some((b) => b.atS >= WARMUP_S) && s.atS >= WARMUP_S
-    if (isBase || s.atS >= MINUTES * 60 - 3 * EVERY_S) await liveHeaps(s, pids)
+    if (isBase && args['live-heap']) await liveHeaps(s, pids)
+    // The last sample: its full collection comes after every figure of the soak is read.
+    const isLast = s.atS >= MINUTES * 60
+    if (isLast && args['live-heap']) await liveHeaps(s, pids)
     samples.push(s)
+    const heapMiB = (f: (h: NonNullable<ServiceSample['heap']>) => number) =>
+      (Object.values(s.services).reduce((sum, v) => sum + (v.heap ? f(v.heap) : 0), 0) / MiB).toFixed(0)
     console.log(
-      `  ${s.atS}s: ${Object.keys(s.services).length} services, harness RSS ${(s.harnessRssBytes / MiB).toFixed(0)} MiB, logs ${(s.disk.logs / MiB).toFixed(1)} MiB, data ${(s.disk.data / MiB).toFixed(1)} MiB`,
+      `  ${s.atS}s: ${Object.keys(s.services).length} services (RSS ${(Object.values(s.services).reduce((sum, v) => sum + v.rssBytes, 0) / MiB).toFixed(0)} MiB, V8 heaps ${heapMiB((h) => h.totalBytes)} MiB of which new space ${heapMiB((h) => h.newSpaceBytes)}, external ${heapMiB((h) => h.externalBytes)}), harness RSS ${(s.harnessRssBytes / MiB).toFixed(0)} MiB, logs ${(s.disk.logs / MiB).toFixed(1)} MiB, data ${(s.disk.data / MiB).toFixed(1)} MiB`,
     )
+    if (isLast) break
   }
 }
+// up runs until told: the customers stop first, then up tears the system down. A run ends by itself.
+customers?.kill('SIGTERM')
+if (VIA === 'up' && !done) child.kill('SIGINT')
 const code = await exited
-if (code !== 0) console.log(`the run exited ${code}: ${stderr.slice(-3000)}`)
+if (code !== 0) console.log(`${VIA} exited ${code}: ${stderr.slice(-3000)}`)
 
 // The baseline: the first sample after the warm-up that saw the whole system.
 const base = samples.find((s) => s.atS >= WARMUP_S) ?? samples[0]
@@ -184,10 +268,20 @@ const pct = (a: number, b: number) => (a ? ((b - a) / a) * 100 : NaN)
 const middle = samples.find((s) => s.atS >= (base.atS + last.atS) / 2) ?? base
 const heapEnd = [...samples].reverse().find((s) => s !== base && Object.values(s.services).some((v) => v.liveHeapBytes !== undefined))
 const mib = (b: number | undefined) => (b === undefined ? '?' : (b / MiB).toFixed(1))
+const soakSamples = samples.filter((s) => s.atS >= base.atS)
+/** A service's descriptors over the soak: their range, and what their least-squares trend adds from the base to the last sample. */
+function fdTrend(n: string): { min: number; max: number; added: number } {
+  const pts = soakSamples.filter((s) => s.services[n]).map((s) => [s.atS, s.services[n].fds] as const)
+  const mx = pts.reduce((a, [x]) => a + x, 0) / pts.length
+  const my = pts.reduce((a, [, y]) => a + y, 0) / pts.length
+  const sxx = pts.reduce((a, [x]) => a + (x - mx) ** 2, 0)
+  const slope = sxx ? pts.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx : 0
+  return { min: Math.min(...pts.map(([, y]) => y)), max: Math.max(...pts.map(([, y]) => y)), added: slope * (last.atS - base.atS) }
+}
 const rows = names.map((n) => {
   const a = base.services[n]
   const b = last.services[n]
-  if (!b) return [n, (a.rssBytes / MiB).toFixed(1), 'gone', '', '', '', `${a.fds} -> gone`, '']
+  if (!b) return [n, (a.rssBytes / MiB).toFixed(1), 'gone', '', '', '', `${a.fds} -> gone`, '', '']
   const mid = middle.services[n]
   const h = heapEnd?.services[n]?.liveHeapBytes
   return [
@@ -198,17 +292,18 @@ const rows = names.map((n) => {
     mid ? `${pct(mid.rssBytes, b.rssBytes).toFixed(1)}%` : '?',
     `${mib(a.liveHeapBytes)} -> ${mib(h)}${a.liveHeapBytes && h ? ` (${pct(a.liveHeapBytes, h) >= 0 ? '+' : ''}${pct(a.liveHeapBytes, h).toFixed(0)}%)` : ''}`,
     `${a.fds} -> ${b.fds}`,
+    (({ min, max, added }) => `${min}-${max}, ${added >= 0 ? '+' : ''}${added.toFixed(1)}`)(fdTrend(n)),
     `${a.threads} -> ${b.threads}`,
   ]
 })
 const over = names.filter((n) => last.services[n] && pct(base.services[n].rssBytes, last.services[n].rssBytes) >= RSS_TARGET * 100)
-const fdGrowth = names.filter((n) => last.services[n] && last.services[n].fds - base.services[n].fds > 2)
+const fdGrowth = names.filter((n) => last.services[n] && fdTrend(n).added >= FD_TREND_LIMIT)
 const minutes = (last.atS - base.atS) / 60
 const rate = (k: keyof Sample['disk']) => ((last.disk[k] - base.disk[k]) / MiB / minutes).toFixed(2)
 const body = [
   `Machine: ${describeMachine(m)}; load average at the end ${loadNow()}.`,
   '',
-  `\`node dist/bench/soak.js --minutes ${MINUTES} --every ${EVERY_S} --warmup ${WARMUP_S}\`: \`outage-lab run bench/soak.yaml\` (the flagship's topology and steady workload, nothing injected) for ${MINUTES} min; the run exited ${code}. Compared: the sample at ${base.atS} s with the last, at ${last.atS} s (${samples.length} samples).`,
+  `\`node dist/bench/soak.js --minutes ${MINUTES} --every ${EVERY_S} --warmup ${WARMUP_S}${VIA === 'run' ? ' --via run' : ''}\`: ${VIA === 'run' ? "`outage-lab run bench/soak.yaml` (the flagship's topology and steady workload, nothing injected)" : "`outage-lab up` (the flagship's topology) and its steady workload, the customers program of docker-compose.yml (harness/workload/container.ts) on this machine"} for ${MINUTES} min; ${VIA} exited ${code}${VIA === 'up' ? ' when the soak sent it SIGINT' : ''}. Compared: the sample at ${base.atS} s with the last, at ${last.atS} s (${samples.length} samples).`,
   '',
   table(
     [
@@ -219,15 +314,16 @@ const body = [
       `growth since ${middle.atS} s`,
       `live heap after a full GC (MiB), ${base.atS} s -> ${heapEnd?.atS ?? '?'} s`,
       'open fds',
+      'fds: range, trend over the soak',
       'threads',
     ],
     rows,
-    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   ),
   '',
-  `**RSS growth under ${RSS_TARGET * 100}%: ${names.length - over.length} of ${names.length} services${over.length ? ` (over: ${over.join(', ')})` : ''}; descriptors flat (at most +2): ${names.length - fdGrowth.length} of ${names.length}${fdGrowth.length ? ` (grew: ${fdGrowth.join(', ')})` : ''}.**`,
+  `**RSS growth under ${RSS_TARGET * 100}%: ${names.length - over.length} of ${names.length} services${over.length ? ` (over: ${over.join(', ')})` : ''}; descriptors flat (their trend adds fewer than ${FD_TREND_LIMIT}): ${names.length - fdGrowth.length} of ${names.length}${fdGrowth.length ? ` (grew: ${fdGrowth.join(', ')})` : ''}.**`,
   '',
-  `Disk, from the base to the end: service logs ${(base.disk.logs / MiB).toFixed(1)} -> ${(last.disk.logs / MiB).toFixed(1)} MiB (${rate('logs')} MiB/min), data (back-end shard logs, local stores, checkpoints) ${(base.disk.data / MiB).toFixed(1)} -> ${(last.disk.data / MiB).toFixed(1)} MiB (${rate('data')} MiB/min), the harness's timeline ${(base.disk.timeline / MiB).toFixed(1)} -> ${(last.disk.timeline / MiB).toFixed(1)} MiB (${rate('timeline')} MiB/min). The harness itself (it keeps the run's timeline in memory for the analysis): ${(base.harnessRssBytes / MiB).toFixed(0)} -> ${(last.harnessRssBytes / MiB).toFixed(0)} MiB.`,
+  `Disk, from the base to the end: service logs ${(base.disk.logs / MiB).toFixed(1)} -> ${(last.disk.logs / MiB).toFixed(1)} MiB (${rate('logs')} MiB/min), data (back-end shard logs, local stores, checkpoints) ${(base.disk.data / MiB).toFixed(1)} -> ${(last.disk.data / MiB).toFixed(1)} MiB (${rate('data')} MiB/min), ${VIA === 'run' ? `the run's timeline ${(base.disk.timeline / MiB).toFixed(1)} -> ${(last.disk.timeline / MiB).toFixed(1)} MiB (${rate('timeline')} MiB/min)` : 'no timeline (up records none)'}. The harness itself${VIA === 'run' ? " (it keeps the run's timeline in memory for the analysis)" : ' (`up`: the platform and the control API)'}: ${(base.harnessRssBytes / MiB).toFixed(0)} -> ${(last.harnessRssBytes / MiB).toFixed(0)} MiB.`,
 ].join('\n')
 console.log('\n' + body)
 fs.writeFileSync(path.join(outDir, 'soak.json'), JSON.stringify({ machine: m, minutes: MINUTES, everyS: EVERY_S, warmupS: WARMUP_S, code, samples }, null, 1))

@@ -11,6 +11,8 @@ export interface MemoryReport {
   externalBytes: number
   arrayBuffersBytes: number
   heapLimitBytes: number
+  /** Each V8 heap space (new, old, code, large objects...): what it has committed and what it uses. Which space grows tells heap sizing (new space doubling under load) from a leak (old space's used bytes after a full collection). */
+  heapSpaces: Record<string, { sizeBytes: number; usedBytes: number }>
   /** Whether a full collection ran before the figures were read. */
   fullGc: boolean
 }
@@ -36,6 +38,7 @@ export function memoryReport(opts: { fullGc?: boolean } = {}): MemoryReport {
     externalBytes: m.external,
     arrayBuffersBytes: m.arrayBuffers,
     heapLimitBytes: v8.getHeapStatistics().heap_size_limit,
+    heapSpaces: Object.fromEntries(v8.getHeapSpaceStatistics().map((sp) => [sp.space_name, { sizeBytes: sp.space_size, usedBytes: sp.space_used_size }])),
     fullGc: !!opts.fullGc,
   }
 }

@@ -10,6 +10,7 @@ import { niceWeight } from '../../harness/platform/compose/cpu.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
 import { systemTopology } from '../../harness/topology/system.js'
 import { ROOT } from '../helpers/spawn.js'
+import { SERVICE_NODE_FLAGS } from '../../harness/platform/paths.js'
 
 const file = readComposeFile(path.join(ROOT, 'docker-compose.yml'))
 const plan = (topology: ReturnType<typeof kinesisTopology>, extra = {}) => {
@@ -82,6 +83,12 @@ t.test("every container's log is bounded by the engine, customers' too: two file
   for (const [name, svc] of Object.entries(p.override.services)) {
     t.same(svc.logging, { driver: 'json-file', options: { 'max-size': '8m', 'max-file': '2' } }, name)
   }
+})
+
+t.test('the image starts every service as the local platform does: the young generation pinned (SERVICE_NODE_FLAGS)', async (t) => {
+  const entry = /^ENTRYPOINT (\[.*\])$/m.exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))
+  t.ok(entry, 'the Dockerfile has an ENTRYPOINT in exec form')
+  t.same(JSON.parse(entry![1]), ['node', ...SERVICE_NODE_FLAGS, '/app/docker/entry.mjs'])
 })
 
 t.test('what AWS keeps inside its network is not published; what customers call is, on 127.0.0.1 only', async (t) => {

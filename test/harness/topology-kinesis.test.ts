@@ -56,6 +56,15 @@ t.test('the local backend on the real Kinesis services', { skip: notBuilt }, asy
     }
   })
 
+  await t.test("every service's young generation is pinned from its start, so its resident memory does not swing with the load", async (t) => {
+    for (const svc of topo.services()) {
+      const res = await fetch(`${svc.url}/admin/memory`, { headers: { authorization: `Bearer ${topo.adminToken}` } })
+      const spaces = ((await res.json()) as { heapSpaces: Record<string, { sizeBytes: number }> }).heapSpaces
+      // 16 MiB semi-spaces (SERVICE_NODE_FLAGS); left to itself V8 starts a service at 1 MiB and resizes it with the load.
+      t.ok(spaces.new_space.sizeBytes >= 16 * 1024 * 1024, `${svc.name}: new space ${(spaces.new_space.sizeBytes / 2 ** 20).toFixed(1)} MiB`)
+    }
+  })
+
   await t.test(
     "a capacity addition past the thread limit breaks every front-end's shard-map; removing it does not heal, a restart does",
     {

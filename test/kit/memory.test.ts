@@ -18,6 +18,7 @@ t.test('a service reports its memory to the run token, and its live heap after a
   garbage = []
   const before = (await svc.app.inject({ method: 'GET', url: '/admin/memory', headers: { authorization: `Bearer ${TOKEN}` } })).json()
   t.equal(before.fullGc, false)
+  t.ok(before.heapSpaces.new_space.sizeBytes > 0 && before.heapSpaces.old_space.usedBytes > 0, 'the new and old spaces are reported apart')
   t.ok(before.rssBytes > before.heapUsedBytes && before.heapLimitBytes > before.heapTotalBytes, 'resident memory holds the heap, the heap is under its limit')
   const after = (await svc.app.inject({ method: 'GET', url: '/admin/memory?gc=full', headers: { authorization: `Bearer ${TOKEN}` } })).json()
   t.equal(after.fullGc, true)
