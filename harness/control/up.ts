@@ -8,6 +8,8 @@ import path from 'node:path'
 import fs from 'node:fs'
 import type { Bootstrap } from '../topology/model.js'
 import { systemTopology, DOWNSTREAM, type Downstream } from '../topology/system.js'
+import { shardRetentionAt } from '../topology/model.js'
+import { DEFAULT_TIME_SCALE } from '../experiment/defaults.js'
 import { customerAccessKey } from '../topology/customers.js'
 import { PACKAGE_ROOT } from '../platform/paths.js'
 import { DEFAULT_PLATFORM, loadPlatform } from '../platform/registry.js'
@@ -52,6 +54,8 @@ export interface UpTopology {
   learnDelay: number
   bootstrap: Bootstrap
   services: Downstream[]
+  /** Run seconds per simulated hour, the flagship's (or the default when every flag is given): it compresses Kinesis's 24 h retention as a run does. */
+  timeScale: number
   /** Where the values the flags left out came from, for the banner ('' when every one was given). */
   from: string
 }
@@ -66,7 +70,8 @@ export async function upTopology(opts: UpOptions, flagshipFile = FLAGSHIP_FILE):
     bootstrap: opts.bootstrap,
     services: opts.services,
   }
-  if (Object.values(given).every((v) => v !== undefined)) return { ...(given as Omit<UpTopology, 'from'>), from: '' }
+  if (Object.values(given).every((v) => v !== undefined))
+    return { ...(given as Omit<UpTopology, 'from' | 'timeScale'>), timeScale: DEFAULT_TIME_SCALE, from: '' }
   const { loadExperiment, InvalidExperiment } = await import('../experiment/index.js')
   let flagship
   try {
@@ -85,6 +90,7 @@ export async function upTopology(opts: UpOptions, flagshipFile = FLAGSHIP_FILE):
     learnDelay: given.learnDelay ?? main.learnDelayMs,
     bootstrap: given.bootstrap ?? main.bootstrap,
     services: given.services ?? flagship.topology.services,
+    timeScale: flagship.timeScale,
     from: path.relative(process.cwd(), flagshipFile) || flagshipFile,
   }
 }
@@ -142,6 +148,7 @@ export async function up(opts: UpOptions): Promise<number> {
       learnDelayMs: t.learnDelay,
       bootstrap: t.bootstrap,
       seed: opts.seed,
+      shardRetentionMs: shardRetentionAt(t.timeScale),
       frontendReadinessTimeoutMs: opts.readyTimeout,
       services: t.services,
       cellSize: opts.cellSize,
@@ -194,7 +201,7 @@ export async function up(opts: UpOptions): Promise<number> {
 
   context.signal = booting.signal
   say(
-    `outage-lab up${platformName === DEFAULT_PLATFORM ? '' : ` --platform ${platformName}`}: ${t.frontends} front-ends, thread limit ${t.threadLimit}, bootstrap from ${t.bootstrap}, learn delay ${t.learnDelay} ms, services ${['kinesis', ...t.services].join(', ')}${t.from ? ` (what no flag says: from ${t.from})` : ''}`,
+    `outage-lab up${platformName === DEFAULT_PLATFORM ? '' : ` --platform ${platformName}`}: ${t.frontends} front-ends, thread limit ${t.threadLimit}, bootstrap from ${t.bootstrap}, learn delay ${t.learnDelay} ms, shard retention ${shardRetentionAt(t.timeScale) / 1000} s (Kinesis's 24 h at ${t.timeScale} s an hour), services ${['kinesis', ...t.services].join(', ')}${t.from ? ` (what no flag says: from ${t.from})` : ''}`,
   )
   try {
     started = await platform.start(topology, context)

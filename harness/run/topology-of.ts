@@ -2,8 +2,7 @@
 // remediation switches as each service's env. Simulated hours become run time through timeScale.
 import type { Experiment } from '../experiment/types.js'
 import { systemTopology } from '../topology/system.js'
-import { KINESIS_RETENTION_HOURS } from '../topology/catalogue.js'
-import { MIN_SHARD_RETENTION_MS } from '../topology/model.js'
+import { shardRetentionAt } from '../topology/model.js'
 import type { Topology } from '../topology/model.js'
 
 export function topologyOf(exp: Experiment): Topology {
@@ -19,8 +18,7 @@ export function topologyOf(exp: Experiment): Topology {
     removeUnhealthyAfterMs: main.removeUnhealthyAfterMs,
     bootstrap: main.bootstrap,
     seed: exp.seed,
-    // Kinesis's 24 h: the back-ends' data stays bounded however long the run.
-    shardRetentionMs: Math.max(MIN_SHARD_RETENTION_MS, Math.round(KINESIS_RETENTION_HOURS * exp.timeScale * 1000)),
+    shardRetentionMs: shardRetentionAt(exp.timeScale),
     // Cells of a fixed size: a capacity addition adds cells instead of growing every member's work.
     ...(main.cells > 1 ? { cellSize: Math.ceil(main.frontends / main.cells) } : {}),
     ...(t.shardMapCache ? { shardMapCacheFleet: true } : {}),

@@ -10,6 +10,7 @@ import {
   MAX_FLEET_SIZE,
   MAX_SHARD_MAP_CACHE_FRONTENDS,
   METADATA_SERVICE,
+  KINESIS_RETENTION_HOURS,
   SHARD_MAP_CACHE_FLEET,
   backendName,
   endpointName,
@@ -279,6 +280,11 @@ export interface KinesisTopologyOptions {
 
 /** The least retention a back-end takes (SHARD_RETENTION_MS's minimum). */
 export const MIN_SHARD_RETENTION_MS = 1_000
+
+/** Kinesis's 24 h in run time (timeScale: seconds of run per simulated hour): the back-ends' data stays bounded however long the lab runs. */
+export function shardRetentionAt(timeScale: number): number {
+  return Math.max(MIN_SHARD_RETENTION_MS, Math.round(KINESIS_RETENTION_HOURS * timeScale * 1000))
+}
 
 const ENTRY = {
   metadata: 'services/kinesis/metadata/main.js',

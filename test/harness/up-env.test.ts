@@ -7,6 +7,7 @@ import { upTopology, FLAGSHIP_FILE } from '../../harness/control/up.js'
 import { envLines, envOf, shellQuote } from '../../harness/control/env.js'
 import { loadExperiment } from '../../harness/experiment/index.js'
 import { UsageError } from '../../harness/control/cli-support.js'
+import { DEFAULT_TIME_SCALE } from '../../harness/experiment/defaults.js'
 import type { EndpointsFile } from '../../harness/control/endpoints-file.js'
 
 t.test("up without flags: the flagship's fleet, thread limit, learn delay, back-ends and services", async (t) => {
@@ -18,6 +19,11 @@ t.test("up without flags: the flagship's fleet, thread limit, learn delay, back-
     [main.frontends, main.threadLimit, main.learnDelayMs, main.bootstrap, flagship.topology.backends, flagship.topology.services],
   )
   t.match(topo.from, /experiments\/kinesis-2020-11-25\.yaml$/)
+  t.equal(
+    topo.timeScale,
+    flagship.timeScale,
+    "the flagship's time scale: the back-ends keep Kinesis's 24 h compressed as a run's do, so a long game day's data stays bounded",
+  )
   const mixed = await upTopology({ seed: 1, frontends: 2, services: [] } as never)
   t.same([mixed.frontends, mixed.threadLimit, mixed.services], [2, main.threadLimit, []], 'each flag given wins; the rest is the flagship')
   const all = await upTopology(
@@ -25,6 +31,7 @@ t.test("up without flags: the flagship's fleet, thread limit, learn delay, back-
     '/nonexistent.yaml',
   )
   t.equal(all.from, '', 'every flag given: the file is not read')
+  t.equal(all.timeScale, DEFAULT_TIME_SCALE)
 })
 
 t.test('an unreadable flagship is bad input that says what to give instead', async (t) => {
