@@ -12,7 +12,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { parseArgs } from 'node:util'
-import { procStatus, MiB } from './lib/procfs.js'
+import { procStatus, residentParts, MiB, type ResidentParts } from './lib/procfs.js'
 import { machine, describeMachine, loadNow } from './lib/machine.js'
 import { table } from './lib/markdown.js'
 import { recordSection } from './lib/results.js'
@@ -54,6 +54,8 @@ interface ServiceSample {
   liveHeapBytes?: number
   /** What V8 holds, read without a collection (GET /admin/memory): committed heap, its new and old spaces, and buffers outside it. */
   heap?: { totalBytes: number; newSpaceBytes: number; oldSpaceBytes: number; externalBytes: number }
+  /** Resident memory by the shape of its mappings (bench/lib/procfs.ts residentParts). */
+  parts?: ResidentParts
 }
 interface Sample {
   atS: number
@@ -156,6 +158,11 @@ function sample(harnessPid: number, startedMs: number, outDir: string, pids: Map
     pids.set(pid, name)
     const s = (services[name] ??= { rssBytes: 0, fds: 0, threads: 0, processes: 0 })
     s.rssBytes += st.rssBytes
+    const parts = residentParts(pid)
+    if (parts) {
+      const into = (s.parts ??= { v8PagesBytes: 0, mallocArenasBytes: 0, otherAnonymousBytes: 0, fileBytes: 0 })
+      for (const k of Object.keys(parts) as (keyof ResidentParts)[]) into[k] += parts[k]
+    }
     s.fds += fds
     s.threads += st.threads
     s.processes++
@@ -281,7 +288,7 @@ function fdTrend(n: string): { min: number; max: number; added: number } {
 const rows = names.map((n) => {
   const a = base.services[n]
   const b = last.services[n]
-  if (!b) return [n, (a.rssBytes / MiB).toFixed(1), 'gone', '', '', '', `${a.fds} -> gone`, '', '']
+  if (!b) return [n, (a.rssBytes / MiB).toFixed(1), 'gone', '', '', '', '', `${a.fds} -> gone`, '', '']
   const mid = middle.services[n]
   const h = heapEnd?.services[n]?.liveHeapBytes
   return [
@@ -290,6 +297,9 @@ const rows = names.map((n) => {
     (b.rssBytes / MiB).toFixed(1),
     `${pct(a.rssBytes, b.rssBytes).toFixed(1)}%`,
     mid ? `${pct(mid.rssBytes, b.rssBytes).toFixed(1)}%` : '?',
+    a.parts && b.parts
+      ? `${mib(a.parts.v8PagesBytes)} -> ${mib(b.parts.v8PagesBytes)}, ${mib(a.parts.mallocArenasBytes)} -> ${mib(b.parts.mallocArenasBytes)}`
+      : '?',
     `${mib(a.liveHeapBytes)} -> ${mib(h)}${a.liveHeapBytes && h ? ` (${pct(a.liveHeapBytes, h) >= 0 ? '+' : ''}${pct(a.liveHeapBytes, h).toFixed(0)}%)` : ''}`,
     `${a.fds} -> ${b.fds}`,
     (({ min, max, added }) => `${min}-${max}, ${added >= 0 ? '+' : ''}${added.toFixed(1)}`)(fdTrend(n)),
@@ -312,13 +322,14 @@ const body = [
       'RSS at end (MiB)',
       'growth',
       `growth since ${middle.atS} s`,
+      'V8 pages, malloc arenas (MiB)',
       `live heap after a full GC (MiB), ${base.atS} s -> ${heapEnd?.atS ?? '?'} s`,
       'open fds',
       'fds: range, trend over the soak',
       'threads',
     ],
     rows,
-    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   ),
   '',
   `**RSS growth under ${RSS_TARGET * 100}%: ${names.length - over.length} of ${names.length} services${over.length ? ` (over: ${over.join(', ')})` : ''}; descriptors flat (their trend adds fewer than ${FD_TREND_LIMIT}): ${names.length - fdGrowth.length} of ${names.length}${fdGrowth.length ? ` (grew: ${fdGrowth.join(', ')})` : ''}.**`,

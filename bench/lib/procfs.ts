@@ -37,3 +37,43 @@ export function cpuSeconds(pid: number): number {
     return NaN
   }
 }
+
+/**
+ * Where a Node process's resident memory sits, from /proc/<pid>/smaps, by the shape of each
+ * mapping (a reading, not the allocators' own accounts): anonymous 256 KiB mappings are V8's heap
+ * pages (every isolate's: the main thread's and each worker's); anonymous mappings that start on a
+ * 64 MiB boundary and are at most that large are glibc malloc arenas (one per thread that
+ * allocates, up to 8 per core); the program's own file and the rest.
+ */
+export interface ResidentParts {
+  v8PagesBytes: number
+  mallocArenasBytes: number
+  /** The main arena ([heap]) and anonymous mappings of other sizes (large buffers, stacks). */
+  otherAnonymousBytes: number
+  fileBytes: number
+}
+
+export function residentParts(pid: number): ResidentParts | undefined {
+  let text: string
+  try {
+    text = fs.readFileSync(`/proc/${pid}/smaps`, 'utf8')
+  } catch {
+    return undefined
+  }
+  const parts: ResidentParts = { v8PagesBytes: 0, mallocArenasBytes: 0, otherAnonymousBytes: 0, fileBytes: 0 }
+  let into: keyof ResidentParts = 'otherAnonymousBytes'
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line)
+    if (m) {
+      const start = BigInt(`0x${m[1]}`)
+      const size = BigInt(`0x${m[2]}`) - start
+      const name = m[3].trim()
+      if (name.startsWith('/')) into = 'fileBytes'
+      else if (name) into = 'otherAnonymousBytes'
+      else if (size === 256n * 1024n) into = 'v8PagesBytes'
+      else if (start % (64n << 20n) === 0n && size <= 64n << 20n) into = 'mallocArenasBytes'
+      else into = 'otherAnonymousBytes'
+    } else if (line.startsWith('Rss:')) parts[into] += Number(/(\d+)/.exec(line)![1]) * 1024
+  }
+  return parts
+}
