@@ -18,6 +18,7 @@ import { table } from './lib/markdown.js'
 import { recordSection } from './lib/results.js'
 import { processesOfHarness } from '../harness/platform/local/run-state.js'
 import { PACKAGE_ROOT } from '../harness/platform/paths.js'
+import { readEndpointsFile } from '../harness/control/endpoints-file.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -209,15 +210,11 @@ async function startCustomers(): Promise<ChildProcess> {
     if (Date.now() > deadline) throw new Error(`outage-lab up wrote no ${endpointsFile} in 180 s: ${stderr.slice(-2000)}`)
     await new Promise((r) => setTimeout(r, 500))
   }
-  const e = JSON.parse(fs.readFileSync(endpointsFile, 'utf8')) as {
-    kinesisEndpoint: string
-    services: Record<string, string>
-    credentials: { accessKeyId: string; secretAccessKey: string }
-  }
+  const e = readEndpointsFile(endpointsFile)
   const log = fs.openSync(path.join(outDir, 'customers.log'), 'a')
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
-    KINESIS_URL: e.kinesisEndpoint,
+    ...(e.kinesisEndpoint ? { KINESIS_URL: e.kinesisEndpoint } : {}),
     OUTAGE_LAB_SEED: '1',
     OUTAGE_LAB_CREDENTIALS: `${e.credentials.accessKeyId}:${e.credentials.secretAccessKey}`,
   }
@@ -263,7 +260,8 @@ while (!done) {
 customers?.kill('SIGTERM')
 if (VIA === 'up' && !done) child.kill('SIGINT')
 const code = await exited
-if (code !== 0) console.log(`${VIA} exited ${code}: ${stderr.slice(-3000)}`)
+// up answers the soak's SIGINT with 130 (128 + SIGINT): only another end is worth its output.
+if (code !== (VIA === 'up' ? 130 : 0)) console.log(`${VIA} exited ${code}: ${stderr.slice(-3000)}`)
 
 // The baseline: the first sample after the warm-up that saw the whole system.
 const base = samples.find((s) => s.atS >= WARMUP_S) ?? samples[0]
