@@ -54,7 +54,7 @@ interface ServiceSample {
   /** The live heap after a full collection (GET /admin/memory?gc=full), at the base and after the last sample only. */
   liveHeapBytes?: number
   /** What V8 holds, read without a collection (GET /admin/memory): committed heap, its new and old spaces, and buffers outside it. */
-  heap?: { totalBytes: number; newSpaceBytes: number; oldSpaceBytes: number; externalBytes: number }
+  heap?: { totalBytes: number; newSpaceBytes: number; oldSpaceBytes: number; externalBytes: number; peerThreadsBytes: number }
   /** Resident memory by the shape of its mappings (bench/lib/procfs.ts residentParts). */
   parts?: ResidentParts
 }
@@ -111,6 +111,8 @@ interface MemoryAnswer {
   heapTotalBytes: number
   externalBytes: number
   heapSpaces?: Record<string, { sizeBytes: number }>
+  /** A front-end's peer threads: each an isolate with its own heap, outside heapTotalBytes. */
+  peerThreads?: { heapTotalBytes?: number }[]
 }
 
 /** GET /admin/memory of every lab service (`?gc=full`: after a full collection), each answer handed to `use`. */
@@ -138,11 +140,12 @@ const liveHeaps = (s: Sample, pids: Map<number, string>) => readMemory(s, pids, 
 /** Where each service's memory sits, every sample, without a collection. */
 const heapShapes = (s: Sample, pids: Map<number, string>) =>
   readMemory(s, pids, false, (v, m) => {
-    const h = (v.heap ??= { totalBytes: 0, newSpaceBytes: 0, oldSpaceBytes: 0, externalBytes: 0 })
+    const h = (v.heap ??= { totalBytes: 0, newSpaceBytes: 0, oldSpaceBytes: 0, externalBytes: 0, peerThreadsBytes: 0 })
     h.totalBytes += m.heapTotalBytes
     h.newSpaceBytes += m.heapSpaces?.new_space?.sizeBytes ?? 0
     h.oldSpaceBytes += m.heapSpaces?.old_space?.sizeBytes ?? 0
     h.externalBytes += m.externalBytes
+    h.peerThreadsBytes += (m.peerThreads ?? []).reduce((sum, p) => sum + (p.heapTotalBytes ?? 0), 0)
   })
 
 function sample(harnessPid: number, startedMs: number, outDir: string, pids: Map<number, string>): Sample {
@@ -251,7 +254,7 @@ while (!done) {
     const heapMiB = (f: (h: NonNullable<ServiceSample['heap']>) => number) =>
       (Object.values(s.services).reduce((sum, v) => sum + (v.heap ? f(v.heap) : 0), 0) / MiB).toFixed(0)
     console.log(
-      `  ${s.atS}s: ${Object.keys(s.services).length} services (RSS ${(Object.values(s.services).reduce((sum, v) => sum + v.rssBytes, 0) / MiB).toFixed(0)} MiB, V8 heaps ${heapMiB((h) => h.totalBytes)} MiB of which new space ${heapMiB((h) => h.newSpaceBytes)}, external ${heapMiB((h) => h.externalBytes)}), harness RSS ${(s.harnessRssBytes / MiB).toFixed(0)} MiB, logs ${(s.disk.logs / MiB).toFixed(1)} MiB, data ${(s.disk.data / MiB).toFixed(1)} MiB`,
+      `  ${s.atS}s: ${Object.keys(s.services).length} services (RSS ${(Object.values(s.services).reduce((sum, v) => sum + v.rssBytes, 0) / MiB).toFixed(0)} MiB, V8 heaps ${heapMiB((h) => h.totalBytes)} MiB of which new space ${heapMiB((h) => h.newSpaceBytes)}, external ${heapMiB((h) => h.externalBytes)}, peer threads' heaps ${heapMiB((h) => h.peerThreadsBytes)}), harness RSS ${(s.harnessRssBytes / MiB).toFixed(0)} MiB, logs ${(s.disk.logs / MiB).toFixed(1)} MiB, data ${(s.disk.data / MiB).toFixed(1)} MiB`,
     )
     if (isLast) break
   }
@@ -286,7 +289,7 @@ function fdTrend(n: string): { min: number; max: number; added: number } {
 const rows = names.map((n) => {
   const a = base.services[n]
   const b = last.services[n]
-  if (!b) return [n, (a.rssBytes / MiB).toFixed(1), 'gone', '', '', '', '', `${a.fds} -> gone`, '', '']
+  if (!b) return [n, (a.rssBytes / MiB).toFixed(1), 'gone', '', '', '', '', '', `${a.fds} -> gone`, '', '']
   const mid = middle.services[n]
   const h = heapEnd?.services[n]?.liveHeapBytes
   return [
@@ -298,6 +301,7 @@ const rows = names.map((n) => {
     a.parts && b.parts
       ? `${mib(a.parts.v8PagesBytes)} -> ${mib(b.parts.v8PagesBytes)}, ${mib(a.parts.mallocArenasBytes)} -> ${mib(b.parts.mallocArenasBytes)}`
       : '?',
+    a.heap?.peerThreadsBytes || b.heap?.peerThreadsBytes ? `${mib(a.heap?.peerThreadsBytes)} -> ${mib(b.heap?.peerThreadsBytes)}` : '',
     `${mib(a.liveHeapBytes)} -> ${mib(h)}${a.liveHeapBytes && h ? ` (${pct(a.liveHeapBytes, h) >= 0 ? '+' : ''}${pct(a.liveHeapBytes, h).toFixed(0)}%)` : ''}`,
     `${a.fds} -> ${b.fds}`,
     (({ min, max, added }) => `${min}-${max}, ${added >= 0 ? '+' : ''}${added.toFixed(1)}`)(fdTrend(n)),
@@ -321,13 +325,14 @@ const body = [
       'growth',
       `growth since ${middle.atS} s`,
       'V8 pages, malloc arenas (MiB)',
+      "peer threads' heaps (MiB)",
       `live heap after a full GC (MiB), ${base.atS} s -> ${heapEnd?.atS ?? '?'} s`,
       'open fds',
       'fds: range, trend over the soak',
       'threads',
     ],
     rows,
-    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   ),
   '',
   `**RSS growth under ${RSS_TARGET * 100}%: ${names.length - over.length} of ${names.length} services${over.length ? ` (over: ${over.join(', ')})` : ''}; descriptors flat (their trend adds fewer than ${FD_TREND_LIMIT}): ${names.length - fdGrowth.length} of ${names.length}${fdGrowth.length ? ` (grew: ${fdGrowth.join(', ')})` : ''}.**`,

@@ -56,6 +56,8 @@ export interface Service {
   inboundFaults: FaultSet
   /** Adds fields to /health; the last registered report decides the status. */
   setHealth(report: () => HealthReport): void
+  /** Adds a field to GET /admin/memory: memory the process's own figures do not break down (a worker thread's isolate). */
+  addMemoryPart(name: string, read: (opts: { fullGc: boolean }) => Promise<unknown>): void
 }
 
 declare module 'fastify' {
@@ -157,6 +159,7 @@ export function createService(opts: ServiceOptions): Service {
   const outbound = new FaultSet()
   const inbound = new FaultSet()
   let health: () => HealthReport = () => ({ status: 'ok' })
+  const memoryParts = new Map<string, (opts: { fullGc: boolean }) => Promise<unknown>>()
 
   // Open: platform readiness, Docker health checks and load balancers call it without credentials.
   app.get('/health', PUBLIC, async (_req, reply) => {
@@ -172,7 +175,13 @@ export function createService(opts: ServiceOptions): Service {
   app.register(
     async (admin) => {
       admin.addHook('onRequest', adminGuard(opts.adminToken))
-      admin.get('/memory', async (req) => memoryReport({ fullGc: (req.query as { gc?: string }).gc === 'full' }))
+      admin.get('/memory', async (req) => {
+        const fullGc = (req.query as { gc?: string }).gc === 'full'
+        // The parts first: a worker's collection then shows in the process's resident memory too.
+        const parts: Record<string, unknown> = {}
+        for (const [name, read] of memoryParts) parts[name] = await read({ fullGc })
+        return { ...memoryReport({ fullGc }), ...parts }
+      })
       for (const [direction, set] of [
         ['inbound', inbound],
         ['outbound', outbound],
@@ -205,6 +214,9 @@ export function createService(opts: ServiceOptions): Service {
     inboundFaults: inbound,
     setHealth(report) {
       health = report
+    },
+    addMemoryPart(name, read) {
+      memoryParts.set(name, read)
     },
   }
 }

@@ -65,6 +65,21 @@ t.test('the local backend on the real Kinesis services', { skip: notBuilt }, asy
     }
   })
 
+  await t.test("a front-end's /admin/memory shows each peer thread's own heap, held under the thread's cap", async (t) => {
+    for (const svc of topo.services().filter((s) => s.name.startsWith('kinesis-frontend-'))) {
+      const res = await fetch(`${svc.url}/admin/memory?gc=full`, { headers: { authorization: `Bearer ${topo.adminToken}` } })
+      const report = (await res.json()) as { peerThreads: { peer: string; heapUsedBytes: number; heapLimitBytes: number; fullGc: boolean }[] }
+      t.equal(report.peerThreads.length, 2, `${svc.name}: one isolate per peer`)
+      for (const p of report.peerThreads) {
+        t.equal(p.fullGc, true, `${svc.name}'s thread for ${p.peer} collected its own garbage first`)
+        // Old generation 8 MiB and young 1 MiB (PEER_THREAD_LIMITS), not the main thread's 16 MiB semi-spaces
+        // (SERVICE_NODE_FLAGS): V8's flags are the process's, and would size every worker's heap as well.
+        t.ok(p.heapLimitBytes <= 16 * 2 ** 20, `${svc.name} -> ${p.peer}: heap limit ${(p.heapLimitBytes / 2 ** 20).toFixed(1)} MiB`)
+        t.ok(p.heapUsedBytes > 0 && p.heapUsedBytes < p.heapLimitBytes, `${svc.name} -> ${p.peer}: ${(p.heapUsedBytes / 2 ** 20).toFixed(1)} MiB live`)
+      }
+    }
+  })
+
   await t.test(
     "a capacity addition past the thread limit breaks every front-end's shard-map; removing it does not heal, a restart does",
     {

@@ -27,3 +27,19 @@ t.test('a service reports its memory to the run token, and its live heap after a
     `the 200,000 dropped objects are collected (${before.heapUsedBytes} -> ${after.heapUsedBytes} bytes)`,
   )
 })
+
+t.test("a service's own parts join its memory report, read after their own collection", async (t) => {
+  const svc = createService({ name: 'probe', logger: false, adminToken: TOKEN })
+  t.teardown(() => svc.app.close())
+  const asked: boolean[] = []
+  svc.addMemoryPart('workers', async ({ fullGc }) => {
+    asked.push(fullGc)
+    return [{ heapUsedBytes: 1 }]
+  })
+  const plain = (await svc.app.inject({ method: 'GET', url: '/admin/memory', headers: { authorization: `Bearer ${TOKEN}` } })).json()
+  const collected = (await svc.app.inject({ method: 'GET', url: '/admin/memory?gc=full', headers: { authorization: `Bearer ${TOKEN}` } })).json()
+  t.same(plain.workers, [{ heapUsedBytes: 1 }])
+  t.ok(plain.rssBytes > 0, 'beside the process figures')
+  t.same(asked, [false, true], 'the part is told whether to collect first')
+  t.equal(collected.fullGc, true)
+})

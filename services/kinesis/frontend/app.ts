@@ -124,6 +124,10 @@ export function buildApp(deps: FrontendDeps): FastifyInstance {
     }
   })
 
+  // Each peer thread is an isolate with a heap of its own, outside the process's heap figures.
+  const peerThreadMemory = shardMap.peerThreadMemory?.bind(shardMap)
+  if (peerThreadMemory) service.addMemoryPart('peerThreads', peerThreadMemory)
+
   app.decorate('frontend', { service, shardMap, throttle })
   deps.register?.(app, service, shardMap)
   app.addHook('onClose', async () => {

@@ -4,6 +4,7 @@
 // thread creation goes through the one place that knows the limit.
 import type { Worker } from 'node:worker_threads'
 import type { BootstrapSummary } from './map-document.js'
+import type { HeapReport } from '../../../kit/memory.js'
 import type { MainToThread, PeerThreadState, ThreadToMain } from './peer-protocol.js'
 
 export interface PeerLinkEvents {
@@ -28,6 +29,8 @@ export class PeerLink {
   #worker: Worker
   #events: PeerLinkEvents
   #closed: Promise<void>
+  #memoryAsks = new Map<number, (heap: HeapReport | undefined) => void>()
+  #nextAsk = 0
 
   constructor(peerId: string, worker: Worker, needsBootstrap: boolean, events: PeerLinkEvents) {
     this.peerId = peerId
@@ -43,6 +46,7 @@ export class PeerLink {
     })
     this.#closed = new Promise((resolve) => {
       worker.once('exit', (code) => {
+        for (const settle of [...this.#memoryAsks.values()]) settle(undefined)
         const unexpected = this.state !== 'draining' && this.state !== 'closed'
         this.state = 'closed'
         this.connected = false
@@ -60,6 +64,25 @@ export class PeerLink {
   /** The peer rejoined the fleet: fetch and process its whole map again (bootstrap 'peers' only). */
   rebootstrap(): void {
     this.#send({ type: 'rebootstrap' })
+  }
+
+  /**
+   * The thread's isolate: its own heap, which the process's figures leave out. Undefined when the
+   * thread is closing or does not answer within timeoutMs (busy in a long synchronous merge).
+   */
+  memory(opts: { fullGc?: boolean; timeoutMs?: number } = {}): Promise<HeapReport | undefined> {
+    if (this.state === 'draining' || this.state === 'closed') return Promise.resolve(undefined)
+    const id = this.#nextAsk++
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => settle(undefined), opts.timeoutMs ?? 2_000)
+      const settle = (heap: HeapReport | undefined) => {
+        clearTimeout(timer)
+        this.#memoryAsks.delete(id)
+        resolve(heap)
+      }
+      this.#memoryAsks.set(id, settle)
+      this.#send({ type: 'memory', id, fullGc: !!opts.fullGc })
+    })
   }
 
   /** Asks the thread to stop; terminates it if it has not exited after graceMs. */
@@ -88,6 +111,7 @@ export class PeerLink {
       if (this.state !== 'draining' || msg.state === 'closed') this.state = msg.state === 'draining' ? 'draining' : msg.state
       return
     }
+    if (msg.type === 'memory') return this.#memoryAsks.get(msg.id)?.(msg.heap)
     if (this.state === 'draining' || this.state === 'closed') return
     switch (msg.type) {
       case 'bootstrapped':

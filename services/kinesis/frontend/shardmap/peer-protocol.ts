@@ -1,6 +1,7 @@
 // What flows between a peer thread and the main thread, and what a peer says on its stream.
 // Shared by peer-thread.ts (the worker) and peer-link.ts (its handle on the main thread).
 import type { BootstrapSummary } from './map-document.js'
+import type { HeapReport } from '../../../kit/memory.js'
 
 /** One NDJSON line of GET /peer/stream. */
 export type PeerGossip =
@@ -29,7 +30,8 @@ export interface PeerThreadData {
 }
 
 // 'rebootstrap': the peer was removed from the fleet and rejoined; what it holds now is a new map.
-export type MainToThread = { type: 'retarget'; url: string } | { type: 'drain' } | { type: 'rebootstrap' }
+// 'memory': report this thread's isolate (GET /admin/memory); id pairs the answer with the ask.
+export type MainToThread = { type: 'retarget'; url: string } | { type: 'drain' } | { type: 'rebootstrap' } | { type: 'memory'; id: number; fullGc: boolean }
 
 export type ThreadToMain =
   | { type: 'state'; state: PeerThreadState }
@@ -37,3 +39,4 @@ export type ThreadToMain =
   | { type: 'bootstrap-failed'; error: string; attempts: number }
   | { type: 'link'; connected: boolean; error?: string; attempt: number }
   | { type: 'gossip'; version: number; seq: number; lagMs: number; missed: number }
+  | { type: 'memory'; id: number; heap: HeapReport }

@@ -26,6 +26,7 @@ import { performance } from 'node:perf_hooks'
 import { DocumentProcessor, type BootstrapSummary } from './map-document.js'
 import { seededRandom } from '../../../kit/prng.js'
 import { internalHeaders } from '../../../kit/internal.js'
+import { heapReport } from '../../../kit/memory.js'
 import type { MainToThread, PeerGossip, PeerThreadData, PeerThreadState, ThreadToMain } from './peer-protocol.js'
 
 if (!parentPort) throw new Error('peer-thread.ts runs only as a worker_thread of the shard-map')
@@ -60,6 +61,8 @@ port.on('message', (msg: MainToThread) => {
     rebootstrapWanted = true
     current?.destroy(new Error('peer rejoined'))
     wake?.()
+  } else if (msg.type === 'memory') {
+    post({ type: 'memory', id: msg.id, heap: heapReport({ fullGc: msg.fullGc }) })
   } else if (msg.type === 'retarget' && msg.url !== peerUrl) {
     peerUrl = msg.url
     current?.destroy(new Error('peer moved'))

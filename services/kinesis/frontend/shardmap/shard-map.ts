@@ -23,6 +23,7 @@
 // InternalFailure naming the cause.
 import { SHARE_ENV } from 'node:worker_threads'
 import { AwsErrors } from '../../../kit/errors.js'
+import { leaveWorkersTheirResourceLimits } from '../../../kit/memory.js'
 import { THREAD_LIMIT_ENFORCEMENTS } from '../../../kit/outage-facts.js'
 import { MetadataClient, type Member, type Membership, type AuthoritativeMap } from './metadata-client.js'
 import { PeerLink } from './peer-link.js'
@@ -32,7 +33,7 @@ import { buildDocument, toNdjson, type BootstrapSummary, type PeerMapDocument } 
 import { registerShardMapMetrics, type ShardMapMetrics } from './metrics.js'
 import type { PeerThreadData } from './peer-protocol.js'
 import type { ShardMapOptions, ShardMapLogger } from './options.js'
-import type { ShardMap, ShardMapState, ShardMapStats, StreamInfo } from './types.js'
+import type { PeerThreadMemory, ShardMap, ShardMapState, ShardMapStats, StreamInfo } from './types.js'
 
 /** "'cgroup', 'docker' or 'process'" */
 const ENFORCEMENT_EXPECTED = THREAD_LIMIT_ENFORCEMENTS.map((e) => `'${e}'`)
@@ -49,6 +50,7 @@ const PEER_THREAD = new URL('./peer-thread.js', import.meta.url)
 // for a 3 MB map (40 members x 400 shards). These limits are the smallest that let a thread
 // bootstrap such a map; larger heaps with whole-document parsing did not fit that budget
 // (dev-measure.ts measures it; the figures are in bench/RESULTS.md, "Figures moved from code comments").
+// The service's own V8 flags would override them (kit/memory.ts, leaveWorkersTheirResourceLimits).
 const PEER_THREAD_LIMITS = { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 4, stackSizeMb: 1 }
 
 export interface FrontendShardMap extends ShardMap {
@@ -284,6 +286,11 @@ class PeerShardMap implements FrontendShardMap {
     }
   }
 
+  async peerThreadMemory(opts: { fullGc: boolean }): Promise<PeerThreadMemory[]> {
+    const links = [...this.#links.values()].filter((l) => l.state !== 'closed')
+    return Promise.all(links.map(async (l) => ({ peer: l.peerId, ...((await l.memory(opts)) ?? { unanswered: true as const }) })))
+  }
+
   // --- what peers read ------------------------------------------------------------------------
 
   onVersion(listener: (version: number) => void): () => void {
@@ -484,6 +491,7 @@ class PeerShardMap implements FrontendShardMap {
    */
   #construct(): void {
     if (this.#closed) return
+    leaveWorkersTheirResourceLimits()
     for (const [id, peer] of this.#learned) {
       if (this.#links.has(id)) continue
       const data: PeerThreadData = {

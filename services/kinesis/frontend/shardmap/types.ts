@@ -2,6 +2,7 @@
 // The shard-map is the outage's root cause: the data plane only asks it two things, "may I
 // serve?" and "where does this record go?".
 import type { ThreadLimitEnforcement } from '../../../kit/outage-facts.js'
+import type { HeapReport } from '../../../kit/memory.js'
 
 export type ShardMapState = 'building' | 'ready' | 'broken'
 export type { ThreadLimitEnforcement }
@@ -68,5 +69,10 @@ export interface ShardMap {
   /** Re-read the authoritative store now (after CreateStream). */
   refresh(): Promise<void>
   stats(): ShardMapStats
+  /** Each live peer thread's isolate (GET /admin/memory's peerThreads): memory the process's own heap figures leave out. */
+  peerThreadMemory?(opts: { fullGc: boolean }): Promise<PeerThreadMemory[]>
   close(): Promise<void>
 }
+
+/** A peer thread's heap, or why it has none to show (closing, or too busy to answer in time). */
+export type PeerThreadMemory = { peer: string } & (HeapReport | { unanswered: true })
