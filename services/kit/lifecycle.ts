@@ -1,7 +1,6 @@
 // How a service process lives and dies: listen, log where, close gracefully on SIGTERM/SIGINT,
 // and exit when the harness that started it is gone (so a SIGKILLed harness leaves nothing behind).
 import type { FastifyInstance } from 'fastify'
-import { preTouchYoungGeneration } from './memory.js'
 
 export interface ServeOptions {
   port: number
@@ -48,8 +47,6 @@ export async function serve(app: FastifyInstance, opts: ServeOptions): Promise<S
     }, 500).unref()
   }
 
-  // Before the 'listening' line: the platform's readiness and a soak's baseline see the memory the service keeps.
-  preTouchYoungGeneration()
   await app.listen({ port: opts.port, host: opts.host })
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : opts.port

@@ -54,23 +54,6 @@ export function leaveWorkersTheirResourceLimits(): void {
   v8.setFlagsFromString('--max-semi-space-size=0')
 }
 
-/**
- * Writes every page of the young generation once before the service serves, as the JVM's
- * AlwaysPreTouch does for its heap. With the semi-spaces pinned (SERVICE_NODE_FLAGS) a service that
- * allocates little (the autoscaler, the status page) takes many minutes to write them for the first
- * time, and its resident memory creeps up by as much (up to 32 MiB) while it holds nothing more.
- * Short-lived garbage of three times the new space fills each semi-space at least once. Nothing is
- * done when the young generation is not pinned: V8 then sizes it to the load.
- */
-export function preTouchYoungGeneration(execArgv: readonly string[] = process.execArgv): void {
-  if (!execArgv.some((a) => a.startsWith('--min-semi-space-size'))) return
-  const newSpace = () => v8.getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space')?.space_size ?? 0
-  let sink: number[] = []
-  // 64 KiB arrays: under V8's largest regular object, so they are made in the new space.
-  for (let n = 0; n < 3 * newSpace(); n += 64 * 1024) sink = new Array<number>(8 * 1024).fill(0)
-  void sink
-}
-
 /** The calling thread's isolate. */
 export function heapReport(opts: { fullGc?: boolean } = {}): HeapReport {
   if (opts.fullGc) fullGc()

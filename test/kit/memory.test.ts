@@ -1,11 +1,6 @@
 // GET /admin/memory (kit/memory.ts): what a long game day's soak reads from every service.
 import t from 'tap'
-import fs from 'node:fs'
-import path from 'node:path'
-import { execFileSync } from 'node:child_process'
-import { pathToFileURL } from 'node:url'
 import { createService } from '../../services/kit/index.js'
-import { PACKAGE_ROOT, SERVICE_NODE_FLAGS } from '../../harness/platform/paths.js'
 
 const TOKEN = 'kit-admin-token'
 
@@ -48,29 +43,3 @@ t.test("a service's own parts join its memory report, read after their own colle
   t.same(asked, [false, true], 'the part is told whether to collect first')
   t.equal(collected.fullGc, true)
 })
-
-const MEMORY_JS = path.join(PACKAGE_ROOT, 'dist/services/kit/memory.js')
-
-/** A node started as the platform starts a lab service; prints its resident memory (MiB) before and after 160 MiB of short-lived garbage. */
-function residentGrowth(preTouch: boolean): { before: number; after: number } {
-  const script = `
-    const { preTouchYoungGeneration } = await import(${JSON.stringify(pathToFileURL(MEMORY_JS).href)})
-    if (${preTouch}) preTouchYoungGeneration()
-    const before = process.memoryUsage().rss
-    let sink
-    for (let n = 0; n < 160 * 2 ** 20; n += 65536) sink = new Array(8192).fill(0)
-    console.log(JSON.stringify({ before: before / 2 ** 20, after: process.memoryUsage().rss / 2 ** 20 }))`
-  const out = execFileSync(process.execPath, [...SERVICE_NODE_FLAGS, '--input-type=module', '-e', script], { encoding: 'utf8' })
-  return JSON.parse(out) as { before: number; after: number }
-}
-
-t.test(
-  'a service with the pinned young generation writes it before serving, so its resident memory does not creep up under a light load',
-  { skip: fs.existsSync(MEMORY_JS) ? false : 'dist/ is not built: run npx tsc -p .' },
-  async (t) => {
-    const cold = residentGrowth(false)
-    t.ok(cold.after - cold.before > 16, `without: ${cold.before.toFixed(1)} -> ${cold.after.toFixed(1)} MiB as the garbage first reaches each page`)
-    const touched = residentGrowth(true)
-    t.ok(touched.after - touched.before < 4, `pre-touched: ${touched.before.toFixed(1)} -> ${touched.after.toFixed(1)} MiB`)
-  },
-)
