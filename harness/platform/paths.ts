@@ -44,7 +44,8 @@ export function writeSecretFile(file: string, text: string): void {
  * How node starts every lab service (the Dockerfile's ENTRYPOINT repeats it): the young generation
  * pinned at the size V8 grows it to under the lab's load (16 MiB semi-spaces, its maximum on 64-bit).
  * Left to itself V8 shrinks it whenever the load eases and regrows it over minutes, so a service's
- * resident memory swings with no change in what it holds (bench/RESULTS.md#soak).
+ * resident memory swings with no change in what it holds (bench/RESULTS.md#soak). Worker threads
+ * would inherit the flags: a service that makes them clears the flags first (kit/memory.ts).
  */
 export const SERVICE_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=16', '--max-semi-space-size=16']
 
