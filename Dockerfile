@@ -34,5 +34,6 @@ COPY dist/harness/experiment/defaults.js ./dist/harness/experiment/defaults.js
 USER 1000:1000
 EXPOSE 8080
 HEALTHCHECK --interval=3s --timeout=10s --start-period=60s --retries=3 CMD ["node", "/app/docker/health.mjs"]
-# SERVICE_NODE_FLAGS (harness/platform/paths.ts): the young generation pinned at its size under load.
+# serviceNodeFlags() (harness/platform/paths.ts): the young generation pinned at its size under load;
+# docker-compose.yml gives the control plane its smaller one with its own entrypoint.
 ENTRYPOINT ["node", "--min-semi-space-size=16", "--max-semi-space-size=16", "/app/docker/entry.mjs"]

@@ -41,13 +41,32 @@ export function writeSecretFile(file: string, text: string): void {
 }
 
 /**
- * How node starts every lab service (the Dockerfile's ENTRYPOINT repeats it): the young generation
- * pinned at the size V8 grows it to under the lab's load (16 MiB semi-spaces, its maximum on 64-bit).
- * Left to itself V8 shrinks it whenever the load eases and regrows it over minutes, so a service's
- * resident memory swings with no change in what it holds (bench/RESULTS.md#soak). Worker threads
- * would inherit the flags: a service that makes them clears the flags first (kit/memory.ts).
+ * Each lab service's young generation, one semi-space in MiB, pinned from its start. Left to itself
+ * V8 shrinks it whenever the load eases and regrows it over minutes, so a service's resident memory
+ * swings with no change in what it holds (bench/RESULTS.md#soak). The services on the data path get
+ * the size V8 grows them to under the lab's load (16 MiB, its maximum on 64-bit). The others allocate
+ * too slowly to keep both halves: V8 gives back the from-space after each scavenge and the
+ * service writes it again page by page over minutes, so its resident memory saw-tooths by a whole
+ * semi-space. Theirs is sized to that pace instead, and the swing with it.
  */
-export const SERVICE_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=16', '--max-semi-space-size=16']
+export const SEMI_SPACE_MIB: Readonly<Record<string, number>> = {
+  'kinesis-metadata': 2,
+  autoscaler: 2,
+  'status-page': 2,
+  cognito: 4,
+}
+/** What a kind not in SEMI_SPACE_MIB gets, and the image's ENTRYPOINT. */
+export const DEFAULT_SEMI_SPACE_MIB = 16
+
+/**
+ * How node starts a lab service of this kind. The Dockerfile's ENTRYPOINT has the default, and
+ * docker-compose.yml gives the other kinds their own `entrypoint`. Worker threads would inherit
+ * the flags: a service that makes them clears the flags first (kit/memory.ts).
+ */
+export function serviceNodeFlags(kind: string): string[] {
+  const mib = SEMI_SPACE_MIB[kind] ?? DEFAULT_SEMI_SPACE_MIB
+  return [`--min-semi-space-size=${mib}`, `--max-semi-space-size=${mib}`]
+}
 
 /** Each service's log in a run folder keeps at most two generations of this size, on every platform. */
 export const SERVICE_LOG_MAX_BYTES = 8 * 1024 * 1024

@@ -43,7 +43,7 @@ let workerFlagsCleared = false
 
 /**
  * V8's flags belong to the process, and a worker isolate reads them when it is made: the semi-space
- * flags that pin the main thread's young generation (SERVICE_NODE_FLAGS) override a worker's
+ * flags that pin the main thread's young generation (serviceNodeFlags) override a worker's
  * resourceLimits, and would give every worker 16 MiB semi-spaces it fills slowly, page by page.
  * Cleared once the main isolate has its heap (which keeps its own sizes), before the first worker.
  */

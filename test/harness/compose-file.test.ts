@@ -10,7 +10,7 @@ import { niceWeight } from '../../harness/platform/compose/cpu.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
 import { systemTopology } from '../../harness/topology/system.js'
 import { ROOT } from '../helpers/spawn.js'
-import { SERVICE_NODE_FLAGS } from '../../harness/platform/paths.js'
+import { SEMI_SPACE_MIB, serviceNodeFlags } from '../../harness/platform/paths.js'
 
 const file = readComposeFile(path.join(ROOT, 'docker-compose.yml'))
 const plan = (topology: ReturnType<typeof kinesisTopology>, extra = {}) => {
@@ -85,10 +85,22 @@ t.test("every container's log is bounded by the engine, customers' too: two file
   }
 })
 
-t.test('the image starts every service as the local platform does: the young generation pinned (SERVICE_NODE_FLAGS)', async (t) => {
+t.test("the image starts every service as the local platform does: its kind's young generation, pinned (serviceNodeFlags)", async (t) => {
   const entry = /^ENTRYPOINT (\[.*\])$/m.exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))
   t.ok(entry, 'the Dockerfile has an ENTRYPOINT in exec form')
-  t.same(JSON.parse(entry![1]), ['node', ...SERVICE_NODE_FLAGS, '/app/docker/entry.mjs'])
+  const image = JSON.parse(entry![1]) as string[]
+  t.same(image, ['node', ...serviceNodeFlags('kinesis-frontend'), '/app/docker/entry.mjs'], 'the image: the default, the data path')
+  const doc = parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, { command?: string[]; entrypoint?: string[] }>
+  }
+  const kinds = new Set<string>()
+  for (const [name, svc] of Object.entries(doc.services)) {
+    if (!svc.command) continue
+    const kind = svc.command[0]
+    kinds.add(kind)
+    t.same(svc.entrypoint ?? image, ['node', ...serviceNodeFlags(kind), '/app/docker/entry.mjs'], `${name} (${kind})`)
+  }
+  for (const kind of Object.keys(SEMI_SPACE_MIB)) t.ok(kinds.has(kind), `docker-compose.yml runs ${kind}, which has its own size`)
 })
 
 t.test('what AWS keeps inside its network is not published; what customers call is, on 127.0.0.1 only', async (t) => {

@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { KinesisClient, CreateStreamCommand, PutRecordCommand, ListStreamsCommand } from '@aws-sdk/client-kinesis'
 import { localPlatform, type StartedLocalTopology } from '../../harness/platform/local/index.js'
-import { PACKAGE_ROOT } from '../../harness/platform/paths.js'
+import { DEFAULT_SEMI_SPACE_MIB, PACKAGE_ROOT, SEMI_SPACE_MIB } from '../../harness/platform/paths.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
 import { detectPidsCgroups } from '../../harness/platform/local/cgroups.js'
 import { eventually } from '../helpers/eventually.js'
@@ -60,8 +60,11 @@ t.test('the local backend on the real Kinesis services', { skip: notBuilt }, asy
     for (const svc of topo.services()) {
       const res = await fetch(`${svc.url}/admin/memory`, { headers: { authorization: `Bearer ${topo.adminToken}` } })
       const spaces = ((await res.json()) as { heapSpaces: Record<string, { sizeBytes: number }> }).heapSpaces
-      // 16 MiB semi-spaces (SERVICE_NODE_FLAGS); left to itself V8 starts a service at 1 MiB and resizes it with the load.
-      t.ok(spaces.new_space.sizeBytes >= 16 * 1024 * 1024, `${svc.name}: new space ${(spaces.new_space.sizeBytes / 2 ** 20).toFixed(1)} MiB`)
+      // Its kind's semi-space (serviceNodeFlags), one or both halves committed; left to itself V8
+      // starts a service at 1 MiB and resizes it with the load.
+      const semi = (SEMI_SPACE_MIB[svc.kind] ?? DEFAULT_SEMI_SPACE_MIB) * 2 ** 20
+      const size = spaces.new_space.sizeBytes
+      t.ok(size >= semi && size <= 2 * semi, `${svc.name}: new space ${(size / 2 ** 20).toFixed(1)} MiB, semi-space ${semi / 2 ** 20} MiB`)
     }
   })
 
@@ -73,7 +76,7 @@ t.test('the local backend on the real Kinesis services', { skip: notBuilt }, asy
       for (const p of report.peerThreads) {
         t.equal(p.fullGc, true, `${svc.name}'s thread for ${p.peer} collected its own garbage first`)
         // Old generation 8 MiB and young 1 MiB (PEER_THREAD_LIMITS), not the main thread's 16 MiB semi-spaces
-        // (SERVICE_NODE_FLAGS): V8's flags are the process's, and would size every worker's heap as well.
+        // (serviceNodeFlags): V8's flags are the process's, and would size every worker's heap as well.
         t.ok(p.heapLimitBytes <= 16 * 2 ** 20, `${svc.name} -> ${p.peer}: heap limit ${(p.heapLimitBytes / 2 ** 20).toFixed(1)} MiB`)
         t.ok(p.heapUsedBytes > 0 && p.heapUsedBytes < p.heapLimitBytes, `${svc.name} -> ${p.peer}: ${(p.heapUsedBytes / 2 ** 20).toFixed(1)} MiB live`)
       }

@@ -10,7 +10,7 @@ import { bootWaves, fleetMember, memberCell, memberNumber, type EnvSpec, type Fl
 import { EXIT_REMOVED_FROM_FLEET } from '../../topology/catalogue.js'
 import { InvalidOperation, InvalidTopology, MissingProgram, ServiceNotReady } from '../../topology/errors.js'
 import { StartedTopologyBase, type FleetState, type MemberBase, type MemberProcess, type ThreadLimitChange } from '../base.js'
-import { PACKAGE_ROOT, SERVICE_NODE_FLAGS } from '../paths.js'
+import { PACKAGE_ROOT, serviceNodeFlags } from '../paths.js'
 import { freePorts } from '../ports.js'
 import { registerMember } from '../membership.js'
 import { waitForHealth, type WaitOutcome } from '../readiness.js'
@@ -178,7 +178,7 @@ export class StartedLocalTopology extends StartedTopologyBase<LocalMember> {
     }
     const proc = new ServiceProcess({
       name: m.name,
-      argv: customer ? customer.command! : [process.execPath, ...SERVICE_NODE_FLAGS, this.program(m.spec)],
+      argv: customer ? customer.command! : [process.execPath, ...serviceNodeFlags(m.spec.kind), this.program(m.spec)],
       env,
       cwd: customer ? customer.cwd : this.runDir,
       logFile: this.logFileOf(m.name),

@@ -155,6 +155,8 @@ class PeerShardMap implements FrontendShardMap {
   #baseThreads = 0
 
   constructor(opts: ShardMapOptions) {
+    // Before any peer thread is made, so each keeps its own resourceLimits.
+    leaveWorkersTheirResourceLimits()
     this.#opts = opts
     this.selfId = opts.selfId
     this.peerHeartbeatMs = opts.peerHeartbeatMs
@@ -491,7 +493,6 @@ class PeerShardMap implements FrontendShardMap {
    */
   #construct(): void {
     if (this.#closed) return
-    leaveWorkersTheirResourceLimits()
     for (const [id, peer] of this.#learned) {
       if (this.#links.has(id)) continue
       const data: PeerThreadData = {
