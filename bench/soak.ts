@@ -274,6 +274,8 @@ const names = Object.keys(base.services).sort()
 const pct = (a: number, b: number) => (a ? ((b - a) / a) * 100 : NaN)
 // The second half: V8 sizes each heap to its load over the first minutes; a leak keeps growing after.
 const middle = samples.find((s) => s.atS >= (base.atS + last.atS) / 2) ?? base
+// And from the first sample, warm-up included: what a base after the warm-up leaves out.
+const first = samples[0] !== base ? samples[0] : undefined
 const heapEnd = [...samples].reverse().find((s) => s !== base && Object.values(s.services).some((v) => v.liveHeapBytes !== undefined))
 const mib = (b: number | undefined) => (b === undefined ? '?' : (b / MiB).toFixed(1))
 const soakSamples = samples.filter((s) => s.atS >= base.atS)
@@ -289,14 +291,16 @@ function fdTrend(n: string): { min: number; max: number; added: number } {
 const rows = names.map((n) => {
   const a = base.services[n]
   const b = last.services[n]
-  if (!b) return [n, (a.rssBytes / MiB).toFixed(1), 'gone', '', '', '', '', '', `${a.fds} -> gone`, '', '']
+  if (!b) return [n, (a.rssBytes / MiB).toFixed(1), 'gone', '', ...(first ? [''] : []), '', '', '', '', `${a.fds} -> gone`, '', '']
   const mid = middle.services[n]
+  const early = first?.services[n]
   const h = heapEnd?.services[n]?.liveHeapBytes
   return [
     n,
     (a.rssBytes / MiB).toFixed(1),
     (b.rssBytes / MiB).toFixed(1),
     `${pct(a.rssBytes, b.rssBytes).toFixed(1)}%`,
+    ...(first ? [early ? `${(early.rssBytes / MiB).toFixed(1)}, ${pct(early.rssBytes, b.rssBytes).toFixed(1)}%` : '?'] : []),
     mid ? `${pct(mid.rssBytes, b.rssBytes).toFixed(1)}%` : '?',
     a.parts && b.parts
       ? `${mib(a.parts.v8PagesBytes)} -> ${mib(b.parts.v8PagesBytes)}, ${mib(a.parts.mallocArenasBytes)} -> ${mib(b.parts.mallocArenasBytes)}`
@@ -309,6 +313,9 @@ const rows = names.map((n) => {
   ]
 })
 const over = names.filter((n) => last.services[n] && pct(base.services[n].rssBytes, last.services[n].rssBytes) >= RSS_TARGET * 100)
+const overFromFirst = first
+  ? names.filter((n) => last.services[n] && first.services[n] && pct(first.services[n].rssBytes, last.services[n].rssBytes) >= RSS_TARGET * 100)
+  : []
 const fdGrowth = names.filter((n) => last.services[n] && fdTrend(n).added >= FD_TREND_LIMIT)
 const minutes = (last.atS - base.atS) / 60
 const rate = (k: keyof Sample['disk']) => ((last.disk[k] - base.disk[k]) / MiB / minutes).toFixed(2)
@@ -323,6 +330,7 @@ const body = [
       'RSS at base (MiB)',
       'RSS at end (MiB)',
       'growth',
+      ...(first ? [`RSS at ${first.atS} s (MiB), growth since`] : []),
       `growth since ${middle.atS} s`,
       'V8 pages, malloc arenas (MiB)',
       "peer threads' heaps (MiB)",
@@ -332,10 +340,10 @@ const body = [
       'threads',
     ],
     rows,
-    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['l', 'r', 'r', 'r', ...(first ? ['r' as const] : []), 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   ),
   '',
-  `**RSS growth under ${RSS_TARGET * 100}%: ${names.length - over.length} of ${names.length} services${over.length ? ` (over: ${over.join(', ')})` : ''}; descriptors flat (their trend adds fewer than ${FD_TREND_LIMIT}): ${names.length - fdGrowth.length} of ${names.length}${fdGrowth.length ? ` (grew: ${fdGrowth.join(', ')})` : ''}.**`,
+  `**RSS growth under ${RSS_TARGET * 100}%: ${names.length - over.length} of ${names.length} services${over.length ? ` (over: ${over.join(', ')})` : ''}${first ? ` (from ${first.atS} s, warm-up included: ${names.length - overFromFirst.length} of ${names.length}${overFromFirst.length ? `, over: ${overFromFirst.join(', ')}` : ''})` : ''}; descriptors flat (their trend adds fewer than ${FD_TREND_LIMIT}): ${names.length - fdGrowth.length} of ${names.length}${fdGrowth.length ? ` (grew: ${fdGrowth.join(', ')})` : ''}.**`,
   '',
   `Disk, from the base to the end: service logs ${(base.disk.logs / MiB).toFixed(1)} -> ${(last.disk.logs / MiB).toFixed(1)} MiB (${rate('logs')} MiB/min), data (back-end shard logs, local stores, checkpoints) ${(base.disk.data / MiB).toFixed(1)} -> ${(last.disk.data / MiB).toFixed(1)} MiB (${rate('data')} MiB/min), ${VIA === 'run' ? `the run's timeline ${(base.disk.timeline / MiB).toFixed(1)} -> ${(last.disk.timeline / MiB).toFixed(1)} MiB (${rate('timeline')} MiB/min)` : 'no timeline (up records none)'}. The harness itself${VIA === 'run' ? " (it keeps the run's timeline in memory for the analysis)" : ' (`up`: the platform and the control API)'}: ${(base.harnessRssBytes / MiB).toFixed(0)} -> ${(last.harnessRssBytes / MiB).toFixed(0)} MiB.`,
 ].join('\n')
