@@ -35,5 +35,5 @@ USER 1000:1000
 EXPOSE 8080
 HEALTHCHECK --interval=3s --timeout=10s --start-period=60s --retries=3 CMD ["node", "/app/docker/health.mjs"]
 # serviceNodeFlags() (harness/platform/paths.ts): the young generation pinned at its size under load;
-# docker-compose.yml gives the control plane its smaller one with its own entrypoint.
+# docker-compose.yml gives the kinds that allocate slowly their smaller one with their own entrypoint.
 ENTRYPOINT ["node", "--min-semi-space-size=16", "--max-semi-space-size=16", "/app/docker/entry.mjs"]

@@ -58,13 +58,18 @@ export const SEMI_SPACE_MIB: Readonly<Record<string, number>> = {
 /** What a kind not in SEMI_SPACE_MIB gets, and the image's ENTRYPOINT. */
 export const DEFAULT_SEMI_SPACE_MIB = 16
 
+/** The semi-space a lab service of this kind starts with, in MiB. */
+export function semiSpaceMiB(kind: string): number {
+  return SEMI_SPACE_MIB[kind] ?? DEFAULT_SEMI_SPACE_MIB
+}
+
 /**
  * How node starts a lab service of this kind. The Dockerfile's ENTRYPOINT has the default, and
  * docker-compose.yml gives the other kinds their own `entrypoint`. Worker threads would inherit
  * the flags: a service that makes them clears the flags first (kit/memory.ts).
  */
 export function serviceNodeFlags(kind: string): string[] {
-  const mib = SEMI_SPACE_MIB[kind] ?? DEFAULT_SEMI_SPACE_MIB
+  const mib = semiSpaceMiB(kind)
   return [`--min-semi-space-size=${mib}`, `--max-semi-space-size=${mib}`]
 }
 

@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { KinesisClient, CreateStreamCommand, PutRecordCommand, ListStreamsCommand } from '@aws-sdk/client-kinesis'
 import { localPlatform, type StartedLocalTopology } from '../../harness/platform/local/index.js'
-import { DEFAULT_SEMI_SPACE_MIB, PACKAGE_ROOT, SEMI_SPACE_MIB } from '../../harness/platform/paths.js'
+import { PACKAGE_ROOT, semiSpaceMiB } from '../../harness/platform/paths.js'
 import { kinesisTopology } from '../../harness/topology/model.js'
 import { detectPidsCgroups } from '../../harness/platform/local/cgroups.js'
 import { eventually } from '../helpers/eventually.js'
@@ -62,7 +62,7 @@ t.test('the local backend on the real Kinesis services', { skip: notBuilt }, asy
       const spaces = ((await res.json()) as { heapSpaces: Record<string, { sizeBytes: number }> }).heapSpaces
       // Its kind's semi-space (serviceNodeFlags), one or both halves committed; left to itself V8
       // starts a service at 1 MiB and resizes it with the load.
-      const semi = (SEMI_SPACE_MIB[svc.kind] ?? DEFAULT_SEMI_SPACE_MIB) * 2 ** 20
+      const semi = semiSpaceMiB(svc.kind) * 2 ** 20
       const size = spaces.new_space.sizeBytes
       t.ok(size >= semi && size <= 2 * semi, `${svc.name}: new space ${(size / 2 ** 20).toFixed(1)} MiB, semi-space ${semi / 2 ** 20} MiB`)
     }
