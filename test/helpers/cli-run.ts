@@ -1,12 +1,13 @@
 // `outage-lab run FILE` and `outage-lab up` as a user runs them, from a test: the CLI in a child
-// process, a run's journal read back from the run folder.
+// process (bench/lib/cli.ts), a run's journal read back from the run folder.
 import fs from 'node:fs'
 import path from 'node:path'
 import { spawn, type ChildProcess } from 'node:child_process'
+import { CLI, runCli, type CliOptions } from '../../bench/lib/cli.js'
 import { ROOT } from './spawn.js'
 import { eventually } from './eventually.js'
 
-export const CLI = path.join(ROOT, 'dist/harness/cli.js')
+export { CLI, runCli }
 
 export interface CliRun {
   code: number | null
@@ -17,19 +18,9 @@ export interface CliRun {
   outDir: string
 }
 
-export interface CliRunOptions {
+export interface CliRunOptions extends CliOptions {
   /** Extra CLI arguments (`--backend compose`...). */
   args?: string[]
-  /** SIGINT the run once its stderr matches (the Ctrl-C test). */
-  interruptOn?: RegExp
-  /** The signal interruptOn sends (default SIGINT). */
-  signal?: NodeJS.Signals
-  /** Send it this long after the match (default at once). */
-  interruptDelayMs?: number
-  /** Called with the CLI's pid once it runs (the shell exec's node: the same pid). */
-  onSpawn?: (pid: number) => void
-  /** SIGKILL after this long (default 600 s). */
-  killAfterMs?: number
 }
 
 /** The expectations of a journal that were not met, as `name: detail`. */
@@ -40,40 +31,6 @@ export function runExperiment(file: string, outDir: string, opts: CliRunOptions 
   return runCli(['run', experiment, '--out', outDir, ...(opts.args ?? [])], opts).then((r) => {
     const journal = path.join(outDir, 'journal.json')
     return { ...r, journal: fs.existsSync(journal) ? JSON.parse(fs.readFileSync(journal, 'utf8')) : undefined, outDir }
-  })
-}
-
-/** Any `outage-lab` command as a user runs it: its exit code and output. */
-export function runCli(
-  args: string[],
-  opts: Omit<CliRunOptions, 'args'> = {},
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    // tap puts its coverage loader into every child's NODE_OPTIONS, whatever env we pass, and the
-    // harness would hand it on to every service and peer thread (a loader thread and hooked imports
-    // in each): the capacity addition then measures the test runner, not the fleet. The shell
-    // drops it before exec'ing node.
-    const env = { PATH: process.env.PATH, CI: 'true', ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}) }
-    const argv = [process.execPath, CLI, ...args]
-    const child = spawn('/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$@"', ...argv], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    let interrupted = false
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => {
-      stderr += d
-      if (opts.interruptOn && !interrupted && opts.interruptOn.test(stderr)) {
-        interrupted = true
-        setTimeout(() => child.kill(opts.signal ?? 'SIGINT'), opts.interruptDelayMs ?? 0)
-      }
-    })
-    const killer = setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs ?? 600_000)
-    if (child.pid !== undefined) opts.onSpawn?.(child.pid)
-    child.on('error', reject)
-    child.on('exit', (code, signal) => {
-      clearTimeout(killer)
-      resolve({ code, signal, stdout, stderr })
-    })
   })
 }
 

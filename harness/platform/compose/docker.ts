@@ -153,14 +153,19 @@ export function removeProjectSync(project: string): void {
 
 /**
  * A detached shell that outlives a SIGKILLed harness: once the harness pid is gone it removes
- * every container and network of the project. Returns its pid; SIGTERM it after a normal teardown.
+ * every container and network of the project, and again 5 and 10 s later. Returns its pid; SIGTERM it after a normal teardown.
  */
 export function startProjectReaper(project: string, logFile: string): number | undefined {
   const label = `label=${projectLabel(project)}`
+  // Swept three times, 5 s apart: a compose call the harness had begun (the boot's `create`) can
+  // go on creating containers after the harness died.
   const script = [
     `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done`,
-    `ids=$(docker ps -aq --filter "${label}"); [ -n "$ids" ] && docker rm -f $ids`,
-    `nets=$(docker network ls -q --filter "${label}"); [ -n "$nets" ] && docker network rm $nets`,
+    'for sweep in 1 2 3; do',
+    `  ids=$(docker ps -aq --filter "${label}"); [ -n "$ids" ] && docker rm -f $ids`,
+    `  nets=$(docker network ls -q --filter "${label}"); [ -n "$nets" ] && docker network rm $nets`,
+    '  [ $sweep = 3 ] || sleep 5',
+    'done',
     'exit 0',
   ].join('\n')
   fs.mkdirSync(path.dirname(logFile), { recursive: true })
