@@ -3,7 +3,7 @@
 // (AWS_ENDPOINT_URL_KINESIS, _CLOUDWATCH, _COGNITO_IDENTITY_PROVIDER, AWS_REGION and the key):
 // the code names no endpoint, so it runs unchanged against AWS, `outage-lab up` or a run.
 import { KinesisClient, CreateStreamCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis'
-import { CloudWatchClient, ListMetricsCommand } from '@aws-sdk/client-cloudwatch'
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import {
   CognitoIdentityProviderClient,
   CreateUserPoolCommand,
@@ -144,18 +144,4 @@ export class SignIn {
     this.cache.set(user, s)
     return s
   }
-}
-
-/**
- * A client pays for its first call (credentials, endpoint rules, its first connection): made here,
- * before /health says ready, rather than on the first users' clicks, which a busy machine then
- * takes past their caller's timeout. Each is a read; a failure is only reported.
- */
-export async function warmUp(c: Clients, signIn: SignIn, stream: string, namespace: string, report: (service: string, err: Error) => void): Promise<void> {
-  const calls: [string, () => Promise<unknown>][] = [
-    ['kinesis', () => c.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }))],
-    ['cloudwatch', () => c.cloudwatch.send(new ListMetricsCommand({ Namespace: namespace }))],
-    ['cognito', () => signIn.session('user-0')],
-  ]
-  for (const [service, call] of calls) await call().catch((err: Error) => report(service, err))
 }

@@ -1,7 +1,7 @@
 // Entry point: reads the environment, creates what the service needs (its stream, its users),
 // then serves. CLICKSTREAM_VARIANT=naive|resilient chooses the variant (or run naive.js /
 // resilient.js, which set it).
-import { clients, ensureStream, ensureUsers, SignIn, warmUp } from './aws.js'
+import { clients, ensureStream, ensureUsers, SignIn } from './aws.js'
 import { createApp, type Variant } from './app.js'
 
 // Node 20 makes every SDK client warn once; the service's log is not the place.
@@ -14,13 +14,12 @@ if (variant !== 'naive' && variant !== 'resilient') {
 }
 const stream = process.env.STREAM ?? 'clickstream'
 const users = Number(process.env.USERS ?? 20)
-const namespace = process.env.METRIC_NAMESPACE ?? 'Clickstream'
 const c = clients(variant)
 const app = createApp(c, {
   variant,
   stream,
   users,
-  namespace,
+  namespace: process.env.METRIC_NAMESPACE ?? 'Clickstream',
   // One spool per lab run (a run marks its processes with OUTAGE_LAB_RUN_ID): a new run's lab has
   // none of an older run's streams. By hand, spool/manual survives restarts and is replayed.
   spoolDir: process.env.SPOOL_DIR ?? `spool/${process.env.OUTAGE_LAB_RUN_ID ?? 'manual'}`,
@@ -38,9 +37,7 @@ async function setUp(): Promise<void> {
     log('stream active', { stream })
     const pool = await ensureUsers(setup.cognito, process.env.USER_POOL ?? 'clickstream', users, process.env.USER_PASSWORD ?? 'Clickstream-Passw0rd!')
     log('users ready', { userPool: pool.poolId, users })
-    const signIn = new SignIn(c.cognito, pool)
-    await warmUp(c, signIn, stream, namespace, (service, err) => log('warm-up call failed', { service, error: `${err.name}: ${err.message}` }))
-    app.start(signIn)
+    app.start(new SignIn(c.cognito, pool))
   } finally {
     setup.kinesis.destroy()
     setup.cloudwatch.destroy()
