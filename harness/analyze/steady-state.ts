@@ -7,12 +7,14 @@ import { pointsInEffect, type SeriesIndex } from './series.js'
 export function evaluateProbe(probe: Probe, index: SeriesIndex, endMs: number): ProbeResult {
   const fromMs = endMs - probe.windowMs
   const base = { name: probe.name, service: probe.service, tolerance: probe.tolerance, fromMs, toMs: endMs }
-  const value = measure(probe, index, fromMs, endMs)
+  const { value, from } = measure(probe, index, fromMs, endMs)
   if (value === null) return { ...base, met: false, value: null, detail: `no data for ${what(probe)} of ${probe.service} in the window` }
   const { min, max } = probe.tolerance
   const met = (min === undefined || value >= min) && (max === undefined || value <= max)
   const bounds = [min !== undefined ? `>= ${min}` : '', max !== undefined ? `<= ${max}` : ''].filter(Boolean).join(' and ')
-  return { ...base, met, value, detail: `${what(probe)} of ${probe.service} was ${round(value)}, expected ${bounds}` }
+  // A missed min or max over a fleet names the members that missed it.
+  const whose = met ? '' : whoMissed(probe, from)
+  return { ...base, met, value, detail: `${what(probe)} of ${probe.service} was ${round(value)}${whose}, expected ${bounds}` }
 }
 
 export function evaluateHypothesis(hypothesis: Experiment['steadyStateHypothesis'], index: SeriesIndex, endMs: number): SteadyStateResult {
@@ -31,7 +33,17 @@ function what(p: Probe): string {
   return `${p.aggregate} of ${p.metric!.name}${labels.length ? `{${labels.join(',')}}` : ''}`
 }
 
-function measure(p: Probe, index: SeriesIndex, fromMs: number, toMs: number): number | null {
+interface Measured {
+  value: number | null
+  /** For min and max: the series that reached the extreme, each with when it left it (undefined: it held it to the window's end). */
+  from?: { service: string; untilMs?: number }[]
+}
+
+function measure(p: Probe, index: SeriesIndex, fromMs: number, toMs: number): Measured {
+  return p.measure === 'metric' ? measureMetric(p, index, fromMs, toMs) : { value: measureClient(p, index, fromMs, toMs) }
+}
+
+function measureClient(p: Probe, index: SeriesIndex, fromMs: number, toMs: number): number | null {
   const inWindow = (metric: string) => index.points(p.service, metric).filter((pt) => pt.atMs > fromMs && pt.atMs <= toMs)
   if (p.measure === 'successRatio') {
     // Weighted by the calls each sample saw: a quiet second does not count as much as a busy one.
@@ -51,33 +63,51 @@ function measure(p: Probe, index: SeriesIndex, fromMs: number, toMs: number): nu
     const values = inWindow('client.p99_ms').flatMap((pt) => (pt.value === null ? [] : [pt.value]))
     return values.length ? values.reduce((a, b) => Math.max(a, b)) : null
   }
-  const series = index.matching(p.service, p.metric!)
-  const values: number[] = []
-  let latest: { atMs: number; value: number } | undefined
-  let sum = 0
-  let any = false
-  for (const s of series) {
+  return null
+}
+
+function measureMetric(p: Probe, index: SeriesIndex, fromMs: number, toMs: number): Measured {
+  const inWindow: { service: string; pts: { atMs: number; value: number }[] }[] = []
+  for (const s of index.matching(p.service, p.metric!)) {
     const pts = pointsInEffect(s.points, fromMs, toMs).filter((pt) => pt.value !== null) as { atMs: number; value: number }[]
-    if (pts.length === 0) continue
-    any = true
-    for (const pt of pts) values.push(pt.value)
-    const last = pts[pts.length - 1]
-    sum += last.value
-    if (!latest || last.atMs > latest.atMs) latest = last
+    if (pts.length) inWindow.push({ service: s.service, pts })
   }
-  if (!any) return null
+  if (inWindow.length === 0) return { value: null }
+  const values = inWindow.flatMap((s) => s.pts.map((pt) => pt.value))
+  const extreme = (v: number): Measured => ({ value: v, from: inWindow.flatMap((s) => reached(s, v)) })
   switch (p.aggregate) {
     case 'min':
-      return values.reduce((a, b) => Math.min(a, b))
+      return extreme(values.reduce((a, b) => Math.min(a, b)))
     case 'max':
-      return values.reduce((a, b) => Math.max(a, b))
+      return extreme(values.reduce((a, b) => Math.max(a, b)))
     case 'mean':
-      return values.reduce((a, b) => a + b, 0) / values.length
+      return { value: values.reduce((a, b) => a + b, 0) / values.length }
     case 'sum':
-      return sum
-    case 'last':
-      return latest!.value
+      return { value: inWindow.reduce((sum, s) => sum + s.pts[s.pts.length - 1].value, 0) }
+    case 'last': {
+      const lasts = inWindow.map((s) => s.pts[s.pts.length - 1])
+      return { value: lasts.reduce((a, b) => (b.atMs > a.atMs ? b : a)).value }
+    }
   }
+}
+
+/** Whether a series reached v in the window, and when it last left it. */
+function reached(s: { service: string; pts: { atMs: number; value: number }[] }, v: number): { service: string; untilMs?: number }[] {
+  let last = -1
+  s.pts.forEach((pt, i) => pt.value === v && (last = i))
+  if (last < 0) return []
+  return [{ service: s.service, untilMs: s.pts[last + 1]?.atMs }]
+}
+
+/** " (kinesis-frontend-main-2 to the window's end, kinesis-frontend-main-1 until 21.0 s)": who missed a min or max. */
+function whoMissed(probe: Probe, from: Measured['from']): string {
+  const members = (from ?? []).filter((f) => f.service !== probe.service)
+  if (members.length === 0) return ''
+  // Those that held the value to the window's end first: they are why the probe missed at its end.
+  members.sort((a, b) => (b.untilMs ?? Infinity) - (a.untilMs ?? Infinity))
+  const shown = members.slice(0, 3).map((f) => `${f.service} ${f.untilMs === undefined ? "to the window's end" : `until ${(f.untilMs / 1000).toFixed(1)} s`}`)
+  if (members.length > 3) shown.push(`${members.length - 3} more`)
+  return ` (${shown.join(', ')})`
 }
 
 function round(v: number): string {

@@ -142,6 +142,11 @@ t.test('steady-state probes look back over their window and apply the tolerance'
   t.equal(during.probes[2].detail, 'min of kinesis_frontend_shard_map_state{state="broken"} of kinesis was 1, expected >= 1')
   const early = evaluateProbe(e.steadyStateHypothesis!.probes[2], timeline, 22_500)
   t.equal(early.met, false, 'one of two front-ends was broken at 22.5s')
+  t.equal(
+    early.detail,
+    'min of kinesis_frontend_shard_map_state{state="broken"} of kinesis was 0 (kinesis-frontend-main-2 to the window\'s end, kinesis-frontend-main-1 until 21.0 s), expected >= 1',
+    'a missed min names the front-ends that missed it, the one still missing at the end first',
+  )
   const nothing = evaluateProbe(e.steadyStateHypothesis!.probes[0], new SeriesIndex([]), 10_000)
   t.same([nothing.met, nothing.value, nothing.detail], [false, null, 'no data for successRatio of kinesis in the window'])
 })

@@ -1,9 +1,8 @@
 // `outage-lab run --backend compose` end to end: the flagship experiment on containers holds the
 // same `expect` as on the local backend, with the thread limit enforced by docker's pids_limit,
-// and leaves no container or network of its run behind. On compose the flagship holds in 9 of 10
-// seeded runs (bench/RESULTS.md#repeat-kinesis-2020-11-25-compose; the miss: Lambda's onset a few
-// seconds before the autoscaler's), so one run can miss by chance: a run that misses is followed by
-// one more with the next seed, which must hold (both missing: about 1 in 100 by those figures).
+// and leaves no container or network of its run behind. On compose one seeded run can miss by
+// chance (bench/RESULTS.md#repeat-kinesis-2020-11-25-compose has the rate and what missed): a run
+// that misses is followed by one more with the next seed, which must hold.
 import t from 'tap'
 import path from 'node:path'
 import { runExperiment, failedExpectations } from '../helpers/cli-run.js'
