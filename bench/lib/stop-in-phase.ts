@@ -9,9 +9,9 @@
 // over every phase and signal on a platform.
 import fs from 'node:fs'
 import path from 'node:path'
-import { execFileSync } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { runCli } from './cli.js'
+import { composeResources } from './compose-resources.js'
 import { runIdPid } from '../../harness/platform/local/cgroups.js'
 import { processesOfHarness } from '../../harness/platform/local/run-state.js'
 
@@ -55,18 +55,9 @@ export function leftoversOf(harnessPid: number): string[] {
 /** Containers (any state), networks and volumes of the compose projects this harness pid named. */
 export function composeLeftoversOf(harnessPid: number): string[] {
   const ofHarness = (project: string) => project.startsWith('outage-lab-') && runIdPid(project.slice('outage-lab-'.length)) === harnessPid
-  const left: string[] = []
-  for (const kind of ['container', 'network', 'volume'] as const) {
-    const args = kind === 'container' ? ['ps', '-a'] : [kind, 'ls']
-    const out = execFileSync('docker', [...args, '--format', `{{.Label "com.docker.compose.project"}} {{.${kind === 'container' ? 'Names' : 'Name'}}}`], {
-      encoding: 'utf8',
-    })
-    for (const line of out.split('\n')) {
-      const [project, name] = line.split(' ')
-      if (project && ofHarness(project)) left.push(`${kind} ${name}`)
-    }
-  }
-  return left
+  return composeResources()
+    .filter((r) => ofHarness(r.project))
+    .map((r) => `${r.kind} ${r.name}`)
 }
 
 /** Polls `probe` until it answers an empty list or `timeoutMs` passed; its last answer. */
