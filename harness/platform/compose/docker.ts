@@ -157,8 +157,9 @@ export function removeProjectSync(project: string): void {
  */
 export function startProjectReaper(project: string, logFile: string): number | undefined {
   const label = `label=${projectLabel(project)}`
-  // Swept three times, 5 s apart: a compose call the harness had begun (the boot's `create`) can
-  // go on creating containers after the harness died.
+  // Swept three times, 5 s apart: the harness's own `create` dies with it (dies-with-parent.ts),
+  // but a call it had sent to the engine may still land, and where that guard is missing (no
+  // setpriv) the create goes on after the harness died.
   const script = [
     `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done`,
     'for sweep in 1 2 3; do',

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { composeCommand, composeExecutable, type ComposeFlavour } from './engine.js'
+import { diesWithParent } from '../dies-with-parent.js'
 import type { ComposePlan } from './file.js'
 import type { RuntimeClient, StartedComposeEnvironment } from './docker.js'
 
@@ -65,7 +66,9 @@ export class ComposeProject {
       ...services,
     ]
     return new Promise((resolve, reject) => {
-      const child = spawn(file, args, { cwd: o.filePath, env: { ...process.env, ...o.environment }, stdio: ['ignore', 'ignore', 'pipe'] })
+      // It dies with the harness: a killed harness's create would otherwise go on past the reaper's sweeps.
+      const guarded = diesWithParent(file, args)
+      const child = spawn(guarded.file, guarded.args, { cwd: o.filePath, env: { ...process.env, ...o.environment }, stdio: ['ignore', 'ignore', 'pipe'] })
       let stderr = ''
       child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)))
       child.on('error', reject)
