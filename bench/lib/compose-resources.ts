@@ -38,3 +38,14 @@ export function projectResources(project: string): { containers: string[]; netwo
   const names = (kind: ResourceKind) => all.filter((r) => r.kind === kind).map((r) => r.name)
   return { containers: names('container'), networks: names('network') }
 }
+
+/**
+ * Images built for a run: labelled with its id (harness/platform/compose/file.ts RUN_LABEL), or
+ * named after its project as compose names what it builds (v1 `<project>_<service>`, v2
+ * `<project>-<service>`), so an unlabelled one is seen too.
+ */
+export function runImages(runId: string, project = `outage-lab-${runId}`): string[] {
+  const list = (filter: string) =>
+    execFileSync('docker', ['images', '--filter', filter, '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'], { encoding: 'utf8' }).split('\n').filter(Boolean)
+  return [...new Set([`label=dev.outage-lab.run-id=${runId}`, `reference=${project}_*`, `reference=${project}-*`].flatMap(list))]
+}

@@ -5,7 +5,7 @@
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
-import { composeSkip, IMAGE, projectResources } from './skip.js'
+import { composeSkip, IMAGE, projectResources, runImages } from './skip.js'
 import { runExperiment } from '../helpers/cli-run.js'
 import { ROOT } from '../helpers/spawn.js'
 
@@ -56,5 +56,6 @@ t.test(
     t.equal(r.journal?.status, 'aborted')
     t.match(fs.readFileSync(log, 'utf8'), /refusing to start \(FIXTURE_EXIT_AT_START=3\)/, 'its log is in the run folder')
     t.same(projectResources(`outage-lab-${r.journal.runId}`), { containers: [], networks: [] }, 'no container or network of the run is left')
+    t.same(runImages(r.journal.runId), [], 'nor the image built for its customer')
   },
 )

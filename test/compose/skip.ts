@@ -9,4 +9,4 @@ export async function composeSkip(): Promise<string | false> {
   return (await composePlatform.unavailable({ image: IMAGE })) ?? false
 }
 
-export { projectResources } from '../../bench/lib/compose-resources.js'
+export { projectResources, runImages } from '../../bench/lib/compose-resources.js'

@@ -148,3 +148,17 @@ t.test("the harness reaches container addresses only where this host is the engi
   t.match(decideReach({ ...facts, gateways: [] }), { published: true, why: /no default bridge/ })
   t.match(decideReach({ ...facts, forced: true }), { published: true, why: 'OUTAGE_LAB_COMPOSE_PUBLISH_INTERNAL=1' })
 })
+
+t.test('a customer built from its context is labelled with the run, so the image built for it goes with it', async (t) => {
+  const topo = systemTopology({
+    frontends: 2,
+    threadLimit: 20,
+    customers: [
+      { name: 'shop', build: '/src/shop', port: 3000, env: {}, readyTimeoutMs: 10_000 },
+      { name: 'cart', image: 'cart:1', port: 3001, env: {}, readyTimeoutMs: 10_000 },
+    ] as never,
+  })
+  const p = plan(topo as ReturnType<typeof kinesisTopology>)
+  t.same(p.override.services.shop.build, { context: '/src/shop', labels: { 'dev.outage-lab.run-id': 'r1' } })
+  t.notOk('build' in p.override.services.cart, 'a customer given as an image is not built, and its image is not the run’s to remove')
+})

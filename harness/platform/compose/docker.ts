@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { pack } from 'tar-stream'
+import { RUN_LABEL } from './file.js'
 
 // The few shapes of testcontainers and dockerode this platform uses (dockerode's own types are a
 // transitive dependency; not imported, so the build does not depend on their presence).
@@ -36,7 +37,7 @@ export interface ContainerSummary {
 }
 export interface Dockerode {
   getContainer(id: string): DockerContainer
-  getImage(name: string): { inspect(): Promise<unknown> }
+  getImage(name: string): { inspect(): Promise<unknown>; remove(o?: { force?: boolean }): Promise<unknown> }
   getNetwork(id: string): {
     connect(o: object): Promise<unknown>
     disconnect(o: object): Promise<unknown>
@@ -45,6 +46,7 @@ export interface Dockerode {
   }
   listContainers(o: { all: boolean; filters: object }): Promise<ContainerSummary[]>
   listNetworks(o: { filters: object }): Promise<{ Id: string }[]>
+  listImages(o: { filters: object }): Promise<{ Id: string }[]>
   getEvents(o: { filters: object }): Promise<NodeJS.ReadableStream & { destroy?: () => void }>
 }
 export interface RuntimeClient {
@@ -142,21 +144,42 @@ export async function removeProject(d: Dockerode, project: string): Promise<void
   }
 }
 
+const runImageLabel = (runId: string) => `${RUN_LABEL}=${runId}`
+
+/** Images built for the run (a customer service's build context), removed with it: each run builds its own. */
+export async function removeRunImages(d: Dockerode, runId: string): Promise<void> {
+  try {
+    const images = await d.listImages({ filters: { label: [runImageLabel(runId)] } })
+    for (const i of images)
+      await d
+        .getImage(i.Id)
+        .remove({ force: true })
+        .catch(() => {})
+  } catch {}
+}
+
 /** The same, synchronously: the last resort when the process exits without a teardown. */
-export function removeProjectSync(project: string): void {
+export function removeProjectSync(project: string, runId?: string): void {
   const label = `label=${projectLabel(project)}`
   const ids = spawnSync('docker', ['ps', '-aq', '--filter', label], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? []
   if (ids.length) spawnSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' })
   const nets = spawnSync('docker', ['network', 'ls', '-q', '--filter', label], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? []
   if (nets.length) spawnSync('docker', ['network', 'rm', ...nets], { stdio: 'ignore' })
+  if (!runId) return
+  const images =
+    spawnSync('docker', ['images', '-q', '--filter', `label=${runImageLabel(runId)}`], { encoding: 'utf8' })
+      .stdout?.split('\n')
+      .filter(Boolean) ?? []
+  if (images.length) spawnSync('docker', ['rmi', '-f', ...new Set(images)], { stdio: 'ignore' })
 }
 
 /**
  * A detached shell that outlives a SIGKILLed harness: once the harness pid is gone it removes
- * every container and network of the project, and again 5 and 10 s later. Returns its pid; SIGTERM it after a normal teardown.
+ * every container and network of the project and the images built for the run, and again 5 and 10 s later. Returns its pid; SIGTERM it after a normal teardown.
  */
-export function startProjectReaper(project: string, logFile: string): number | undefined {
+export function startProjectReaper(project: string, runId: string, logFile: string): number | undefined {
   const label = `label=${projectLabel(project)}`
+  const images = `label=${runImageLabel(runId)}`
   // Swept three times, 5 s apart: the harness's own `create` dies with it (dies-with-parent.ts),
   // but a call it had sent to the engine may still land, and where that guard is missing (no
   // setpriv) the create goes on after the harness died.
@@ -165,6 +188,7 @@ export function startProjectReaper(project: string, logFile: string): number | u
     'for sweep in 1 2 3; do',
     `  ids=$(docker ps -aq --filter "${label}"); [ -n "$ids" ] && docker rm -f $ids`,
     `  nets=$(docker network ls -q --filter "${label}"); [ -n "$nets" ] && docker network rm $nets`,
+    `  imgs=$(docker images -q --filter "${images}" | sort -u); [ -n "$imgs" ] && docker rmi -f $imgs`,
     '  [ $sweep = 3 ] || sleep 5',
     'done',
     'exit 0',

@@ -179,7 +179,8 @@ export function customerService(
   if (!c.image && !c.build) throw new InvalidTopology(`${path}.customer`, `an image or a build context to run customer ${name} on compose`, c)
   return {
     ...(c.image ? { image: c.image } : {}),
-    ...(c.build ? { build: { context: c.build } } : {}),
+    // Labelled with the run: the image built for it is removed with it (docker.ts removeRunImages).
+    ...(c.build ? { build: { context: c.build, labels } } : {}),
     environment: { ...env, PORT: String(c.port), HOST: '0.0.0.0', OUTAGE_LAB_CUSTOMER: name },
     ports: [`127.0.0.1:${hostPort}:${c.port}`],
     labels,

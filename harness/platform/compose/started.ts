@@ -25,7 +25,7 @@ import { internalReach, type InternalReach } from './reach.js'
 import { cpuPlacement } from './cpu.js'
 import { watchProjectEvents, type ContainerDied } from './events.js'
 import { MissingImage, containerAddress, containerLog, disconnectAll, projectResources, publishedPort, reconnect } from './docker.js'
-import { removeProject, removeProjectSync, saveLogs, startProjectReaper, writePlacement } from './docker.js'
+import { removeProject, removeProjectSync, removeRunImages, saveLogs, startProjectReaper, writePlacement } from './docker.js'
 import type { ContainerSummary, DockerContainer, RuntimeClient } from './docker.js'
 import { DEFAULT_IMAGE, type ComposeContext } from './index.js'
 
@@ -133,7 +133,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
 
     // From here on something may run: every exit path tears it down.
     this.installExitHandlers()
-    if (this.opts.reaper !== false) this.reaperPid = startProjectReaper(this.projectName, path.join(this.runDir, 'logs', 'reaper.log'))
+    if (this.opts.reaper !== false) this.reaperPid = startProjectReaper(this.projectName, this.runId, path.join(this.runDir, 'logs', 'reaper.log'))
     this.events = await watchProjectEvents(this.docker, this.projectName, {
       died: (e) => this.onDie(e),
       // A failure here (the container gone again, teardown under way) must not end the run.
@@ -505,7 +505,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
   }
 
   protected killAllSync(): void {
-    removeProjectSync(this.projectName)
+    removeProjectSync(this.projectName, this.runId)
   }
 
   protected async teardown(): Promise<void> {
@@ -517,6 +517,7 @@ export class StartedComposeTopology extends StartedTopologyBase<ComposeMember> {
       } catch {}
       // Whatever compose did not remove (a failed down, a container it no longer knows).
       await removeProject(this.docker, this.projectName)
+      await removeRunImages(this.docker, this.runId)
     }
     this.events?.destroy?.()
     for (const m of this.members.values()) {
