@@ -134,7 +134,11 @@ t.test("compose: the override defines the customer's whole service, its URLs on 
   t.equal(env.AWS_ENDPOINT_URL_KINESIS, 'http://kinesis-endpoint-main:8080')
   t.equal(env.AWS_ENDPOINT_URL_CLOUDWATCH, 'http://cloudwatch:8080')
   t.same([env.PORT, env.HOST, env.OUTAGE_LAB_CUSTOMER], ['3000', '0.0.0.0', 'shop'])
-  t.same(plan.override.services.billing.build, { context: '/srv/billing' })
+  t.same(
+    plan.override.services.billing.build,
+    { context: '/srv/billing', labels: { 'dev.outage-lab.run-id': 'r1' } },
+    'built with the run, to be removed with it',
+  )
   t.match((plan.override.services.cloudwatch.environment as Record<string, string>).OUTAGE_LAB_CREDENTIALS, customerAccessKey('billing').accessKeyId)
   t.ok(plan.services.includes('shop') && plan.services.includes('billing'))
 
