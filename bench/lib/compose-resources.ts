@@ -1,6 +1,7 @@
 // What of compose projects exists on the engine, read through the docker CLI by the label compose
 // puts on all it creates: one way for the benchmarks and the tests to see what a run left.
 import { execFileSync } from 'node:child_process'
+import { RUN_LABEL } from '../../harness/platform/compose/file.js'
 
 export type ResourceKind = 'container' | 'network' | 'volume'
 
@@ -40,12 +41,12 @@ export function projectResources(project: string): { containers: string[]; netwo
 }
 
 /**
- * Images built for a run: labelled with its id (harness/platform/compose/file.ts RUN_LABEL), or
+ * Images built for a run: labelled with its id (RUN_LABEL), or
  * named after its project as compose names what it builds (v1 `<project>_<service>`, v2
  * `<project>-<service>`), so an unlabelled one is seen too.
  */
 export function runImages(runId: string, project = `outage-lab-${runId}`): string[] {
   const list = (filter: string) =>
     execFileSync('docker', ['images', '--filter', filter, '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'], { encoding: 'utf8' }).split('\n').filter(Boolean)
-  return [...new Set([`label=dev.outage-lab.run-id=${runId}`, `reference=${project}_*`, `reference=${project}-*`].flatMap(list))]
+  return [...new Set([`label=${RUN_LABEL}=${runId}`, `reference=${project}_*`, `reference=${project}-*`].flatMap(list))]
 }
